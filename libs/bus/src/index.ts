@@ -1,0 +1,1 @@
+export { Bus, connectBus, headerRecord, type BusOptions } from "./bus";

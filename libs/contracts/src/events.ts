@@ -1,0 +1,99 @@
+import { z } from "zod";
+import { AnsweredBy, CallMode, CallState, Direction, Purpose, envelope } from "./common";
+
+const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
+  z.object({ type: z.literal(type), ...envelope, ...shape });
+
+/** Events on `vc.call.<id>.evt`. */
+export const CallEvent = z.discriminatedUnion("type", [
+  e("call.state", { state: CallState, prev: CallState.optional(), callSid: z.string().optional(), reason: z.string().optional() }),
+  e("amd.result", { answeredBy: AnsweredBy }),
+  e("stream.started", { streamSid: z.string(), callSid: z.string(), worker: z.string() }),
+  e("stream.stopped", {
+    streamSid: z.string(),
+    reason: z.enum(["stop", "closed", "drain", "error", "replaced"]),
+    worker: z.string(),
+  }),
+  e("speech.started", { streamSid: z.string(), agentSpeaking: z.boolean() }),
+  e("speech.stopped", { streamSid: z.string(), durationMs: z.number() }),
+  e("transcript.partial", { streamSid: z.string(), text: z.string() }),
+  e("transcript.final", { streamSid: z.string(), text: z.string(), confidence: z.number().optional(), speechMs: z.number().optional() }),
+  e("playback.mark", {
+    streamSid: z.string(),
+    utteranceId: z.string(),
+    /** True when this mark ends the utterance: all of it was played. */
+    done: z.boolean(),
+    playedMs: z.number(),
+  }),
+  e("interrupted", {
+    streamSid: z.string(),
+    utteranceId: z.string(),
+    /** Audio the caller actually heard before `clear`, from the echoed marks. */
+    playedMs: z.number(),
+    totalMs: z.number(),
+  }),
+  e("resumed", { streamSid: z.string(), utteranceId: z.string(), fromMs: z.number() }),
+  e("dtmf", { streamSid: z.string(), digit: z.string().regex(/^[0-9*#A-D]$/) }),
+  e("tts.error", { utteranceId: z.string(), provider: z.string(), message: z.string(), fallback: z.string().optional() }),
+  e("tts.first-chunk", { utteranceId: z.string(), provider: z.string(), latencyMs: z.number(), cached: z.boolean() }),
+  /** Operator asked (HTTP API) for the agent to say something. */
+  e("operator.say", { text: z.string().min(1).max(2000) }),
+  e("agent.turn", { turnId: z.number(), latencyMs: z.number().optional() }),
+]);
+export type CallEvent = z.infer<typeof CallEvent>;
+export type CallEventType = CallEvent["type"];
+
+/** `vc.calls.lifecycle`: consumers in queue groups claim calls from it. */
+export const LifecycleEvent = z.object({
+  type: z.enum(["call.created", "call.answered", "call.ended"]),
+  ...envelope,
+  direction: Direction,
+  mode: CallMode,
+  state: CallState,
+  reason: z.string().optional(),
+});
+export type LifecycleEvent = z.infer<typeof LifecycleEvent>;
+
+/** `vc.call.<id>.say`: agent → tts. */
+export const SayMessage = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("say"),
+    ...envelope,
+    utteranceId: z.string().min(1),
+    text: z.string().min(1).max(5000),
+    purpose: Purpose,
+    /** Turn generation; media and tts drop audio of a generation older than the newest cancel. */
+    generation: z.number().int().nonnegative(),
+    /** Last sentence of this turn. */
+    endOfTurn: z.boolean().default(true),
+  }),
+  z.object({
+    type: z.literal("say.cancel"),
+    ...envelope,
+    /** Cancel every utterance whose generation is below this. */
+    beforeGeneration: z.number().int().nonnegative(),
+  }),
+]);
+export type SayMessage = z.infer<typeof SayMessage>;
+
+/** `vc.tts.prerender`: render and cache this text now (greeting while the phone rings). */
+export const PrerenderRequest = z.object({ type: z.literal("prerender"), ...envelope, text: z.string().min(1).max(5000) });
+export type PrerenderRequest = z.infer<typeof PrerenderRequest>;
+
+/** `vc.call.<id>.ctl`: control to the stream owner, never behind audio. */
+export const ControlMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("clear"), ...envelope, reason: z.string() }),
+  /** Drop queued audio of generations below this (a newer turn started). */
+  z.object({ type: z.literal("cancel"), ...envelope, beforeGeneration: z.number().int().nonnegative() }),
+  z.object({ type: z.literal("send-digits"), ...envelope, digits: z.string().regex(/^[0-9*#A-Dw]{1,32}$/) }),
+  /** Close the stream (call is ending or being redirected). */
+  z.object({ type: z.literal("close"), ...envelope, reason: z.string() }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessage>;
+
+/** `vc.call.<id>.cmd`: agent → gateway, actions that need Twilio REST. */
+export const CommandMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hangup"), ...envelope, reason: z.string() }),
+  z.object({ type: z.literal("transfer"), ...envelope, to: z.string().min(3) }),
+]);
+export type CommandMessage = z.infer<typeof CommandMessage>;

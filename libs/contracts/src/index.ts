@@ -1,0 +1,6 @@
+export * from "./common";
+export * from "./subjects";
+export * from "./events";
+export * from "./audio";
+export * from "./records";
+export * from "./keys";

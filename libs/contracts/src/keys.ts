@@ -1,0 +1,14 @@
+/** Redis keys (prefix `vc:`). One place; the store module is the only user. */
+export const keys = {
+  call: (callId: string) => `vc:call:${callId}`,
+  timeline: (callId: string) => `vc:call:${callId}:timeline`,
+  transcript: (callId: string) => `vc:call:${callId}:transcript`,
+  callSid: (callSid: string) => `vc:callsid:${callSid}`,
+  active: "vc:calls:active",
+  seen: (key: string) => `vc:seen:${key}`,
+  tts: (hash: string) => `vc:tts:${hash}`,
+  lease: (kind: "agent" | "stream", callId: string) => `vc:lease:${kind}:${callId}`,
+  heartbeat: (service: string, instance: string) => `vc:hb:${service}:${instance}`,
+  heartbeats: "vc:hb:*",
+  webhookAnswer: (callSid: string) => `vc:twiml:${callSid}`,
+} as const;

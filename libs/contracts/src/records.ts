@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { AnsweredBy, CallMode, CallState, Direction } from "./common";
+
+const num = z.coerce.number();
+const bool = z.union([z.boolean(), z.enum(["0", "1", "true", "false"])]).transform((v) => v === true || v === "1" || v === "true");
+
+/**
+ * `vc:call:<callId>` hash. Redis gives strings back, so numbers and booleans are coerced.
+ * Timestamps are epoch ms. Kept for `CALL_RETENTION_MS` after the call ends.
+ */
+export const CallRecord = z.object({
+  callId: z.string(),
+  state: CallState,
+  direction: Direction,
+  mode: CallMode,
+  from: z.string(),
+  to: z.string(),
+  callSid: z.string().optional(),
+  greeting: z.string().optional(),
+  /** Set only when the mark ending the greeting (or notify message) came back from Twilio. */
+  greetingPlayed: bool.default(false),
+  voicemailMessage: z.string().optional(),
+  answeredBy: AnsweredBy.optional(),
+  machineDetection: z.enum(["Enable", "DetectMessageEnd"]).optional(),
+  /** JSON of agent options given at creation (system prompt, voice, etc.). */
+  agentOptions: z.string().optional(),
+  agentOwner: z.string().optional(),
+  mediaOwner: z.string().optional(),
+  streamSid: z.string().optional(),
+  streamCount: num.default(0),
+  createdAt: num,
+  updatedAt: num,
+  answeredAt: num.optional(),
+  endedAt: num.optional(),
+  endReason: z.string().optional(),
+});
+export type CallRecord = z.infer<typeof CallRecord>;
+
+/** One entry of `vc:call:<callId>:timeline` (a Redis list, oldest first). */
+export const TimelineEntry = z.object({
+  ts: z.number(),
+  state: CallState,
+  prev: CallState.optional(),
+  source: z.string(),
+  reason: z.string().optional(),
+});
+export type TimelineEntry = z.infer<typeof TimelineEntry>;
+
+/** One entry of the `vc:call:<callId>:transcript` Redis stream. */
+export const TranscriptEntry = z.object({
+  role: z.enum(["caller", "agent", "system"]),
+  text: z.string(),
+  ts: num,
+  utteranceId: z.string().optional(),
+  /** For agent lines cut short by barge-in: the caller heard only `text`. */
+  interrupted: bool.optional(),
+});
+export type TranscriptEntry = z.infer<typeof TranscriptEntry>;
+
+/** `vc:hb:<service>:<instance>`: liveness, TTL a few seconds, renewed. */
+export const Heartbeat = z.object({
+  service: z.enum(["gateway", "media", "tts", "agent"]),
+  instance: z.string(),
+  ts: num,
+  load: num.default(0),
+});
+export type Heartbeat = z.infer<typeof Heartbeat>;
+
+/** The cached first webhook answer per CallSid: a retried webhook gets the same TwiML. */
+export const WebhookAnswer = z.object({ twiml: z.string(), ts: num });
+export type WebhookAnswer = z.infer<typeof WebhookAnswer>;

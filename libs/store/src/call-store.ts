@@ -1,0 +1,183 @@
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import {
+  CallRecord,
+  Heartbeat,
+  TimelineEntry,
+  TranscriptEntry,
+  keys,
+  type CallState,
+} from "@voicecall/contracts";
+
+const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
+const TRANSITION = lua("transition");
+const LEASE = lua("lease");
+const RELEASE = lua("release");
+
+export type TransitionResult = { result: "applied" | "same" | "refused" | "missing" | "invalid"; prev?: CallState };
+
+export interface StoreOptions {
+  /** How long an ended call (hash, timeline, transcript) is kept. Default 7 days. */
+  retentionMs?: number;
+}
+
+type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state"> & { state?: CallState };
+
+/** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */
+export class CallStore {
+  private readonly retentionMs: number;
+  constructor(
+    readonly redis: Redis,
+    opts: StoreOptions = {},
+  ) {
+    this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
+  }
+
+  async createCall(c: NewCall, now = Date.now()): Promise<CallRecord> {
+    const rec = CallRecord.parse({ ...c, state: c.state ?? "queued", createdAt: now, updatedAt: now, greetingPlayed: false, streamCount: 0 });
+    const fields = toHash(rec);
+    const entry: TimelineEntry = { ts: now, state: rec.state, source: "create" };
+    const m = this.redis.multi().hset(keys.call(rec.callId), fields).rpush(keys.timeline(rec.callId), JSON.stringify(entry));
+    if (rec.callSid) m.set(keys.callSid(rec.callSid), rec.callId, "PX", this.retentionMs);
+    m.zadd(keys.active, now, rec.callId);
+    await m.exec();
+    return rec;
+  }
+
+  async getCall(callId: string): Promise<CallRecord | null> {
+    const h = await this.redis.hgetall(keys.call(callId));
+    if (!h.callId) return null;
+    return CallRecord.parse(h);
+  }
+
+  async callIdBySid(callSid: string): Promise<string | null> {
+    return this.redis.get(keys.callSid(callSid));
+  }
+
+  async linkCallSid(callId: string, callSid: string): Promise<void> {
+    await this.redis.multi().hset(keys.call(callId), "callSid", callSid).set(keys.callSid(callSid), callId, "PX", this.retentionMs).exec();
+  }
+
+  /** Set non-state fields (state only moves through `transition`). */
+  async update(callId: string, fields: Partial<Omit<CallRecord, "state" | "callId">>): Promise<void> {
+    const h = toHash(fields);
+    if (Object.keys(h).length === 0) return;
+    await this.redis.hset(keys.call(callId), { ...h, updatedAt: String(Date.now()) });
+  }
+
+  async incrStreamCount(callId: string): Promise<number> {
+    return this.redis.hincrby(keys.call(callId), "streamCount", 1);
+  }
+
+  /** Move the call to `state` atomically; refuses backwards moves and leaving a terminal state. */
+  async transition(callId: string, state: CallState, source: string, reason = "", now = Date.now()): Promise<TransitionResult> {
+    const [result, prev] = (await this.redis.eval(
+      TRANSITION,
+      4,
+      keys.call(callId),
+      keys.timeline(callId),
+      keys.active,
+      keys.transcript(callId),
+      state,
+      String(now),
+      source,
+      reason,
+      String(this.retentionMs),
+      callId,
+    )) as [TransitionResult["result"], string];
+    return { result, prev: prev ? (prev as CallState) : undefined };
+  }
+
+  async timeline(callId: string): Promise<TimelineEntry[]> {
+    const rows = await this.redis.lrange(keys.timeline(callId), 0, -1);
+    return rows.map((r) => TimelineEntry.parse(JSON.parse(r)));
+  }
+
+  async appendTranscript(callId: string, e: TranscriptEntry): Promise<string> {
+    const t = TranscriptEntry.parse(e);
+    const flat: string[] = [];
+    for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
+    return (await this.redis.xadd(keys.transcript(callId), "*", ...flat))!;
+  }
+
+  async transcript(callId: string): Promise<TranscriptEntry[]> {
+    const rows = await this.redis.xrange(keys.transcript(callId), "-", "+");
+    return rows.map(([, kv]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
+      return TranscriptEntry.parse(o);
+    });
+  }
+
+  async activeCallIds(): Promise<string[]> {
+    return this.redis.zrange(keys.active, "0", "-1");
+  }
+
+  /** True the first time `key` is seen within `ttlMs` (webhook de-duplication, single-use tokens). */
+  async firstSeen(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(keys.seen(key), "1", "PX", ttlMs, "NX")) === "OK";
+  }
+
+  /** Take or renew a lease; `stealFrom` lets a new owner replace a known dead one. */
+  async acquireLease(kind: "agent" | "stream", callId: string, owner: string, ttlMs: number, stealFrom = ""): Promise<boolean> {
+    return (await this.redis.eval(LEASE, 1, keys.lease(kind, callId), owner, String(ttlMs), stealFrom)) === 1;
+  }
+
+  async releaseLease(kind: "agent" | "stream", callId: string, owner: string): Promise<boolean> {
+    return (await this.redis.eval(RELEASE, 1, keys.lease(kind, callId), owner)) === 1;
+  }
+
+  async leaseOwner(kind: "agent" | "stream", callId: string): Promise<string | null> {
+    return this.redis.get(keys.lease(kind, callId));
+  }
+
+  async ttsGet(hash: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(keys.tts(hash));
+  }
+
+  async ttsSet(hash: string, audio: Uint8Array, ttlMs: number): Promise<void> {
+    await this.redis.set(keys.tts(hash), Buffer.from(audio), "PX", ttlMs);
+  }
+
+  async heartbeat(hb: Heartbeat, ttlMs: number): Promise<void> {
+    await this.redis.set(keys.heartbeat(hb.service, hb.instance), JSON.stringify(Heartbeat.parse(hb)), "PX", ttlMs);
+  }
+
+  async heartbeats(): Promise<Heartbeat[]> {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, batch] = await this.redis.scan(cursor, "MATCH", keys.heartbeats, "COUNT", 200);
+      cursor = next;
+      found.push(...batch);
+    } while (cursor !== "0");
+    if (found.length === 0) return [];
+    const vals = await this.redis.mget(...found);
+    return vals.filter((v): v is string => v !== null).map((v) => Heartbeat.parse(JSON.parse(v)));
+  }
+
+  /** The first TwiML answered for a CallSid; `setIfAbsent` returns the winner's TwiML. */
+  async webhookAnswer(callSid: string, twiml: string, ttlMs: number): Promise<string> {
+    const k = keys.webhookAnswer(callSid);
+    const ok = await this.redis.set(k, twiml, "PX", ttlMs, "NX");
+    if (ok === "OK") return twiml;
+    return (await this.redis.get(k)) ?? twiml;
+  }
+
+  async cachedWebhookAnswer(callSid: string): Promise<string | null> {
+    return this.redis.get(keys.webhookAnswer(callSid));
+  }
+
+  async clearWebhookAnswer(callSid: string): Promise<void> {
+    await this.redis.del(keys.webhookAnswer(callSid));
+  }
+}
+
+function toHash(o: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === "boolean" ? (v ? "1" : "0") : String(v);
+  }
+  return out;
+}

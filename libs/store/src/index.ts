@@ -1,0 +1,2 @@
+export { CallStore, type TransitionResult, type StoreOptions } from "./call-store";
+export { connectRedis } from "./redis";

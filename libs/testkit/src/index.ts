@@ -1,0 +1,5 @@
+export { startServers, testCaddyfile, type Servers, type ServerOptions, type CaddyRoute, type CaddyHandle } from "./servers";
+export { freePort, waitForPort, waitFor } from "./ports";
+export { startProc, requireBinary, type Proc } from "./proc";
+export { dockerAvailable } from "./containers";
+export { testLogger } from "./log";
