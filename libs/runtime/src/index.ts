@@ -1,0 +1,2 @@
+export { healthRouter, type HealthDeps } from "./health";
+export { onShutdown, every, defaultInstanceId } from "./lifecycle";

@@ -1,0 +1,56 @@
+/**
+ * The speech-in boundary of the media service. The stream session pushes every inbound 20 ms
+ * mu-law frame; the pipeline (VAD → endpointing → STT) yields events. Providers live beside this file.
+ */
+
+/** Per-frame voice activity. `open()` gives per-stream state; one model may be shared per worker. */
+export interface VoiceActivityDetector {
+  readonly label: string;
+  open(): VadStream;
+}
+export interface VadStream {
+  /** One 20 ms frame of 8 kHz 16-bit PCM (160 samples). Returns true when the frame is speech. */
+  isSpeech(pcm8k: Int16Array): boolean;
+  close(): void;
+}
+
+export interface SttCapabilities {
+  /** Emits partial transcripts while the caller speaks. */
+  partials: boolean;
+  /** Does its own endpointing (vendor side) rather than relying on our VAD cut. */
+  streaming: boolean;
+}
+
+/** Speech to text for one stream: push frames (or whole utterances), read results. */
+export interface SpeechToText {
+  readonly label: string;
+  readonly capabilities: SttCapabilities;
+  open(o: { callId: string; signal: AbortSignal }): SttStream;
+}
+export interface SttStream {
+  /** Utterance-level engines get the VAD-cut utterance; streaming engines get every frame via `pushFrame`. */
+  pushFrame(mu: Uint8Array): void;
+  /** Our VAD says the caller stopped: finalise what was heard since the last end. */
+  endUtterance(pcm8k: Int16Array): void;
+  readonly results: AsyncIterable<SttResult>;
+  close(): void;
+}
+export type SttResult = { final: boolean; text: string; confidence?: number };
+
+/** What the speech pipeline tells the stream session. Times are ms of stream audio. */
+export type SpeechEvent =
+  | { type: "speech.started"; atMs: number }
+  | { type: "speech.stopped"; atMs: number; durationMs: number }
+  | { type: "transcript.partial"; text: string }
+  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number };
+
+export interface SpeechPipeline {
+  /** Every inbound 20 ms mu-law frame, in order. Must be cheap: it runs 50×/s per call. */
+  push(mu: Uint8Array): void;
+  readonly events: AsyncIterable<SpeechEvent>;
+  close(): void;
+}
+
+export interface SpeechPipelineFactory {
+  open(o: { callId: string; signal: AbortSignal }): SpeechPipeline;
+}
