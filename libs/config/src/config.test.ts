@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ConfigError, parseConfig } from "./load";
+import { commonFields, publicUrl, port } from "./fields";
+
+const schema = z.object({ ...commonFields, PORT: port(3000), PUBLIC_URL: publicUrl });
+
+describe("parseConfig", () => {
+  it("applies defaults and freezes", () => {
+    const c = parseConfig(schema, { PUBLIC_URL: "https://voice.example.com/" });
+    expect(c.PORT).toBe(3000);
+    expect(c.PUBLIC_URL).toBe("https://voice.example.com");
+    expect(c.NATS_URL).toBe("nats://127.0.0.1:4222");
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+  it("names the variable, the problem and an example in one line", () => {
+    try {
+      parseConfig(schema, { PUBLIC_URL: "http://voice.example.com" });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      expect(msg).toContain("PUBLIC_URL");
+      expect(msg).toContain("https");
+      expect(msg).toContain("e.g.");
+      expect(msg.split("\n")).toHaveLength(1);
+    }
+  });
+  it("reports a missing required variable as unset", () => {
+    expect(() => parseConfig(schema, {})).toThrow(/PUBLIC_URL is unset/);
+  });
+  it("treats empty strings as unset", () => {
+    expect(parseConfig(schema, { PUBLIC_URL: "https://x.example", PORT: "" }).PORT).toBe(3000);
+  });
+  it("rejects a bad port", () => {
+    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", PORT: "70000" })).toThrow(/PORT is invalid/);
+  });
+});
