@@ -1,2 +1,3 @@
 export { healthRouter, type HealthDeps } from "./health";
 export { onShutdown, every, defaultInstanceId } from "./lifecycle";
+export { createMetrics, metricsRouter, type Metrics } from "./metrics";
