@@ -22,6 +22,7 @@ beforeAll(async () => {
   redis = connectRedis(s.redisUrl, log);
   const m = createMetrics("test");
   m.bargeIns.inc({ kind: "real" });
+  m.turnLatency.observe({ kind: "reply" }, 12);
   const app = express().use(healthRouter({ bus, redis, notReady: () => (draining ? "draining" : undefined) })).use(metricsRouter(m));
   server = await new Promise((r) => {
     const srv = app.listen(0, "127.0.0.1", () => r(srv));
@@ -48,6 +49,6 @@ describe("health and metrics", () => {
   it("serves Prometheus text with the shared metrics", async () => {
     const text = await (await fetch(`${base}/metrics`)).text();
     expect(text).toContain('vc_barge_ins_total{kind="real",service="test"} 1');
-    expect(text).toContain("vc_turn_latency_ms_bucket");
+    expect(text).toContain(`vc_turn_latency_ms_bucket{le="20",kind="reply",service="test"} 1`);
   });
 });
