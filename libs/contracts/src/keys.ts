@@ -11,4 +11,6 @@ export const keys = {
   heartbeat: (service: string, instance: string) => `vc:hb:${service}:${instance}`,
   heartbeats: "vc:hb:*",
   webhookAnswer: (callSid: string) => `vc:twiml:${callSid}`,
+  /** Capped stream of TurnMetric (MAXLEN ~ 100k): no TTL, bounded by length. */
+  turns: "vc:metrics:turns",
 } as const;

@@ -28,6 +28,8 @@ export const CallRecord = z.object({
   mediaOwner: z.string().optional(),
   streamSid: z.string().optional(),
   streamCount: num.default(0),
+  /** Last turn generation handed out by `CallStore.nextGeneration` (agent). */
+  generation: num.optional(),
   createdAt: num,
   updatedAt: num,
   answeredAt: num.optional(),
@@ -69,3 +71,15 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 /** The cached first webhook answer per CallSid: a retried webhook gets the same TwiML. */
 export const WebhookAnswer = z.object({ twiml: z.string(), ts: num });
 export type WebhookAnswer = z.infer<typeof WebhookAnswer>;
+
+/**
+ * One measured turn, in the `vc:metrics:turns` Redis stream (capped): for `reply`, caller's end of
+ * speech → first reply audio sent to Twilio; for `greeting`, stream start → first greeting audio sent.
+ */
+export const TurnMetric = z.object({
+  callId: z.string(),
+  kind: z.enum(["greeting", "reply"]),
+  latencyMs: num,
+  ts: num,
+});
+export type TurnMetric = z.infer<typeof TurnMetric>;

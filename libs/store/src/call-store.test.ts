@@ -77,6 +77,15 @@ describe("CallStore", () => {
     expect(await store.webhookAnswer("CA1", "<Response>2</Response>", 10_000)).toBe("<Response>1</Response>");
   });
 
+  it("records turn latencies and reads them back since a time", async () => {
+    const t0 = Date.now();
+    await store.recordTurn({ callId: "t1", kind: "reply", latencyMs: 120, ts: t0 });
+    await store.recordTurn({ callId: "t1", kind: "greeting", latencyMs: 8, ts: t0 });
+    const got = await store.turns(t0 - 1000);
+    expect(got.filter((t) => t.callId === "t1").map((t) => [t.kind, t.latencyMs])).toEqual([["reply", 120], ["greeting", 8]]);
+    expect(await store.turns(Date.now() + 60_000)).toEqual([]);
+  });
+
   it("a redis restart loses no call (AOF)", async () => {
     const c = await newCall();
     await store.transition(c.callId, "in-progress", "test");

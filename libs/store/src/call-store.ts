@@ -5,6 +5,7 @@ import {
   Heartbeat,
   TimelineEntry,
   TranscriptEntry,
+  TurnMetric,
   keys,
   type CallState,
 } from "@voicecall/contracts";
@@ -67,6 +68,14 @@ export class CallStore {
 
   async incrStreamCount(callId: string): Promise<number> {
     return this.redis.hincrby(keys.call(callId), "streamCount", 1);
+  }
+
+  /**
+   * Next turn generation of a call (1, 2, …), shared by every agent instance that owns the call in turn,
+   * so a new owner never reuses a generation media has already fenced off.
+   */
+  async nextGeneration(callId: string): Promise<number> {
+    return this.redis.hincrby(keys.call(callId), "generation", 1);
   }
 
   /** Move the call to `state` atomically; refuses backwards moves and leaving a terminal state. */
@@ -162,6 +171,21 @@ export class CallStore {
     const ok = await this.redis.set(k, twiml, "PX", ttlMs, "NX");
     if (ok === "OK") return twiml;
     return (await this.redis.get(k)) ?? twiml;
+  }
+
+  async recordTurn(t: TurnMetric): Promise<void> {
+    const v = TurnMetric.parse(t);
+    await this.redis.xadd(keys.turns, "MAXLEN", "~", "100000", "*", "callId", v.callId, "kind", v.kind, "latencyMs", String(v.latencyMs), "ts", String(v.ts));
+  }
+
+  /** Turns recorded at or after `sinceMs` (epoch ms). */
+  async turns(sinceMs: number): Promise<TurnMetric[]> {
+    const rows = await this.redis.xrange(keys.turns, String(Math.max(0, Math.floor(sinceMs))), "+");
+    return rows.map(([, kv]) => {
+      const o: Record<string, string> = {};
+      for (let i = 0; i < kv.length; i += 2) o[kv[i]!] = kv[i + 1]!;
+      return TurnMetric.parse(o);
+    });
   }
 
   async cachedWebhookAnswer(callSid: string): Promise<string | null> {
