@@ -25,7 +25,13 @@ export interface SttCapabilities {
 export interface SpeechToText {
   readonly label: string;
   readonly capabilities: SttCapabilities;
-  open(o: { callId: string; signal: AbortSignal }): SttStream;
+  open(o: SttOpenOptions): SttStream;
+}
+export interface SttOpenOptions {
+  callId: string;
+  signal: AbortSignal;
+  /** JSGF grammar text constraining recognition for this stream; engines without grammars ignore it. */
+  grammar?: string;
 }
 export interface SttStream {
   /** Utterance-level engines get the VAD-cut utterance; streaming engines get every frame via `pushFrame`. */
@@ -34,8 +40,11 @@ export interface SttStream {
   endUtterance(pcm8k: Int16Array): void;
   readonly results: AsyncIterable<SttResult>;
   close(): void;
+  /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
+  setGrammar?(jsgf: string | undefined): void;
 }
-export type SttResult = { final: boolean; text: string; confidence?: number };
+/** `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them. */
+export type SttResult = { final: boolean; text: string; confidence?: number; decodeMs?: number; audioMs?: number };
 
 /** What the speech pipeline tells the stream session. Times are ms of stream audio. */
 export type SpeechEvent =
@@ -49,8 +58,10 @@ export interface SpeechPipeline {
   push(mu: Uint8Array): void;
   readonly events: AsyncIterable<SpeechEvent>;
   close(): void;
+  /** Switch the STT grammar (JSGF text; undefined = open vocabulary) for the next utterances. */
+  setGrammar?(jsgf: string | undefined): void;
 }
 
 export interface SpeechPipelineFactory {
-  open(o: { callId: string; signal: AbortSignal }): SpeechPipeline;
+  open(o: { callId: string; signal: AbortSignal; grammar?: string }): SpeechPipeline;
 }

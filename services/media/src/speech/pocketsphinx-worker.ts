@@ -1,0 +1,104 @@
+/**
+ * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
+ * Decoding blocks, so it lives here, off the media event loop. Requests are handled one at a time
+ * in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * falls apart on phone-band audio.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import koffi from "koffi";
+import libsamplerate from "@alexanderolsen/libsamplerate-js";
+import type { WorkerRequest, WorkerReply } from "./pocketsphinx-protocol";
+
+const { modelDir } = workerData as { modelDir: string };
+const sb = koffi.load("libsphinxbase.so.3");
+const ps = koffi.load("libpocketsphinx.so.3");
+const err_set_logfp = sb.func("void err_set_logfp(void *fp)");
+const cmd_ln_init = sb.func("void *cmd_ln_init(void *inout, void *defn, int strict, ...)");
+const ps_args = ps.func("void *ps_args()");
+const ps_init = ps.func("void *ps_init(void *config)");
+const ps_start_utt = ps.func("int ps_start_utt(void *ps)");
+const ps_process_raw = ps.func("int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)");
+const ps_end_utt = ps.func("int ps_end_utt(void *ps)");
+const ps_get_hyp = ps.func("const char *ps_get_hyp(void *ps, _Out_ int32_t *score)");
+const ps_set_jsgf_string = ps.func("int ps_set_jsgf_string(void *ps, const char *name, const char *jsgf)");
+const ps_set_search = ps.func("int ps_set_search(void *ps, const char *name)");
+const ps_get_search = ps.func("const char *ps_get_search(void *ps)");
+
+err_set_logfp(null); // the library logs a screenful per utterance to stderr otherwise
+
+const t0 = performance.now();
+const s = (v: string) => ["str", v];
+const config = cmd_ln_init(null, ps_args(), 1,
+  ...s("-hmm"), ...s(`${modelDir}/en-us`),
+  ...s("-lm"), ...s(`${modelDir}/en-us.lm.bin`),
+  ...s("-dict"), ...s(`${modelDir}/cmudict-en-us.dict`),
+  ...s("-samprate"), ...s("16000"),
+  "void *", null);
+const decoder = config ? ps_init(config) : null;
+const lmSearch: string = decoder ? ps_get_search(decoder) : "";
+const grammars = new Set<string>();
+// A CommonJS/UMD bundle: its named exports only come through the default import.
+const resampler = await libsamplerate.create(1, 8000, 16000, { converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY });
+let seed = 0x2545f491;
+
+/** 8 kHz PCM → 16 kHz PCM (libsamplerate) with optional faint white noise (deterministic PRNG). */
+function prepare(pcm8k: Int16Array, noiseRms: number): Int16Array {
+  const f = new Float32Array(pcm8k.length);
+  for (let i = 0; i < f.length; i++) f[i] = pcm8k[i]! / 32768;
+  const up = resampler.simple(f);
+  const out = new Int16Array(up.length);
+  const amp = noiseRms * Math.sqrt(3) * 32768; // uniform noise in [-a, a] has RMS a/√3
+  for (let i = 0; i < out.length; i++) {
+    let v = up[i]! * 32768;
+    if (amp > 0) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      v += ((seed >>> 0) / 4294967296 - 0.5) * 2 * amp;
+    }
+    out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
+  }
+  return out;
+}
+
+function addGrammar(name: string, jsgf: string): void {
+  if (grammars.has(name)) return;
+  if (ps_set_jsgf_string(decoder, name, jsgf) !== 0) throw new Error("JSGF grammar rejected (syntax, or a word missing from the dictionary)");
+  grammars.add(name);
+}
+
+function handle(req: WorkerRequest): WorkerReply {
+  if (req.op === "grammar") {
+    addGrammar(req.name, req.jsgf);
+    return { id: req.id, ok: true };
+  }
+  let search = lmSearch;
+  if (req.grammar) {
+    addGrammar(req.grammar.name, req.grammar.jsgf);
+    search = req.grammar.name;
+  }
+  const started = performance.now();
+  if (ps_set_search(decoder, search) !== 0) throw new Error(`search ${search} could not be selected`);
+  const pcm = prepare(req.pcm, req.noiseRms);
+  if (ps_start_utt(decoder) < 0) throw new Error("ps_start_utt failed");
+  ps_process_raw(decoder, pcm, pcm.length, 0, 1);
+  ps_end_utt(decoder);
+  const score = [0];
+  const hyp = ps_get_hyp(decoder, score) as string | null;
+  return { id: req.id, ok: true, text: hyp ?? "", score: score[0], decodeMs: performance.now() - started, audioMs: req.pcm.length / 8 };
+}
+
+if (!decoder) {
+  parentPort!.postMessage({ ready: false, error: `pocketsphinx failed to load models from ${modelDir}` });
+} else {
+  parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
+  parentPort!.on("message", (req: WorkerRequest) => {
+    let reply: WorkerReply;
+    try {
+      reply = handle(req);
+    } catch (err) {
+      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+    }
+    parentPort!.postMessage(reply);
+  });
+}

@@ -1,0 +1,149 @@
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { EventQueue } from "./event-queue";
+import type { WorkerHello, WorkerReply, WorkerRequest } from "./pocketsphinx-protocol";
+import type { SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
+
+export interface PocketsphinxOptions {
+  /** Directory with `en-us/`, `en-us.lm.bin`, `cmudict-en-us.dict` (Debian pocketsphinx-en-us). */
+  modelDir?: string;
+  /** Default JSGF grammar for streams opened without one; undefined = open vocabulary. */
+  grammar?: string;
+  /** White noise RMS (0..1) added at 16 kHz before decoding; 0 = off. */
+  noiseRms?: number;
+}
+
+/** Offline STT with a worker-thread pocketsphinx: `close()` ends the worker. */
+export interface PocketsphinxStt extends SpeechToText {
+  /** Check a JSGF grammar now (rejects when pocketsphinx refuses it). */
+  loadGrammar(jsgf: string): Promise<void>;
+  /** Replace the default grammar used by streams opened from now on. */
+  setDefaultGrammar(jsgf: string | undefined): void;
+  /** Seconds the worker took to load the models. */
+  readonly initMs: number;
+  close(): Promise<void>;
+}
+
+/** Grammar search name: a stable hash of the text, so one grammar is compiled once per worker. */
+function grammarName(jsgf: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < jsgf.length; i++) h = Math.imul(h ^ jsgf.charCodeAt(i), 0x01000193);
+  return `g${(h >>> 0).toString(16)}_${jsgf.length}`;
+}
+
+/** Start a worker running a `.ts` module, under tsx's loader whether or not the parent has one. */
+function startTsWorker(file: URL, workerData: unknown): Worker {
+  // require.resolve only sees the CommonJS build, whose register() breaks in a worker: use its ESM twin.
+  const cjs = createRequire(import.meta.url).resolve("tsx/esm/api");
+  const tsxApi = pathToFileURL(cjs.replace(/\.cjs$/, ".mjs")).href;
+  const code = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(file.href)}); })`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+/**
+ * Pocketsphinx (Debian libpocketsphinx.so.3 via koffi) in one worker thread shared by all streams.
+ * Utterance-level: it decodes each VAD-cut utterance whole on `endUtterance`; no partials.
+ */
+export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
+  const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
+  const noiseRms = o.noiseRms ?? 0;
+  let defaultGrammar = o.grammar;
+  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir });
+  worker.unref();
+  const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | undefined;
+
+  const hello = await new Promise<WorkerHello>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  if (!hello.ready) {
+    await worker.terminate();
+    throw new Error(hello.error);
+  }
+  const failAll = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on("message", (r: WorkerReply) => {
+    const p = pending.get(r.id);
+    pending.delete(r.id);
+    p?.resolve(r);
+  });
+  worker.on("error", (err) => failAll(err));
+  worker.on("exit", (code) => failAll(new Error(`pocketsphinx worker exited (${code})`)));
+
+  const call = (req: Omit<WorkerRequest, "id">, transfer?: ArrayBuffer[]): Promise<WorkerReply> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    // Keep the worker (and so the process) alive only while a request is outstanding.
+    if (pending.size === 0) worker.ref();
+    return new Promise<WorkerReply>((resolve, reject) => {
+      const done = () => pending.size === 0 && worker.unref();
+      pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
+      worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+    });
+  };
+
+  const open = (so: SttOpenOptions): SttStream => {
+    const results = new EventQueue<SttResult>();
+    let grammar = so.grammar ?? defaultGrammar;
+    let chain: Promise<void> = Promise.resolve();
+    const onAbort = () => results.end();
+    so.signal.addEventListener("abort", onAbort, { once: true });
+    return {
+      pushFrame() {
+        // Utterance-level engine: audio arrives whole through endUtterance.
+      },
+      endUtterance(pcm8k: Int16Array) {
+        if (results.ended || pcm8k.length === 0) return;
+        const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
+        const pcm = pcm8k.byteOffset === 0 && pcm8k.byteLength === pcm8k.buffer.byteLength ? pcm8k : pcm8k.slice();
+        const reply = call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        // Results stay in utterance order even if a later reply were to come back first.
+        chain = chain.then(() =>
+          reply.then(
+            (r) => {
+              if (!r.ok) return results.fail(new Error(r.error));
+              results.push({ final: true, text: r.text ?? "", decodeMs: r.decodeMs, audioMs: r.audioMs });
+            },
+            (err: Error) => results.fail(err),
+          ),
+        );
+      },
+      setGrammar(jsgf) {
+        grammar = jsgf;
+      },
+      get results() {
+        return results;
+      },
+      close() {
+        so.signal.removeEventListener("abort", onAbort);
+        // Let a decode already queued deliver its final, then end.
+        void chain.then(() => results.end());
+      },
+    };
+  };
+
+  return {
+    label: "pocketsphinx",
+    capabilities: { partials: false, streaming: false },
+    initMs: hello.initMs,
+    open,
+    async loadGrammar(jsgf) {
+      const r = await call({ op: "grammar", name: grammarName(jsgf), jsgf });
+      if (!r.ok) throw new Error(r.error);
+    },
+    setDefaultGrammar(jsgf) {
+      defaultGrammar = jsgf;
+    },
+    async close() {
+      failAll(new Error("pocketsphinx closed"));
+      await worker.terminate();
+    },
+  };
+}
+
