@@ -127,6 +127,11 @@ export class CallStore {
     return (await this.redis.set(keys.seen(key), "1", "PX", ttlMs, "NX")) === "OK";
   }
 
+  /** Forget a `firstSeen` key (the work it guarded failed and may be retried). */
+  async forgetSeen(key: string): Promise<void> {
+    await this.redis.del(keys.seen(key));
+  }
+
   /** Take or renew a lease; `stealFrom` lets a new owner replace a known dead one. */
   async acquireLease(kind: "agent" | "stream", callId: string, owner: string, ttlMs: number, stealFrom = ""): Promise<boolean> {
     return (await this.redis.eval(LEASE, 1, keys.lease(kind, callId), owner, String(ttlMs), stealFrom)) === 1;
