@@ -1,0 +1,62 @@
+import type { Subscription } from "nats";
+import { CallState, CommandMessage, isTerminal, subjects, queues, type CallRecord } from "@voicecall/contracts";
+import type { GatewayContext } from "./context";
+import { restError } from "./twilio-client";
+import { dialTwiml } from "./twiml";
+
+/** Apply Twilio's own view of a call (REST answer) when it is a state we know. */
+export async function applyTwilioStatus(ctx: GatewayContext, callId: string, status: string, source: string, reason = ""): Promise<void> {
+  const s = CallState.safeParse(status);
+  if (s.success) await ctx.lifecycle.apply(callId, s.data, source, reason);
+}
+
+/**
+ * Hang up through Twilio REST: `canceled` before answer, `completed` after (Twilio's rule). A call
+ * Twilio no longer has (404) or that is not live (21220) is ended here instead.
+ */
+export async function hangupCall(ctx: GatewayContext, rec: CallRecord, reason: string): Promise<void> {
+  const log = ctx.log.child({ callId: rec.callId, callSid: rec.callSid });
+  if (!rec.callSid) {
+    await ctx.lifecycle.apply(rec.callId, "canceled", reason, reason);
+    return;
+  }
+  const status = rec.state === "in-progress" ? "completed" : "canceled";
+  try {
+    const call = await ctx.twilio.update(rec.callSid, { status });
+    log.info({ reason, status: call.status }, "hangup sent to twilio");
+    if (isTerminal(call.status as CallState)) await applyTwilioStatus(ctx, rec.callId, call.status, reason, reason);
+  } catch (err) {
+    const e = restError(err);
+    log.warn({ reason, status: e.status, code: e.code, err: e.message }, "twilio hangup failed");
+    if (e.status === 404 || e.code === 21220 || e.code === 20404) {
+      const fetched = await ctx.twilio.fetch(rec.callSid).catch(() => null);
+      if (fetched && isTerminal(fetched.status as CallState)) await applyTwilioStatus(ctx, rec.callId, fetched.status, reason, reason);
+      else await ctx.lifecycle.apply(rec.callId, rec.state === "in-progress" ? "completed" : "canceled", reason, reason);
+    } else throw err;
+  }
+}
+
+async function transferCall(ctx: GatewayContext, rec: CallRecord, to: string): Promise<void> {
+  if (!rec.callSid || isTerminal(rec.state)) {
+    ctx.log.warn({ callId: rec.callId, state: rec.state }, "transfer for a call that is not live ignored");
+    return;
+  }
+  await ctx.twilio.update(rec.callSid, { twiml: dialTwiml(to) });
+  ctx.log.info({ callId: rec.callId, callSid: rec.callSid, pii: { to } }, "call transferred");
+}
+
+/** `vc.call.*.cmd` (queue `gateway`): actions that need Twilio REST. */
+export function subscribeCommands(ctx: GatewayContext): Subscription {
+  return ctx.bus.subscribe(
+    subjects.allCmd,
+    CommandMessage,
+    async (cmd) => {
+      const rec = await ctx.store.getCall(cmd.callId);
+      if (!rec) return void ctx.log.warn({ callId: cmd.callId, type: cmd.type }, "command for unknown call");
+      if (cmd.type === "hangup") {
+        if (!isTerminal(rec.state)) await hangupCall(ctx, rec, cmd.reason || "agent-hangup");
+      } else await transferCall(ctx, rec, cmd.to);
+    },
+    { queue: queues.gateway },
+  );
+}

@@ -1,0 +1,83 @@
+import type { Request, Response } from "express";
+import { z } from "zod";
+import { AnsweredBy, CallState } from "@voicecall/contracts";
+import type { GatewayContext } from "./context";
+import type { TwilioRequest } from "./twilio-request";
+import { emptyTwiml } from "./twiml";
+import { CallSid, flat, sendTwiml } from "./voice-webhook";
+
+const StatusParams = z.object({
+  CallSid,
+  CallStatus: CallState.exclude(["rejected"]),
+  SipResponseCode: z.string().max(8).optional(),
+  AnsweredBy: AnsweredBy.optional(),
+});
+const AmdParams = z.object({ CallSid, AnsweredBy });
+const Query = z.object({ callId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
+
+/**
+ * True the first time this callback is seen: Twilio retries deliveries (same idempotency token) and an
+ * attacker may replay a captured one (same signed content). Both keys are recorded.
+ */
+async function firstDelivery(ctx: GatewayContext, t: TwilioRequest): Promise<boolean> {
+  const byHash = await ctx.store.firstSeen(`cb:${t.requestHash}`, ctx.tuning.dedupeTtlMs);
+  const byToken = t.idempotencyToken ? await ctx.store.firstSeen(`idem:${t.idempotencyToken}`, ctx.tuning.dedupeTtlMs) : true;
+  return byHash && byToken;
+}
+
+function invalid(ctx: GatewayContext, res: Response, issues: z.ZodIssue[]): void {
+  const fields = issues.map((i) => i.path.join("."));
+  ctx.log.warn({ fields }, "callback parameters invalid");
+  res.status(400).type("text/plain").send(`invalid parameters: ${fields.join(", ")}`);
+}
+
+/** The call a callback is about: by `callId` in the query (ours), else by CallSid; they must agree. */
+async function resolveCall(ctx: GatewayContext, req: Request, callSid: string) {
+  const q = Query.safeParse(req.query);
+  const callId = (q.success ? q.data.callId : undefined) ?? (await ctx.store.callIdBySid(callSid));
+  if (!callId) return null;
+  const rec = await ctx.store.getCall(callId);
+  if (!rec || (rec.callSid && rec.callSid !== callSid)) return null;
+  if (!rec.callSid) await ctx.store.linkCallSid(callId, callSid);
+  return rec;
+}
+
+/** `POST /voice/status[?callId=…]`: call progress → the atomic transition → events. */
+export function statusCallback(ctx: GatewayContext) {
+  return async (req: Request, res: Response) => {
+    const t = res.locals.twilio as TwilioRequest;
+    const p = StatusParams.safeParse(flat(t.params));
+    if (!p.success) return invalid(ctx, res, p.error.issues);
+    const rec = await resolveCall(ctx, req, p.data.CallSid);
+    if (!rec) {
+      ctx.log.warn({ callSid: p.data.CallSid }, "status callback for unknown call");
+      res.status(404).type("text/plain").send("unknown call");
+      return;
+    }
+    if (!(await firstDelivery(ctx, t))) {
+      ctx.log.info({ callId: rec.callId, status: p.data.CallStatus }, "duplicate status callback ignored");
+      return sendTwiml(res, emptyTwiml());
+    }
+    const reason = p.data.SipResponseCode && p.data.CallStatus !== "in-progress" ? `${p.data.CallStatus} sip=${p.data.SipResponseCode}` : "";
+    if (p.data.AnsweredBy) await ctx.lifecycle.amd(rec.callId, p.data.AnsweredBy, rec.answeredBy);
+    await ctx.lifecycle.apply(rec.callId, p.data.CallStatus, "status-callback", reason);
+    sendTwiml(res, emptyTwiml());
+  };
+}
+
+/** `POST /voice/amd?callId=…`: the async answering-machine result. */
+export function amdCallback(ctx: GatewayContext) {
+  return async (req: Request, res: Response) => {
+    const t = res.locals.twilio as TwilioRequest;
+    const p = AmdParams.safeParse(flat(t.params));
+    if (!p.success) return invalid(ctx, res, p.error.issues);
+    const rec = await resolveCall(ctx, req, p.data.CallSid);
+    if (!rec) {
+      ctx.log.warn({ callSid: p.data.CallSid }, "amd callback for unknown call");
+      res.status(404).type("text/plain").send("unknown call");
+      return;
+    }
+    if (await firstDelivery(ctx, t)) await ctx.lifecycle.amd(rec.callId, p.data.AnsweredBy, rec.answeredBy);
+    sendTwiml(res, emptyTwiml());
+  };
+}

@@ -1,0 +1,55 @@
+import type { Bus } from "@voicecall/bus";
+import type { Logger } from "@voicecall/log";
+import type { CallStore } from "@voicecall/store";
+import type { CallLifecycle } from "./call-lifecycle";
+import type { GatewayConfig } from "./config";
+import type { TwilioCalls } from "./twilio-client";
+import type { publicUrls } from "./twiml";
+
+/** Tunables that are not operator settings (tests shorten them). All durations in ms. */
+export interface GatewayTuning {
+  /** Lifetime of a stream token handed out in TwiML. Default 5 min. */
+  streamTokenTtlMs: number;
+  /** How long a retried/replayed callback is recognised. Default 6 h. */
+  dedupeTtlMs: number;
+  /** Largest accepted Twilio request body. Default 16 kB. */
+  maxBodyBytes: number;
+  bodyTimeoutMs: number;
+  /** API requests per client IP per minute. Default 300. */
+  apiRatePerMinute: number;
+  /** Failed Twilio signature checks per client IP per minute before 429. Default 20. */
+  failedSignaturesPerMinute: number;
+  /** How often the reaper looks at active calls. Default 5 s. */
+  reaperIntervalMs: number;
+  /** A call not yet answered and without any event for this long is checked with Twilio. */
+  stuckAfterMs: number;
+  /** Grace after MAX_DURATION_SECONDS before the reaper hangs up (Twilio's TimeLimit acts first). */
+  maxDurationGraceMs: number;
+}
+
+export function defaultTuning(c: GatewayConfig): GatewayTuning {
+  return {
+    streamTokenTtlMs: 5 * 60_000,
+    dedupeTtlMs: 6 * 3600_000,
+    maxBodyBytes: 16 * 1024,
+    bodyTimeoutMs: 10_000,
+    apiRatePerMinute: 300,
+    failedSignaturesPerMinute: 20,
+    reaperIntervalMs: 5_000,
+    stuckAfterMs: (c.RING_TIMEOUT_SECONDS + 60) * 1000,
+    maxDurationGraceMs: 10_000,
+  };
+}
+
+/** What the route handlers share. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  tuning: GatewayTuning;
+  log: Logger;
+  bus: Bus;
+  store: CallStore;
+  lifecycle: CallLifecycle;
+  twilio: TwilioCalls;
+  urls: ReturnType<typeof publicUrls>;
+  now: () => number;
+}

@@ -1,0 +1,66 @@
+import { isTerminal, type CallRecord } from "@voicecall/contracts";
+import type { GatewayContext } from "./context";
+import { applyTwilioStatus, hangupCall } from "./call-control";
+import { restError } from "./twilio-client";
+
+/** Ask Twilio how a call really is and apply it (never dials): used at start and for stuck calls. */
+export async function reconcileCall(ctx: GatewayContext, rec: CallRecord): Promise<void> {
+  const log = ctx.log.child({ callId: rec.callId, callSid: rec.callSid });
+  if (!rec.callSid) {
+    // Never reached Twilio (crash between create and link): nothing to ask, nothing rings.
+    if (ctx.now() - rec.createdAt > ctx.tuning.stuckAfterMs) await ctx.lifecycle.apply(rec.callId, "failed", "reconcile", "never-placed");
+    return;
+  }
+  try {
+    const call = await ctx.twilio.fetch(rec.callSid);
+    log.info({ twilioStatus: call.status, state: rec.state }, "call reconciled with twilio");
+    await applyTwilioStatus(ctx, rec.callId, call.status, "reconcile");
+  } catch (err) {
+    const e = restError(err);
+    log.warn({ status: e.status, code: e.code, err: e.message }, "twilio fetch failed during reconcile");
+    if (e.status === 404) await ctx.lifecycle.apply(rec.callId, "failed", "reconcile", "unknown-to-twilio");
+  }
+}
+
+/** At start: bring every active call in line with Twilio. */
+export async function reconcileActiveCalls(ctx: GatewayContext): Promise<number> {
+  const ids = await ctx.store.activeCallIds();
+  for (const id of ids) {
+    const rec = await ctx.store.getCall(id);
+    if (rec && !isTerminal(rec.state)) await reconcileCall(ctx, rec);
+  }
+  return ids.length;
+}
+
+/**
+ * One pass of the reaper: calls past MAX_DURATION_SECONDS (counted from answer, or creation for calls
+ * that never saw an answer callback) are hung up; calls not answered and silent for `stuckAfterMs`
+ * are reconciled with Twilio, and hung up when they still are not live.
+ */
+export async function reapOnce(ctx: GatewayContext): Promise<{ checked: number; reaped: number }> {
+  let reaped = 0;
+  const ids = await ctx.store.activeCallIds();
+  const now = ctx.now();
+  for (const id of ids) {
+    const rec = await ctx.store.getCall(id);
+    if (!rec) continue;
+    if (isTerminal(rec.state)) continue;
+    const since = rec.answeredAt ?? rec.createdAt;
+    if (now - since > ctx.config.MAX_DURATION_SECONDS * 1000 + ctx.tuning.maxDurationGraceMs) {
+      ctx.log.warn({ callId: id, ageMs: now - since }, "call over max duration, hanging up");
+      await hangupCall(ctx, rec, "max-duration").catch(() => ctx.lifecycle.apply(id, "completed", "reaper", "max-duration"));
+      reaped++;
+      continue;
+    }
+    if (rec.state !== "in-progress" && now - rec.updatedAt > ctx.tuning.stuckAfterMs) {
+      await reconcileCall(ctx, rec);
+      const after = await ctx.store.getCall(id);
+      if (after && !isTerminal(after.state) && after.state !== "in-progress") {
+        ctx.log.warn({ callId: id, state: after.state }, "call stuck without events, ending it");
+        await hangupCall(ctx, after, "stuck").catch(() => ctx.lifecycle.apply(id, "failed", "reaper", "stuck"));
+        reaped++;
+      }
+    }
+  }
+  return { checked: ids.length, reaped };
+}

@@ -1,0 +1,82 @@
+import twilio from "twilio";
+
+/** The Call fields the gateway reads back from Twilio REST. */
+export interface TwilioCall {
+  sid: string;
+  status: string;
+  answeredBy?: string | null;
+}
+
+export interface CreateCallParams {
+  to: string;
+  from: string;
+  url: string;
+  statusCallback: string;
+  statusCallbackEvent: string[];
+  /** Ring timeout, seconds. */
+  timeout: number;
+  /** Max call length, seconds. */
+  timeLimit: number;
+  machineDetection?: "Enable" | "DetectMessageEnd";
+  asyncAmd?: "true" | "false";
+  asyncAmdStatusCallback?: string;
+}
+
+export type UpdateCallParams = { status: "completed" | "canceled" } | { twiml: string } | { url: string; method: "POST" };
+
+/** The slice of Twilio REST the gateway uses; production code goes through the real `twilio` library. */
+export interface TwilioCalls {
+  create(p: CreateCallParams): Promise<TwilioCall>;
+  update(sid: string, p: UpdateCallParams): Promise<TwilioCall>;
+  fetch(sid: string): Promise<TwilioCall>;
+}
+
+/**
+ * twilio-node's supported seam for another API origin: a RequestClient whose requests to
+ * `*.twilio.com` go to `base` instead (path and query kept; auth and form encoding untouched).
+ */
+export class OriginRewritingRequestClient extends twilio.RequestClient {
+  constructor(private readonly base: URL) {
+    super({ keepAlive: false, timeout: 10_000 });
+  }
+
+  override request<T>(opts: Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0]) {
+    const u = new URL(opts.uri);
+    if (u.hostname === "twilio.com" || u.hostname.endsWith(".twilio.com")) {
+      u.protocol = this.base.protocol;
+      u.host = this.base.host;
+      opts = { ...opts, uri: u.toString() };
+    }
+    return super.request<T>(opts as Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0] as never);
+  }
+}
+
+export interface TwilioClientOptions {
+  accountSid: string;
+  authToken: string;
+  /** e.g. the simulator's origin `http://127.0.0.1:4010`; unset = real Twilio. */
+  apiBaseUrl?: string;
+}
+
+/** Build the REST client; the same code path for real Twilio and the simulator. */
+export function createTwilioCalls(o: TwilioClientOptions): TwilioCalls {
+  const client = twilio(o.accountSid, o.authToken, o.apiBaseUrl ? { httpClient: new OriginRewritingRequestClient(new URL(o.apiBaseUrl)) } : {});
+  const pick = (c: { sid: string; status: string; answeredBy?: string | null }): TwilioCall => ({ sid: c.sid, status: c.status, answeredBy: c.answeredBy ?? null });
+  return {
+    async create(p) {
+      return pick(await client.calls.create(p));
+    },
+    async update(sid, p) {
+      return pick(await client.calls(sid).update(p));
+    },
+    async fetch(sid) {
+      return pick(await client.calls(sid).fetch());
+    },
+  };
+}
+
+/** Twilio REST error fields, when `err` is one (RestException). */
+export function restError(err: unknown): { status?: number; code?: number; message: string } {
+  const e = err as { status?: number; code?: number; message?: string };
+  return { status: typeof e.status === "number" ? e.status : undefined, code: typeof e.code === "number" ? e.code : undefined, message: String(e.message ?? err) };
+}

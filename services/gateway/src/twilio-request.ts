@@ -1,0 +1,133 @@
+import { createHash } from "node:crypto";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { Logger } from "@voicecall/log";
+import { validTwilioSignature } from "@voicecall/auth";
+import { normalizeIp } from "./client-ip";
+import type { RateLimiter } from "./rate-limit";
+
+export type FormParams = Record<string, string | string[]>;
+
+/** What a verified Twilio request carries for the handlers (in `res.locals.twilio`). */
+export interface TwilioRequest {
+  params: FormParams;
+  /** The URL the signature was checked against: PUBLIC_URL + path and query. */
+  url: string;
+  /** Stable hash of the signed content: identical replays have the same one. */
+  requestHash: string;
+  idempotencyToken?: string;
+}
+
+export interface VerifyOptions {
+  authToken: string;
+  publicUrl: string;
+  skipSignature: boolean;
+  /** Largest accepted body (Twilio's are ~2 kB). */
+  maxBodyBytes: number;
+  /** How long a client may take to send the body. */
+  bodyTimeoutMs: number;
+  /** Counts failed checks per client IP; when exhausted, requests get 429 before any work. */
+  failures: RateLimiter;
+  log: Logger;
+}
+
+export class FormError extends Error {
+  override name = "FormError";
+}
+
+/** Strict `application/x-www-form-urlencoded` decoding: bad percent-escapes are an error, not garbage. */
+export function parseForm(body: string): FormParams {
+  const out: FormParams = {};
+  if (body.length === 0) return out;
+  for (const part of body.split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    const rawName = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? "" : part.slice(eq + 1);
+    let name: string;
+    let value: string;
+    try {
+      name = decodeURIComponent(rawName.replace(/\+/g, " "));
+      value = decodeURIComponent(rawValue.replace(/\+/g, " "));
+    } catch {
+      throw new FormError("bad percent-encoding");
+    }
+    if (name === "") throw new FormError("empty field name");
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+export function requestHash(url: string, params: FormParams): string {
+  const h = createHash("sha256").update(url);
+  for (const k of Object.keys(params).sort()) {
+    const v = params[k]!;
+    for (const x of Array.isArray(v) ? v : [v]) h.update(`\n${k}=${x}`);
+  }
+  return h.digest("base64url");
+}
+
+function readBody(req: Request, maxBytes: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => fail(Object.assign(new Error("body timeout"), { status: 408 })), timeoutMs);
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      req.removeAllListeners("data");
+      req.resume();
+      reject(err);
+    };
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > maxBytes) return fail(Object.assign(new Error("body too large"), { status: 413 }));
+      chunks.push(c);
+    });
+    req.once("end", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
+    req.once("error", (e) => fail(Object.assign(e, { status: 400 })));
+  });
+}
+
+/**
+ * Verify a Twilio webhook before any handler runs, cheapest checks first: failure budget, signature
+ * header present, content type, declared length, then the body (size- and time-limited), strict form
+ * decoding, and the signature over PUBLIC_URL + the request's path and query (never a request header).
+ */
+export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const ip = normalizeIp(req.ip);
+    const reject = (status: number, reason: string, countAsFailure: boolean) => {
+      if (countAsFailure) o.failures.hit(ip);
+      o.log.warn({ status, reason, path: req.path, ip }, "twilio request rejected");
+      res.set("connection", "close").status(status).type("text/plain").send(reason);
+    };
+    if (o.failures.exhausted(ip)) return reject(429, "too many failed requests", false);
+    const signature = req.get("x-twilio-signature");
+    if (o.skipSignature) o.log.warn({ path: req.path }, "TWILIO_SKIP_SIGNATURE=true: request accepted without signature check");
+    else if (!signature) return reject(403, "missing signature", true);
+    if (!req.is("application/x-www-form-urlencoded")) return reject(415, "expected application/x-www-form-urlencoded", true);
+    const declared = Number(req.get("content-length") ?? "0");
+    if (declared > o.maxBodyBytes) return reject(413, "body too large", true);
+    let params: FormParams;
+    try {
+      params = parseForm(await readBody(req, o.maxBodyBytes, o.bodyTimeoutMs));
+    } catch (err) {
+      const status = (err as { status?: number }).status ?? 400;
+      return reject(status, err instanceof FormError ? `malformed form: ${err.message}` : (err as Error).message, true);
+    }
+    const url = o.publicUrl + req.originalUrl;
+    if (!o.skipSignature && !validTwilioSignature(o.authToken, signature, url, params)) return reject(403, "invalid signature", true);
+    const t: TwilioRequest = { params, url, requestHash: requestHash(url, params), idempotencyToken: req.get("i-twilio-idempotency-token") || undefined };
+    res.locals.twilio = t;
+    next();
+  };
+}
+
+/** The single value of a form field (first one if repeated). */
+export function field(p: FormParams, name: string): string | undefined {
+  const v = p[name];
+  return Array.isArray(v) ? v[0] : v;
+}
