@@ -1,0 +1,188 @@
+import type { Subscription } from "nats";
+import type { z } from "zod";
+import type { Bus } from "@voicecall/bus";
+import { CallEvent, LifecycleEvent, PrerenderRequest, SayMessage, audioHeaderRecord, queues, subjects } from "@voicecall/contracts";
+import { callLogger, type Logger } from "@voicecall/log";
+import type { PhraseCache } from "./cache";
+import type { TtsFailure } from "./providers";
+
+type Say = Extract<SayMessage, { type: "say" }>;
+
+export interface SpeakerOptions {
+  /** Largest audio payload per bus message; default 1600 bytes (200 ms). */
+  chunkBytes?: number;
+}
+
+/** One call's utterances: spoken one at a time, in the order the says arrived. */
+interface CallQueue {
+  items: Say[];
+  current?: { say: Say; ctl: AbortController };
+  /** Says of a generation below this are dropped (the newest `say.cancel`). */
+  minGeneration: number;
+  running?: Promise<void>;
+}
+
+/**
+ * Turns `say` messages into audio on `vc.call.<id>.audio`: per call serial, seq from 0, text on seq 0,
+ * an empty `last` chunk closing each utterance that completed. `say.cancel` and `call.ended` abort the
+ * synthesis in flight at once and drop what is queued; an aborted utterance gets no `last` chunk.
+ *
+ * Says come through the `tts` queue group; cancels and lifecycle reach every instance (no queue), so the
+ * instance holding the utterance always hears its cancel.
+ */
+export class Speaker {
+  private readonly calls = new Map<string, CallQueue>();
+  /** Calls that ended: late says are dropped. callId → ended at (ms), pruned after an hour. */
+  private readonly ended = new Map<string, number>();
+  private readonly subs: Subscription[] = [];
+  private readonly chunkBytes: number;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly cache: PhraseCache,
+    private readonly log: Logger,
+    o: SpeakerOptions = {},
+  ) {
+    this.chunkBytes = o.chunkBytes ?? 1600;
+  }
+
+  start(): void {
+    this.subs.push(
+      this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say" ? this.enqueue(m) : undefined), { queue: queues.tts }),
+      this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say.cancel" ? this.cancel(m.callId, m.beforeGeneration) : undefined)),
+      this.bus.subscribe(subjects.lifecycle, LifecycleEvent, (e) => (e.type === "call.ended" ? this.end(e.callId) : undefined)),
+      this.bus.subscribe(subjects.prerender, PrerenderRequest, (m) => this.prerender(m), { queue: queues.tts }),
+    );
+  }
+
+  /** Number of calls with audio queued or in flight (heartbeat load). */
+  get load(): number {
+    return this.calls.size;
+  }
+
+  /** Stop taking work and wait for utterances in flight (the caller bounds this with its shutdown timeout). */
+  async close(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    await Promise.all([...this.calls.values()].map((q) => q.running));
+  }
+
+  /** Abort everything (shutdown timeout, tests). */
+  abortAll(): void {
+    for (const id of [...this.calls.keys()]) this.cancel(id, Number.MAX_SAFE_INTEGER);
+  }
+
+  enqueue(say: Say): void {
+    if (this.ended.has(say.callId)) return;
+    let q = this.calls.get(say.callId);
+    if (!q) this.calls.set(say.callId, (q = { items: [], minGeneration: 0 }));
+    if (say.generation < q.minGeneration) {
+      callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId, generation: say.generation }, "say of a cancelled generation dropped");
+      return;
+    }
+    q.items.push(say);
+    if (!q.running) q.running = this.drain(say.callId, q);
+  }
+
+  cancel(callId: string, beforeGeneration: number): void {
+    let q = this.calls.get(callId);
+    // Remember the cancel even with nothing queued: a say of an older generation may still be on its way.
+    if (!q) this.calls.set(callId, (q = { items: [], minGeneration: 0 }));
+    q.minGeneration = Math.max(q.minGeneration, beforeGeneration);
+    q.items = q.items.filter((s) => s.generation >= beforeGeneration);
+    if (q.current && q.current.say.generation < beforeGeneration) q.current.ctl.abort();
+    if (!q.running) this.calls.delete(callId);
+  }
+
+  end(callId: string): void {
+    this.ended.set(callId, Date.now());
+    for (const [id, at] of this.ended) if (Date.now() - at > 3600_000) this.ended.delete(id);
+    this.cancel(callId, Number.MAX_SAFE_INTEGER);
+  }
+
+  private async drain(callId: string, q: CallQueue): Promise<void> {
+    for (let say = q.items.shift(); say; say = q.items.shift()) {
+      const ctl = new AbortController();
+      q.current = { say, ctl };
+      try {
+        await this.speak(say, ctl.signal);
+      } catch (err) {
+        this.log.error({ callId, err }, "speak failed unexpectedly");
+      }
+      q.current = undefined;
+    }
+    q.running = undefined;
+    if (this.calls.get(callId) === q) this.calls.delete(callId);
+  }
+
+  private async speak(say: Say, signal: AbortSignal): Promise<void> {
+    const log = callLogger(this.log, say.callId).child({ utteranceId: say.utteranceId });
+    const subject = subjects.audio(say.callId);
+    const t0 = performance.now();
+    const onFailure = (f: TtsFailure) => {
+      log.warn({ provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed, falling back");
+      this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, ...f });
+    };
+    let seq = 0;
+    const send = (payload: Uint8Array, last: boolean) => {
+      const h = audioHeaderRecord({
+        callId: say.callId,
+        utteranceId: say.utteranceId,
+        seq,
+        last,
+        generation: say.generation,
+        purpose: say.purpose,
+        text: seq === 0 ? say.text : undefined,
+      });
+      this.bus.publishBinary(subject, payload, h);
+      seq++;
+    };
+    let provider = "";
+    try {
+      const src = await this.cache.open(say.text, signal, onFailure);
+      for await (const chunk of src.chunks) {
+        if (signal.aborted) break;
+        for (let off = 0; off < chunk.length; off += this.chunkBytes) {
+          send(chunk.subarray(off, off + this.chunkBytes), false);
+          if (seq === 1) {
+            const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
+            provider = src.provider();
+            this.event({ type: "tts.first-chunk", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, provider, latencyMs, cached: src.cached });
+            log.debug({ latencyMs, cached: src.cached, provider }, "first audio chunk sent");
+          }
+        }
+      }
+      if (signal.aborted) {
+        log.info({ chunks: seq }, "utterance cancelled");
+        return;
+      }
+      send(new Uint8Array(0), true);
+      log.debug({ chunks: seq, provider }, "utterance sent");
+    } catch (err) {
+      if (signal.aborted) {
+        log.info({ chunks: seq }, "utterance cancelled");
+        return;
+      }
+      const message = (err as Error).message;
+      log.error({ err: message }, "tts failed, utterance not spoken");
+      this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, provider: provider || "tts", message });
+      // Close an utterance that was partly sent, so media does not wait for its end.
+      if (seq > 0) send(new Uint8Array(0), true);
+    }
+  }
+
+  private prerender(m: PrerenderRequest): Promise<void> {
+    const log = callLogger(this.log, m.callId);
+    const t0 = performance.now();
+    return this.cache
+      .prerender(m.text, (f) => {
+        log.warn({ provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed during prerender");
+        this.event({ type: "tts.error", callId: m.callId, ts: Date.now(), utteranceId: "prerender", ...f });
+      })
+      .then((r) => log.info({ ms: Math.round(performance.now() - t0), bytes: r?.audio.length ?? 0 }, "greeting prerendered"));
+  }
+
+  private event(e: z.input<typeof CallEvent>): void {
+    this.bus.publish(subjects.evt(e.callId), CallEvent, e);
+  }
+}
