@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { fields, parseConfig } from "@voicecall/config";
+
+/** The CLI reads the same variables as the services (from the environment or `.env` via compose). */
+export const cliSchema = z.object({
+  API_URL: z.string().url().default("http://127.0.0.1:3000").describe("e.g. http://gateway:3000"),
+  API_TOKEN: z.string().optional(),
+  NATS_URL: fields.natsUrl,
+  REDIS_URL: fields.redisUrl,
+  PUBLIC_URL: z.string().url().optional().describe("e.g. https://voice.example.com"),
+  TWILIO_AUTH_TOKEN: z.string().optional(),
+  TWILIO_ACCOUNT_SID: z.string().optional(),
+  TWILIO_API_BASE_URL: z.string().url().optional(),
+  TWILIO_FROM_NUMBER: z.string().optional(),
+});
+export type CliConfig = z.infer<typeof cliSchema>;
+
+export const cliConfig = (env: Record<string, string | undefined>): CliConfig => parseConfig(cliSchema, env);

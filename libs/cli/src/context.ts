@@ -1,0 +1,54 @@
+import type { Redis } from "ioredis";
+import { connectBus, type Bus } from "@voicecall/bus";
+import { createLogger, type Logger } from "@voicecall/log";
+import { CallStore, connectRedis } from "@voicecall/store";
+import { ApiClient } from "./api";
+import type { CliConfig } from "./config";
+
+/** What a command gets: config, output sinks, lazily opened connections, and an abort signal (Ctrl-C). */
+export class Ctx {
+  readonly api: ApiClient;
+  readonly log: Logger;
+  private redis?: Redis;
+  private storeP?: CallStore;
+  private busP?: Promise<Bus>;
+
+  constructor(
+    readonly config: CliConfig,
+    readonly out: (line: string) => void,
+    readonly err: (line: string) => void,
+    readonly signal: AbortSignal,
+  ) {
+    this.api = new ApiClient(config);
+    this.log = createLogger({ service: "cli", level: "warn", destination: { write: (s: string) => void err(s.trimEnd()) } as never });
+  }
+
+  fail(message: string): number {
+    this.err(message);
+    return 2;
+  }
+
+  async store(): Promise<CallStore> {
+    if (!this.storeP) {
+      this.redis = connectRedis(this.config.REDIS_URL, this.log, "voicecall-cli");
+      this.storeP = new CallStore(this.redis);
+    }
+    return this.storeP;
+  }
+
+  bus(): Promise<Bus> {
+    this.busP ??= connectBus({ url: this.config.NATS_URL, name: "voicecall-cli", log: this.log, waitOnFirstConnect: false });
+    return this.busP;
+  }
+
+  /** Accept a callId or a Twilio CallSid. */
+  async resolveCallId(id: string): Promise<string | null> {
+    if (/^CA[0-9a-f]{32}$/i.test(id)) return (await this.store()).callIdBySid(id);
+    return id;
+  }
+
+  async close(): Promise<void> {
+    this.redis?.disconnect();
+    if (this.busP) await (await this.busP.catch(() => undefined))?.drain().catch(() => undefined);
+  }
+}

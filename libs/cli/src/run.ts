@@ -1,0 +1,54 @@
+import { parseArgs } from "node:util";
+import type { Ctx } from "./context";
+import { callCommand, hangupCommand } from "./commands/call";
+import { callsCommand, showCommand } from "./commands/calls";
+import { tailCommand } from "./commands/tail";
+import { latencyCommand } from "./commands/latency";
+import { doctorCommand } from "./commands/doctor";
+
+type Command = (ctx: Ctx, args: string[], flags: Record<string, string | boolean>) => Promise<number>;
+
+const commands: Record<string, { run: Command; help: string }> = {
+  call: { run: callCommand, help: "call <to> [--mode notify|conversation] [--message text] [--from number]" },
+  calls: { run: callsCommand, help: "calls                      active calls" },
+  show: { run: showCommand, help: "show <callId|CallSid>      state timeline, owners, transcript" },
+  tail: { run: tailCommand, help: "tail [callId] [--json]     live events" },
+  hangup: { run: hangupCommand, help: "hangup <callId|CallSid>" },
+  latency: { run: latencyCommand, help: "latency [--since 1h]       per-turn latency percentiles" },
+  doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file]" },
+  simulate: {
+    run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
+    help: "simulate [--say text] [--wav out.wav] a call through the Twilio simulator",
+  },
+};
+
+const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "say", "wav", "to", "api"];
+
+export function usage(): string {
+  return ["usage: voicecall <command> [options]   (add --json for machine output)", ...Object.values(commands).map((c) => `  voicecall ${c.help}`)].join("\n");
+}
+
+export async function runCli(ctx: Ctx, argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      "allow-local": { type: "boolean" },
+      ...Object.fromEntries(stringFlags.map((f) => [f, { type: "string" as const }])),
+    },
+  });
+  const [name, ...args] = positionals;
+  if (!name || values.help) {
+    ctx.out(usage());
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    ctx.err(`unknown command ${name}\n${usage()}`);
+    return 2;
+  }
+  return cmd.run(ctx, args, values as Record<string, string | boolean>);
+}
