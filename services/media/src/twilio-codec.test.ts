@@ -1,0 +1,122 @@
+import { describe, expect, it } from "vitest";
+import { clearMessage, markMessage, mediaAudio, mediaMessage, parseInbound } from "./twilio-codec";
+
+// Exact frames from the wire reference (Twilio docs + the connect-basic capture).
+const MZ = "MZ" + "a".repeat(32);
+const CA = "CA" + "b".repeat(32);
+const AC = "AC" + "c".repeat(32);
+const frames = {
+  connected: `{"event":"connected","protocol":"Call","version":"1.0.0"}`,
+  start: `{"event":"start","sequenceNumber":"1","start":{"accountSid":"${AC}","streamSid":"${MZ}","callSid":"${CA}","tracks":["inbound"],"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1},"customParameters":{"sessionId":"abc123"}},"streamSid":"${MZ}"}`,
+  media: `{"event":"media","sequenceNumber":"2","media":{"track":"inbound","chunk":"1","timestamp":"52","payload":"${Buffer.alloc(160, 0xff).toString("base64")}"},"streamSid":"${MZ}"}`,
+  dtmf: `{"event":"dtmf","streamSid":"${MZ}","sequenceNumber":"5","dtmf":{"track":"inbound_track","digit":"1"}}`,
+  mark: `{"event":"mark","sequenceNumber":"103","streamSid":"${MZ}","mark":{"name":"Repeat message 0"}}`,
+  stop: `{"event":"stop","sequenceNumber":"5","stop":{"accountSid":"${AC}","callSid":"${CA}"},"streamSid":"${MZ}"}`,
+};
+
+describe("twilio codec: inbound", () => {
+  it("parses every documented frame exactly", () => {
+    for (const [name, text] of Object.entries(frames)) {
+      const r = parseInbound(text);
+      expect(r.ok, name).toBe(true);
+      if (r.ok) expect(r.event.event).toBe(name);
+    }
+    const s = parseInbound(frames.start);
+    expect(s.ok && s.event.event === "start" && s.event.start.customParameters).toEqual({ sessionId: "abc123" });
+    const m = parseInbound(frames.media);
+    expect(m.ok && m.event.event === "media" && mediaAudio(m.event).length).toBe(160);
+  });
+
+  it("keeps Twilio's vocabulary: numbers as strings, dtmf track inbound_track", () => {
+    expect(parseInbound(frames.media.replace(`"chunk":"1"`, `"chunk":1`))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.start.replace(`"sequenceNumber":"1"`, `"sequenceNumber":1`))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.dtmf.replace("inbound_track", "inbound"))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.dtmf.replace(`"digit":"1"`, `"digit":"x"`))).toMatchObject({ ok: false, reason: "invalid" });
+  });
+
+  it("names why a frame was skipped", () => {
+    expect(parseInbound("{nope")).toEqual({ ok: false, reason: "not-json" });
+    expect(parseInbound(Buffer.from("x"))).toEqual({ ok: false, reason: "not-text" });
+    expect(parseInbound(`{"event":"bogus"}`)).toMatchObject({ ok: false, reason: "unknown-event" });
+    expect(parseInbound(`[1,2]`)).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound("null")).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound("x".repeat(100), 50)).toEqual({ ok: false, reason: "too-large" });
+    expect(parseInbound(frames.media.replace(/"payload":"[^"]*"/, `"payload":"not base64!"`))).toMatchObject({ ok: false, reason: "invalid" });
+  });
+});
+
+describe("twilio codec: outbound", () => {
+  it("builds media, mark and clear in Twilio's shapes", () => {
+    expect(JSON.parse(mediaMessage(MZ, new Uint8Array([0xff, 0x7f, 0x00])))).toEqual({ event: "media", streamSid: MZ, media: { payload: "/38A" } });
+    expect(JSON.parse(markMessage(MZ, "u1:3"))).toEqual({ event: "mark", streamSid: MZ, mark: { name: "u1:3" } });
+    expect(JSON.parse(clearMessage(MZ))).toEqual({ event: "clear", streamSid: MZ });
+  });
+
+  it("encodes a subarray view, not its whole buffer", () => {
+    const big = new Uint8Array([1, 2, 3, 4, 5]);
+    expect(JSON.parse(mediaMessage(MZ, big.subarray(1, 3))).media.payload).toBe(Buffer.from([2, 3]).toString("base64"));
+  });
+});
+
+describe("twilio codec: fuzz", () => {
+  // Deterministic PRNG so a failure reproduces.
+  let seed = 0x9e3779b9;
+  const rnd = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const junk = ['"', "{", "}", "[", "]", ",", ":", "\\", "null", "1e999", "-0", '"__proto__"', "\u0000", "\ud800", "true", '"event"', '"start"'];
+  const values = [null, 1, -1, 1e308, "", "x".repeat(600), [], {}, true, "1", { event: "start" }, [null]];
+
+  const mutateJson = (text: string): string => {
+    const o = JSON.parse(text);
+    const paths: [Record<string, unknown>, string][] = [];
+    const walk = (v: unknown) => {
+      if (v && typeof v === "object") for (const k of Object.keys(v)) (paths.push([v as Record<string, unknown>, k]), walk((v as Record<string, unknown>)[k]));
+    };
+    walk(o);
+    const n = 1 + Math.floor(rnd() * 3);
+    for (let i = 0; i < n && paths.length; i++) {
+      const [obj, k] = pick(paths);
+      const op = rnd();
+      if (op < 0.4) obj[k] = pick(values);
+      else if (op < 0.6) delete obj[k];
+      else obj[k + "x"] = pick(values);
+    }
+    return JSON.stringify(o);
+  };
+  const mutateText = (text: string): string => {
+    const a = [...text];
+    const n = 1 + Math.floor(rnd() * 5);
+    for (let i = 0; i < n; i++) {
+      const at = Math.floor(rnd() * (a.length + 1));
+      const op = rnd();
+      if (op < 0.33) a.splice(at, 1);
+      else if (op < 0.66) a.splice(at, 0, pick(junk));
+      else a[at] = String.fromCharCode(Math.floor(rnd() * 0xffff));
+    }
+    return a.join("");
+  };
+  const randomBytes = () => String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+
+  it("never throws on 12,000 random and mutated frames", () => {
+    const bases = Object.values(frames);
+    let ok = 0;
+    for (let i = 0; i < 12_000; i++) {
+      const base = pick(bases);
+      const kind = i % 3;
+      const text = kind === 0 ? mutateJson(base) : kind === 1 ? mutateText(base) : randomBytes();
+      const r = parseInbound(text);
+      expect(typeof r.ok).toBe("boolean");
+      if (r.ok) {
+        ok++;
+        expect(["connected", "start", "media", "dtmf", "mark", "stop"]).toContain(r.event.event);
+      } else expect(["not-json", "unknown-event", "invalid", "too-large"]).toContain(r.reason);
+    }
+    // Some mutations (an extra field) stay valid: the fuzzer exercises both paths.
+    expect(ok).toBeGreaterThan(0);
+  });
+});

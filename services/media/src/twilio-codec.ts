@@ -1,0 +1,100 @@
+import { z } from "zod";
+
+/**
+ * Twilio Media Streams codec: pure JSON ⇄ typed events, no I/O. Wire shapes follow Twilio's docs and a
+ * real capture: every number-like field is a string except `mediaFormat.sampleRate`/`channels`;
+ * `dtmf.track` is "inbound_track" while `media.track` is "inbound". Unknown extra fields are dropped.
+ */
+
+const seqNo = z.string().regex(/^\d{1,12}$/);
+const sid = z.string().min(1).max(64);
+
+export const ConnectedFrame = z.object({ event: z.literal("connected"), protocol: z.string().max(64), version: z.string().max(32) });
+
+export const StartFrame = z.object({
+  event: z.literal("start"),
+  sequenceNumber: seqNo,
+  streamSid: sid,
+  start: z.object({
+    accountSid: sid,
+    streamSid: sid,
+    callSid: sid,
+    tracks: z.array(z.enum(["inbound", "outbound"])).min(1).max(2),
+    mediaFormat: z.object({ encoding: z.literal("audio/x-mulaw"), sampleRate: z.literal(8000), channels: z.literal(1) }),
+    customParameters: z.record(z.string().max(500), z.string().max(500)).default({}),
+  }),
+});
+
+/** Base64 of at most 8000 bytes (1 s): Twilio sends 160-byte frames. */
+const payload = z.string().max(10_668).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+
+export const MediaFrame = z.object({
+  event: z.literal("media"),
+  sequenceNumber: seqNo,
+  streamSid: sid,
+  media: z.object({ track: z.enum(["inbound", "outbound"]), chunk: seqNo, timestamp: seqNo, payload }),
+});
+
+export const DtmfFrame = z.object({
+  event: z.literal("dtmf"),
+  sequenceNumber: seqNo,
+  streamSid: sid,
+  dtmf: z.object({ track: z.literal("inbound_track"), digit: z.string().regex(/^[0-9*#A-D]$/) }),
+});
+
+export const MarkFrame = z.object({ event: z.literal("mark"), sequenceNumber: seqNo, streamSid: sid, mark: z.object({ name: z.string().max(256) }) });
+
+export const StopFrame = z.object({
+  event: z.literal("stop"),
+  sequenceNumber: seqNo,
+  streamSid: sid,
+  stop: z.object({ accountSid: sid, callSid: sid }),
+});
+
+export const InboundFrame = z.discriminatedUnion("event", [ConnectedFrame, StartFrame, MediaFrame, DtmfFrame, MarkFrame, StopFrame]);
+export type InboundFrame = z.infer<typeof InboundFrame>;
+export type StartFrame = z.infer<typeof StartFrame>;
+export type MediaFrame = z.infer<typeof MediaFrame>;
+
+export type ParseResult = { ok: true; event: InboundFrame } | { ok: false; reason: "not-text" | "too-large" | "not-json" | "unknown-event" | "invalid"; detail?: string };
+
+const known = new Set(["connected", "start", "media", "dtmf", "mark", "stop"]);
+
+/** Parse one inbound text frame. Never throws; the reason says why a frame was skipped. */
+export function parseInbound(text: unknown, maxChars = 65_536): ParseResult {
+  if (typeof text !== "string") return { ok: false, reason: "not-text" };
+  if (text.length > maxChars) return { ok: false, reason: "too-large" };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: "not-json" };
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, reason: "invalid", detail: "not an object" };
+  const ev = (raw as { event?: unknown }).event;
+  if (typeof ev !== "string" || !known.has(ev)) return { ok: false, reason: "unknown-event", detail: typeof ev === "string" ? ev.slice(0, 32) : typeof ev };
+  const r = InboundFrame.safeParse(raw);
+  if (!r.success) return { ok: false, reason: "invalid", detail: r.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+  return { ok: true, event: r.data };
+}
+
+/** The mu-law bytes of a media frame. */
+export function mediaAudio(f: MediaFrame): Uint8Array {
+  const b = Buffer.from(f.media.payload, "base64");
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/** Outbound `media`: raw 8 kHz mu-law, base64, any size. */
+export function mediaMessage(streamSid: string, mu: Uint8Array): string {
+  return JSON.stringify({ event: "media", streamSid, media: { payload: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64") } });
+}
+
+/** Outbound `mark`: echoed by Twilio when the audio sent before it has played (or on `clear`). */
+export function markMessage(streamSid: string, name: string): string {
+  return JSON.stringify({ event: "mark", streamSid, mark: { name } });
+}
+
+/** Outbound `clear`: Twilio drops buffered audio and echoes every pending mark. */
+export function clearMessage(streamSid: string): string {
+  return JSON.stringify({ event: "clear", streamSid });
+}
