@@ -32,7 +32,13 @@ export const CallEvent = z.discriminatedUnion("type", [
     playedMs: z.number(),
     totalMs: z.number(),
   }),
-  e("resumed", { streamSid: z.string(), utteranceId: z.string(), fromMs: z.number() }),
+  e("resumed", {
+    streamSid: z.string(),
+    utteranceId: z.string(),
+    fromMs: z.number(),
+    /** False interruptions of this call so far, this one included. */
+    falseInterruptions: z.number().int().optional(),
+  }),
   e("dtmf", { streamSid: z.string(), digit: z.string().regex(/^[0-9*#A-D]$/) }),
   e("tts.error", { utteranceId: z.string(), provider: z.string(), message: z.string(), fallback: z.string().optional() }),
   e("tts.first-chunk", { utteranceId: z.string(), provider: z.string(), latencyMs: z.number(), cached: z.boolean() }),

@@ -28,6 +28,8 @@ export const CallRecord = z.object({
   mediaOwner: z.string().optional(),
   streamSid: z.string().optional(),
   streamCount: num.default(0),
+  /** Barge-ins that turned out to be noise (a cough, "uh-huh") and were resumed; counted by media. */
+  falseInterruptions: num.optional(),
   /** Last turn generation handed out by `CallStore.nextGeneration` (agent). */
   generation: num.optional(),
   createdAt: num,

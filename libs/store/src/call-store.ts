@@ -78,6 +78,11 @@ export class CallStore {
     return this.redis.hincrby(keys.call(callId), "generation", 1);
   }
 
+  /** Count a false interruption (barge-in resumed) on the call record. */
+  async incrFalseInterruptions(callId: string): Promise<number> {
+    return this.redis.hincrby(keys.call(callId), "falseInterruptions", 1);
+  }
+
   /** Move the call to `state` atomically; refuses backwards moves and leaving a terminal state. */
   async transition(callId: string, state: CallState, source: string, reason = "", now = Date.now()): Promise<TransitionResult> {
     const [result, prev] = (await this.redis.eval(
