@@ -25,6 +25,8 @@ export interface PocketsphinxStt extends SpeechToText {
   close(): Promise<void>;
 }
 
+type WorkerRequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
+
 /** Grammar search name: a stable hash of the text, so one grammar is compiled once per worker. */
 function grammarName(jsgf: string): string {
   let h = 0x811c9dc5;
@@ -76,7 +78,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   worker.on("error", (err) => failAll(err));
   worker.on("exit", (code) => failAll(new Error(`pocketsphinx worker exited (${code})`)));
 
-  const call = (req: Omit<WorkerRequest, "id">, transfer?: ArrayBuffer[]): Promise<WorkerReply> => {
+  const call = (req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply> => {
     if (dead) return Promise.reject(dead);
     const id = nextId++;
     // Keep the worker (and so the process) alive only while a request is outstanding.
@@ -101,7 +103,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       endUtterance(pcm8k: Int16Array) {
         if (results.ended || pcm8k.length === 0) return;
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
-        const pcm = pcm8k.byteOffset === 0 && pcm8k.byteLength === pcm8k.buffer.byteLength ? pcm8k : pcm8k.slice();
+        const pcm = pcm8k.slice(); // ours to transfer: the caller's buffer stays usable
         const reply = call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>

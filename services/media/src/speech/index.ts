@@ -1,0 +1,8 @@
+export type * from "./types";
+export { speechConfigSchema, type SpeechConfig } from "./config";
+export { createSpeechPipelineFactory, type SpeechFactory, type SpeechFactoryDeps } from "./factory";
+export { openPipeline, type PipelineParts } from "./pipeline";
+export { Endpointer, type EndpointerOptions, type EndpointEvent } from "./endpointer";
+export { createWebrtcVad } from "./vad-webrtc";
+export { createPocketsphinxStt, type PocketsphinxOptions, type PocketsphinxStt } from "./stt-pocketsphinx";
+export { createDeepgramStt, deepgramListenUrl, type DeepgramOptions } from "./stt-deepgram";

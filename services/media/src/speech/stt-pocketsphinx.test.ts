@@ -1,0 +1,35 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mulawDecode } from "@voicecall/audio";
+import { collect, sttConformance } from "./stt-conformance";
+import { createPocketsphinxStt, type PocketsphinxStt } from "./stt-pocketsphinx";
+import { synthMulaw } from "./synth-speech";
+
+sttConformance("pocketsphinx", async () => {
+  const stt = await createPocketsphinxStt();
+  return { stt, close: () => stt.close() };
+});
+
+describe("pocketsphinx grammars", () => {
+  let stt: PocketsphinxStt;
+  beforeAll(async () => {
+    stt = await createPocketsphinxStt();
+  });
+  afterAll(() => stt?.close());
+
+  it("rejects a grammar with a word missing from the dictionary", async () => {
+    await expect(stt.loadGrammar("#JSGF V1.0;\ngrammar g;\npublic <x> = zzxqvword ;\n")).rejects.toThrow(/grammar/);
+  });
+
+  it("switches grammar at run time within one stream", async () => {
+    const s = stt.open({ callId: "g", signal: new AbortController().signal, grammar: "#JSGF V1.0;\ngrammar a;\npublic <x> = goodbye | yes please ;\n" });
+    const done = collect(s.results);
+    const pcm = mulawDecode(await synthMulaw("flite:rms", "goodbye"));
+    s.endUtterance(pcm);
+    s.setGrammar!("#JSGF V1.0;\ngrammar b;\npublic <x> = hello there | good morning ;\n");
+    s.endUtterance(pcm);
+    s.close();
+    const texts = (await done).map((r) => r.text);
+    expect(texts[0]).toBe("goodbye");
+    expect(["hello there", "good morning"]).toContain(texts[1]);
+  });
+});
