@@ -13,6 +13,8 @@ export const CallRecord = z.object({
   state: CallState,
   direction: Direction,
   mode: CallMode,
+  /** `web`: the browser phone speaks Media Streams itself; there is no Twilio call to control. */
+  channel: z.enum(["twilio", "web"]).default("twilio"),
   from: z.string(),
   to: z.string(),
   callSid: z.string().optional(),

@@ -22,7 +22,10 @@ export interface StoreOptions {
   retentionMs?: number;
 }
 
-type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state"> & { state?: CallState };
+type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel"> & {
+  state?: CallState;
+  channel?: CallRecord["channel"];
+};
 
 /** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */
 export class CallStore {
