@@ -11,7 +11,7 @@ import { twilioSignature } from "@voicecall/auth";
 import { connectBus, type Bus } from "@voicecall/bus";
 import { subjects } from "@voicecall/contracts";
 import { CallStore, connectRedis } from "@voicecall/store";
-import { startServers, testLogger, type Servers } from "@voicecall/testkit";
+import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
 import { createApp, type Gateway } from "./app";
 import { parseGatewayConfig, type GatewayConfig } from "./config";
 import type { GatewayTuning } from "./context";
@@ -79,6 +79,8 @@ export interface Harness {
   /** Every message on vc.> (JSON-decoded) since the last `reset()`. */
   messages: { subject: string; data: Record<string, unknown> }[];
   reset(): Promise<void>;
+  /** Resolve once every message published so far on the shared connection has come back. */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,12 @@ export async function startHarness(): Promise<Harness> {
     bus,
     stub,
     messages,
+    async settle() {
+      const id = `vc.test.settle.${Math.random().toString(36).slice(2)}`;
+      bus.nc.publish(id, new TextEncoder().encode("{}"));
+      await waitFor(() => messages.some((m) => m.subject === id), "bus settle");
+      messages.splice(messages.findIndex((m) => m.subject === id), 1);
+    },
     async reset() {
       await redis.flushall();
       messages.length = 0;
@@ -175,7 +183,7 @@ export interface PostOptions {
   /** Sign over this URL instead of PUBLIC_URL + path. */
   signUrl?: string;
   idempotencyToken?: string;
-  rawBody?: string;
+  rawBody?: string | ReadableStream;
   contentType?: string;
   headers?: Record<string, string>;
 }
@@ -186,7 +194,8 @@ export async function twilioPost(base: string, pathAndQuery: string, params: Rec
   const headers: Record<string, string> = { "content-type": o.contentType ?? "application/x-www-form-urlencoded", ...o.headers };
   if (signature !== null) headers["x-twilio-signature"] = signature;
   if (o.idempotencyToken) headers["i-twilio-idempotency-token"] = o.idempotencyToken;
-  const res = await fetch(base + pathAndQuery, { method: "POST", headers, body: o.rawBody ?? new URLSearchParams(params).toString() });
+  const body = o.rawBody ?? new URLSearchParams(params).toString();
+  const res = await fetch(base + pathAndQuery, { method: "POST", headers, body, ...(typeof body === "string" ? {} : { duplex: "half" }) } as RequestInit);
   return { status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text() };
 }
 
