@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FRAME_BYTES, mulawDecode } from "@voicecall/audio";
+import { parseConfig } from "@voicecall/config";
+import { speechConfigSchema } from "./config";
+import { startFakeDeepgram, type FakeDeepgram } from "./deepgram-fake";
+import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
+import { callerTurn, synthMulaw } from "./synth-speech";
+import { phraseGrammar } from "./test-phrases";
+import type { SpeechEvent, SpeechPipeline } from "./types";
+
+/** Push a whole recording as 20 ms frames, close, and gather every event. */
+async function feed(p: SpeechPipeline, mu: Uint8Array): Promise<SpeechEvent[]> {
+  const out: SpeechEvent[] = [];
+  const done = (async () => {
+    for await (const e of p.events) out.push(e);
+  })();
+  for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+  p.close();
+  await done;
+  return out;
+}
+
+/** First/last sample louder than -40 dBFS: where the speech really is, in ms. */
+function speechSpan(mu: Uint8Array): { startMs: number; endMs: number } {
+  const pcm = mulawDecode(mu);
+  const loud = (i: number) => Math.abs(pcm[i]!) > 328;
+  let a = 0;
+  while (!loud(a)) a++;
+  let b = pcm.length - 1;
+  while (!loud(b)) b--;
+  return { startMs: a / 8, endMs: b / 8 };
+}
+
+const PHRASES = ["what are your opening hours", "yes please", "i want to book an appointment"];
+
+describe("speech pipeline with pocketsphinx", () => {
+  let factory: SpeechFactory;
+  beforeAll(async () => {
+    const cfg = parseConfig(speechConfigSchema, {});
+    factory = await createSpeechPipelineFactory(cfg, { grammar: phraseGrammar() });
+  });
+  afterAll(() => factory?.close());
+
+  it("the VAD segments a flite sentence between silences within ~100 ms", async () => {
+    const mu = await callerTurn("flite:kal16", "i want to book an appointment", 1000, 1500);
+    const truth = speechSpan(mu);
+    const ev = await feed(factory.open({ callId: "vad", signal: new AbortController().signal }), mu);
+    const started = ev.find((e) => e.type === "speech.started");
+    const stopped = ev.find((e) => e.type === "speech.stopped");
+    expect(ev.filter((e) => e.type === "speech.started")).toHaveLength(1);
+    expect(Math.abs(started!.atMs - truth.startMs)).toBeLessThanOrEqual(100);
+    expect(Math.abs(stopped!.atMs - truth.endMs)).toBeLessThanOrEqual(100);
+  });
+
+  it("recognises flite phrases exactly with a grammar through the 8 kHz mu-law path", async () => {
+    const voices = ["flite:rms", "flite:kal16", "flite:slt"] as const;
+    const parts: Uint8Array[] = [];
+    for (const [i, text] of PHRASES.entries()) parts.push(await callerTurn(voices[i]!, text, 400, 900));
+    const mu = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((off, p) => (mu.set(p, off), off + p.length), 0);
+    const ev = await feed(factory.open({ callId: "asr", signal: new AbortController().signal }), mu);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(PHRASES);
+    // Audio is pushed faster than real time here, so finals may trail later turns' events; each one
+    // must still follow its own turn's speech.stopped.
+    const at = (type: string) => ev.flatMap((e, i) => (e.type === type ? [i] : []));
+    expect(at("speech.started")).toHaveLength(3);
+    at("transcript.final").forEach((i, k) => expect(i).toBeGreaterThan(at("speech.stopped")[k]!));
+    const final = ev.find((e) => e.type === "transcript.final") as Extract<SpeechEvent, { type: "transcript.final" }>;
+    expect(final.speechMs).toBeGreaterThan(1000);
+  });
+
+  it("silence alone gives no events", async () => {
+    const ev = await feed(factory.open({ callId: "quiet", signal: new AbortController().signal }), new Uint8Array(8000 * 2).fill(0xff));
+    expect(ev).toEqual([]);
+  });
+
+  it("abort ends the events at once", async () => {
+    const ac = new AbortController();
+    const p = factory.open({ callId: "abort", signal: ac.signal });
+    const mu = await synthMulaw("flite:rms", "goodbye");
+    for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+    ac.abort();
+    const ev: SpeechEvent[] = [];
+    for await (const e of p.events) ev.push(e);
+    expect(ev.some((e) => e.type === "transcript.final")).toBe(false);
+  });
+});
+
+describe("speech pipeline with deepgram (local fake server)", () => {
+  let fake: FakeDeepgram;
+  let factory: SpeechFactory;
+  beforeAll(async () => {
+    fake = await startFakeDeepgram({ apiKey: "k-0123456789abcdef", transcribe: (mu) => (mu.some((b) => b !== 0xff) ? "yes please" : ""), interimEveryMs: 300 });
+    const cfg = parseConfig(speechConfigSchema, { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: "k-0123456789abcdef", DEEPGRAM_URL: fake.url });
+    factory = await createSpeechPipelineFactory(cfg);
+  });
+  afterAll(async () => {
+    await factory?.close();
+    await fake?.close();
+  });
+
+  it("streams every frame, gets partials, and a final when our VAD ends the turn", async () => {
+    const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
+    const ev = await feed(factory.open({ callId: "dg", signal: new AbortController().signal }), mu);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+    expect(ev.some((e) => e.type === "transcript.partial")).toBe(true);
+    expect(fake.controls).toContain("Finalize");
+    expect(fake.queries.at(-1)?.get("endpointing")).toBe("600");
+  });
+
+  it("refuses to start without DEEPGRAM_API_KEY", async () => {
+    const cfg = parseConfig(speechConfigSchema, { STT_PROVIDER: "deepgram" });
+    await expect(createSpeechPipelineFactory(cfg)).rejects.toThrow(/DEEPGRAM_API_KEY/);
+  });
+});
