@@ -1,0 +1,60 @@
+import { createServer, type Server } from "node:http";
+import express from "express";
+import type { Bus } from "@voicecall/bus";
+import type { CallStore } from "@voicecall/store";
+import type { Logger } from "@voicecall/log";
+import { healthRouter } from "@voicecall/runtime";
+import { bargeInConfig, type MediaConfig } from "./config";
+import type { SpeechPipelineFactory } from "./speech/types";
+import { StreamServer } from "./server";
+
+export interface AppDeps {
+  config: MediaConfig;
+  bus: Bus;
+  store: CallStore;
+  log: Logger;
+  /** Speech in (VAD → STT), one per worker; `createSpeechPipelineFactory` in production. */
+  speech: SpeechPipelineFactory;
+  /** This worker's id (lease owner, `worker` in events). */
+  instanceId: string;
+}
+
+export interface App {
+  /** HTTP server: `/healthz`, `/readyz`, and the `/voice/stream` upgrade. Not listening yet. */
+  server: Server;
+  streams: StreamServer;
+  /** SIGTERM path: 503 new upgrades, let calls finish up to `timeoutMs`, then close the rest with 1001. */
+  drain(timeoutMs: number): Promise<void>;
+  /** Close the HTTP server; streams still open are dropped as in a crash (use `drain` first). */
+  close(): Promise<void>;
+}
+
+/** Wire the media service from its dependencies. No process side effects. */
+export function createApp(d: AppDeps): App {
+  const app = express();
+  app.disable("x-powered-by");
+  const server = createServer(app);
+  const streams = new StreamServer(server, {
+    cfg: d.config,
+    bus: d.bus,
+    store: d.store,
+    log: d.log,
+    speech: d.speech,
+    bargeIn: bargeInConfig(d.config),
+    worker: d.instanceId,
+  });
+  app.use(healthRouter({ bus: d.bus, redis: d.store.redis, notReady: () => (streams.isDraining ? "draining" : undefined) }));
+  return {
+    server,
+    streams,
+    drain: async (timeoutMs) => {
+      await streams.drain(timeoutMs);
+      await streams.close();
+    },
+    close: async () => {
+      streams.kill();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { loadConfig } from "@voicecall/config";
+import { createLogger } from "@voicecall/log";
+import { connectBus } from "@voicecall/bus";
+import { CallStore, connectRedis } from "@voicecall/store";
+import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
+import { MediaConfigSchema } from "./config";
+import { createApp } from "./app";
+import { createSpeechPipelineFactory } from "./speech/index";
+
+const config = loadConfig(MediaConfigSchema);
+const instance = config.INSTANCE_ID ?? defaultInstanceId("media");
+const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
+const redis = connectRedis(config.REDIS_URL, log, instance);
+const store = new CallStore(redis);
+const speech = await createSpeechPipelineFactory(config, { log });
+const app = createApp({ config, bus, store, log, speech, instanceId: instance });
+
+await new Promise<void>((r) => app.server.listen(config.PORT, r));
+log.info({ port: config.PORT, vad: speech.vadLabel, stt: speech.sttLabel }, "media listening");
+
+const heartbeat = () => store.heartbeat({ service: "media", instance, ts: Date.now(), load: app.streams.live }, 6000);
+await heartbeat().catch(() => undefined);
+const stopHeartbeat = every(2000, heartbeat, log);
+
+// SIGTERM: 503 for new upgrades (Caddy moves on), let calls finish up to the drain timeout, then
+// close the rest with 1001 so Twilio runs the <Redirect> and reconnects to another worker.
+onShutdown(log, config.DRAIN_TIMEOUT_MS + config.SHUTDOWN_TIMEOUT_MS, async () => {
+  await app.drain(config.DRAIN_TIMEOUT_MS);
+  stopHeartbeat();
+  await app.close();
+  await speech.close();
+  await bus.drain();
+  redis.disconnect();
+});

@@ -1,0 +1,275 @@
+import type { WebSocket } from "ws";
+import type { Subscription } from "nats";
+import type { Bus } from "@voicecall/bus";
+import type { CallStore } from "@voicecall/store";
+import type { Logger } from "@voicecall/log";
+import { callLogger } from "@voicecall/log";
+import { verifyStreamToken } from "@voicecall/auth";
+import { every } from "@voicecall/runtime";
+import { toFrames, FRAME_BYTES } from "@voicecall/audio";
+import { CallEvent, ControlMessage, isTerminal, parseAudioHeaders, subjects } from "@voicecall/contracts";
+import type { MediaConfig } from "./config";
+import type { SpeechPipelineFactory } from "./speech/types";
+import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
+import { Playout, msOf } from "./playout";
+import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
+import { SpeechIn } from "./speech-in";
+import { dtmfTones } from "./dtmf-tones";
+
+export interface SessionDeps {
+  cfg: MediaConfig;
+  bus: Bus;
+  store: CallStore;
+  log: Logger;
+  speech: SpeechPipelineFactory;
+  bargeIn: BargeInConfig;
+  worker: string;
+  /** Registry hooks: the stream became live / the session is over. */
+  onLive(s: StreamSession): void;
+  onEnded(s: StreamSession): void;
+  /** Run `fn` after the reconnect grace unless cancelled (keyed by streamSid). */
+  grace(streamSid: string, fn: () => Promise<void>): void;
+}
+
+export type EndReason = "stop" | "closed" | "drain" | "error" | "replaced";
+export type Emit = (e: Record<string, unknown> & { type: CallEvent["type"] }, force?: boolean) => void;
+
+/** One Twilio Media Stream: authenticate on `start`, own the call's stream, move audio both ways. */
+export class StreamSession {
+  state: "pending" | "starting" | "live" | "ended" = "pending";
+  callId?: string;
+  streamSid?: string;
+  private callSid?: string;
+  private log: Logger;
+  private readonly abort = new AbortController();
+  private subs: Subscription[] = [];
+  private stopRenew?: () => void;
+  private playout?: Playout;
+  private speechIn?: SpeechIn;
+  private stopSeen = false;
+  falseInterruptions = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly d: SessionDeps,
+  ) {
+    this.log = d.log;
+  }
+
+  get owner(): string {
+    return `${this.d.worker}/${this.streamSid}`;
+  }
+
+  /** A valid frame from the socket. */
+  onFrame(f: InboundFrame): void {
+    switch (f.event) {
+      case "connected":
+        return;
+      case "start":
+        if (this.state === "pending") void this.start(f).catch((err) => this.fail(err));
+        return;
+      case "media":
+        if (this.state === "live" && f.streamSid === this.streamSid) for (const fr of frames(mediaAudio(f))) this.speechIn!.push(fr);
+        return;
+      case "dtmf":
+        if (this.state === "live" && f.streamSid === this.streamSid) this.emit({ type: "dtmf", digit: f.dtmf.digit });
+        return;
+      case "mark":
+        if (this.state === "live" && f.streamSid === this.streamSid) this.playout!.onMark(f.mark.name);
+        return;
+      case "stop":
+        if (f.streamSid !== this.streamSid) return;
+        this.stopSeen = true;
+        if (this.state === "live") void this.end("stop");
+        return;
+    }
+  }
+
+  /** The socket closed (any side). */
+  onClose(): void {
+    if (this.state === "ended") return;
+    if (this.state !== "live") return this.finish();
+    void this.end(this.stopSeen ? "stop" : "closed");
+  }
+
+  private async start(f: StartFrame): Promise<void> {
+    this.state = "starting";
+    const { callSid, streamSid, customParameters: p } = f.start;
+    const callId = p.callId ?? "";
+    const token = p.token ?? "";
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(callId) || !token) return this.reject(1008, "missing callId or token");
+    const check = verifyStreamToken(this.d.cfg.STREAM_TOKEN_SECRET, token, callId, callSid);
+    if (!check.ok) return this.reject(1008, `token ${check.reason}`);
+    const { store } = this.d;
+    if (!(await store.firstSeen(`stream-token:${check.id}:${streamSid}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)))) return this.reject(1008, "token already used");
+    const call = await store.getCall(callId);
+    if (!call) return this.reject(1008, "unknown call");
+    if (isTerminal(call.state)) return this.reject(1000, "call ended");
+    this.callId = callId;
+    this.callSid = callSid;
+    this.streamSid = streamSid;
+    this.log = callLogger(this.d.log, callId, callSid).child({ streamSid });
+    // Twilio allows one bidirectional stream per call: a verified start with a new streamSid means the
+    // previous stream is gone, so its lease (on a dead or stale worker) is taken over at once.
+    const cur = await store.leaseOwner("stream", callId);
+    const steal = cur && !cur.endsWith(`/${streamSid}`) ? cur : "";
+    if (!(await store.acquireLease("stream", callId, this.owner, this.d.cfg.STREAM_LEASE_TTL_MS, steal))) return this.reject(1013, "stream owned elsewhere");
+    if (this.ws.readyState !== this.ws.OPEN) {
+      await store.releaseLease("stream", callId, this.owner);
+      return this.finish();
+    }
+    this.state = "live";
+    this.d.onLive(this);
+    this.goLive();
+    await store.update(callId, { mediaOwner: this.d.worker, streamSid });
+    const streams = await store.incrStreamCount(callId);
+    this.emit({ type: "stream.started", callSid, worker: this.d.worker });
+    this.log.info({ streams, previousOwner: cur ?? undefined }, "stream started");
+  }
+
+  private goLive(): void {
+    const { bus, cfg } = this.d;
+    const callId = this.callId!;
+    const streamSid = this.streamSid!;
+    this.playout = new Playout({
+      streamSid,
+      send: (t) => this.send(t),
+      chunkMs: cfg.PLAYOUT_CHUNK_MS,
+      leadMs: cfg.PLAYOUT_LEAD_MS,
+      onDone: (u) => this.emit({ type: "playback.mark", utteranceId: u.id, done: true, playedMs: msOf(u.totalBytes) }),
+    });
+    const pipeline = this.d.speech.open({ callId, signal: this.abort.signal });
+    this.speechIn = new SpeechIn({
+      pipeline,
+      playout: this.playout,
+      policy: new BargeInPolicy(this.d.bargeIn),
+      thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
+      countsAsWords: (t) => realWords(t, this.d.bargeIn.backchannels) > 0,
+      emit: this.emit,
+      onFalseInterruption: () => {
+        this.falseInterruptions++;
+        void this.d.store.incrFalseInterruptions(callId).catch(() => undefined);
+        return this.falseInterruptions;
+      },
+      log: this.log,
+    });
+    this.subs.push(
+      bus.subscribeBinary(subjects.audio(callId), (payload, hdrs) => {
+        const h = parseAudioHeaders(hdrs);
+        if (h.callId === callId && this.state === "live") this.speechIn!.audio(h, payload);
+      }),
+      bus.subscribe(subjects.ctl(callId), ControlMessage, (m) => this.control(m)),
+    );
+    this.stopRenew = every(Math.max(200, Math.floor(cfg.STREAM_LEASE_TTL_MS / 3)), async () => {
+      if (this.state !== "live") return;
+      const ok = await this.d.store.acquireLease("stream", callId, this.owner, cfg.STREAM_LEASE_TTL_MS);
+      if (!ok) {
+        this.log.warn("stream lease lost to a newer stream");
+        await this.end("replaced");
+      }
+    }, this.log);
+  }
+
+  private control(m: ControlMessage): void {
+    if (this.state !== "live") return;
+    const p = this.playout!;
+    switch (m.type) {
+      case "clear":
+        p.clear();
+        return;
+      case "cancel":
+        p.cancel(m.beforeGeneration);
+        return;
+      case "send-digits":
+        p.pushWhole(`digits-${m.ts}-${m.digits.replace(/[^0-9A-D]/g, "x")}`, dtmfTones(m.digits));
+        return;
+      case "close":
+        this.log.info({ reason: m.reason }, "stream closed on request");
+        void this.end("stop", 1000, m.reason);
+        return;
+    }
+  }
+
+  /** Another stream of this call started on this worker: leave quietly. */
+  supersede(): void {
+    void this.end("replaced", 1000, "replaced by a newer stream");
+  }
+
+  /** Drain: close with 1001 so Twilio runs the `<Redirect>` and reconnects to another worker. */
+  drain(): Promise<void> {
+    return this.end("drain", 1001, "worker draining");
+  }
+
+  /** Crash-like stop (tests, process exit): no events, no lease release, socket dropped. */
+  kill(): void {
+    this.teardown();
+    this.state = "ended";
+    this.ws.terminate();
+    this.d.onEnded(this);
+  }
+
+  async end(reason: EndReason, code?: number, text?: string): Promise<void> {
+    if (this.state !== "live") return;
+    this.state = "ended";
+    this.teardown();
+    if (code !== undefined && this.ws.readyState === this.ws.OPEN) this.ws.close(code, text);
+    this.d.onEnded(this);
+    this.log.info({ reason, falseInterruptions: this.falseInterruptions }, "stream ended");
+    const callId = this.callId!;
+    const streamSid = this.streamSid!;
+    const report = async (why: EndReason) => {
+      const call = await this.d.store.getCall(callId);
+      // A stop or close of an old stream is ignored when the call already has a newer one.
+      if (call && call.streamSid !== streamSid) return this.log.info("old stream ended, ignored");
+      await this.d.store.releaseLease("stream", callId, this.owner);
+      this.emit({ type: "stream.stopped", reason: why, worker: this.d.worker }, true);
+    };
+    if (reason === "replaced") return;
+    if (reason === "closed") return this.d.grace(streamSid, () => report("closed"));
+    await report(reason).catch((err) => this.log.warn({ err: (err as Error).message }, "stream end report failed"));
+  }
+
+  private teardown(): void {
+    this.abort.abort();
+    this.stopRenew?.();
+    for (const s of this.subs) s.unsubscribe();
+    this.subs = [];
+    this.speechIn?.close();
+  }
+
+  private reject(code: number, reason: string): void {
+    this.log.warn({ code, reason }, "stream rejected");
+    if (this.ws.readyState === this.ws.OPEN) this.ws.close(code, reason);
+    this.finish();
+  }
+
+  private fail(err: unknown): void {
+    this.log.error({ err }, "stream start failed");
+    if (this.state === "live") void this.end("error", 1011, "internal error");
+    else this.reject(1011, "internal error");
+  }
+
+  private finish(): void {
+    this.state = "ended";
+    this.teardown();
+    this.d.onEnded(this);
+  }
+
+  private send(text: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  private readonly emit: Emit = (e, force = false) => {
+    if (!this.callId || (this.state !== "live" && !force)) return;
+    try {
+      this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts: Date.now(), callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, type: e.type }, "event not published");
+    }
+  };
+}
+
+/** Twilio sends 160-byte frames; anything else is re-cut so the pipeline always gets 20 ms. */
+function frames(mu: Uint8Array): Uint8Array[] {
+  return mu.length === FRAME_BYTES ? [mu] : mu.length === 0 ? [] : toFrames(mu);
+}

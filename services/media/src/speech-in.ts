@@ -1,0 +1,138 @@
+import type { Logger } from "@voicecall/log";
+import type { AudioChunkHeaders } from "@voicecall/contracts";
+import { FRAME_MS } from "@voicecall/audio";
+import type { SpeechEvent, SpeechPipeline } from "./speech/types";
+import type { BargeInDecision, BargeInPolicy, AgentState } from "./barge-in";
+import { msOf, type Playout } from "./playout";
+import type { Emit } from "./session";
+
+export interface SpeechInOptions {
+  pipeline: SpeechPipeline;
+  playout: Playout;
+  policy: BargeInPolicy;
+  thinkingWindowMs: number;
+  countsAsWords: (text: string) => boolean;
+  emit: Emit;
+  /** A paused utterance resumed; returns the call's count so far. */
+  onFalseInterruption: () => number;
+  log: Logger;
+}
+
+/**
+ * Caller audio → speech pipeline → events, and the barge-in loop around the playout. The clock is the
+ * inbound stream itself (20 ms per frame), so decisions do not depend on timers or load.
+ */
+export class SpeechIn {
+  private streamMs = 0;
+  private lastFinalAtMs: number | null = null;
+  /** The utterance a barge-in cut, reported in `interrupted`. */
+  private interrupted?: { id: string; generation: number };
+
+  constructor(private readonly o: SpeechInOptions) {
+    void this.run();
+  }
+
+  /** One inbound 20 ms mu-law frame. */
+  push(frame: Uint8Array): void {
+    this.streamMs += FRAME_MS;
+    try {
+      this.o.pipeline.push(frame);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, "speech pipeline push failed");
+    }
+    this.apply(this.o.policy.tick(this.streamMs, this.agentState()));
+  }
+
+  /** One chunk of agent audio from the bus. */
+  audio(h: AudioChunkHeaders, payload: Uint8Array): void {
+    this.o.playout.push(h, payload);
+    this.lastFinalAtMs = null;
+  }
+
+  close(): void {
+    try {
+      this.o.pipeline.close();
+    } catch {
+      /* closing twice is fine */
+    }
+  }
+
+  private agentState(): AgentState {
+    if (this.o.playout.speaking) return "speaking";
+    if (this.lastFinalAtMs !== null && this.streamMs - this.lastFinalAtMs < this.o.thinkingWindowMs) return "thinking";
+    return "idle";
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for await (const ev of this.o.pipeline.events) this.onSpeech(ev);
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message }, "speech pipeline ended with an error");
+    }
+  }
+
+  private onSpeech(ev: SpeechEvent): void {
+    const { emit, policy } = this.o;
+    switch (ev.type) {
+      case "speech.started":
+        emit({ type: "speech.started", agentSpeaking: this.o.playout.speaking });
+        policy.speechStarted(this.streamMs);
+        return;
+      case "speech.stopped":
+        policy.speechStopped();
+        emit({ type: "speech.stopped", durationMs: ev.durationMs });
+        return;
+      case "transcript.partial":
+        policy.partial(ev.text);
+        emit({ type: "transcript.partial", text: ev.text });
+        return;
+      case "transcript.final": {
+        const decision = policy.final(ev.text, this.agentState());
+        emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs });
+        if (this.o.countsAsWords(ev.text)) this.lastFinalAtMs = this.streamMs;
+        this.apply(decision);
+        return;
+      }
+    }
+  }
+
+  private apply(d: BargeInDecision): void {
+    if (d === "pause") this.pause();
+    else if (d === "confirm") this.confirm();
+    else if (d === "resume") this.resume();
+  }
+
+  private pause(): void {
+    const r = this.o.playout.pause();
+    if (!r) return;
+    this.interrupted = { id: r.u.id, generation: r.u.generation };
+    this.o.emit({ type: "interrupted", utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs });
+    this.o.log.info({ utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs }, "barge-in");
+  }
+
+  /** A real turn: the interrupted utterance and the rest of its turn are dropped. */
+  private confirm(): void {
+    const p = this.o.playout;
+    if (!p.isHeld) this.pause();
+    const gen = this.interrupted?.generation ?? p.current()?.generation;
+    if (gen !== undefined) {
+      for (const u of p.cancel(gen + 1)) {
+        if (u.id === this.interrupted?.id) continue;
+        this.o.emit({ type: "interrupted", utteranceId: u.id, playedMs: msOf(u.playedBytes), totalMs: msOf(u.totalBytes) });
+      }
+    }
+    this.interrupted = undefined;
+    p.resume();
+  }
+
+  /** A false interruption: play the rest from where it stopped. */
+  private resume(): void {
+    const cut = this.interrupted;
+    this.interrupted = undefined;
+    const u = this.o.playout.resume();
+    if (!cut || u?.id !== cut.id) return;
+    const count = this.o.onFalseInterruption();
+    this.o.emit({ type: "resumed", utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count });
+    this.o.log.info({ utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count }, "false interruption, resumed");
+  }
+}
