@@ -20,7 +20,12 @@ interface CallQueue {
   /** Says of a generation below this are dropped (the newest `say.cancel`). */
   minGeneration: number;
   running?: Promise<void>;
+  /** Last say or cancel (ms), for pruning idle calls whose end we never heard. */
+  touchedAt: number;
 }
+
+/** Forget a call's cancel state after this long without says (a missed `call.ended`). */
+const IDLE_FORGET_MS = 3600_000;
 
 /**
  * Turns `say` messages into audio on `vc.call.<id>.audio`: per call serial, seq from 0, text on seq 0,
@@ -57,7 +62,9 @@ export class Speaker {
 
   /** Number of calls with audio queued or in flight (heartbeat load). */
   get load(): number {
-    return this.calls.size;
+    let n = 0;
+    for (const q of this.calls.values()) if (q.running) n++;
+    return n;
   }
 
   /** Stop taking work and wait for utterances in flight (the caller bounds this with its shutdown timeout). */
@@ -74,8 +81,7 @@ export class Speaker {
 
   enqueue(say: Say): void {
     if (this.ended.has(say.callId)) return;
-    let q = this.calls.get(say.callId);
-    if (!q) this.calls.set(say.callId, (q = { items: [], minGeneration: 0 }));
+    const q = this.queue(say.callId);
     if (say.generation < q.minGeneration) {
       callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId, generation: say.generation }, "say of a cancelled generation dropped");
       return;
@@ -84,20 +90,32 @@ export class Speaker {
     if (!q.running) q.running = this.drain(say.callId, q);
   }
 
-  cancel(callId: string, beforeGeneration: number): void {
+  /** The call's queue; kept while the call lives so a cancel is remembered for says still on their way. */
+  private queue(callId: string): CallQueue {
+    const now = Date.now();
     let q = this.calls.get(callId);
-    // Remember the cancel even with nothing queued: a say of an older generation may still be on its way.
-    if (!q) this.calls.set(callId, (q = { items: [], minGeneration: 0 }));
+    if (!q) {
+      for (const [id, other] of this.calls) if (!other.running && now - other.touchedAt > IDLE_FORGET_MS) this.calls.delete(id);
+      this.calls.set(callId, (q = { items: [], minGeneration: 0, touchedAt: now }));
+    }
+    q.touchedAt = now;
+    return q;
+  }
+
+  cancel(callId: string, beforeGeneration: number): void {
+    const q = this.queue(callId);
     q.minGeneration = Math.max(q.minGeneration, beforeGeneration);
     q.items = q.items.filter((s) => s.generation >= beforeGeneration);
     if (q.current && q.current.say.generation < beforeGeneration) q.current.ctl.abort();
-    if (!q.running) this.calls.delete(callId);
   }
 
   end(callId: string): void {
-    this.ended.set(callId, Date.now());
-    for (const [id, at] of this.ended) if (Date.now() - at > 3600_000) this.ended.delete(id);
+    const now = Date.now();
+    this.ended.set(callId, now);
+    for (const [id, at] of this.ended) if (now - at > IDLE_FORGET_MS) this.ended.delete(id);
     this.cancel(callId, Number.MAX_SAFE_INTEGER);
+    const q = this.calls.get(callId);
+    if (q && !q.running) this.calls.delete(callId);
   }
 
   private async drain(callId: string, q: CallQueue): Promise<void> {
@@ -112,7 +130,7 @@ export class Speaker {
       q.current = undefined;
     }
     q.running = undefined;
-    if (this.calls.get(callId) === q) this.calls.delete(callId);
+    if (this.ended.has(callId)) this.calls.delete(callId);
   }
 
   private async speak(say: Say, signal: AbortSignal): Promise<void> {
