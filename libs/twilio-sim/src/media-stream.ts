@@ -1,0 +1,279 @@
+import { isIP } from "node:net";
+import WebSocket from "ws";
+import { twilioSignature } from "@voicecall/auth";
+import type { HeardRecorder } from "./heard";
+
+/** Outbound audio cap: "More than 10 minutes of audio is buffered … No more data is accepted" (31931). */
+const MAX_QUEUED_BYTES = 10 * 60 * 8000;
+const TICK_MS = 20;
+
+export interface MediaStreamOptions {
+  /** The Stream url as Twilio connects to it (query string already handled by the caller). */
+  url: string;
+  authToken: string;
+  accountSid: string;
+  callSid: string;
+  streamSid: string;
+  customParameters: Record<string, string>;
+  tracks?: string[];
+  ca?: string | Buffer;
+  /** Connect elsewhere while signing and sending Host for `url`. */
+  route?: (url: URL) => URL;
+  /** Sign `url + "/"` instead of `url` ([OBS] knob; default false). */
+  signTrailingSlash?: boolean;
+  /** Close code after `stop` ([INFER] undocumented; default 1000). */
+  closeCode?: number;
+  /** `media.timestamp` of the first frame (the capture started at 52; default 0). */
+  firstTimestampMs?: number;
+  /** Reject messages with extra/missing fields (31951), as documented. Default true. */
+  strict?: boolean;
+  /** Next 160-byte frame the caller says, or undefined for silence (0xFF). */
+  nextCallerFrame: () => Uint8Array | undefined;
+  recorder: HeardRecorder;
+  onWarning: (code: number, message: string) => void;
+}
+
+export type OpenResult = { ok: true } | { ok: false; code: number; message: string; status?: number };
+export interface CloseInfo {
+  by: "app" | "twilio";
+  code: number;
+  reason: string;
+}
+
+type Item = { kind: "audio"; data: Uint8Array; off: number } | { kind: "mark"; rec: import("./heard").MarkRecord };
+
+/**
+ * One bidirectional Media Stream, Twilio side: signed wss upgrade, `connected` + `start`, 20 ms
+ * inbound `media` paced in real time, outbound playout at 8000 B/s with marks echoed when playback
+ * reaches them and `clear` flushing the queue and echoing pending marks.
+ */
+export class MediaStream {
+  private ws?: WebSocket;
+  private seq = 0;
+  private framesSent = 0;
+  private mediaStart = 0;
+  private timer?: NodeJS.Timeout;
+  private queue: Item[] = [];
+  private queuedBytes = 0;
+  private playing = false;
+  private playStart = 0;
+  private playedSinceStart = 0;
+  private stopping = false;
+  private warned = new Set<number>();
+  private resolveClosed!: (c: CloseInfo) => void;
+  /** Resolves when the socket is closed, by either side. */
+  readonly closed = new Promise<CloseInfo>((r) => (this.resolveClosed = r));
+  /** Messages received from the app, by event (for tests). */
+  readonly received: Record<string, number> = {};
+
+  constructor(readonly o: MediaStreamOptions) {}
+
+  get streamSid(): string {
+    return this.o.streamSid;
+  }
+
+  /** Open the socket; on 101 send `connected` and `start` and begin streaming. */
+  open(): Promise<OpenResult> {
+    const u = new URL(this.o.url);
+    if (u.protocol !== "wss:" && u.protocol !== "ws:") return Promise.resolve({ ok: false, code: 31922, message: `Stream url scheme must be wss: ${u.protocol}` });
+    const signed = this.o.signTrailingSlash && !this.o.url.endsWith("/") ? this.o.url + "/" : this.o.url;
+    const dest = this.o.route ? this.o.route(new URL(this.o.url)) : u;
+    const ws = new WebSocket(dest.toString(), {
+      headers: { "X-Twilio-Signature": twilioSignature(this.o.authToken, signed, {}), Host: u.host, "User-Agent": "Twilio.TmeWs/1.0" },
+      ca: this.o.ca,
+      handshakeTimeout: 10_000,
+      perMessageDeflate: false,
+      // ws derives SNI from the URL it dials; when routed, keep the public name for TLS.
+      ...(this.o.route && !isIP(u.hostname) ? { servername: u.hostname } : {}),
+    } as WebSocket.ClientOptions);
+    this.ws = ws;
+    return new Promise<OpenResult>((resolve) => {
+      let settled = false;
+      const fail = (r: OpenResult) => {
+        if (settled) return;
+        settled = true;
+        resolve(r);
+      };
+      ws.once("unexpected-response", (_req, res) => {
+        fail({ ok: false, code: 31920, status: res.statusCode, message: `Stream - WebSocket - Handshake Error: status ${res.statusCode}` });
+        res.resume();
+        ws.terminate();
+      });
+      ws.once("error", (e: NodeJS.ErrnoException) => {
+        const code = e.code === "ECONNREFUSED" ? 31902 : /certificate|TLS|SSL|self.signed/i.test(e.message) ? 31910 : /timed out|ETIMEDOUT/i.test(e.message) ? 31901 : 31920;
+        fail({ ok: false, code, message: e.message });
+      });
+      ws.once("open", () => {
+        settled = true;
+        this.begin();
+        resolve({ ok: true });
+      });
+      ws.on("close", (code, reason) => {
+        this.halt();
+        if (settled) this.resolveClosed({ by: this.stopping ? "twilio" : "app", code, reason: reason.toString() });
+        else fail({ ok: false, code: 31920, message: `closed during handshake (${code})` });
+      });
+    });
+  }
+
+  private send(msg: object): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  private begin(): void {
+    const ws = this.ws!;
+    this.send({ event: "connected", protocol: "Call", version: "1.0.0" });
+    this.send({
+      event: "start",
+      sequenceNumber: String(++this.seq),
+      start: {
+        accountSid: this.o.accountSid,
+        streamSid: this.o.streamSid,
+        callSid: this.o.callSid,
+        tracks: this.o.tracks ?? ["inbound"],
+        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+        customParameters: this.o.customParameters,
+      },
+      streamSid: this.o.streamSid,
+    });
+    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    this.mediaStart = Date.now();
+    this.tick();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    // Inbound: one frame per 20 ms of wall time since start; catch up after a stall, as a jittery network would.
+    const due = Math.floor((now - this.mediaStart) / TICK_MS) + 1;
+    while (this.framesSent < due && this.ws?.readyState === WebSocket.OPEN) {
+      const frame = this.o.nextCallerFrame() ?? new Uint8Array(160).fill(0xff);
+      this.send({
+        event: "media",
+        sequenceNumber: String(++this.seq),
+        media: { track: "inbound", chunk: String(this.framesSent + 1), timestamp: String((this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS), payload: Buffer.from(frame).toString("base64") },
+        streamSid: this.o.streamSid,
+      });
+      this.framesSent++;
+    }
+    if (this.playing) this.consume(Math.floor((now - this.playStart) * 8) - this.playedSinceStart);
+  }
+
+  /** Play `n` bytes from the queue, echoing marks the playhead reaches. */
+  private consume(n: number): void {
+    while (this.queue.length) {
+      const head = this.queue[0]!;
+      if (head.kind === "mark") {
+        this.queue.shift();
+        this.echoMark(head.rec, false);
+        continue;
+      }
+      if (n <= 0) break;
+      const take = Math.min(n, head.data.length - head.off);
+      const atMs = this.playStart - this.o.recorder.t0 + this.playedSinceStart / 8;
+      this.o.recorder.played(atMs, head.data.subarray(head.off, head.off + take), this.o.streamSid);
+      head.off += take;
+      n -= take;
+      this.playedSinceStart += take;
+      this.queuedBytes -= take;
+      if (head.off >= head.data.length) this.queue.shift();
+    }
+    if (!this.queue.length) this.playing = false;
+  }
+
+  private echoMark(rec: import("./heard").MarkRecord, cleared: boolean): void {
+    rec.echoedAtMs = this.o.recorder.now();
+    rec.cleared = cleared;
+    this.send({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.o.streamSid, mark: { name: rec.name } });
+  }
+
+  private warn(code: number, message: string): void {
+    // Twilio raises each of these once per stream.
+    if (this.warned.has(code)) return;
+    this.warned.add(code);
+    this.o.onWarning(code, message);
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (isBinary) return this.warn(31950, "Malformed Message: binary frame ignored");
+    let m: Record<string, unknown>;
+    try {
+      m = JSON.parse(data.toString("utf8"));
+    } catch {
+      return this.warn(31951, "Invalid Message: not JSON");
+    }
+    const event = typeof m?.event === "string" ? m.event : "";
+    this.received[event || "?"] = (this.received[event || "?"] ?? 0) + 1;
+    const body = m[event] as Record<string, unknown> | undefined;
+    const keysOk = (allowed: string[]) => this.o.strict === false || Object.keys(m).every((k) => allowed.includes(k));
+    if (m.streamSid !== this.o.streamSid) return this.warn(31951, `Invalid Message: wrong or missing streamSid in ${event || "message"}`);
+    if (event === "media" && typeof body?.payload === "string" && keysOk(["event", "streamSid", "media"])) return this.enqueueAudio(Buffer.from(body.payload, "base64"));
+    if (event === "mark" && typeof body?.name === "string" && keysOk(["event", "streamSid", "mark"])) return this.enqueueMark(body.name);
+    if (event === "clear" && keysOk(["event", "streamSid"])) return this.clear();
+    this.warn(31951, `Invalid Message: ${event ? `bad ${event} message` : "no event"}`);
+  }
+
+  private enqueueAudio(bytes: Uint8Array): void {
+    if (!bytes.length) return;
+    if (this.queuedBytes + bytes.length > MAX_QUEUED_BYTES) return this.warn(31931, "Media Discarded: more than 10 minutes of audio buffered");
+    if (!this.playing) {
+      this.playing = true;
+      this.playStart = Date.now();
+      this.playedSinceStart = 0;
+    }
+    this.queue.push({ kind: "audio", data: bytes, off: 0 });
+    this.queuedBytes += bytes.length;
+  }
+
+  private enqueueMark(name: string): void {
+    const rec = { name, streamSid: this.o.streamSid, receivedAtMs: this.o.recorder.now(), cleared: false, queuedAheadMs: this.queuedBytes / 8 };
+    this.o.recorder.marks.push(rec);
+    // "when the audio ends (or if there is no audio buffered)"
+    if (!this.queue.length) this.echoMark(rec, false);
+    else this.queue.push({ kind: "mark", rec });
+  }
+
+  private clear(): void {
+    const marks = this.queue.filter((i) => i.kind === "mark").map((i) => (i as Extract<Item, { kind: "mark" }>).rec);
+    this.o.recorder.clears.push({ atMs: this.o.recorder.now(), streamSid: this.o.streamSid, droppedMs: this.queuedBytes / 8, marksEchoed: marks.map((m) => m.name) });
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.playing = false;
+    for (const m of marks) this.echoMark(m, true);
+  }
+
+  /** Outbound audio still queued, in ms. */
+  queuedMs(): number {
+    return this.queuedBytes / 8;
+  }
+
+  /** Send a `dtmf` message (bidirectional streams only carry inbound DTMF). */
+  dtmf(digit: string): void {
+    this.send({ event: "dtmf", streamSid: this.o.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: "inbound_track", digit } });
+  }
+
+  /** Twilio ends the stream: `stop` (unless `sendStop` is false), then close. Resolves once closed. */
+  async stop(sendStop = true): Promise<CloseInfo> {
+    if (!this.ws || this.ws.readyState >= WebSocket.CLOSING) return this.closed;
+    this.stopping = true;
+    this.halt();
+    if (sendStop) this.send({ event: "stop", sequenceNumber: String(++this.seq), stop: { accountSid: this.o.accountSid, callSid: this.o.callSid }, streamSid: this.o.streamSid });
+    this.ws.close(this.o.closeCode ?? 1000);
+    const t = setTimeout(() => this.ws?.terminate(), 2000);
+    const c = await this.closed;
+    clearTimeout(t);
+    return c;
+  }
+
+  /** Abrupt drop (no close frame), e.g. to model a network failure. */
+  drop(): void {
+    this.stopping = true;
+    this.halt();
+    this.ws?.terminate();
+  }
+
+  private halt(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
