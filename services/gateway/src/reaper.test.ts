@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ACCOUNT_SID, api, newCallSid, startGateway, startHarness, twilioPost, type Harness } from "./test-harness";
+import { reapOnce, reconcileActiveCalls } from "./reaper";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.stop());
+beforeEach(() => h.reset());
+
+/** A gateway whose clock the test moves. */
+async function withClock(env: Record<string, string> = {}) {
+  let t = Date.now();
+  const g = await startGateway(h, { MAX_DURATION_SECONDS: "60", RING_TIMEOUT_SECONDS: "20", ...env }, { maxDurationGraceMs: 1000 }, () => t);
+  return { g, advance: (ms: number) => (t += ms) };
+}
+
+describe("reaper", () => {
+  it("hangs up calls past MAX_DURATION_SECONDS, inbound ones too; leaves younger calls alone", async () => {
+    const { g, advance } = await withClock({ INBOUND_POLICY: "open" });
+    try {
+      const out = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
+      await twilioPost(g.url, `/voice/status?callId=${out.callId}`, { CallSid: out.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
+      // An inbound call Twilio never sends an "answered" callback for (its sid is unknown to the REST stub).
+      const inSid = newCallSid();
+      await twilioPost(g.url, "/voice/webhook", { CallSid: inSid, AccountSid: ACCOUNT_SID, From: "+14155550199", To: "+14155550100", CallStatus: "ringing", Direction: "inbound" });
+      const inId = (await h.store.callIdBySid(inSid))!;
+      advance(30_000);
+      expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 0 });
+      advance(32_000);
+      expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 2 });
+      expect(await h.store.getCall(out.callId)).toMatchObject({ state: "completed", endReason: "max-duration" });
+      expect(h.stub.requests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed")).toBe(true);
+      expect(await h.store.getCall(inId)).toMatchObject({ state: "completed", endReason: "max-duration" });
+      expect(await h.store.activeCallIds()).toEqual([]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("ends calls stuck before answer: asks Twilio first, then cancels", async () => {
+    const { g, advance } = await withClock({ MAX_DURATION_SECONDS: "600" });
+    try {
+      const done = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
+      const stuck = (await api(g.url, "POST", "/api/calls", { to: "+14155550124" })).json;
+      h.stub.statuses.set(done.callSid, "busy"); // Twilio finished it, its callback was lost
+      advance(81_000);
+      await reapOnce(g.gw.ctx);
+      expect((await h.store.getCall(done.callId))!.state).toBe("busy");
+      expect(await h.store.getCall(stuck.callId)).toMatchObject({ state: "canceled", endReason: "stuck" });
+      expect(h.stub.requests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe("reconcile at start", () => {
+  it("applies Twilio's view of active calls and never re-dials", async () => {
+    const { g } = await withClock();
+    try {
+      const a = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
+      const b = (await api(g.url, "POST", "/api/calls", { to: "+14155550124" })).json;
+      const c = (await api(g.url, "POST", "/api/calls", { to: "+14155550125" })).json;
+      h.stub.statuses.set(a.callSid, "completed");
+      h.stub.statuses.set(b.callSid, "in-progress");
+      h.stub.statuses.delete(c.callSid); // unknown to Twilio
+      const creates = h.stub.requests.filter((r) => r.path.endsWith("/Calls.json")).length;
+      expect(await reconcileActiveCalls(g.gw.ctx)).toBe(3);
+      expect((await h.store.getCall(a.callId))!.state).toBe("completed");
+      expect((await h.store.getCall(b.callId))!.state).toBe("in-progress");
+      expect(await h.store.getCall(c.callId)).toMatchObject({ state: "failed", endReason: "unknown-to-twilio" });
+      expect(h.stub.requests.filter((r) => r.path.endsWith("/Calls.json")).length).toBe(creates);
+    } finally {
+      await g.close();
+    }
+  });
+});
