@@ -75,7 +75,7 @@ export class MediaStream {
   /** Open the socket; on 101 send `connected` and `start` and begin streaming. */
   open(): Promise<OpenResult> {
     const u = new URL(this.o.url);
-    if (u.protocol !== "wss:" && u.protocol !== "ws:") return Promise.resolve({ ok: false, code: 31922, message: `Stream url scheme must be wss: ${u.protocol}` });
+    if (u.protocol !== "wss:") return Promise.resolve({ ok: false, code: 31922, message: `Stream url scheme must be wss: ${u.protocol}` });
     const signed = this.o.signTrailingSlash && !this.o.url.endsWith("/") ? this.o.url + "/" : this.o.url;
     const dest = this.o.route ? this.o.route(new URL(this.o.url)) : u;
     const ws = new WebSocket(dest.toString(), {
