@@ -1,0 +1,324 @@
+import { randomUUID } from "node:crypto";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { connectBus, type Bus } from "@voicecall/bus";
+import { CallEvent, CommandMessage, ControlMessage, LifecycleEvent, SayMessage, subjects, type CallMode } from "@voicecall/contracts";
+import { loadScript } from "@voicecall/dialogue";
+import { CallStore, connectRedis } from "@voicecall/store";
+import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
+import { createApp, type AgentApp } from "./app";
+import { heardPart } from "./heard";
+import { BuiltinModel } from "./llm/builtin";
+import type { LanguageModel } from "./llm/types";
+
+/**
+ * The agent against real NATS and Redis. The test plays gateway, media and tts: it publishes the
+ * bus messages they would (lifecycle, stream.started, marks, transcripts) and reads what the agent sends.
+ */
+const script = loadScript();
+let servers: Servers;
+let bus: Bus;
+let redis: Redis;
+let store: CallStore;
+const agents: { app: AgentApp; bus: Bus; redis: Redis }[] = [];
+
+const baseConfig = {
+  AGENT_LEASE_MS: 1500,
+  AGENT_SCAN_MS: 200,
+  SILENCE_REPROMPT_MS: 60_000,
+  VOICEMAIL_MESSAGE: undefined as string | undefined,
+  ACTION_MARK_TIMEOUT_MS: 30_000,
+};
+
+beforeAll(async () => {
+  servers = await startServers();
+  const { log } = testLogger("test", "warn");
+  bus = await connectBus({ url: servers.natsUrl, name: "test", log });
+  redis = connectRedis(servers.redisUrl, log, "test");
+  store = new CallStore(redis);
+});
+
+afterEach(async () => {
+  for (const a of agents.splice(0)) {
+    await a.app.stop(true);
+    await a.bus.drain().catch(() => undefined);
+    a.redis.disconnect();
+  }
+  // Leave nothing active for the next test's agent to pick up.
+  for (const id of await store.activeCallIds()) await store.transition(id, "completed", "test");
+});
+
+afterAll(async () => {
+  await bus?.drain();
+  redis?.disconnect();
+  await servers?.stop();
+});
+
+async function startAgent(o: { model?: LanguageModel; instanceId?: string; config?: Partial<typeof baseConfig> } = {}): Promise<(typeof agents)[number]> {
+  const instanceId = o.instanceId ?? `agent-${randomUUID().slice(0, 6)}`;
+  const { log } = testLogger("agent", process.env.TEST_LOG_LEVEL ?? "warn");
+  const abus = await connectBus({ url: servers.natsUrl, name: instanceId, log });
+  const aredis = connectRedis(servers.redisUrl, log, instanceId);
+  const app = createApp({
+    config: { ...baseConfig, ...o.config },
+    bus: abus,
+    redis: aredis,
+    store: new CallStore(aredis),
+    model: o.model ?? new BuiltinModel(script),
+    script,
+    log,
+    instanceId,
+  });
+  await app.start();
+  const a = { app, bus: abus, redis: aredis };
+  agents.push(a);
+  return a;
+}
+
+/** Everything the agent published for one call, in order. */
+function recorder(callId: string) {
+  const says: SayMessage[] = [];
+  const ctls: ControlMessage[] = [];
+  const cmds: CommandMessage[] = [];
+  const subs = [
+    bus.subscribe(subjects.say(callId), SayMessage, (m) => void says.push(m)),
+    bus.subscribe(subjects.ctl(callId), ControlMessage, (m) => void ctls.push(m)),
+    bus.subscribe(subjects.cmd(callId), CommandMessage, (m) => void cmds.push(m)),
+  ];
+  const spoken = () => says.filter((s): s is Extract<SayMessage, { type: "say" }> => s.type === "say");
+  return { says, ctls, cmds, spoken, close: () => subs.forEach((s) => s.unsubscribe()) };
+}
+
+async function newCall(mode: CallMode, extra: { greeting?: string; voicemailMessage?: string } = {}) {
+  const callId = `c${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  await store.createCall({ callId, direction: "outbound", mode, from: "+14155550001", to: "+14155550002", ...extra });
+  await store.transition(callId, "in-progress", "test");
+  const rec = recorder(callId);
+  await bus.flush();
+  bus.publish(subjects.lifecycle, LifecycleEvent, { type: "call.created", callId, ts: Date.now(), direction: "outbound", mode, state: "queued" });
+  await waitFor(() => store.leaseOwner("agent", callId), "agent claims the call");
+  return { callId, rec };
+}
+
+type EvtIn = CallEvent extends infer E ? (E extends { type: string } ? Omit<E, "callId" | "ts" | "v"> : never) : never;
+function evt(callId: string, e: EvtIn): void {
+  bus.publish(subjects.evt(callId), CallEvent, { ...e, callId, ts: Date.now() } as CallEvent);
+}
+
+/** Media's part: a stream starts and media holds its lease. */
+async function streamStarted(callId: string, streamSid = `MZ${randomUUID().slice(0, 8)}`): Promise<string> {
+  await store.acquireLease("stream", callId, "media-test", 60_000);
+  evt(callId, { type: "stream.started", streamSid, callSid: "CA1", worker: "media-test" });
+  return streamSid;
+}
+
+const mark = (callId: string, utteranceId: string) => evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId, done: true, playedMs: 1000 });
+
+/** Barrier: events are handled in order, so once this operator line is said, all before it were handled. */
+async function barrier(callId: string, rec: ReturnType<typeof recorder>): Promise<void> {
+  const text = `barrier ${randomUUID().slice(0, 6)}`;
+  evt(callId, { type: "operator.say", text });
+  await waitFor(() => rec.spoken().some((s) => s.text === text), "barrier said");
+}
+
+const conv = (a: { app: AgentApp }, callId: string) => a.app.claims.conversation(callId)!;
+
+describe("agent", () => {
+  it("says the greeting on stream.started, again on a new stream without a mark, clears it once on the mark", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation", { greeting: "Hello from the test." });
+    await streamStarted(callId);
+    const g1 = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "first greeting");
+    expect(g1.text).toBe("Hello from the test.");
+    // The stream died before the greeting's end mark: a new stream plays it again.
+    await streamStarted(callId);
+    const g2 = await waitFor(() => rec.spoken().filter((s) => s.purpose === "greeting")[1], "greeting again");
+    expect(g2.utteranceId).not.toBe(g1.utteranceId);
+    expect((await store.getCall(callId))!.greetingPlayed).toBe(false);
+    mark(callId, g2.utteranceId);
+    await waitFor(async () => (await store.getCall(callId))!.greetingPlayed, "greetingPlayed");
+    mark(callId, g1.utteranceId);
+    await streamStarted(callId);
+    await barrier(callId, rec);
+    expect(rec.spoken().filter((s) => s.purpose === "greeting")).toHaveLength(2);
+    const lines = (await store.transcript(callId)).filter((t) => t.text === "Hello from the test.");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.utteranceId).toBe(g2.utteranceId);
+  });
+
+  it("answers transcript.final with say messages per sentence, and DTMF as input", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "what are your opening hours" });
+    const replies = await waitFor(() => (rec.spoken().filter((s) => s.purpose === "reply").length >= 2 ? rec.spoken().filter((s) => s.purpose === "reply") : null), "two reply sentences");
+    expect(replies.map((r) => r.text)).toEqual(["We are open Monday to Friday from nine in the morning to six in the evening.", "Is there anything else?"]);
+    const gen = replies[0]!.generation;
+    expect(gen).toBeGreaterThan(0);
+    expect(rec.ctls).toContainEqual(expect.objectContaining({ type: "cancel", beforeGeneration: gen }));
+    expect(rec.says).toContainEqual(expect.objectContaining({ type: "say.cancel", beforeGeneration: gen }));
+    expect(replies.at(-1)!.endOfTurn).toBe(true);
+    evt(callId, { type: "dtmf", streamSid: "MZ", digit: "2" });
+    const booked = await waitFor(() => rec.spoken().find((s) => s.text.startsWith("The first free slot")), "dtmf answer");
+    expect(booked.generation).toBeGreaterThan(gen);
+    const t = await store.transcript(callId);
+    expect(t.find((e) => e.role === "caller")!.text).toBe("what are your opening hours");
+  });
+
+  it("keeps only the heard part of an interrupted reply in history and transcript", async () => {
+    const a = await startAgent();
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    // The greeting was heard (else "book an appointment", which it contains, would count as echo).
+    mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "when are you open" });
+    const [first] = await waitFor(() => (rec.spoken().filter((s) => s.purpose === "reply").length >= 2 ? rec.spoken().filter((s) => s.purpose === "reply") : null), "reply");
+    // Our own words coming back while we speak are not a turn.
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "open monday to friday" });
+    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first!.utteranceId, playedMs: 1000, totalMs: 4000 });
+    await barrier(callId, rec);
+    const heard = heardPart(first!.text, 1000, 4000);
+    expect(heard.length).toBeGreaterThan(0);
+    expect(conv(a, callId).messages.at(-1)).toEqual({ role: "assistant", content: heard });
+    expect(rec.spoken().filter((s) => s.purpose === "reply")).toHaveLength(2);
+    // The caller's words confirm the cut: transcript marks it, the model sees only the heard part.
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "book an appointment" });
+    await waitFor(() => rec.spoken().find((s) => s.text.startsWith("Sure.")), "next answer");
+    const msgs = conv(a, callId).messages;
+    expect(msgs.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
+    const cut = (await store.transcript(callId)).find((e) => e.interrupted);
+    expect(cut).toMatchObject({ role: "agent", text: heard, utteranceId: first!.utteranceId, interrupted: true });
+  });
+
+  it("notify mode hangs up only after the message's done mark", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("notify", { greeting: "Your parcel arrives today." });
+    await streamStarted(callId);
+    const msg = await waitFor(() => rec.spoken().find((s) => s.purpose === "notify"), "notify message");
+    evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId: msg.utteranceId, done: false, playedMs: 500 });
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "hello" });
+    await barrier(callId, rec);
+    expect(rec.cmds).toEqual([]);
+    mark(callId, msg.utteranceId);
+    const hang = await waitFor(() => rec.cmds.find((c) => c.type === "hangup"), "hangup");
+    expect(hang).toMatchObject({ type: "hangup", reason: "notify-complete" });
+    expect((await store.getCall(callId))!.greetingPlayed).toBe(true);
+  });
+
+  it("leaves the voicemail on an answering machine, then hangs up after its mark", async () => {
+    await startAgent({ config: { VOICEMAIL_MESSAGE: "Config voicemail." } });
+    const { callId, rec } = await newCall("conversation", { voicemailMessage: "Please call us back." });
+    await streamStarted(callId);
+    await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
+    evt(callId, { type: "amd.result", answeredBy: "machine_end_beep" });
+    const vm = await waitFor(() => rec.spoken().find((s) => s.purpose === "voicemail"), "voicemail");
+    expect(vm.text).toBe("Please call us back.");
+    expect(rec.ctls.some((c) => c.type === "cancel" && c.beforeGeneration === vm.generation)).toBe(true);
+    await barrier(callId, rec);
+    expect(rec.cmds).toEqual([]);
+    mark(callId, vm.utteranceId);
+    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "voicemail-left" });
+  });
+
+  it("transfer_call: says the line, then emits cmd transfer after its mark", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "i want to talk to a person" });
+    const line = await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "transfer line");
+    expect(line.text).toBe("Of course, let me put you through now.");
+    await barrier(callId, rec);
+    expect(rec.cmds).toEqual([]);
+    mark(callId, line.utteranceId);
+    expect(await waitFor(() => rec.cmds[0], "transfer")).toMatchObject({ type: "transfer", to: "+14155550100" });
+  });
+
+  it("end_call: hangs up after the goodbye is heard", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "goodbye" });
+    const bye = await waitFor(() => rec.spoken().find((s) => s.text === "Goodbye!"), "goodbye");
+    await barrier(callId, rec);
+    expect(rec.cmds).toEqual([]);
+    mark(callId, rec.spoken().find((s) => s.purpose === "reply")!.utteranceId);
+    await barrier(callId, rec);
+    expect(rec.cmds).toEqual([]);
+    mark(callId, bye.utteranceId);
+    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "agent:goodbye" });
+  });
+
+  it("drops a stale reply when the caller spoke again before it came", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let lateDone!: () => void;
+    const lateHandled = new Promise<void>((r) => (lateDone = r));
+    // A slow model that ignores cancellation: only the generation fence can stop its answer.
+    const slow: LanguageModel = {
+      label: "slow",
+      async *chat({ messages }) {
+        const last = messages.at(-1)!.content;
+        if (last === "slow question") {
+          try {
+            await gate;
+            yield { type: "text", text: "Late answer. " };
+            yield { type: "text", text: "Still late." };
+          } finally {
+            lateDone();
+          }
+          return;
+        }
+        yield { type: "text", text: `Fresh answer to ${last}.` };
+      },
+    };
+    await startAgent({ model: slow });
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "slow question" });
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "second question" });
+    const fresh = await waitFor(() => rec.spoken().find((s) => s.text === "Fresh answer to second question."), "fresh answer");
+    release();
+    await lateHandled;
+    await barrier(callId, rec);
+    expect(rec.spoken().filter((s) => s.text.includes("late") || s.text.includes("Late"))).toEqual([]);
+    expect(rec.ctls).toContainEqual(expect.objectContaining({ type: "cancel", beforeGeneration: fresh.generation }));
+  });
+
+  it("re-prompts after silence, then says goodbye and hangs up", async () => {
+    await startAgent({ config: { SILENCE_REPROMPT_MS: 300 } });
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    const g = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
+    mark(callId, g.utteranceId);
+    const p = await waitFor(() => rec.spoken().find((s) => s.text === script.reprompt), "reprompt");
+    mark(callId, p.utteranceId);
+    const bye = await waitFor(() => rec.spoken().find((s) => s.text === script.goodbye), "goodbye");
+    mark(callId, bye.utteranceId);
+    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "caller-silent" });
+  });
+
+  it("a second instance takes over when the first dies without releasing its lease", async () => {
+    const a = await startAgent({ instanceId: "agent-A" });
+    const { callId, rec } = await newCall("conversation", { greeting: "Takeover greeting." });
+    await streamStarted(callId);
+    await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting from A");
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "when are you open" });
+    await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "reply from A");
+    // A crashes: no release, its NATS connection just goes away.
+    await a.app.stop(false);
+    await a.bus.nc.close();
+    agents.splice(agents.indexOf(a), 1);
+    a.redis.disconnect();
+    expect(await store.leaseOwner("agent", callId)).toBe("agent-A");
+    const b = await startAgent({ instanceId: "agent-B" });
+    await waitFor(async () => (await store.leaseOwner("agent", callId)) === "agent-B", "B owns the call", 10_000);
+    // The greeting never got its mark: B plays it again on the live stream.
+    const g = await waitFor(() => rec.spoken().filter((s) => s.purpose === "greeting")[1], "greeting from B");
+    mark(callId, g.utteranceId);
+    await waitFor(async () => (await store.getCall(callId))!.greetingPlayed, "greetingPlayed");
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "i would like to book an appointment" });
+    await waitFor(() => rec.spoken().find((s) => s.text.startsWith("Sure.")), "reply from B");
+    expect(conv(b, callId).messages.map((m) => m.role)).toContain("user");
+    expect((await store.getCall(callId))!.agentOwner).toBe("agent-B");
+  });
+});

@@ -1,0 +1,460 @@
+import { randomUUID } from "node:crypto";
+import type { Subscription } from "nats";
+import type { Bus } from "@voicecall/bus";
+import { CallEvent, isTerminal, subjects, type CallRecord, type Purpose } from "@voicecall/contracts";
+import type { DialogueScript } from "@voicecall/dialogue";
+import type { Logger } from "@voicecall/log";
+import type { CallStore } from "@voicecall/store";
+import type { AgentConfig } from "./config";
+import { heardPart, isEcho } from "./heard";
+import { agentTools } from "./llm/tools";
+import { dtmfInput, type ChatMessage, type LanguageModel, type LlmChunk } from "./llm/types";
+import { Outbox } from "./outbox";
+import { SentenceSplitter } from "./sentences";
+
+export const DEFAULT_SYSTEM_PROMPT =
+  "You are a friendly voice agent on a phone call. Answer in one or two short spoken sentences: plain words, " +
+  "no lists, no markdown, no emojis. Use end_call after saying goodbye, transfer_call when the caller asks for a person, " +
+  "send_digits to press keys in a phone menu.";
+
+export interface ConversationDeps {
+  callId: string;
+  bus: Bus;
+  store: CallStore;
+  model: LanguageModel;
+  script: DialogueScript;
+  log: Logger;
+  config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS">;
+  /** Called once when the call is over for us (ended, or handed on). */
+  onEnd?: () => void;
+}
+
+/** The greeting / notify message / voicemail: must be heard, pending until its done mark. */
+type Pending = { kind: "greeting" | "notify" | "voicemail"; text: string };
+interface Utterance {
+  id: string;
+  text: string;
+  purpose: Purpose;
+  turn?: Turn;
+  /** Its done mark came back: the caller heard all of it. */
+  played?: boolean;
+  /** Set when barge-in cut it: the words the caller heard. */
+  cut?: string;
+}
+interface Turn {
+  generation: number;
+  ac: AbortController;
+  /** Utterances said for this turn, in order. */
+  said: Utterance[];
+  /** This turn's assistant message in the history (created at its first sentence). */
+  msg?: ChatMessage;
+  finished: boolean;
+  /** A newer turn began: unplayed sentences of this one will never be heard. */
+  superseded?: boolean;
+}
+
+/**
+ * One call, owned by this agent instance: follows `vc.call.<id>.evt` in order and speaks through tts.
+ * Turns are fenced by generation: only the newest turn may speak; older ones are cancelled in media
+ * and tts and their late LLM output is dropped.
+ */
+export class Conversation {
+  private readonly log: Logger;
+  private readonly out: Outbox;
+  private sub?: Subscription;
+  private call!: CallRecord;
+  private history: ChatMessage[] = [];
+  private generation = 0;
+  private turn?: Turn;
+  /** Said and neither played nor interrupted yet (may still be queued in tts/media). */
+  private readonly speaking = new Map<string, Utterance>();
+  /** Reply utterances by id, for marks and interruptions that arrive after a newer turn began. */
+  private readonly replies = new Map<string, Utterance>();
+  private pending?: Pending;
+  /** A cut greeting/prompt/operator line, written to the transcript when the cut is confirmed. */
+  private cutOther?: Utterance;
+  private pendingPlayed = false;
+  private after?: { utteranceId?: string; run: () => void; timer: NodeJS.Timeout };
+  private silenceTimer?: NodeJS.Timeout;
+  private silences = 0;
+  private streamLive = false;
+  private ending = false;
+  private stopped = false;
+
+  constructor(private readonly d: ConversationDeps) {
+    this.log = d.log;
+    this.out = new Outbox(d.bus, d.callId);
+  }
+
+  /** The history as the model sees it (without the system prompt). */
+  get messages(): readonly ChatMessage[] {
+    return this.history.filter((m) => m.content);
+  }
+
+  /** Load the call, rebuild history from its transcript (takeover), follow its events. */
+  async start(): Promise<void> {
+    const { store, callId } = this.d;
+    this.sub = this.d.bus.subscribe(subjects.evt(callId), CallEvent, (e) => this.onEvent(e));
+    await this.d.bus.flush();
+    const call = await store.getCall(callId);
+    if (!call || isTerminal(call.state)) return this.end("call not active");
+    this.call = call;
+    this.generation = call.generation ?? 0;
+    for (const t of await store.transcript(callId)) {
+      const role = t.role === "caller" ? "user" : t.role === "agent" ? "assistant" : undefined;
+      if (!role) continue;
+      const last = this.history.at(-1);
+      if (last?.role === role) last.content += ` ${t.text}`;
+      else this.history.push({ role, content: t.text });
+    }
+    const message = call.mode === "notify" ? call.greeting : (call.greeting ?? this.d.script.greeting);
+    if (message) this.pending = { kind: call.mode === "notify" ? "notify" : "greeting", text: message };
+    this.pendingPlayed = call.greetingPlayed;
+    if (call.mode === "conversation" && this.history.length === 0 && message) this.history.push({ role: "assistant", content: message });
+    // Taking over a live stream: the greeting may have died with the previous owner.
+    if (await store.leaseOwner("stream", callId)) {
+      this.streamLive = true;
+      if (!this.pendingPlayed) this.sayPending();
+      else this.armSilence();
+    }
+  }
+
+  /** Stop following the call (lease lost, shutdown); does not touch the call itself. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.sub?.unsubscribe();
+    this.turn?.ac.abort();
+    clearTimeout(this.silenceTimer);
+    if (this.after) clearTimeout(this.after.timer);
+  }
+
+  private end(reason: string): void {
+    if (this.stopped) return;
+    this.log.info({ reason }, "conversation ended");
+    this.stop();
+    this.d.onEnd?.();
+  }
+
+  private async onEvent(e: CallEvent): Promise<void> {
+    if (this.stopped) return;
+    switch (e.type) {
+      case "stream.started":
+        this.streamLive = true;
+        if (this.pending && !this.pendingPlayed) this.sayPending();
+        else this.armSilence();
+        return;
+      case "stream.stopped":
+        this.streamLive = false;
+        this.speaking.clear();
+        clearTimeout(this.silenceTimer);
+        return;
+      case "playback.mark":
+        if (e.done) await this.onPlayed(e.utteranceId);
+        return;
+      case "interrupted":
+        return this.onInterrupted(e.utteranceId, e.playedMs, e.totalMs);
+      case "resumed":
+        return this.onResumed(e.utteranceId);
+      case "speech.started":
+        this.callerActive();
+        return;
+      case "speech.stopped":
+        this.armSilence();
+        return;
+      case "transcript.final":
+        return this.onCallerText(e.text, false);
+      case "dtmf":
+        return this.onCallerText(dtmfInput(e.digit), true);
+      case "amd.result":
+        if (e.answeredBy.startsWith("machine_end")) await this.leaveVoicemail();
+        return;
+      case "operator.say":
+        this.say(`o-${randomUUID().slice(0, 8)}`, e.text, "operator");
+        return;
+      case "call.state":
+        if (isTerminal(e.state)) this.end(`call ${e.state}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ── must-be-heard messages ───────────────────────────────────────────────
+
+  private sayPending(): void {
+    const p = this.pending;
+    if (!p || !this.streamLive) return;
+    this.say(`${p.kind}-${randomUUID().slice(0, 8)}`, p.text, p.kind);
+  }
+
+  private async leaveVoicemail(): Promise<void> {
+    if (this.pending?.kind === "voicemail") return;
+    this.ending = true;
+    this.turn?.ac.abort();
+    this.turn = undefined;
+    const text = this.call.voicemailMessage ?? this.d.config.VOICEMAIL_MESSAGE ?? (this.call.mode === "notify" ? this.call.greeting : undefined) ?? this.d.script.voicemail;
+    this.pending = { kind: "voicemail", text };
+    this.pendingPlayed = false;
+    this.out.cancelBefore(await this.nextGeneration());
+    this.log.info("answering machine: leaving voicemail");
+    this.sayPending();
+  }
+
+  private async onPlayed(utteranceId: string): Promise<void> {
+    const u = this.speaking.get(utteranceId) ?? this.replies.get(utteranceId);
+    this.speaking.delete(utteranceId);
+    this.replies.delete(utteranceId);
+    if (u) u.played = true;
+    const kind = this.pending?.kind;
+    if (kind && utteranceId.startsWith(`${kind}-`) && !this.pendingPlayed) {
+      this.pendingPlayed = true;
+      if (kind !== "voicemail") await this.d.store.update(this.d.callId, { greetingPlayed: true });
+      await this.transcript("agent", this.pending!.text, utteranceId);
+      this.log.info({ kind, utteranceId }, "must-hear message played");
+      if (kind === "notify") return this.hangup("notify-complete");
+      if (kind === "voicemail") return this.hangup("voicemail-left");
+    } else if (u && u.purpose !== this.pending?.kind) {
+      await this.transcript("agent", u.text, utteranceId);
+    }
+    if (this.after && this.after.utteranceId === utteranceId) this.after.run();
+    this.armSilence();
+  }
+
+  /**
+   * Media paused this utterance for caller speech. Provisional: `resumed` undoes it (a cough), a new
+   * caller turn confirms it. Meanwhile the history already holds only what was heard.
+   */
+  private onInterrupted(utteranceId: string, playedMs: number, totalMs: number): void {
+    const u = this.speaking.get(utteranceId) ?? this.replies.get(utteranceId);
+    if (!u || u.played) return;
+    this.speaking.delete(utteranceId);
+    u.cut = heardPart(u.text, playedMs, totalMs);
+    if (u.turn) this.recompute(u.turn);
+    else this.cutOther = u;
+    this.log.info({ utteranceId, playedMs, totalMs }, "agent interrupted");
+  }
+
+  private onResumed(utteranceId: string): void {
+    const u = this.replies.get(utteranceId) ?? (this.cutOther?.id === utteranceId ? this.cutOther : undefined);
+    if (!u || u.cut === undefined) return;
+    u.cut = undefined;
+    if (this.cutOther === u) this.cutOther = undefined;
+    this.speaking.set(u.id, u);
+    if (u.turn) this.recompute(u.turn);
+  }
+
+  /**
+   * The turn's assistant message = what the caller heard or will hear: sentences up to the first cut
+   * one (its heard words only); once superseded, only sentences whose playback was confirmed.
+   */
+  private recompute(turn: Turn): void {
+    if (!turn.msg) return;
+    const parts: string[] = [];
+    for (const u of turn.said) {
+      if (u.cut !== undefined) {
+        parts.push(u.cut);
+        break;
+      }
+      if (turn.superseded && !u.played) break;
+      parts.push(u.text);
+    }
+    turn.msg.content = parts.filter(Boolean).join(" ");
+  }
+
+  // ── turns ───────────────────────────────────────────────────────────────
+
+  private async onCallerText(text: string, dtmf: boolean): Promise<void> {
+    this.callerActive();
+    if (!text.trim() || this.ending || this.call?.mode === "notify") return;
+    if (!dtmf && this.speaking.size > 0 && isEcho(text, [...this.speaking.values()].map((u) => u.text).join(" "))) {
+      this.log.debug({ pii: { text } }, "ignored own echo");
+      return;
+    }
+    const generation = await this.nextGeneration();
+    await this.supersede(this.turn);
+    this.cancelAfter();
+    this.out.cancelBefore(generation);
+    await this.transcript("caller", text);
+    this.history.push({ role: "user", content: text });
+    const turn: Turn = { generation, ac: new AbortController(), said: [], finished: false };
+    this.turn = turn;
+    void this.runTurn(turn);
+  }
+
+  /**
+   * A newer turn replaces `turn`: stop it, and keep in history only what was played. Its utterances
+   * still queued are dropped by the cancel; one playing now is reported by `interrupted`.
+   */
+  private async supersede(turn: Turn | undefined): Promise<void> {
+    if (turn) {
+      turn.ac.abort();
+      turn.superseded = true;
+      this.recompute(turn);
+      for (const u of turn.said) {
+        this.speaking.delete(u.id);
+        this.replies.delete(u.id);
+      }
+    }
+    const cut = turn?.said.find((u) => u.cut !== undefined) ?? this.cutOther;
+    this.cutOther = undefined;
+    if (cut?.cut) await this.transcript("agent", cut.cut, cut.id, true);
+  }
+
+  private stale(turn: Turn): boolean {
+    return this.stopped || this.turn !== turn || turn.ac.signal.aborted;
+  }
+
+  private async runTurn(turn: Turn): Promise<void> {
+    const started = Date.now();
+    // Turns cut before any word was heard leave empty messages: kept in place for late
+    // `interrupted` reports, left out of what the model reads.
+    const messages: ChatMessage[] = [{ role: "system", content: this.systemPrompt() }, ...this.history.filter((m) => m.content)];
+    const splitter = new SentenceSplitter();
+    const tools: LlmChunk[] = [];
+    try {
+      for await (const c of this.d.model.chat({ messages, tools: agentTools, signal: turn.ac.signal })) {
+        if (this.stale(turn)) return;
+        if (c.type === "text") for (const s of splitter.push(c.text)) this.sayReply(turn, s, false);
+        else tools.push(c);
+      }
+      if (this.stale(turn)) return;
+      const rest = splitter.flush();
+      rest.forEach((s, i) => this.sayReply(turn, s, i === rest.length - 1));
+    } catch (err) {
+      if (this.stale(turn)) return;
+      this.log.error({ err: (err as Error).message, model: this.d.model.label }, "llm failed");
+      this.sayReply(turn, "Sorry, I am having trouble right now. Please try again in a moment.", true);
+    }
+    turn.finished = true;
+    this.log.info({ generation: turn.generation, latencyMs: Date.now() - started, sentences: turn.said.length }, "turn answered");
+    for (const t of tools) if (t.type === "tool_call") this.runTool(turn, t.name, t.args);
+    this.armSilence();
+  }
+
+  private sayReply(turn: Turn, text: string, endOfTurn: boolean): void {
+    if (this.stale(turn)) return;
+    const u: Utterance = { id: `r${turn.generation}-${turn.said.length}`, text, purpose: "reply", turn };
+    turn.said.push(u);
+    this.replies.set(u.id, u);
+    if (!turn.msg) {
+      turn.msg = { role: "assistant", content: text };
+      this.history.push(turn.msg);
+    } else turn.msg.content += ` ${text}`;
+    this.speak(u, turn.generation, endOfTurn);
+  }
+
+  private runTool(turn: Turn, name: string, args: Record<string, unknown>): void {
+    this.log.info({ tool: name }, "tool call");
+    if (name === "end_call") {
+      this.ending = true;
+      this.afterLast(turn, () => this.hangup(typeof args.reason === "string" ? `agent:${args.reason}` : "agent-end-call"));
+    } else if (name === "transfer_call" && typeof args.to === "string" && args.to.length >= 3) {
+      const to = args.to;
+      this.ending = true;
+      this.afterLast(turn, () => {
+        void this.transcript("system", `transferred to ${to}`);
+        this.out.transfer(to);
+      });
+    } else if (name === "send_digits" && typeof args.digits === "string") {
+      try {
+        this.out.sendDigits(args.digits);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, "bad digits from model");
+      }
+    } else this.log.warn({ tool: name }, "unknown or malformed tool call ignored");
+  }
+
+  /** Run `fn` once the turn's last utterance has been played (or at once if nothing is playing). */
+  private afterLast(turn: Turn, fn: () => void): void {
+    this.cancelAfter();
+    const last = turn.said.at(-1);
+    if (!last || !this.speaking.has(last.id)) return fn();
+    let done = false;
+    const run = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      this.after = undefined;
+      fn();
+    };
+    const timer = setTimeout(run, this.d.config.ACTION_MARK_TIMEOUT_MS);
+    this.after = { utteranceId: last.id, run, timer };
+  }
+
+  private cancelAfter(): void {
+    if (!this.after) return;
+    clearTimeout(this.after.timer);
+    this.after = undefined;
+    this.ending = this.pending?.kind === "voicemail";
+  }
+
+  // ── silence ─────────────────────────────────────────────────────────────
+
+  private callerActive(): void {
+    clearTimeout(this.silenceTimer);
+    this.silences = 0;
+  }
+
+  /** Start the silence clock when nobody speaks and no answer is being prepared. */
+  private armSilence(): void {
+    clearTimeout(this.silenceTimer);
+    if (this.stopped || this.ending || !this.streamLive || this.call?.mode !== "conversation") return;
+    if (this.speaking.size > 0 || (this.turn && !this.turn.finished)) return;
+    this.silenceTimer = setTimeout(() => this.onSilence(), this.d.config.SILENCE_REPROMPT_MS);
+  }
+
+  private onSilence(): void {
+    if (this.stopped || this.ending) return;
+    this.silences++;
+    this.log.info({ silences: this.silences }, "caller silent");
+    if (this.silences === 1) {
+      this.say(`p-${randomUUID().slice(0, 8)}`, this.d.script.reprompt, "prompt");
+      return;
+    }
+    this.ending = true;
+    const u = this.say(`bye-${randomUUID().slice(0, 8)}`, this.d.script.goodbye, "prompt");
+    const timer = setTimeout(() => this.hangup("caller-silent"), this.d.config.ACTION_MARK_TIMEOUT_MS);
+    this.after = { utteranceId: u.id, run: () => (clearTimeout(timer), this.hangup("caller-silent")), timer };
+  }
+
+  // ── helpers ─────────────────────────────────────────────────────────────
+
+  private say(id: string, text: string, purpose: Purpose): Utterance {
+    const u: Utterance = { id, text, purpose };
+    this.speak(u, this.generation, true);
+    return u;
+  }
+
+  private speak(u: Utterance, generation: number, endOfTurn: boolean): void {
+    clearTimeout(this.silenceTimer);
+    this.speaking.set(u.id, u);
+    this.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
+  }
+
+  private async nextGeneration(): Promise<number> {
+    this.generation = await this.d.store.nextGeneration(this.d.callId);
+    return this.generation;
+  }
+
+  private hangup(reason: string): void {
+    this.ending = true;
+    clearTimeout(this.silenceTimer);
+    this.log.info({ reason }, "hanging up");
+    this.out.hangup(reason);
+  }
+
+  private async transcript(role: "caller" | "agent" | "system", text: string, utteranceId?: string, interrupted?: boolean): Promise<void> {
+    await this.d.store.appendTranscript(this.d.callId, { role, text, ts: Date.now(), utteranceId, interrupted });
+  }
+
+  private systemPrompt(): string {
+    try {
+      const o = this.call?.agentOptions ? (JSON.parse(this.call.agentOptions) as { systemPrompt?: unknown }) : {};
+      if (typeof o.systemPrompt === "string" && o.systemPrompt) return o.systemPrompt;
+    } catch {
+      // Malformed options were accepted at creation; fall back to the default prompt.
+    }
+    return DEFAULT_SYSTEM_PROMPT;
+  }
+}
