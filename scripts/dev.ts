@@ -1,0 +1,104 @@
+/**
+ * `npm run dev`: the whole stack on this machine without Docker — nats-server, redis-server and caddy from
+ * PATH plus gateway, media, tts and agent as child processes — with one prefixed log stream.
+ * Ctrl-C (or SIGTERM) stops everything; a second Ctrl-C kills at once.
+ *
+ *   npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
+ *
+ * Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment when set, else are generated.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
+import { root } from "./config-docs";
+import { portOr, startDevServers, type DevServers } from "./dev-servers";
+
+const { values: args } = parseArgs({
+  options: {
+    media: { type: "string", default: "1" },
+    "random-ports": { type: "boolean", default: false },
+    "twilio-api": { type: "string" },
+  },
+});
+
+const colors = [36, 35, 33, 32, 34, 31, 96, 95, 93];
+const color = new Map<string, number>();
+const useColor = process.stdout.isTTY;
+function print(name: string, line: string): void {
+  if (!color.has(name)) color.set(name, colors[color.size % colors.length]!);
+  const tag = name.padEnd(8);
+  process.stdout.write(`${useColor ? `\x1b[${color.get(name)}m${tag}\x1b[0m` : tag} | ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const pick = (p: number) => (args["random-ports"] ? freePort() : portOr(p));
+  const replicas = Math.max(1, Number(args.media) || 1);
+  const ports = {
+    nats: await pick(4222),
+    redis: await pick(6379),
+    https: await pick(8443),
+    http: await pick(8088),
+  };
+  const svcPorts = {
+    gateway: await pick(3000),
+    tts: await pick(8081),
+    agent: await pick(8082),
+    media: [await pick(8080), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i))))],
+  };
+  const fromEnv = Object.fromEntries(
+    (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "API_TOKEN", "STREAM_TOKEN_SECRET"] as const).flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
+  ) as Partial<StackSecrets>;
+  let servers: DevServers | undefined;
+  let stack: Stack | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) {
+      print("dev", "second signal: killing everything now");
+      for (const h of stack?.all() ?? []) h.proc.kill9();
+      process.exit(1);
+    }
+    stopping = true;
+    print("dev", "stopping…");
+    if (stack) await stack.stop();
+    else await servers?.stop();
+    print("dev", "stopped");
+    process.exit(code);
+  };
+  process.on("SIGINT", () => void stop(0));
+  process.on("SIGTERM", () => void stop(0));
+
+  stack = await startStack({
+    root,
+    mediaReplicas: replicas,
+    allowMissing: true,
+    warn: (m) => print("dev", `warning: ${m}`),
+    secrets: { ...generateSecrets(), ...fromEnv },
+    twilioApiBaseUrl: args["twilio-api"] ?? process.env.TWILIO_API_BASE_URL,
+    ports: svcPorts,
+    env: { LOG_PRETTY: process.env.LOG_PRETTY ?? (useColor ? "true" : "false"), LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    onLine: print,
+    startServers: async (routes) => (servers = await startDevServers(routes, { dir: join(root, "tmp", "dev"), ports, onLine: print })),
+  });
+  for (const h of stack.all()) {
+    void h.proc.exited.then((code) => {
+      if (!stopping) print("dev", `${h.instance} exited (code ${code}); the rest keeps running`);
+    });
+  }
+  const s = stack;
+  const pids = [...servers!.pids(), ...s.all().map((h) => h.proc.child.pid!)];
+  const lines = [
+    `voicecall dev stack ready (${s.all().map((h) => `${h.instance}:${h.port}`).join(", ")})`,
+    `public origin   ${s.origin}   (PUBLIC_URL; Caddy's local CA: ${s.servers.caddy!.caPath})`,
+    `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
+    `browser phone   ${s.origin}/phone`,
+    `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}`,
+    `pids ${pids.join(" ")}`,
+    `Ctrl-C stops everything.`,
+  ];
+  for (const l of lines) print("dev", l);
+}
+
+main().catch((err: Error) => {
+  print("dev", `failed: ${err.message}`);
+  process.exit(1);
+});
