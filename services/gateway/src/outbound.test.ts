@@ -106,6 +106,20 @@ describe("outbound call", () => {
     expect(verifyStreamToken(STREAM_SECRET, t1, callId, callSid).ok).toBe(true);
   });
 
+  it("sync AMD: AnsweredBy on the Url request is recorded and published once", async () => {
+    const { callId, callSid } = await placeCall({ machineDetection: "DetectMessageEnd", asyncAmd: false });
+    const create = h.stub.requests.find((r) => r.path.endsWith("/Calls.json"))!;
+    expect(create.form.get("AsyncAmd")).toBeNull();
+    const params = base(callSid, { CallStatus: "in-progress", AnsweredBy: "machine_end_beep" });
+    const a = await twilioPost(g.url, `/voice/webhook?callId=${callId}`, params);
+    const b = await twilioPost(g.url, `/voice/webhook?callId=${callId}`, params);
+    expect(a.body).toBe(b.body);
+    expect((await h.store.getCall(callId))!.answeredBy).toBe("machine_end_beep");
+    await h.settle();
+    expect(evtTypes(h, callId).filter((t) => t === "amd.result")).toHaveLength(1);
+    expect(h.messages.find((m) => m.data.type === "amd.result")!.data.answeredBy).toBe("machine_end_beep");
+  });
+
   it("notify mode keeps the message as the greeting; client:<name> is a valid destination", async () => {
     const { callId } = await placeCall({ to: "client:alice", mode: "notify", message: "Your parcel arrives today", greeting: undefined });
     expect(await h.store.getCall(callId)).toMatchObject({ mode: "notify", to: "client:alice", greeting: "Your parcel arrives today" });
