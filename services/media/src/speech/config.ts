@@ -27,7 +27,7 @@ export const speechConfigSchema = z
     AGENT_SCRIPT: z.string().min(1).optional().describe("e.g. /etc/voicecall/script.yaml"),
     POCKETSPHINX_MODEL_DIR: z.string().min(1).default("/usr/share/pocketsphinx/model/en-us").describe("e.g. /usr/share/pocketsphinx/model/en-us"),
     /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
-    STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0).describe("e.g. 0.003"),
+    STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
     DEEPGRAM_API_KEY: z.string().min(1).optional().describe("e.g. your Deepgram API key"),
     DEEPGRAM_URL: z
       .string()

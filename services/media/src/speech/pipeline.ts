@@ -60,7 +60,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
         }
         const speechMs = streaming ? lastSpeechMs : (pendingSpeechMs.shift() ?? lastSpeechMs);
         if (!r.text.trim()) continue; // noise decoded to nothing: no turn
-        events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs });
+        events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs, decodeMs: r.decodeMs });
         parts.log?.debug({ callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } }, "transcript final");
       }
     } catch (err) {

@@ -10,7 +10,7 @@ export interface PocketsphinxOptions {
   modelDir?: string;
   /** Default JSGF grammar for streams opened without one; undefined = open vocabulary. */
   grammar?: string;
-  /** White noise RMS (0..1) added at 16 kHz before decoding; 0 = off. */
+  /** White noise RMS (0..1) added at 16 kHz before decoding (default 0.0005; 0 = off): digital silence (mu-law 0xFF) otherwise makes pocketsphinx return nothing for some voices. */
   noiseRms?: number;
 }
 
@@ -49,7 +49,7 @@ function startTsWorker(file: URL, workerData: unknown): Worker {
  */
 export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
   const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
-  const noiseRms = o.noiseRms ?? 0;
+  const noiseRms = o.noiseRms ?? 0.0005;
   let defaultGrammar = o.grammar;
   const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir });
   worker.unref();

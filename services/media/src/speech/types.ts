@@ -51,7 +51,7 @@ export type SpeechEvent =
   | { type: "speech.started"; atMs: number }
   | { type: "speech.stopped"; atMs: number; durationMs: number }
   | { type: "transcript.partial"; text: string }
-  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number };
+  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number };
 
 export interface SpeechPipeline {
   /** Every inbound 20 ms mu-law frame, in order. Must be cheap: it runs 50×/s per call. */
