@@ -28,8 +28,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # --- runtime -----------------------------------------------------------------------------------
 FROM base AS runtime
+# node_modules/.bin on PATH: `docker compose exec gateway voicecall doctor` (the ops CLI) works.
 ENV NODE_ENV=production \
-    SERVICE=gateway
+    SERVICE=gateway \
+    PATH=/app/node_modules/.bin:$PATH
 COPY --from=deps /app/node_modules /app/node_modules
 COPY --chown=root:root . /app
 # Run as the unprivileged `node` user (uid 1000) from the base image; the code stays root-owned.
