@@ -106,6 +106,21 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     c.stop();
   });
 
+  it("renders the next sentence while the current one streams (look-ahead), still in order", async () => {
+    start({ TTS_PROVIDER: "elevenlabs" });
+    v.fallbackMode = { kind: "ok", chunks: 10, delayMs: 100 };
+    const c = await call();
+    c.say("s0", "First sentence.");
+    c.say("s1", "Second sentence.");
+    await waitFor(() => v.requests.length === 2, "second vendor request");
+    expect(c.of("s0").some((x) => x.last)).toBe(false);
+    await c.done("s1");
+    const s1First = c.chunks.findIndex((x) => x.utteranceId === "s1");
+    expect(c.chunks.slice(s1First).every((x) => x.utteranceId === "s1")).toBe(true);
+    expect(c.of("s0").at(-1)!.last).toBe(true);
+    c.stop();
+  });
+
   it("say.cancel stops the utterance mid-stream, aborts the vendor request and drops queued says", async () => {
     start({ TTS_PROVIDER: "elevenlabs" });
     v.fallbackMode = { kind: "ok", chunks: 30, delayMs: 50 };
@@ -114,7 +129,8 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     c.say("queued", "Queued behind it, same generation.", 1);
     await waitFor(() => c.of("long").length > 0, "first chunk of long");
     c.cancel(2);
-    await waitFor(() => v.aborted === 1, "vendor request aborted");
+    // Both the streaming utterance and the queued one (already rendering ahead) are aborted.
+    await waitFor(() => v.aborted === 2, "vendor requests aborted");
     const sentAtCancel = c.of("long").length;
     v.fallbackMode = { kind: "ok" };
     c.say("next", "The next turn.", 2);

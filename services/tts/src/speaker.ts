@@ -4,6 +4,7 @@ import type { Bus } from "@voicecall/bus";
 import { CallEvent, LifecycleEvent, PrerenderRequest, SayMessage, audioHeaderRecord, queues, subjects } from "@voicecall/contracts";
 import { callLogger, type Logger } from "@voicecall/log";
 import type { PhraseCache } from "./cache";
+import { Prefetch } from "./prefetch";
 import type { TtsFailure } from "./providers";
 
 type Say = Extract<SayMessage, { type: "say" }>;
@@ -11,12 +12,21 @@ type Say = Extract<SayMessage, { type: "say" }>;
 export interface SpeakerOptions {
   /** Largest audio payload per bus message; default 1600 bytes (200 ms). */
   chunkBytes?: number;
+  /** Utterances of a call rendering at once (the one streaming plus the next ones); default 2. */
+  lookahead?: number;
+}
+
+/** A queued utterance; its synthesis starts early (`pre`) when it is within the look-ahead. */
+interface Item {
+  say: Say;
+  ctl: AbortController;
+  pre?: Prefetch;
 }
 
 /** One call's utterances: spoken one at a time, in the order the says arrived. */
 interface CallQueue {
-  items: Say[];
-  current?: { say: Say; ctl: AbortController };
+  items: Item[];
+  current?: Item;
   /** Says of a generation below this are dropped (the newest `say.cancel`). */
   minGeneration: number;
   running?: Promise<void>;
@@ -49,7 +59,9 @@ export class Speaker {
     o: SpeakerOptions = {},
   ) {
     this.chunkBytes = o.chunkBytes ?? 1600;
+    this.lookahead = Math.max(1, o.lookahead ?? 2);
   }
+  private readonly lookahead: number;
 
   start(): void {
     this.subs.push(
@@ -86,7 +98,8 @@ export class Speaker {
       callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId, generation: say.generation }, "say of a cancelled generation dropped");
       return;
     }
-    q.items.push(say);
+    q.items.push({ say, ctl: new AbortController() });
+    this.prefetch(q);
     if (!q.running) q.running = this.drain(say.callId, q);
   }
 
@@ -105,7 +118,8 @@ export class Speaker {
   cancel(callId: string, beforeGeneration: number): void {
     const q = this.queue(callId);
     q.minGeneration = Math.max(q.minGeneration, beforeGeneration);
-    q.items = q.items.filter((s) => s.generation >= beforeGeneration);
+    for (const it of q.items) if (it.say.generation < beforeGeneration) it.ctl.abort();
+    q.items = q.items.filter((it) => it.say.generation >= beforeGeneration);
     if (q.current && q.current.say.generation < beforeGeneration) q.current.ctl.abort();
   }
 
@@ -119,11 +133,11 @@ export class Speaker {
   }
 
   private async drain(callId: string, q: CallQueue): Promise<void> {
-    for (let say = q.items.shift(); say; say = q.items.shift()) {
-      const ctl = new AbortController();
-      q.current = { say, ctl };
+    for (let item = q.items.shift(); item; item = q.items.shift()) {
+      q.current = item;
+      this.prefetch(q);
       try {
-        await this.speak(say, ctl.signal);
+        await this.speak(item);
       } catch (err) {
         this.log.error({ callId, err }, "speak failed unexpectedly");
       }
@@ -133,14 +147,28 @@ export class Speaker {
     if (this.ended.has(callId)) this.calls.delete(callId);
   }
 
-  private async speak(say: Say, signal: AbortSignal): Promise<void> {
+  /** Start synthesis of the current utterance and the next ones up to the look-ahead. */
+  private prefetch(q: CallQueue): void {
+    const window = [...(q.current ? [q.current] : []), ...q.items].slice(0, this.lookahead);
+    for (const it of window) {
+      if (it.pre) continue;
+      const { say, ctl } = it;
+      const onFailure = (f: TtsFailure) => {
+        callLogger(this.log, say.callId).warn({ utteranceId: say.utteranceId, provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed, falling back");
+        this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, ...f });
+      };
+      it.pre = new Prefetch(() => this.cache.open(say.text, ctl.signal, onFailure));
+    }
+  }
+
+  /** Latency is measured from when the utterance's turn to play came (not from when it was queued). */
+  private async speak(item: Item): Promise<void> {
+    const { say, ctl } = item;
+    const signal = ctl.signal;
     const log = callLogger(this.log, say.callId).child({ utteranceId: say.utteranceId });
     const subject = subjects.audio(say.callId);
     const t0 = performance.now();
-    const onFailure = (f: TtsFailure) => {
-      log.warn({ provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed, falling back");
-      this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, ...f });
-    };
+    const pre = item.pre!;
     let seq = 0;
     const send = (payload: Uint8Array, last: boolean) => {
       const h = audioHeaderRecord({
@@ -157,12 +185,12 @@ export class Speaker {
     };
     let provider = "";
     try {
-      const src = await this.cache.open(say.text, signal, onFailure);
-      for await (const chunk of src.chunks) {
+      for await (const chunk of pre) {
         if (signal.aborted) break;
         for (let off = 0; off < chunk.length; off += this.chunkBytes) {
           send(chunk.subarray(off, off + this.chunkBytes), false);
           if (seq === 1) {
+            const src = await pre.opened;
             const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
             provider = src.provider();
             this.event({ type: "tts.first-chunk", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, provider, latencyMs, cached: src.cached });
