@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { BargeInPolicy, parseBackchannels, realWords, words, type BargeInConfig } from "./barge-in";
+
+const cfg = (o: Partial<BargeInConfig> = {}): BargeInConfig => ({
+  enabled: true,
+  speaking: { minSpeechMs: 200, minWords: 0 },
+  thinking: { minSpeechMs: 400, minWords: 0 },
+  falseInterruptionMs: 600,
+  backchannels: parseBackchannels("uh-huh,mm-hmm,yeah,okay"),
+  ...o,
+});
+
+/** Feed frames of the stream clock until a decision (or `untilMs`). */
+const run = (p: BargeInPolicy, fromMs: number, untilMs: number, agent: "speaking" | "thinking" | "idle") => {
+  for (let t = fromMs; t <= untilMs; t += 20) {
+    const d = p.tick(t, agent);
+    if (d) return { d, t };
+  }
+  return undefined;
+};
+
+describe("barge-in policy", () => {
+  it("pauses after the minimum speech while the agent speaks, later while it thinks, never when idle", () => {
+    for (const [agent, at] of [["speaking", 1200], ["thinking", 1400]] as const) {
+      const p = new BargeInPolicy(cfg());
+      p.speechStarted(1000);
+      expect(run(p, 1000, 2000, agent)).toEqual({ d: "pause", t: at });
+    }
+    const idle = new BargeInPolicy(cfg());
+    idle.speechStarted(1000);
+    expect(run(idle, 1000, 5000, "idle")).toBeUndefined();
+  });
+
+  it("with minWords, waits for partial words; backchannel partials never pause", () => {
+    const p = new BargeInPolicy(cfg({ speaking: { minSpeechMs: 200, minWords: 2 } }));
+    p.speechStarted(0);
+    expect(run(p, 0, 1000, "speaking")).toBeUndefined();
+    p.partial("uh-huh yeah");
+    expect(run(p, 1000, 1500, "speaking")).toBeUndefined();
+    p.partial("wait a");
+    expect(run(p, 1500, 1600, "speaking")?.d).toBe("pause");
+
+    const b = new BargeInPolicy(cfg());
+    b.speechStarted(0);
+    b.partial("mm-hmm");
+    expect(run(b, 0, 1000, "speaking")).toBeUndefined();
+  });
+
+  it("a real final confirms; an empty or backchannel final resumes; silence past the window resumes", () => {
+    const mk = () => {
+      const p = new BargeInPolicy(cfg());
+      p.speechStarted(0);
+      expect(run(p, 0, 400, "speaking")?.d).toBe("pause");
+      return p;
+    };
+    expect(mk().final("stop please", "idle")).toBe("confirm");
+    expect(mk().final("", "idle")).toBe("resume");
+    expect(mk().final("Okay.", "idle")).toBe("resume");
+    const p = mk();
+    p.speechStopped();
+    expect(run(p, 400, 2000, "idle")).toEqual({ d: "resume", t: 800 });
+  });
+
+  it("keeps the pause while the caller is still talking", () => {
+    const p = new BargeInPolicy(cfg());
+    p.speechStarted(0);
+    run(p, 0, 200, "speaking");
+    expect(run(p, 220, 3000, "idle")).toBeUndefined();
+    expect(p.paused).toBe(true);
+  });
+
+  it("a short real sentence that ends before the threshold still interrupts a speaking agent", () => {
+    const p = new BargeInPolicy(cfg({ speaking: { minSpeechMs: 5000, minWords: 0 } }));
+    p.speechStarted(0);
+    expect(run(p, 0, 1000, "speaking")).toBeUndefined();
+    expect(p.final("no thanks", "speaking")).toBe("confirm");
+    expect(p.final("yeah", "speaking")).toBeNull();
+  });
+
+  it("disabled: never pauses", () => {
+    const p = new BargeInPolicy(cfg({ enabled: false }));
+    p.speechStarted(0);
+    expect(run(p, 0, 3000, "speaking")).toBeUndefined();
+  });
+
+  it("counts words without punctuation or backchannels", () => {
+    expect(words("Uh-huh, OK... sure!")).toEqual(["uh-huh", "ok", "sure"]);
+    expect(realWords("Uh-huh, yeah. Hold on", parseBackchannels("uh-huh,yeah"))).toBe(2);
+  });
+});
