@@ -4,7 +4,7 @@
  * Each phrase: TTS CLI → WAV → 8 kHz → mu-law → 20 ms frames → WebRTC VAD → endpointer →
  * pocketsphinx (whole utterance, 16 kHz). Prints a Markdown table.
  */
-import { FRAME_BYTES, mulawDecode } from "@voicecall/audio";
+import { FRAME_BYTES } from "@voicecall/audio";
 import { parseConfig } from "@voicecall/config";
 import { speechConfigSchema } from "./config";
 import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
@@ -75,4 +75,4 @@ console.log(`${PHRASES.length} phrases, ${words} words per voice; RTF = decode t
 console.log("| voice | noise RMS | open vocabulary word accuracy | open RTF | JSGF grammar word accuracy | grammar RTF | turns without a final |");
 console.log("|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);
-console.log(`\npush() cost (mu-law decode + WebRTC VAD + endpointer): ${(await pushCost(mulawDecode.length ? audio.get("flite:rms")!.get(PHRASES[0])! : new Uint8Array())).toFixed(1)} µs per 20 ms frame`);
+console.log(`\npush() cost (mu-law decode + WebRTC VAD + endpointer): ${(await pushCost(audio.get("flite:rms")!.get(PHRASES[0])!)).toFixed(1)} µs per 20 ms frame`);
