@@ -6,16 +6,12 @@ import type { DialogueScript } from "@voicecall/dialogue";
 import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { AgentConfig } from "./config";
-import { heardPart, isEcho } from "./heard";
-import { agentTools } from "./llm/tools";
-import { dtmfInput, type ChatMessage, type LanguageModel, type LlmChunk } from "./llm/types";
+import { historyFromTranscript, mustHearMessage, systemPrompt, voicemailText, type MustHear } from "./call-text";
+import { heardContent, heardPart, isEcho } from "./heard";
+import { dtmfInput, type ChatMessage, type LanguageModel } from "./llm/types";
 import { Outbox } from "./outbox";
-import { SentenceSplitter } from "./sentences";
-
-export const DEFAULT_SYSTEM_PROMPT =
-  "You are a friendly voice agent on a phone call. Answer in one or two short spoken sentences: plain words, " +
-  "no lists, no markdown, no emojis. Use end_call after saying goodbye, transfer_call when the caller asks for a person, " +
-  "send_digits to press keys in a phone menu.";
+import { AfterMark, SilenceClock } from "./timers";
+import { streamReply, type ToolCall, type Turn, type Utterance } from "./turn";
 
 export interface ConversationDeps {
   callId: string;
@@ -27,30 +23,6 @@ export interface ConversationDeps {
   config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS">;
   /** Called once when the call is over for us (ended, or handed on). */
   onEnd?: () => void;
-}
-
-/** The greeting / notify message / voicemail: must be heard, pending until its done mark. */
-type Pending = { kind: "greeting" | "notify" | "voicemail"; text: string };
-interface Utterance {
-  id: string;
-  text: string;
-  purpose: Purpose;
-  turn?: Turn;
-  /** Its done mark came back: the caller heard all of it. */
-  played?: boolean;
-  /** Set when barge-in cut it: the words the caller heard. */
-  cut?: string;
-}
-interface Turn {
-  generation: number;
-  ac: AbortController;
-  /** Utterances said for this turn, in order. */
-  said: Utterance[];
-  /** This turn's assistant message in the history (created at its first sentence). */
-  msg?: ChatMessage;
-  finished: boolean;
-  /** A newer turn began: unplayed sentences of this one will never be heard. */
-  superseded?: boolean;
 }
 
 /**
@@ -70,20 +42,21 @@ export class Conversation {
   private readonly speaking = new Map<string, Utterance>();
   /** Reply utterances by id, for marks and interruptions that arrive after a newer turn began. */
   private readonly replies = new Map<string, Utterance>();
-  private pending?: Pending;
+  private pending?: MustHear;
   /** A cut greeting/prompt/operator line, written to the transcript when the cut is confirmed. */
   private cutOther?: Utterance;
   private pendingPlayed = false;
-  private after?: { utteranceId?: string; run: () => void; timer: NodeJS.Timeout };
-  private silenceTimer?: NodeJS.Timeout;
-  private silences = 0;
+  private readonly after = new AfterMark();
+  private readonly silence: SilenceClock;
   private streamLive = false;
   private ending = false;
   private stopped = false;
+  private ready: Promise<void> = Promise.resolve();
 
   constructor(private readonly d: ConversationDeps) {
     this.log = d.log;
     this.out = new Outbox(d.bus, d.callId);
+    this.silence = new SilenceClock(d.config.SILENCE_REPROMPT_MS, (n) => this.onSilence(n));
   }
 
   /** The history as the model sees it (without the system prompt). */
@@ -94,23 +67,20 @@ export class Conversation {
   /** Load the call, rebuild history from its transcript (takeover), follow its events. */
   async start(): Promise<void> {
     const { store, callId } = this.d;
+    let loaded!: () => void;
+    this.ready = new Promise<void>((r) => (loaded = r));
+    // Subscribe first so nothing is missed; events wait for the call to be loaded.
     this.sub = this.d.bus.subscribe(subjects.evt(callId), CallEvent, (e) => this.onEvent(e));
     await this.d.bus.flush();
     const call = await store.getCall(callId);
     if (!call || isTerminal(call.state)) return this.end("call not active");
     this.call = call;
     this.generation = call.generation ?? 0;
-    for (const t of await store.transcript(callId)) {
-      const role = t.role === "caller" ? "user" : t.role === "agent" ? "assistant" : undefined;
-      if (!role) continue;
-      const last = this.history.at(-1);
-      if (last?.role === role) last.content += ` ${t.text}`;
-      else this.history.push({ role, content: t.text });
-    }
-    const message = call.mode === "notify" ? call.greeting : (call.greeting ?? this.d.script.greeting);
-    if (message) this.pending = { kind: call.mode === "notify" ? "notify" : "greeting", text: message };
+    this.history = historyFromTranscript(await store.transcript(callId));
+    this.pending = mustHearMessage(call, this.d.script);
     this.pendingPlayed = call.greetingPlayed;
-    if (call.mode === "conversation" && this.history.length === 0 && message) this.history.push({ role: "assistant", content: message });
+    if (call.mode === "conversation" && this.history.length === 0 && this.pending) this.history.push({ role: "assistant", content: this.pending.text });
+    loaded();
     // Taking over a live stream: the greeting may have died with the previous owner.
     if (await store.leaseOwner("stream", callId)) {
       this.streamLive = true;
@@ -125,8 +95,8 @@ export class Conversation {
     this.stopped = true;
     this.sub?.unsubscribe();
     this.turn?.ac.abort();
-    clearTimeout(this.silenceTimer);
-    if (this.after) clearTimeout(this.after.timer);
+    this.silence.pause();
+    this.after.cancel();
   }
 
   private end(reason: string): void {
@@ -137,6 +107,7 @@ export class Conversation {
   }
 
   private async onEvent(e: CallEvent): Promise<void> {
+    await this.ready;
     if (this.stopped) return;
     switch (e.type) {
       case "stream.started":
@@ -147,7 +118,7 @@ export class Conversation {
       case "stream.stopped":
         this.streamLive = false;
         this.speaking.clear();
-        clearTimeout(this.silenceTimer);
+        this.silence.pause();
         return;
       case "playback.mark":
         if (e.done) await this.onPlayed(e.utteranceId);
@@ -193,8 +164,9 @@ export class Conversation {
     this.ending = true;
     this.turn?.ac.abort();
     this.turn = undefined;
-    const text = this.call.voicemailMessage ?? this.d.config.VOICEMAIL_MESSAGE ?? (this.call.mode === "notify" ? this.call.greeting : undefined) ?? this.d.script.voicemail;
-    this.pending = { kind: "voicemail", text };
+    this.after.cancel();
+    this.speaking.clear();
+    this.pending = { kind: "voicemail", text: voicemailText(this.call, this.d.config.VOICEMAIL_MESSAGE, this.d.script) };
     this.pendingPlayed = false;
     this.out.cancelBefore(await this.nextGeneration());
     this.log.info("answering machine: leaving voicemail");
@@ -217,7 +189,7 @@ export class Conversation {
     } else if (u && u.purpose !== this.pending?.kind) {
       await this.transcript("agent", u.text, utteranceId);
     }
-    if (this.after && this.after.utteranceId === utteranceId) this.after.run();
+    this.after.played(utteranceId);
     this.armSilence();
   }
 
@@ -244,22 +216,8 @@ export class Conversation {
     if (u.turn) this.recompute(u.turn);
   }
 
-  /**
-   * The turn's assistant message = what the caller heard or will hear: sentences up to the first cut
-   * one (its heard words only); once superseded, only sentences whose playback was confirmed.
-   */
   private recompute(turn: Turn): void {
-    if (!turn.msg) return;
-    const parts: string[] = [];
-    for (const u of turn.said) {
-      if (u.cut !== undefined) {
-        parts.push(u.cut);
-        break;
-      }
-      if (turn.superseded && !u.played) break;
-      parts.push(u.text);
-    }
-    turn.msg.content = parts.filter(Boolean).join(" ");
+    if (turn.msg) turn.msg.content = heardContent(turn.said, turn.superseded ?? false);
   }
 
   // ── turns ───────────────────────────────────────────────────────────────
@@ -309,18 +267,12 @@ export class Conversation {
     const started = Date.now();
     // Turns cut before any word was heard leave empty messages: kept in place for late
     // `interrupted` reports, left out of what the model reads.
-    const messages: ChatMessage[] = [{ role: "system", content: this.systemPrompt() }, ...this.history.filter((m) => m.content)];
-    const splitter = new SentenceSplitter();
-    const tools: LlmChunk[] = [];
+    const messages: ChatMessage[] = [{ role: "system", content: systemPrompt(this.call) }, ...this.history.filter((m) => m.content)];
+    let tools: ToolCall[] = [];
     try {
-      for await (const c of this.d.model.chat({ messages, tools: agentTools, signal: turn.ac.signal })) {
-        if (this.stale(turn)) return;
-        if (c.type === "text") for (const s of splitter.push(c.text)) this.sayReply(turn, s, false);
-        else tools.push(c);
-      }
-      if (this.stale(turn)) return;
-      const rest = splitter.flush();
-      rest.forEach((s, i) => this.sayReply(turn, s, i === rest.length - 1));
+      const r = await streamReply(this.d.model, messages, turn.ac.signal, () => this.stale(turn), (s, end) => this.sayReply(turn, s, end));
+      if (!r) return;
+      tools = r;
     } catch (err) {
       if (this.stale(turn)) return;
       this.log.error({ err: (err as Error).message, model: this.d.model.label }, "llm failed");
@@ -328,7 +280,7 @@ export class Conversation {
     }
     turn.finished = true;
     this.log.info({ generation: turn.generation, latencyMs: Date.now() - started, sentences: turn.said.length }, "turn answered");
-    for (const t of tools) if (t.type === "tool_call") this.runTool(turn, t.name, t.args);
+    for (const t of tools) this.runTool(turn, t.name, t.args);
     this.armSilence();
   }
 
@@ -367,55 +319,43 @@ export class Conversation {
 
   /** Run `fn` once the turn's last utterance has been played (or at once if nothing is playing). */
   private afterLast(turn: Turn, fn: () => void): void {
-    this.cancelAfter();
+    this.after.cancel();
     const last = turn.said.at(-1);
     if (!last || !this.speaking.has(last.id)) return fn();
-    let done = false;
-    const run = () => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      this.after = undefined;
-      fn();
-    };
-    const timer = setTimeout(run, this.d.config.ACTION_MARK_TIMEOUT_MS);
-    this.after = { utteranceId: last.id, run, timer };
+    this.after.set(last.id, fn, this.d.config.ACTION_MARK_TIMEOUT_MS);
   }
 
   private cancelAfter(): void {
-    if (!this.after) return;
-    clearTimeout(this.after.timer);
-    this.after = undefined;
+    if (!this.after.waiting) return;
+    this.after.cancel();
     this.ending = this.pending?.kind === "voicemail";
   }
 
   // ── silence ─────────────────────────────────────────────────────────────
 
   private callerActive(): void {
-    clearTimeout(this.silenceTimer);
-    this.silences = 0;
+    this.silence.reset();
   }
 
   /** Start the silence clock when nobody speaks and no answer is being prepared. */
   private armSilence(): void {
-    clearTimeout(this.silenceTimer);
+    this.silence.pause();
     if (this.stopped || this.ending || !this.streamLive || this.call?.mode !== "conversation") return;
     if (this.speaking.size > 0 || (this.turn && !this.turn.finished)) return;
-    this.silenceTimer = setTimeout(() => this.onSilence(), this.d.config.SILENCE_REPROMPT_MS);
+    this.silence.arm();
   }
 
-  private onSilence(): void {
+  /** First silence: re-prompt. Second: goodbye, then hang up once it was heard. */
+  private onSilence(count: number): void {
     if (this.stopped || this.ending) return;
-    this.silences++;
-    this.log.info({ silences: this.silences }, "caller silent");
-    if (this.silences === 1) {
+    this.log.info({ silences: count }, "caller silent");
+    if (count === 1) {
       this.say(`p-${randomUUID().slice(0, 8)}`, this.d.script.reprompt, "prompt");
       return;
     }
     this.ending = true;
     const u = this.say(`bye-${randomUUID().slice(0, 8)}`, this.d.script.goodbye, "prompt");
-    const timer = setTimeout(() => this.hangup("caller-silent"), this.d.config.ACTION_MARK_TIMEOUT_MS);
-    this.after = { utteranceId: u.id, run: () => (clearTimeout(timer), this.hangup("caller-silent")), timer };
+    this.after.set(u.id, () => this.hangup("caller-silent"), this.d.config.ACTION_MARK_TIMEOUT_MS);
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────
@@ -427,7 +367,7 @@ export class Conversation {
   }
 
   private speak(u: Utterance, generation: number, endOfTurn: boolean): void {
-    clearTimeout(this.silenceTimer);
+    this.silence.pause();
     this.speaking.set(u.id, u);
     this.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
   }
@@ -439,22 +379,12 @@ export class Conversation {
 
   private hangup(reason: string): void {
     this.ending = true;
-    clearTimeout(this.silenceTimer);
+    this.silence.pause();
     this.log.info({ reason }, "hanging up");
     this.out.hangup(reason);
   }
 
   private async transcript(role: "caller" | "agent" | "system", text: string, utteranceId?: string, interrupted?: boolean): Promise<void> {
     await this.d.store.appendTranscript(this.d.callId, { role, text, ts: Date.now(), utteranceId, interrupted });
-  }
-
-  private systemPrompt(): string {
-    try {
-      const o = this.call?.agentOptions ? (JSON.parse(this.call.agentOptions) as { systemPrompt?: unknown }) : {};
-      if (typeof o.systemPrompt === "string" && o.systemPrompt) return o.systemPrompt;
-    } catch {
-      // Malformed options were accepted at creation; fall back to the default prompt.
-    }
-    return DEFAULT_SYSTEM_PROMPT;
   }
 }

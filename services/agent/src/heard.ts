@@ -30,3 +30,20 @@ export function isEcho(transcript: string, speaking: string): boolean {
   const hits = tw.filter((w) => words.has(w)).length;
   return tw.length >= 2 && hits / tw.length >= 0.8;
 }
+
+/**
+ * What the caller heard (or will hear) of a turn's sentences, in order: up to the first one cut by
+ * barge-in (its heard words only); once a newer turn superseded it, only sentences confirmed played.
+ */
+export function heardContent(said: readonly { text: string; played?: boolean; cut?: string }[], superseded: boolean): string {
+  const parts: string[] = [];
+  for (const u of said) {
+    if (u.cut !== undefined) {
+      parts.push(u.cut);
+      break;
+    }
+    if (superseded && !u.played) break;
+    parts.push(u.text);
+  }
+  return parts.filter(Boolean).join(" ");
+}
