@@ -121,7 +121,7 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
 
 /** Caddyfile for tests: the same directives as caddy/Caddyfile, bound to loopback, no admin API. */
 export function testCaddyfile(dataDir: string, httpsPort: number, httpPort: number, routes: CaddyRoute[]): string {
-  const handles = routes.map((r) => `\thandle ${r.path} {\n\t\treverse_proxy ${r.upstreams.join(" ")} {\n\t\t\tlb_policy round_robin\n\t\t\tlb_try_duration 2s\n\t\t\tfail_duration 5s\n\t\t}\n\t}`).join("\n");
+  const handles = routes.map((r) => `\thandle ${r.path} {\n\t\treverse_proxy ${r.upstreams.join(" ")} {\n\t\t\tlb_policy round_robin\n\t\t\tlb_try_duration 2s\n\t\t\tfail_duration 5s\n\t\t\tunhealthy_status 503\n\t\t}\n\t}`).join("\n");
   return `{
 \tadmin off
 \tstorage file_system ${dataDir}

@@ -18,6 +18,8 @@ import type { TwilioCalls } from "./twilio-client";
 import { verifyTwilioRequest } from "./twilio-request";
 import { publicUrls } from "./twiml";
 import { voiceWebhook } from "./voice-webhook";
+import { phoneRouter } from "./phone/routes";
+import { diagnosticsRouter } from "./diagnostics";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -78,6 +80,8 @@ export function createApp(d: GatewayDeps): Gateway {
   app.post("/voice/status", verify, statusCallback(ctx));
   app.post("/voice/amd", verify, amdCallback(ctx));
   app.use("/api/calls", callsApi(ctx));
+  app.use("/api/diagnostics", diagnosticsRouter(ctx));
+  app.use("/phone", phoneRouter(ctx));
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: "not found" }));
   app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
     log.error({ err, path: req.path }, "request failed");

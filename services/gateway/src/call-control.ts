@@ -1,6 +1,7 @@
 import type { Subscription } from "nats";
 import { CallState, CommandMessage, isTerminal, subjects, queues, type CallRecord } from "@voicecall/contracts";
 import type { GatewayContext } from "./context";
+import { endWebCall } from "./phone/routes";
 import { restError } from "./twilio-client";
 import { dialTwiml } from "./twiml";
 
@@ -16,6 +17,7 @@ export async function applyTwilioStatus(ctx: GatewayContext, callId: string, sta
  */
 export async function hangupCall(ctx: GatewayContext, rec: CallRecord, reason: string): Promise<void> {
   const log = ctx.log.child({ callId: rec.callId, callSid: rec.callSid });
+  if (rec.channel === "web") return endWebCall(ctx, rec.callId, reason);
   if (!rec.callSid) {
     await ctx.lifecycle.apply(rec.callId, "canceled", reason, reason);
     return;

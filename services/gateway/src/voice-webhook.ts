@@ -24,6 +24,8 @@ export type WebhookParams = z.infer<typeof WebhookParams>;
 const QueryParams = z.object({
   callId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
   reconnect: z.literal("1").optional(),
+  /** `voicecall doctor`: a signed request that gets the TwiML shape of a call and creates nothing. */
+  probe: z.literal("1").optional(),
 });
 
 /** Flatten repeated form keys to their first value for schema checks. */
@@ -50,6 +52,11 @@ export function voiceWebhook(ctx: GatewayContext) {
       ctx.log.warn({ fields }, "webhook parameters invalid");
       res.status(400).type("text/plain").send(`invalid parameters: ${fields.join(", ")}`);
       return;
+    }
+    if (q.data.probe === "1") {
+      ctx.log.info("doctor probe webhook");
+      // The token is bound to a callId that no call has, so it opens nothing.
+      return sendTwiml(res, streamTwiml(ctx, "doctor-probe", p.data.CallSid));
     }
     const replay = !(await ctx.store.firstSeen(`wh:${t.requestHash}`, ctx.tuning.dedupeTtlMs));
     const log = ctx.log.child({ callSid: p.data.CallSid, callId: q.data.callId, replay });
