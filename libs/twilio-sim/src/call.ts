@@ -96,6 +96,7 @@ export class SimCall {
   async send(kind: WebhookKind, method: "GET" | "POST", url: string, params: Record<string, string>): Promise<WebhookRecord> {
     const rec = await sendWebhook(this.ctx.webhook, kind, method, url, params, this.sid);
     this.ctx.requests.push(rec);
+    this.ctx.onRequest?.(rec);
     this.event("webhook", { kind, url, status: rec.status, errorCode: rec.errorCode });
     return rec;
   }

@@ -121,6 +121,21 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(phone.requests().every((r) => r.status === 200)).toBe(true);
   });
 
+  it("phone.say(text) speaks with flite: the app receives that speech as paced 20 ms frames", async () => {
+    app.twiml["/voice/webhook"] = connect();
+    const phone = await dial();
+    const s = await nextSocket(app.sockets.length + 1);
+    const t0 = Date.now();
+    await phone.say("Hello, I would like to book a table for two.");
+    const spoken = s.messages.filter((m) => m.msg.event === "media" && Buffer.from(m.msg.media.payload, "base64").some((b) => b !== 0xff));
+    const sayEvent = phone.events.find((e) => e.type === "caller.say")!;
+    expect(sayEvent.ms as number).toBeGreaterThan(1000);
+    expect(spoken.length).toBeGreaterThan(((sayEvent.ms as number) / 20) * 0.5);
+    // Real-time pacing: the say resolves no sooner than the audio lasts (lower bound only).
+    expect(Date.now() - t0).toBeGreaterThanOrEqual((sayEvent.ms as number) - 100);
+    await phone.hangup();
+  });
+
   it("caller hangs up mid-stream: stop, close 1000, completed callback", async () => {
     app.twiml["/voice/webhook"] = connect();
     const phone = await dial();

@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   knobs?: Partial<SimKnobs>;
   /** What the far end does on outbound calls unless `queueOutcome` says otherwise. */
   defaultOutcome?: DialOutcome;
+  /** Called after every webhook the simulator sends (for logs / `voicecall simulate`). */
+  onRequest?: (r: WebhookRecord) => void;
 }
 
 export interface IncomingCall {
@@ -83,6 +85,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     requests,
     ca: o.ca,
     route: o.route,
+    onRequest: o.onRequest,
     get webhook() {
       return { authToken, ca: o.ca, route: o.route, timeoutMs: knobs.webhookTimeoutMs, dropHttpsPort: knobs.dropHttpsPortWhenSigning };
     },

@@ -75,4 +75,5 @@ export interface SimContext {
   route?: (url: URL) => URL;
   /** Every webhook sent, in order. */
   requests: WebhookRecord[];
+  onRequest?: (r: WebhookRecord) => void;
 }
