@@ -31,6 +31,7 @@ describe("dialogue script", () => {
     expect(matchIntent(script, "yes", { lastIntent: "book" })?.intent.name).toBe("book_yes");
     expect(matchIntent(script, "yes", { lastIntent: "hours" })?.intent.name).toBe("anything_else_yes");
     expect(matchIntent(script, "2")?.intent.name).toBe("book");
+    expect(matchIntent(script, "two")?.intent.name).toBe("book");
     expect(matchIntent(script, "purple elephants dancing")).toBeNull();
   });
 

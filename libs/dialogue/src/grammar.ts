@@ -1,14 +1,5 @@
-import { normalize } from "./match";
+import { normalize, spellDigits as spell } from "./match";
 import type { DialogueScript } from "./script";
-
-const DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-
-/** Digits spelled as words: recognisers' dictionaries hold words, not numerals. */
-const spell = (phrase: string): string =>
-  phrase
-    .split(" ")
-    .map((w) => (/^\d+$/.test(w) ? [...w].map((d) => DIGITS[Number(d)]).join(" ") : w))
-    .join(" ");
 
 /**
  * JSGF grammar (text) accepting exactly the script's example phrases, normalised the way

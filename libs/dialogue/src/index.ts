@@ -1,3 +1,3 @@
 export { DialogueScript, DialogueAction, Intent, loadScript, parseScript, defaultScriptPath } from "./script";
-export { matchIntent, intentByReply, normalize, type IntentMatch, type MatchState } from "./match";
+export { matchIntent, intentByReply, normalize, spellDigits, type IntentMatch, type MatchState } from "./match";
 export { jsgfGrammar } from "./grammar";

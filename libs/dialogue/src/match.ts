@@ -10,7 +10,16 @@ export function normalize(text: string): string {
     .trim();
 }
 
-const words = (t: string): string[] => (t ? normalize(t).split(" ").filter(Boolean) : []);
+const DIGITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+
+/** Digits spelled as words ("24" → "two four"): recognisers hear words, scripts may write numerals. */
+export const spellDigits = (phrase: string): string =>
+  phrase
+    .split(" ")
+    .map((w) => (/^\d+$/.test(w) ? [...w].map((d) => DIGITS[Number(d)]).join(" ") : w))
+    .join(" ");
+
+const words = (t: string): string[] => (t ? spellDigits(normalize(t)).split(" ").filter(Boolean) : []);
 
 export interface IntentMatch {
   intent: Intent;
@@ -49,7 +58,7 @@ export function matchIntent(script: DialogueScript, text: string, state: MatchSt
   let best: IntentMatch | null = null;
   for (const intent of script.intents) {
     if (intent.after && intent.after !== state.lastIntent) continue;
-    let score = intent.dtmf !== undefined && saidText === intent.dtmf ? 1 : 0;
+    let score = intent.dtmf !== undefined && saidText === spellDigits(intent.dtmf) ? 1 : 0;
     for (const e of intent.examples) score = Math.max(score, scoreExample(words(e), said, saidText));
     if (intent.after) score += 0.001; // a follow-up beats the same phrase out of context
     if (!best || score > best.score) best = { intent, score };

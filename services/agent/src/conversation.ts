@@ -235,7 +235,7 @@ export class Conversation {
     this.out.cancelBefore(generation);
     await this.transcript("caller", text);
     this.history.push({ role: "user", content: text });
-    const turn: Turn = { generation, ac: new AbortController(), said: [], finished: false };
+    const turn: Turn = { generation, startedAt: Date.now(), ac: new AbortController(), said: [], finished: false };
     this.turn = turn;
     void this.runTurn(turn);
   }
@@ -264,7 +264,6 @@ export class Conversation {
   }
 
   private async runTurn(turn: Turn): Promise<void> {
-    const started = Date.now();
     // Turns cut before any word was heard leave empty messages: kept in place for late
     // `interrupted` reports, left out of what the model reads.
     const messages: ChatMessage[] = [{ role: "system", content: systemPrompt(this.call) }, ...this.history.filter((m) => m.content)];
@@ -279,13 +278,14 @@ export class Conversation {
       this.sayReply(turn, "Sorry, I am having trouble right now. Please try again in a moment.", true);
     }
     turn.finished = true;
-    this.log.info({ generation: turn.generation, latencyMs: Date.now() - started, sentences: turn.said.length }, "turn answered");
+    this.log.info({ generation: turn.generation, latencyMs: Date.now() - turn.startedAt, sentences: turn.said.length }, "turn answered");
     for (const t of tools) this.runTool(turn, t.name, t.args);
     this.armSilence();
   }
 
   private sayReply(turn: Turn, text: string, endOfTurn: boolean): void {
     if (this.stale(turn)) return;
+    if (turn.said.length === 0) this.out.turnStarted(turn.generation, Date.now() - turn.startedAt);
     const u: Utterance = { id: `r${turn.generation}-${turn.said.length}`, text, purpose: "reply", turn };
     turn.said.push(u);
     this.replies.set(u.id, u);

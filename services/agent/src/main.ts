@@ -11,7 +11,14 @@ import { createLanguageModel } from "./llm/factory";
 const config = loadConfig(AgentConfigSchema);
 const instanceId = config.INSTANCE_ID ?? defaultInstanceId("agent");
 const log = createLogger({ service: "agent", instance: instanceId, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
-const script = loadScript(config.AGENT_SCRIPT);
+const script = (() => {
+  try {
+    return loadScript(config.AGENT_SCRIPT);
+  } catch (err) {
+    process.stderr.write(`config: AGENT_SCRIPT is invalid: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+})();
 const model = createLanguageModel(config, script, log);
 const redis = connectRedis(config.REDIS_URL, log, "agent");
 const store = new CallStore(redis);

@@ -1,5 +1,5 @@
 import type { Bus } from "@voicecall/bus";
-import { CommandMessage, ControlMessage, SayMessage, subjects, type Purpose } from "@voicecall/contracts";
+import { CallEvent, CommandMessage, ControlMessage, SayMessage, subjects, type Purpose } from "@voicecall/contracts";
 
 /** Everything the agent publishes about one call, spelled once. Control never waits behind audio. */
 export class Outbox {
@@ -17,6 +17,11 @@ export class Outbox {
     const base = { callId: this.callId, ts: Date.now(), beforeGeneration: generation };
     this.bus.publish(subjects.ctl(this.callId), ControlMessage, { type: "cancel", ...base });
     this.bus.publish(subjects.say(this.callId), SayMessage, { type: "say.cancel", ...base });
+  }
+
+  /** For ops: a turn's first sentence went to tts `latencyMs` after the caller's input arrived. */
+  turnStarted(turnId: number, latencyMs: number): void {
+    this.bus.publish(subjects.evt(this.callId), CallEvent, { type: "agent.turn", callId: this.callId, ts: Date.now(), turnId, latencyMs });
   }
 
   sendDigits(digits: string): void {

@@ -18,6 +18,8 @@ export interface Utterance {
 /** One answer to one caller input; its generation fences it against newer turns. */
 export interface Turn {
   generation: number;
+  /** Epoch ms the caller's input arrived. */
+  startedAt: number;
   ac: AbortController;
   /** Utterances said for this turn, in order. */
   said: Utterance[];
