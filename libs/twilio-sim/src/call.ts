@@ -50,6 +50,8 @@ export class SimCall {
   readonly warnings: { atMs: number; code: number; message: string }[] = [];
   private seq = 0;
   private ending = false;
+  /** TwiML is being fetched/run (a REST redirect interrupts it); false while an outbound call rings. */
+  private looping = false;
   private run?: AbortController;
   private pending?: Next;
   private timers: NodeJS.Timeout[] = [];
@@ -201,6 +203,7 @@ export class SimCall {
 
   /** Fetch and run TwiML documents until the call ends. */
   private async loop(first: Next): Promise<void> {
+    this.looping = true;
     let next: Next | undefined = first;
     while (next && this.live) {
       const run = (this.run = new AbortController());
@@ -331,7 +334,7 @@ export class SimCall {
   redirect(n: { url?: string; method: "GET" | "POST"; twiml?: string }): void {
     this.pending = { ...n, kind: "redirect" };
     this.event("rest.redirect", { url: n.url, twiml: n.twiml !== undefined });
-    if (this.status === "in-progress") this.run?.abort();
+    if (this.looping) this.run?.abort();
   }
 
   /** End the call with a terminal status; streams get `stop`, then the `completed` callback. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { get } from "node:https";
 import twilio from "twilio";
-import { mulawEncode } from "@voicecall/audio";
+import { mulawEncode, readWav } from "@voicecall/audio";
 import { startServers, waitFor, type Servers } from "@voicecall/testkit";
 import { startSimulator, type Simulator } from "./simulator";
 import { simulatorHttpClient } from "./http-client";
@@ -93,6 +93,8 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(heard.ms).toBeLessThan(before + 3000);
     expect(phone.queuedMs()).toBe(0);
     expect(heard.segments[0]).toMatchObject({ source: "stream", streamSid: start.streamSid });
+    expect(readWav(phone.heardWav()).samples.length).toBe(heard.audio.length);
+    expect(readWav(phone.heardWav(true)).samples.length).toBeGreaterThan(heard.audio.length); // placed on the call's timeline
 
     // Inbound media: string fields, 20 ms steps, one shared sequence counter; DTMF; caller audio.
     const frames = s.messages.filter((m) => m.msg.event === "media").map((m) => m.msg);
@@ -134,6 +136,21 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     // Real-time pacing: the say resolves no sooner than the audio lasts (lower bound only).
     expect(Date.now() - t0).toBeGreaterThanOrEqual((sayEvent.ms as number) - 100);
     await phone.hangup();
+  });
+
+  it("<Start><Stream> does not block: a Gather runs beside it; the stream gets stop when the call ends", async () => {
+    app.twiml["/voice/start"] = `<Response><Start><Stream url="${wssOrigin}/voice/stream" track="both_tracks"/></Start><Gather numDigits="1" timeout="10" action="${origin}/voice/start-gathered"/></Response>`;
+    app.twiml["/voice/start-gathered"] = "<Response><Hangup/></Response>";
+    const phone = await dial("/voice/start");
+    const s = await nextSocket(app.sockets.length + 1);
+    expect(s.messages.find((m) => m.msg.event === "start")!.msg.start.tracks).toEqual(["inbound", "outbound"]);
+    await phone.waitForEvent("gather");
+    phone.press("9");
+    await phone.waitForEnd();
+    await waitFor(() => s.closed, "unidirectional stream closed");
+    expect(s.messages.at(-1)!.msg.event).toBe("stop");
+    expect(s.messages.some((m) => m.msg.event === "dtmf")).toBe(false); // DTMF messages are bidirectional-only
+    expect(app.hooks.find((h) => h.path === "/voice/start-gathered" && h.params.CallSid === phone.sid)!.params.Digits).toBe("9");
   });
 
   it("caller hangs up mid-stream: stop, close 1000, completed callback", async () => {

@@ -48,7 +48,8 @@ describe("REST Calls API driven by the real twilio client", () => {
     expect(created.status).toBe("queued");
     expect(created.direction).toBe("outbound-api");
     expect(created.dateCreated).toBeInstanceOf(Date);
-    const phone = sim.call(created.sid)!;
+    const phone = await sim.nextCall();
+    expect(phone.sid).toBe(created.sid);
     await phone.waitForStatus("in-progress");
     const updated = await client.calls(created.sid).update({ twiml: "<Response><Hangup/></Response>" });
     expect(updated.sid).toBe(created.sid);

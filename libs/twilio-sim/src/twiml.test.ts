@@ -111,6 +111,7 @@ describe("application errors through the simulator: unknown verb, empty body, HT
     "/empty": [200, ""],
     "/broken": [500, "oops"],
     "/reject": [200, '<Response><Reject reason="busy"/></Response>'],
+    "/dial": [200, "<Response><Say>Transferring you</Say><Dial><Number>+15557770000</Number></Dial></Response>"],
   };
   beforeAll(async () => {
     const app = express();
@@ -143,5 +144,11 @@ describe("application errors through the simulator: unknown verb, empty body, HT
     const phone = await sim.incoming({ from: "+15550000001", to: "+15550000002", url: base + "/reject" });
     expect(await phone.waitForEnd()).toBe("busy");
     expect(phone.events.some((e) => e.type === "status" && e.status === "in-progress")).toBe(false);
+  });
+
+  it("<Dial> records the transfer target and ends our part of the call", async () => {
+    const phone = await sim.incoming({ from: "+15550000001", to: "+15550000002", url: base + "/dial" });
+    expect(await phone.waitForEnd()).toBe("completed");
+    expect(phone.transfers).toMatchObject([{ kind: "number", value: "+15557770000" }]);
   });
 });
