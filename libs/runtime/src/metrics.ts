@@ -6,13 +6,20 @@ import express from "express";
  * One Prometheus registry per process, with the metrics every service shares. Service-specific
  * metrics are registered on the same registry by the service (`metrics.registry`).
  */
-export function createMetrics(service: string) {
+export function createMetrics(service: string, o: { activeCalls?: () => number | Promise<number> } = {}) {
   const registry = new client.Registry();
   registry.setDefaultLabels({ service });
   client.collectDefaultMetrics({ register: registry });
   const m = {
     registry,
-    activeCalls: new client.Gauge({ name: "vc_active_calls", help: "Calls this instance is handling now", registers: [registry] }),
+    activeCalls: new client.Gauge({
+      name: "vc_active_calls",
+      help: "Calls this instance is handling now",
+      registers: [registry],
+      async collect() {
+        if (o.activeCalls) this.set(await o.activeCalls());
+      },
+    }),
     streams: new client.Gauge({ name: "vc_streams", help: "Media streams open on this worker", registers: [registry] }),
     framesIn: new client.Counter({ name: "vc_frames_in_total", help: "Media frames received from Twilio", registers: [registry] }),
     framesOut: new client.Counter({ name: "vc_frames_out_total", help: "Media bytes/160 sent to Twilio", registers: [registry] }),

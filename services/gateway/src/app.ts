@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Subscription } from "nats";
 import type { Bus } from "@voicecall/bus";
 import type { Logger } from "@voicecall/log";
-import { healthRouter, every } from "@voicecall/runtime";
+import { createMetrics, healthRouter, metricsRouter, every } from "@voicecall/runtime";
 import type { CallStore } from "@voicecall/store";
 import { CallLifecycle } from "./call-lifecycle";
 import { subscribeCommands } from "./call-control";
@@ -66,6 +66,8 @@ export function createApp(d: GatewayDeps): Gateway {
   app.set("trust proxy", (addr: string) => trusted(addr));
   app.disable("x-powered-by");
   app.use(healthRouter({ bus: d.bus, redis: d.redis, notReady: d.notReady }));
+  const metrics = createMetrics("gateway", { activeCalls: async () => (await d.store.activeCallIds()).length });
+  app.use(metricsRouter(metrics));
 
   const verify = verifyTwilioRequest({
     authToken: d.config.TWILIO_AUTH_TOKEN,

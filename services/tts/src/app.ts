@@ -2,7 +2,7 @@ import express, { type Express } from "express";
 import type { Redis } from "ioredis";
 import type { Bus } from "@voicecall/bus";
 import type { Logger } from "@voicecall/log";
-import { healthRouter } from "@voicecall/runtime";
+import { createMetrics, healthRouter, metricsRouter } from "@voicecall/runtime";
 import type { CallStore } from "@voicecall/store";
 import { PhraseCache } from "./cache";
 import type { TextToSpeech } from "./providers";
@@ -34,10 +34,18 @@ export interface TtsApp {
 export function createApp(d: AppDeps): TtsApp {
   let draining = false;
   const cache = new PhraseCache(d.store, d.tts, d.log, { ttlMs: d.cacheTtlMs, maxChars: d.cacheMaxChars ?? 600 });
-  const speaker = new Speaker(d.bus, cache, d.log, { chunkBytes: d.chunkBytes });
+  const metrics = createMetrics("tts");
+  const speaker = new Speaker(d.bus, cache, d.log, {
+    chunkBytes: d.chunkBytes,
+    onEvent: (e) => {
+      if (e.type === "tts.first-chunk") metrics.ttsFirstChunk.observe({ provider: e.provider, cached: String(e.cached) }, e.latencyMs);
+      else if (e.type === "tts.error") metrics.errors.inc({ kind: "tts" });
+    },
+  });
   const http = express();
   http.disable("x-powered-by");
   http.use(healthRouter({ bus: d.bus, redis: d.redis, notReady: () => (draining ? "draining" : undefined) }));
+  http.use(metricsRouter(metrics));
   return {
     http,
     speaker,

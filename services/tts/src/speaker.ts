@@ -14,6 +14,8 @@ export interface SpeakerOptions {
   chunkBytes?: number;
   /** Utterances of a call rendering at once (the one streaming plus the next ones); default 2. */
   lookahead?: number;
+  /** Sees every event the speaker publishes (metrics). */
+  onEvent?: (e: z.input<typeof CallEvent>) => void;
 }
 
 /** A queued utterance; its synthesis starts early (`pre`) when it is within the look-ahead. */
@@ -60,7 +62,9 @@ export class Speaker {
   ) {
     this.chunkBytes = o.chunkBytes ?? 1600;
     this.lookahead = Math.max(1, o.lookahead ?? 2);
+    this.onEvent = o.onEvent;
   }
+  private readonly onEvent?: (e: z.input<typeof CallEvent>) => void;
   private readonly lookahead: number;
 
   start(): void {
@@ -230,5 +234,6 @@ export class Speaker {
 
   private event(e: z.input<typeof CallEvent>): void {
     this.bus.publish(subjects.evt(e.callId), CallEvent, e);
+    this.onEvent?.(e);
   }
 }
