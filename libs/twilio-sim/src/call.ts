@@ -4,7 +4,9 @@ import { interpret, type Outcome, type TwimlHost } from "./interpreter";
 import { parseTwiml, TwimlError, type ParsedTwiml } from "./twiml";
 import { sendWebhook, type WebhookKind, type WebhookRecord } from "./webhooks";
 import { rfc2822 } from "./sids";
-import { StreamRunner, type StreamRecord } from "./stream-runner";
+import { Keypad, sleep } from "./keypad";
+import { verbHost } from "./verb-host";
+import { StreamRunner } from "./stream-runner";
 import { terminalStatuses, type AnsweredBy, type CallEventRecord, type CallStatus, type DialOutcome, type SimContext } from "./types";
 
 export interface CallParams {
@@ -56,8 +58,7 @@ export class SimCall {
   private pending?: Next;
   private timers: NodeJS.Timeout[] = [];
   private cbChain = Promise.resolve();
-  private digits: string[] = [];
-  private digitWaiters: (() => void)[] = [];
+  readonly keypad = new Keypad();
   private resolveEnded!: (s: CallStatus) => void;
   readonly ended = new Promise<CallStatus>((r) => (this.resolveEnded = r));
 
@@ -127,18 +128,6 @@ export class SimCall {
     return this.startTime ? Math.ceil(((this.endTime ?? Date.now()) - this.startTime) / 1000) : 0;
   }
 
-  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  }
 
   /** Inbound: the number's voice URL is requested while ringing. Outbound: dial, ring, answer. */
   async start(): Promise<void> {
@@ -147,7 +136,7 @@ export class SimCall {
       return this.loop({ url: this.p.url, method: this.p.method, twiml: this.p.twiml, kind: "voice" });
     }
     const cancel = (this.run = new AbortController());
-    await this.sleep(10, cancel.signal);
+    await sleep(10, cancel.signal);
     if (!this.live) return; // canceled while queued: no callbacks at all
     this.setStatus("initiated");
     this.statusCallback("initiated");
@@ -156,7 +145,7 @@ export class SimCall {
     const o = this.p.outcome;
     const result = o.result ?? "answer";
     const ringMs = o.ringMs ?? (result === "no-answer" ? Math.min(this.p.timeoutSec * 1000, 1000) : 100);
-    await this.sleep(ringMs, cancel.signal);
+    await sleep(ringMs, cancel.signal);
     if (!this.live) return;
     if (result !== "answer") return this.end(result);
     this.answer();
@@ -167,7 +156,7 @@ export class SimCall {
       if (this.p.asyncAmd) {
         this.timers.push(setTimeout(() => void this.asyncAmd(answeredBy, amdMs), amdMs));
       } else {
-        await this.sleep(amdMs, cancel.signal); // sync AMD: TwiML waits for detection
+        await sleep(amdMs, cancel.signal); // sync AMD: TwiML waits for detection
         if (!this.live) return;
         this.answeredBy = answeredBy;
         params.AnsweredBy = answeredBy;
@@ -253,81 +242,21 @@ export class SimCall {
   }
 
   /** Twilio's reaction to a bad document or failed fetch: the error message, then hang up. */
-  private appError(): void {
+  appError(): void {
     this.answer();
     this.recorder.sayTexts.push({ atMs: this.recorder.now(), text: APP_ERROR, source: "twilio-error" });
     void this.end("completed", "application-error");
   }
 
   private host(signal: AbortSignal): TwimlHost {
-    const call = this;
-    return {
-      signal,
-      async say(v) {
-        call.answer();
-        for (let i = 0; i < Math.max(1, v.loop); i++) call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: v.text, source: "twiml" });
-        call.event("say", { text: v.text });
-        if (call.ctx.knobs.sayMsPerChar) await call.sleep(v.text.length * call.ctx.knobs.sayMsPerChar * Math.max(1, v.loop), signal);
-      },
-      async play(v) {
-        call.answer();
-        call.recorder.plays.push({ atMs: call.recorder.now(), url: v.url });
-        call.event("play", { url: v.url });
-      },
-      pause: async (ms) => {
-        call.answer();
-        await call.sleep(ms, signal);
-      },
-      connectStream: (spec) => {
-        call.answer();
-        return call.streams.connect(spec, signal);
-      },
-      startStream: (spec) => {
-        call.answer();
-        call.streams.startUnidirectional(spec);
-      },
-      stopStream: (name) => call.streams.stopNamed(name),
-      gather: async (v) => {
-        call.answer();
-        call.event("gather", { numDigits: v.numDigits, timeoutSec: v.timeoutSec });
-        for (const n of v.nested) if (n.verb === "Say") call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: n.text, source: "twiml" });
-        return call.collectDigits(v.numDigits, v.finishOnKey, v.timeoutSec * 1000, signal);
-      },
-      dial: async (targets) => {
-        call.answer();
-        for (const t of targets) call.transfers.push({ atMs: call.recorder.now(), kind: t.kind, value: t.value });
-        call.event("dial", { targets });
-      },
-      warn: (code, message) => call.warn(code, message),
-    };
+    return verbHost(this, signal);
   }
 
   /** DTMF from the caller: to the open stream (as a `dtmf` message) and to a running `<Gather>`. */
   press(digit: string): void {
     this.event("dtmf", { digit });
     this.streams.dtmf(digit);
-    this.digits.push(digit);
-    for (const w of this.digitWaiters.splice(0)) w();
-  }
-
-  private async collectDigits(numDigits: number | undefined, finishOnKey: string, timeoutMs: number, signal: AbortSignal): Promise<{ digits: string; finishedOnKey?: string }> {
-    this.digits = [];
-    let got = "";
-    for (;;) {
-      while (this.digits.length) {
-        const d = this.digits.shift()!;
-        if (finishOnKey && d === finishOnKey) return { digits: got, finishedOnKey: d };
-        got += d;
-        if (numDigits && got.length >= numDigits) return { digits: got };
-      }
-      const ac = new AbortController();
-      const onAbort = () => ac.abort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.digitWaiters.push(() => ac.abort());
-      await this.sleep(timeoutMs, ac.signal);
-      signal.removeEventListener("abort", onAbort);
-      if (signal.aborted || !this.digits.length) return { digits: got };
-    }
+    this.keypad.press(digit);
   }
 
   /** REST update with Url/Twiml: replace the running TwiML (the stream gets `stop`). */
