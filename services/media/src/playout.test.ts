@@ -3,12 +3,13 @@ import { Playout, type Utterance } from "./playout";
 
 /** A Twilio stand-in that only records: the test decides when marks come back. */
 const setup = (chunkMs = 20, leadMs = 60) => {
+  const clock = { t: 1000 };
   const sent: { event: string; media?: { payload: string }; mark?: { name: string } }[] = [];
   const done: Utterance[] = [];
-  const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs, leadMs, onDone: (u) => done.push(u) });
+  const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs, leadMs, onDone: (u) => done.push(u), now: () => clock.t });
   const marks = () => sent.filter((m) => m.event === "mark").map((m) => m.mark!.name);
   const bytes = () => sent.filter((m) => m.event === "media").reduce((n, m) => n + Buffer.from(m.media!.payload, "base64").length, 0);
-  return { p, sent, done, marks, bytes };
+  return { p, sent, done, marks, bytes, clock };
 };
 const chunk = (id: string, seq: number, ms: number, last = false, generation = 1) =>
   [{ utteranceId: id, seq, last, generation, purpose: "reply" as const }, new Uint8Array(ms * 8).fill(seq + 1)] as const;
@@ -53,6 +54,17 @@ describe("playout", () => {
     expect(p.current()!.playedBytes).toBe(160);
     p.resume();
     expect(marks().slice(-3)).toEqual(["a:4", "a:5", "a:6"]);
+  });
+
+  it("pause adds the time since the last echo, at most one piece and never more than was sent", () => {
+    const { p, clock } = setup(20, 60);
+    p.push(...chunk("a", 0, 100, true));
+    p.onMark("a:0");
+    clock.t += 7;
+    expect(p.pause()?.playedMs).toBe(27);
+    p.resume();
+    clock.t += 500;
+    expect(p.pause()?.playedMs).toBe(47);
   });
 
   it("cancel drops older generations, clears audible audio, and ignores their late chunks", () => {

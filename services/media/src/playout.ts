@@ -24,6 +24,8 @@ export interface Utterance {
   sentBytes: number;
   playedBytes: number;
   finalMarkSent: boolean;
+  /** When its first piece went out (clock ms). */
+  firstSentAt?: number;
 }
 
 interface PendingMark {
@@ -40,6 +42,8 @@ export interface PlayoutOptions {
   leadMs: number;
   /** The utterance's last mark came back: all of it was played. */
   onDone: (u: Utterance) => void;
+  /** Clock in ms (default `performance.now`). */
+  now?: () => number;
 }
 
 export const msOf = (bytes: number): number => bytes / BYTES_PER_MS;
@@ -49,6 +53,8 @@ export class Playout {
   private readonly pending = new Map<string, PendingMark>();
   private inFlight = 0;
   private markSeq = 0;
+  private lastEchoAt = -Infinity;
+  private readonly now: () => number;
   private held = false;
   private minGeneration = 0;
   private readonly chunkBytes: number;
@@ -57,6 +63,7 @@ export class Playout {
   constructor(private readonly o: PlayoutOptions) {
     this.chunkBytes = Math.max(1, Math.round(o.chunkMs * BYTES_PER_MS));
     this.leadBytes = Math.max(this.chunkBytes, Math.round(o.leadMs * BYTES_PER_MS));
+    this.now = o.now ?? (() => performance.now());
   }
 
   /** Audio is queued or unconfirmed and playout is not paused. */
@@ -116,6 +123,7 @@ export class Playout {
     const m = this.pending.get(name);
     if (!m) return undefined;
     this.pending.delete(name);
+    this.lastEchoAt = this.now();
     this.inFlight -= m.bytes;
     m.u.playedBytes = Math.max(m.u.playedBytes, m.endByte);
     let done: Utterance | undefined;
@@ -133,8 +141,23 @@ export class Playout {
     this.held = true;
     const u = this.queue[0];
     if (!u || u.sentBytes === 0) return undefined;
+    u.playedBytes = this.estimatePlayed(u);
     this.flush();
     return { u, playedMs: msOf(u.playedBytes), totalMs: msOf(u.totalBytes) };
+  }
+
+  /**
+   * Where the caller's playhead is now. Marks say what was played up to the last echo; the caller's
+   * player keeps going in real time after it, so add the time since then, capped at one piece (the
+   * next echo is due by then) and at what was sent. This halves the error against a real-time player
+   * whose echoes arrive in 20 ms ticks: within one frame instead of up to two.
+   */
+  private estimatePlayed(u: Utterance): number {
+    const unconfirmed = u.sentBytes - u.playedBytes;
+    if (unconfirmed <= 0 || u.firstSentAt === undefined) return u.playedBytes;
+    const since = this.now() - Math.max(this.lastEchoAt, u.firstSentAt);
+    const extra = Math.max(0, Math.min(this.chunkBytes, unconfirmed, Math.floor(since * BYTES_PER_MS)));
+    return u.playedBytes + extra;
   }
 
   /** Play on from where each utterance stopped. */
@@ -180,6 +203,7 @@ export class Playout {
     for (const u of this.queue) {
       u.sentBytes = u.playedBytes;
       u.finalMarkSent = false;
+      u.firstSentAt = undefined;
     }
   }
 
@@ -204,6 +228,7 @@ export class Playout {
   private sendPiece(u: Utterance, piece: Uint8Array, final: boolean): void {
     const name = `${u.id}:${this.markSeq++}`;
     if (piece.length > 0) this.o.send(mediaMessage(this.o.streamSid, piece));
+    if (u.firstSentAt === undefined && piece.length > 0) u.firstSentAt = this.now();
     this.o.send(markMessage(this.o.streamSid, name));
     this.pending.set(name, { u, endByte: u.sentBytes, bytes: piece.length, final });
     this.inFlight += piece.length;
