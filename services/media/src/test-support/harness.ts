@@ -7,6 +7,7 @@ import { freePort, startServers, testLogger, type Servers } from "@voicecall/tes
 import { createApp, type App } from "../app";
 import { parseMediaConfig, type MediaConfig } from "../config";
 import { energyPipelineFactory } from "./energy-pipeline";
+import type { SpeechPipelineFactory } from "../speech/types";
 import { TwilioClient, sid, type ClientOptions } from "./twilio-client";
 
 export const AUTH_TOKEN = "test-auth-token-0123456789";
@@ -22,7 +23,7 @@ export interface Worker {
 }
 
 /** Real NATS, Redis and Caddy (TLS) in front of `workers` media apps, plus a test bus and store. */
-export async function startHarness(workers: number, env: Record<string, string> = {}) {
+export async function startHarness(workers: number, env: Record<string, string> = {}, speech: () => SpeechPipelineFactory = () => energyPipelineFactory()) {
   const ports = await Promise.all(Array.from({ length: workers }, () => freePort()));
   const servers: Servers = await startServers({ caddy: { routes: [{ path: "/voice/stream*", upstreams: ports.map((p) => `127.0.0.1:${p}`) }] } });
   const caddy = servers.caddy!;
@@ -48,7 +49,7 @@ export async function startHarness(workers: number, env: Record<string, string> 
     const wbus = await connectBus({ url: servers.natsUrl, name: `media-${i}`, log: logs.log });
     const id = `media-${i}-${randomUUID().slice(0, 6)}`;
     const wredis = connectRedis(servers.redisUrl, logs.log);
-    const app = createApp({ config, bus: wbus, store: new CallStore(wredis), log: logs.log, speech: energyPipelineFactory(), instanceId: id });
+    const app = createApp({ config, bus: wbus, store: new CallStore(wredis), log: logs.log, speech: speech(), instanceId: id });
     await new Promise<void>((r) => app.server.listen(port, "127.0.0.1", r));
     return { app, bus: wbus, port, id, logs, redis: wredis };
   };

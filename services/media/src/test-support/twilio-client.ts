@@ -108,6 +108,11 @@ export class TwilioClient {
     for (let i = 0; i < n; i++) this.caller.push(frame);
   }
 
+  /** Queue caller audio frames (160 bytes each). */
+  sayFrames(frames: Uint8Array[]): void {
+    this.caller.push(...frames);
+  }
+
   dtmf(digit: string): void {
     this.send({ event: "dtmf", streamSid: this.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: "inbound_track", digit } });
   }
