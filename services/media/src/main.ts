@@ -6,6 +6,7 @@ import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { MediaConfigSchema } from "./config";
 import { createApp } from "./app";
 import { createSpeechPipelineFactory } from "./speech/index";
+import { jsgfGrammar, loadScript } from "@voicecall/dialogue";
 
 const config = loadConfig(MediaConfigSchema);
 const instance = config.INSTANCE_ID ?? defaultInstanceId("media");
@@ -13,7 +14,9 @@ const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, 
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
 const redis = connectRedis(config.REDIS_URL, log, instance);
 const store = new CallStore(redis);
-const speech = await createSpeechPipelineFactory(config, { log });
+// The built-in agent's phrases as the recogniser's grammar make offline recognition near-exact.
+const grammar = !config.STT_GRAMMAR && config.STT_VOCABULARY === "script" ? jsgfGrammar(loadScript(config.AGENT_SCRIPT)) : undefined;
+const speech = await createSpeechPipelineFactory(config, { log, grammar });
 const app = createApp({ config, bus, store, log, speech, instanceId: instance });
 
 await new Promise<void>((r) => app.server.listen(config.PORT, r));

@@ -23,8 +23,13 @@ export const speechConfigSchema = z
     STT_PROVIDER: z.enum(["pocketsphinx", "deepgram"]).default("pocketsphinx").describe("pocketsphinx|deepgram"),
     /** Path to a JSGF grammar file; recognition is constrained to it (pocketsphinx). Unset = open vocabulary. */
     STT_GRAMMAR: z.string().min(1).optional().describe("e.g. /etc/voicecall/agent.gram"),
-    /** Path to the agent's dialogue script; the service may derive a grammar from it (see README). */
+    /** Path to the agent's dialogue script (default: the built-in demo), source of the grammar below. */
     AGENT_SCRIPT: z.string().min(1).optional().describe("e.g. /etc/voicecall/script.yaml"),
+    /**
+     * `script`: pocketsphinx recognises the dialogue script's phrases (near-exact offline, right for the
+     * built-in agent); `open`: open vocabulary (best effort, for an LLM agent). Ignored with STT_GRAMMAR.
+     */
+    STT_VOCABULARY: z.enum(["script", "open"]).default("script").describe("script|open"),
     POCKETSPHINX_MODEL_DIR: z.string().min(1).default("/usr/share/pocketsphinx/model/en-us").describe("e.g. /usr/share/pocketsphinx/model/en-us"),
     /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
     STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
