@@ -59,7 +59,7 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(start.sequenceNumber).toBe("1");
     expect(start.start).toMatchObject({ callSid: phone.sid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: "call-1", token: "tok" } });
     expect(start.streamSid).toMatch(/^MZ[0-9a-f]{32}$/);
-    expect(app.upgrades[0]).toEqual({ path: "/voice/stream", validSignature: true });
+    expect(app.upgrades[0]).toEqual({ path: "/voice/stream", url: "/voice/stream", validSignature: true });
 
     // 1 s of audio then a mark: the echo comes only once that second has been played.
     const sentAt = Date.now();
@@ -135,6 +135,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(spoken.length).toBeGreaterThan(((sayEvent.ms as number) / 20) * 0.5);
     // Real-time pacing: the say resolves no sooner than the audio lasts (lower bound only).
     expect(Date.now() - t0).toBeGreaterThanOrEqual((sayEvent.ms as number) - 100);
+    const all = s.messages.filter((m) => m.msg.event === "media");
+    const rate = ((all.length - 1) * 1000) / (all.at(-1)!.at - all[0]!.at);
+    console.log(`[measure] inbound media frames per second over ${all.length} frames: ${rate.toFixed(1)} (Twilio: 50)`);
     await phone.hangup();
   });
 
@@ -151,6 +154,33 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(s.messages.at(-1)!.msg.event).toBe("stop");
     expect(s.messages.some((m) => m.msg.event === "dtmf")).toBe(false); // DTMF messages are bidirectional-only
     expect(app.hooks.find((h) => h.path === "/voice/start-gathered" && h.params.CallSid === phone.sid)!.params.Digits).toBe("9");
+  });
+
+  it("knobs: a Stream url query string is stripped (and signed without it); no stop on redirect; close code", async () => {
+    sim.knobs.stopOnRedirect = false;
+    sim.knobs.wsCloseCode = 1001;
+    try {
+      app.twiml["/voice/qs"] = `<Response><Connect><Stream url="${wssOrigin}/voice/stream?token=abc&amp;x=1"/></Connect></Response>`;
+      const phone = await dial("/voice/qs");
+      const s = await nextSocket(app.sockets.length + 1);
+      expect(app.upgrades.at(-1)).toEqual({ path: "/voice/stream", url: "/voice/stream", validSignature: true });
+      expect(phone.warnings.some((w) => /query string/.test(w.message))).toBe(true);
+      await phone.call.end("completed"); // hang-up always sends stop, whatever the redirect knob says
+      await waitFor(() => s.closed, "closed");
+      expect(s.closed!.code).toBe(1001);
+      expect(s.messages.at(-1)!.msg.event).toBe("stop");
+
+      app.twiml["/voice/qs"] = `<Response><Connect><Stream url="${wssOrigin}/voice/stream"/></Connect></Response>`;
+      const phone2 = await dial("/voice/qs");
+      const s2 = await nextSocket(app.sockets.length + 1);
+      phone2.call.redirect({ method: "POST", twiml: "<Response><Hangup/></Response>" });
+      await waitFor(() => s2.closed, "closed by redirect");
+      expect(s2.messages.some((m) => m.msg.event === "stop")).toBe(false);
+      expect(await phone2.waitForEnd()).toBe("completed");
+    } finally {
+      sim.knobs.stopOnRedirect = true;
+      sim.knobs.wsCloseCode = 1000;
+    }
   });
 
   it("caller hangs up mid-stream: stop, close 1000, completed callback", async () => {

@@ -28,7 +28,7 @@ export interface FixtureSocket {
 export class FixtureApp {
   readonly hooks: FixtureHook[] = [];
   readonly sockets: FixtureSocket[] = [];
-  readonly upgrades: { path: string; validSignature: boolean }[] = [];
+  readonly upgrades: { path: string; url: string; validSignature: boolean }[] = [];
   /** path → TwiML (or a function of the params). Unknown paths get `<Response/>`. */
   twiml: Record<string, string | ((p: Record<string, string>) => string)> = {};
   /** Answer stream upgrades on this path with this HTTP status instead of 101. */
@@ -55,7 +55,7 @@ export class FixtureApp {
       const path = (req.url ?? "").split("?")[0]!;
       const wssUrl = this.publicOrigin.replace(/^https/, "wss") + req.url;
       const valid = validTwilioSignature(this.authToken, req.headers["x-twilio-signature"] as string | undefined, wssUrl, {});
-      this.upgrades.push({ path, validSignature: valid });
+      this.upgrades.push({ path, url: req.url ?? "", validSignature: valid });
       const status = !valid ? 403 : this.rejectUpgrade[path];
       if (status) {
         socket.end(`HTTP/1.1 ${status} Rejected\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);

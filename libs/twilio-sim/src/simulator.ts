@@ -34,6 +34,8 @@ export interface SimulatorOptions {
   knobs?: Partial<SimKnobs>;
   /** What the far end does on outbound calls unless `queueOutcome` says otherwise. */
   defaultOutcome?: DialOutcome;
+  /** Per-call choice (e.g. by `To`), consulted after `queueOutcome` and before `defaultOutcome`. */
+  dialPolicy?: (req: CreateCallRequest) => DialOutcome | undefined;
   /** Called after every webhook the simulator sends (for logs / `voicecall simulate`). */
   onRequest?: (r: WebhookRecord) => void;
 }
@@ -128,7 +130,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
         asyncAmdStatusCallbackMethod: method(r.AsyncAmdStatusCallbackMethod),
         timeoutSec: Number(r.Timeout ?? 60) || 60,
         timeLimitSec: Number(r.TimeLimit ?? 14400) || 14400,
-        outcome: outcomes.shift() ?? o.defaultOutcome ?? {},
+        outcome: outcomes.shift() ?? o.dialPolicy?.(r) ?? o.defaultOutcome ?? {},
       });
       return phone.call;
     },
