@@ -86,6 +86,20 @@ describe("media: audio out, barge-in, failover", () => {
     expect((await h.store.getCall(call.callId))?.falseInterruptions).toBe(1);
   });
 
+  it("while the agent thinks, a caller who keeps talking holds the late reply and a real turn drops it", async () => {
+    const { call, c } = await live();
+    c.say(1000);
+    await waitFor(() => h.of(call.callId, "transcript.final").length === 1, "first turn");
+    c.say(1000);
+    // The thinking threshold (400 ms) is passed by the time the first partial (400 ms) is on the bus.
+    await waitFor(() => h.of(call.callId, "transcript.partial").length >= 3, "second turn under way");
+    h.speak(call.callId, "reply", rampAudio(500), { generation: 5 });
+    await waitFor(() => h.of(call.callId, "transcript.final").length === 2, "second turn");
+    const cut = await waitFor(() => h.of(call.callId, "interrupted").find((e) => e.utteranceId === "reply"), "reply dropped");
+    expect(cut).toMatchObject({ playedMs: 0, totalMs: 500 });
+    expect(c.received.filter((m) => m.event === "media")).toEqual([]);
+  });
+
   it("send-digits plays in-band DTMF tones", async () => {
     const { call, c } = await live();
     h.ctl(call.callId, { type: "send-digits", digits: "19#" });
