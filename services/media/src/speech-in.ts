@@ -76,7 +76,8 @@ export class SpeechIn {
     switch (ev.type) {
       case "speech.started":
         emit({ type: "speech.started", agentSpeaking: this.o.playout.speaking });
-        policy.speechStarted(this.streamMs);
+        // The pipeline's onset (ms of stream audio, same clock as ours): speech counts from its start.
+        policy.speechStarted(Math.min(ev.atMs, this.streamMs));
         return;
       case "speech.stopped":
         policy.speechStopped();
