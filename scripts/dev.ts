@@ -7,6 +7,7 @@
  *
  * Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment when set, else are generated.
  */
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
@@ -76,6 +77,8 @@ async function main(): Promise<void> {
     twilioApiBaseUrl: args["twilio-api"] ?? process.env.TWILIO_API_BASE_URL,
     ports: svcPorts,
     env: { LOG_PRETTY: process.env.LOG_PRETTY ?? (useColor ? "true" : "false"), LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    // A local stack answers simulated inbound calls (`voicecall simulate`) unless told otherwise.
+    serviceEnv: { gateway: { INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open" } },
     onLine: print,
     startServers: async (routes) => (servers = await startDevServers(routes, { dir: join(root, "tmp", "dev"), ports, onLine: print })),
   });
@@ -86,12 +89,31 @@ async function main(): Promise<void> {
   }
   const s = stack;
   const pids = [...servers!.pids(), ...s.all().map((h) => h.proc.child.pid!)];
+  const cliEnv = join(root, "tmp", "dev", "cli.env");
+  writeFileSync(
+    cliEnv,
+    Object.entries({
+      API_URL: s.get("gateway").url,
+      API_TOKEN: s.secrets.API_TOKEN,
+      PUBLIC_URL: s.origin,
+      NATS_URL: s.servers.natsUrl,
+      REDIS_URL: s.servers.redisUrl,
+      TWILIO_ACCOUNT_SID: s.secrets.TWILIO_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: s.secrets.TWILIO_AUTH_TOKEN,
+      TWILIO_FROM_NUMBER: "+15005550006",
+      CADDY_CA: s.servers.caddy!.caPath,
+    })
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+    { mode: 0o600 },
+  );
   const lines = [
     `voicecall dev stack ready (${s.all().map((h) => `${h.instance}:${h.port}`).join(", ")})`,
     `public origin   ${s.origin}   (PUBLIC_URL; Caddy's local CA: ${s.servers.caddy!.caPath})`,
     `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
     `browser phone   ${s.origin}/phone`,
     `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}`,
+    `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: voicecall simulate --say "what are your opening hours")`,
     `pids ${pids.join(" ")}`,
     `Ctrl-C stops everything.`,
   ];

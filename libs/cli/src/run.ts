@@ -22,7 +22,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   },
 };
 
-const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "say", "wav", "to", "api"];
+const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "wav", "to", "api"];
 
 export function usage(): string {
   return ["usage: voicecall <command> [options]   (add --json for machine output)", ...Object.values(commands).map((c) => `  voicecall ${c.help}`)].join("\n");
@@ -38,6 +38,7 @@ export async function runCli(ctx: Ctx, argv: string[]): Promise<number> {
       help: { type: "boolean", short: "h" },
       "allow-local": { type: "boolean" },
       ...Object.fromEntries(stringFlags.map((f) => [f, { type: "string" as const }])),
+      say: { type: "string", multiple: true },
     },
   });
   const [name, ...args] = positionals;

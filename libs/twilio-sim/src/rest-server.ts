@@ -2,6 +2,7 @@ import express, { type Request, type Response, type NextFunction } from "express
 import { formatNumber, rfc2822 } from "./sids";
 import type { SimCall } from "./call";
 import type { DialOutcome } from "./types";
+import { addAccountRoutes, type OwnedNumber } from "./account-routes";
 
 /** Twilio's REST error: `{code, message, more_info, status}`. */
 export class RestError extends Error {
@@ -36,6 +37,8 @@ export interface CallRegistry {
   create(req: CreateCallRequest, outcome?: DialOutcome): SimCall;
   get(sid: string): SimCall | undefined;
   all(): SimCall[];
+  /** Numbers the account owns (for IncomingPhoneNumbers). */
+  numbers?(): OwnedNumber[];
 }
 
 const str = (v: unknown): string | undefined => (Array.isArray(v) ? str(v[v.length - 1]) : typeof v === "string" ? v : undefined);
@@ -97,7 +100,8 @@ export function createRestApp(reg: CallRegistry): express.Express {
     next();
   });
   app.use(root, (req: Request, _res: Response, next: NextFunction) => {
-    if (req.params.accountSid !== reg.accountSid) return next(new RestError(404, 20404, `The requested resource ${req.originalUrl} was not found`));
+    // `/Accounts/{Sid}.json` (the account itself) reaches this prefix with `.json` on the sid.
+    if (req.params.accountSid !== reg.accountSid && req.params.accountSid !== `${reg.accountSid}.json`) return next(new RestError(404, 20404, `The requested resource ${req.originalUrl} was not found`));
     next();
   });
   const find = (req: Request): SimCall => {
@@ -177,6 +181,7 @@ export function createRestApp(reg: CallRegistry): express.Express {
     res.status(204).end();
   });
 
+  addAccountRoutes(app, reg.accountSid, () => reg.numbers?.() ?? []);
   app.use((_req: Request, _res: Response, next: NextFunction) => next(new RestError(404, 20404, "The requested resource was not found")));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e = err instanceof RestError ? err : new RestError(500, 20500, (err as Error)?.message ?? "Internal Server Error");

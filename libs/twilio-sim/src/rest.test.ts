@@ -36,6 +36,18 @@ describe("REST Calls API driven by the real twilio client", () => {
     rx.server.close();
   });
 
+  it("account fetch and the number's voice URL, as the twilio client reads them", async () => {
+    sim.setNumber("+15005550006", "https://voice.example.com/voice/webhook");
+    const acct = await client.api.v2010.accounts(sim.accountSid).fetch();
+    expect(acct.sid).toBe(sim.accountSid);
+    expect(acct.status).toBe("active");
+    const [n] = await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550006", limit: 1 });
+    expect(n?.voiceUrl).toBe("https://voice.example.com/voice/webhook");
+    expect(await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550007" })).toEqual([]);
+    const wrong = twilio(sim.accountSid, "not-the-token", { httpClient: simulatorHttpClient(sim.origin) });
+    await expect(wrong.api.v2010.accounts(sim.accountSid).fetch()).rejects.toMatchObject({ status: 401, code: 20003 });
+  });
+
   it("create → 201 queued, status callbacks in order, update with Twiml ends it, fetch shows completed", async () => {
     const created = await client.calls.create({
       to: "+15558675310",

@@ -135,6 +135,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
       return phone.call;
     },
     get: (sid) => phones.get(sid)?.call,
+    numbers: () => [...numbers].map(([phoneNumber, c]) => ({ phoneNumber, voiceUrl: c.voiceUrl, voiceMethod: c.voiceMethod ?? "POST" })),
     all: () => [...phones.values()].map((p) => p.call),
   };
 
