@@ -69,6 +69,9 @@ export function phoneRouter(ctx: GatewayContext): Router {
       clearInterval(ping);
       for (const s of subs) s.unsubscribe();
     });
+    // `ready` once NATS has the subscriptions: the page starts its stream only then.
+    await ctx.bus.nc.flush().catch(() => undefined);
+    send({ type: "ready", callId });
   });
   return r;
 }

@@ -10,9 +10,11 @@ const transcript = $("transcript");
 const tokenInput = $<HTMLInputElement>("token");
 const callBtn = $<HTMLButtonElement>("call");
 const hangupBtn = $<HTMLButtonElement>("hangup");
+const keys = () => document.querySelectorAll<HTMLButtonElement>("#keypad button");
 
 const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
 tokenInput.value = fromHash ?? localStorage.getItem("vc-token") ?? "";
+if (fromHash) history.replaceState(null, "", location.pathname + location.search);
 
 interface WebCall {
   callId: string;
@@ -23,7 +25,26 @@ interface WebCall {
   token: string;
 }
 
-let active: { call: WebCall; ws: WebSocket; stop: () => void; abort: AbortController } | undefined;
+/** Milliseconds since the Call click (performance.now), for `window.phoneStats`. */
+interface PhoneStats {
+  callCreatedMs?: number;
+  streamOpenMs?: number;
+  firstMediaMs?: number;
+  /** When the first agent audio was scheduled to be heard. */
+  firstAudioMs?: number;
+  marksEchoed: number;
+}
+const w = window as unknown as { phoneStats?: PhoneStats };
+
+interface Active {
+  call: WebCall;
+  ws: WebSocket;
+  abort: AbortController;
+  /** Send a Media Streams message with the next sequence number. */
+  send: (o: Record<string, unknown>) => void;
+  stop: () => void;
+}
+let active: Active | undefined;
 
 function setState(s: string) {
   state.textContent = s;
@@ -46,84 +67,103 @@ function api(path: string, body?: unknown): Promise<Response> {
   });
 }
 
-/** Server-sent events through fetch (EventSource cannot send the Authorization header). */
-async function follow(callId: string, signal: AbortSignal) {
-  const res = await fetch(`/phone/events/${callId}`, { headers: { authorization: `Bearer ${tokenInput.value}` }, signal });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+/**
+ * Server-sent events through fetch (EventSource cannot send the Authorization header). Resolves once
+ * the server says it is subscribed (`ready`), so nothing said after the stream starts is missed; the
+ * rest is read in the background until the signal aborts.
+ */
+async function follow(callId: string, signal: AbortSignal): Promise<void> {
+  const res = await fetch(`/phone/events/${encodeURIComponent(callId)}`, { headers: { authorization: `Bearer ${tokenInput.value}` }, signal });
+  if (!res.ok || !res.body) throw new Error(`live transcript: HTTP ${res.status}`);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
-  for (;;) {
+  let ready = false;
+  const next = async (): Promise<boolean> => {
     const { value, done } = await reader.read();
-    if (done) return;
+    if (done) return false;
     buf += value;
     let i: number;
     while ((i = buf.indexOf("\n\n")) >= 0) {
       const chunk = buf.slice(0, i);
       buf = buf.slice(i + 2);
       const data = chunk.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
-      if (data) onEvent(JSON.parse(data));
+      if (!data) continue;
+      const e = JSON.parse(data);
+      if (e.type === "ready") ready = true;
+      else onEvent(e);
     }
-  }
+    return true;
+  };
+  while (!ready) if (!(await next())) throw new Error("live transcript closed");
+  void (async () => {
+    while (await next());
+  })().catch(() => undefined);
 }
 
-function onEvent(e: { type: string; text?: string; state?: string; playedMs?: number }) {
+const TERMINAL = ["completed", "failed", "canceled", "busy", "no-answer", "rejected"];
+
+function onEvent(e: { type: string; text?: string; state?: string; playedMs?: number; digit?: string }) {
   if (e.type === "transcript.final" && e.text) line("caller", e.text);
   else if (e.type === "say" && e.text) line("agent", e.text);
   else if (e.type === "interrupted") line("system", `interrupted after ${Math.round((e.playedMs ?? 0) / 100) / 10}s`);
   else if (e.type === "call.state" && e.state) {
     setState(e.state);
-    if (["completed", "failed", "canceled", "busy", "no-answer", "rejected"].includes(e.state)) void end(false);
+    if (TERMINAL.includes(e.state)) void end(false);
   }
 }
 
+function setLive(live: boolean) {
+  callBtn.disabled = live;
+  hangupBtn.disabled = !live;
+  keys().forEach((b) => (b.disabled = !live));
+}
+
 async function call() {
+  // The AudioContext is made inside the click so the autoplay policy lets it run.
+  const ctx = new AudioContext();
+  const t0 = performance.now();
+  const stats: PhoneStats = (w.phoneStats = { marksEchoed: 0 });
+  const since = () => Math.round(performance.now() - t0);
   localStorage.setItem("vc-token", tokenInput.value);
   callBtn.disabled = true;
+  transcript.replaceChildren();
   setState("dialing");
+  let mic: MediaStream;
+  try {
+    mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 } });
+  } catch (err) {
+    void ctx.close();
+    throw new Error(`microphone: ${(err as Error).message}`);
+  }
   const res = await api("/phone/calls", {});
   if (!res.ok) {
+    mic.getTracks().forEach((t) => t.stop());
+    void ctx.close();
     setState(`error ${res.status}`);
     line("system", await res.text());
     callBtn.disabled = false;
     return;
   }
   const c = (await res.json()) as WebCall;
-  const mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 } });
-  const ctx = new AudioContext();
+  stats.callCreatedMs = since();
+  document.body.dataset.callId = c.callId;
+  const abort = new AbortController();
   const ws = new WebSocket(c.streamUrl);
   let seq = 0;
   let chunk = 0;
-  const send = (o: object) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(o));
-  const playback = new Playback(ctx, (name) => send({ event: "mark", sequenceNumber: String(++seq), streamSid: c.streamSid, mark: { name } }));
-  const abort = new AbortController();
+  const send = (o: Record<string, unknown>) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ event: o.event, sequenceNumber: String(++seq), ...o, streamSid: c.streamSid }));
+  };
+  const playback = new Playback(ctx, (name) => {
+    stats.marksEchoed++;
+    send({ event: "mark", mark: { name } });
+  });
   let stopCapture = () => {};
-  ws.onopen = async () => {
-    send({ event: "connected", protocol: "Call", version: "1.0.0" });
-    send({
-      event: "start",
-      sequenceNumber: String(++seq),
-      start: { accountSid: c.accountSid, streamSid: c.streamSid, callSid: c.callSid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: c.callId, token: c.token } },
-      streamSid: c.streamSid,
-    });
-    setState("in-progress");
-    stopCapture = await startCapture(ctx, mic, (mu) => {
-      chunk++;
-      send({ event: "media", sequenceNumber: String(++seq), media: { track: "inbound", chunk: String(chunk), timestamp: String(chunk * 20), payload: toBase64(mu) }, streamSid: c.streamSid });
-    });
-  };
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(String(m.data));
-    if (msg.event === "media") playback.enqueue(fromBase64(msg.media.payload));
-    else if (msg.event === "mark") playback.mark(msg.mark.name);
-    else if (msg.event === "clear") playback.clear();
-  };
-  ws.onclose = (e) => {
-    line("system", `stream closed${e.reason ? `: ${e.reason}` : ""}`);
-    void end(false);
-  };
   active = {
     call: c,
     ws,
     abort,
+    send,
     stop: () => {
       stopCapture();
       playback.close();
@@ -131,35 +171,73 @@ async function call() {
       void ctx.close();
     },
   };
-  hangupBtn.disabled = false;
-  document.querySelectorAll<HTMLButtonElement>("#keypad button").forEach((b) => (b.disabled = false));
-  void follow(c.callId, abort.signal).catch(() => undefined);
+  // Follow the call's events before the stream starts: the greeting is said as soon as it does.
+  const following = follow(c.callId, abort.signal);
+  const opened = new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error("media stream failed to open"));
+  });
+  ws.onmessage = (m) => {
+    const msg = JSON.parse(String(m.data));
+    if (msg.event === "media") {
+      stats.firstMediaMs ??= since();
+      const startsIn = playback.enqueue(fromBase64(msg.media.payload));
+      stats.firstAudioMs ??= Math.round(since() + startsIn * 1000);
+    } else if (msg.event === "mark") playback.mark(msg.mark.name);
+    else if (msg.event === "clear") playback.clear();
+  };
+  ws.onclose = (e) => {
+    line("system", `stream closed${e.reason ? `: ${e.reason}` : ""}`);
+    void end(false);
+  };
+  try {
+    await Promise.all([following, opened]);
+  } catch (err) {
+    await end(true);
+    throw err;
+  }
+  if (active?.ws !== ws) return;
+  stats.streamOpenMs = since();
+  ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
+  send({
+    event: "start",
+    start: { accountSid: c.accountSid, streamSid: c.streamSid, callSid: c.callSid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: c.callId, token: c.token } },
+  });
+  setState("in-progress");
+  setLive(true);
+  if (ctx.state === "suspended") await ctx.resume();
+  stopCapture = await startCapture(ctx, mic, (mu) => {
+    chunk++;
+    send({ event: "media", media: { track: "inbound", chunk: String(chunk), timestamp: String(chunk * 20), payload: toBase64(mu) } });
+  });
 }
 
 async function end(byUser: boolean) {
   const a = active;
   if (!a) return;
   active = undefined;
-  if (byUser && a.ws.readyState === WebSocket.OPEN) {
-    a.ws.send(JSON.stringify({ event: "stop", sequenceNumber: "0", stop: { accountSid: a.call.accountSid, callSid: a.call.callSid }, streamSid: a.call.streamSid }));
-  }
+  if (byUser) a.send({ event: "stop", stop: { accountSid: a.call.accountSid, callSid: a.call.callSid } });
   a.ws.close(1000, "hangup");
   a.stop();
-  if (byUser) await api(`/phone/calls/${a.call.callId}/hangup`, {});
+  setLive(false);
+  if (byUser) await api(`/phone/calls/${encodeURIComponent(a.call.callId)}/hangup`, {}).catch(() => undefined);
+  // Keep the live transcript a moment for the last events (the final call state).
   setTimeout(() => a.abort.abort(), 2000);
   setState(byUser ? "completed" : state.textContent === "in-progress" ? "ended" : state.textContent ?? "ended");
-  callBtn.disabled = false;
-  hangupBtn.disabled = true;
-  document.querySelectorAll<HTMLButtonElement>("#keypad button").forEach((b) => (b.disabled = true));
 }
 
-callBtn.onclick = () => void call().catch((err) => (setState("error"), line("system", String(err)), (callBtn.disabled = false)));
+callBtn.onclick = () =>
+  void call().catch((err) => {
+    setState("error");
+    line("system", String((err as Error).message ?? err));
+    callBtn.disabled = false;
+  });
 hangupBtn.onclick = () => void end(true);
-document.querySelectorAll<HTMLButtonElement>("#keypad button").forEach((b) => {
+keys().forEach((b) => {
   b.onclick = () => {
     const a = active;
-    if (!a) return;
-    a.ws.send(JSON.stringify({ event: "dtmf", streamSid: a.call.streamSid, sequenceNumber: "0", dtmf: { track: "inbound_track", digit: b.textContent } }));
+    if (!a || a.ws.readyState !== WebSocket.OPEN) return;
+    a.send({ event: "dtmf", dtmf: { track: "inbound_track", digit: b.textContent } });
     line("system", `pressed ${b.textContent}`);
   };
 });

@@ -19,7 +19,8 @@ export class Playback {
     this.timer = window.setInterval(() => this.flushMarks(), 10);
   }
 
-  enqueue(mu: Uint8Array): void {
+  /** Queue audio after what is queued; answers how many seconds from now it starts playing. */
+  enqueue(mu: Uint8Array): number {
     const buf = this.ctx.createBuffer(1, mu.length, 8000);
     const ch = buf.getChannelData(0);
     for (let i = 0; i < mu.length; i++) ch[i] = decodeSample(mu[i]!) / 32768;
@@ -32,6 +33,7 @@ export class Playback {
     this.heardSeconds += buf.duration;
     this.sources.push(src);
     src.onended = () => (this.sources = this.sources.filter((s) => s !== src));
+    return start - this.ctx.currentTime;
   }
 
   mark(name: string): void {

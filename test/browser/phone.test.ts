@@ -1,0 +1,135 @@
+import { execFileSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readWav, writeWav } from "@voicecall/audio";
+import { CallEvent, SayMessage, subjects } from "@voicecall/contracts";
+import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
+
+/**
+ * The browser phone in real headless Chromium: the page speaks Media Streams itself over wss through
+ * Caddy; Chromium's fake microphone plays a flite WAV (silence, then the caller's sentence, then silence).
+ */
+const SENTENCE = "what are your opening hours";
+const PRE_SILENCE_S = 12;
+const POST_SILENCE_S = 60;
+
+let v: VoiceStack;
+let browser: Browser;
+let dir: string;
+
+/** The caller's WAV for Chromium's fake capture: 16-bit PCM mono, loops, so silence on both sides. */
+function callerWav(path: string): void {
+  const raw = join(dir, "raw.wav");
+  execFileSync("flite", ["-voice", "rms", "-t", SENTENCE, "-o", raw]);
+  const { samples, sampleRate } = readWav(readFileSync(raw));
+  const out = new Int16Array(sampleRate * (PRE_SILENCE_S + POST_SILENCE_S) + samples.length);
+  out.set(samples, sampleRate * PRE_SILENCE_S);
+  writeFileSync(path, writeWav(out, sampleRate));
+}
+
+/** Base64 SHA-256 of the served leaf certificate's public key, for --ignore-certificate-errors-spki-list. */
+function leafSpki(origin: string): Promise<string> {
+  const u = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port: Number(u.port), servername: u.hostname, ca: v.stack.ca }, () => {
+      const der = s.getPeerCertificate().raw;
+      s.end();
+      const spki = new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
+      resolve(createHash("sha256").update(spki).digest("base64"));
+    });
+    s.on("error", reject);
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "vc-phone-"));
+  const wav = join(dir, "caller.wav");
+  callerWav(wav);
+  v = await startVoiceStack({ mediaReplicas: 1 });
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${wav}`,
+      `--ignore-certificate-errors-spki-list=${await leafSpki(v.stack.origin)}`,
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => undefined);
+  await v?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const lines = (page: Page, role: string) => page.locator(`#transcript li.${role}`).allTextContents();
+
+describe("browser phone", () => {
+  it("calls the agent from the page: greeting, caller sentence, reply, keypad, hang-up", async () => {
+    const page = await browser.newPage();
+    const logs: string[] = [];
+    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+    page.on("response", (r) => void (r.status() >= 400 && logs.push(`http ${r.status()} ${r.url()}`)));
+    try {
+      await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
+      await page.click("#call");
+      await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
+      const callId = (await page.locator("body").getAttribute("data-call-id"))!;
+      const events: CallEvent[] = [];
+      const said: SayMessage[] = [];
+      v.bus.subscribe(subjects.evt(callId), CallEvent, (e) => void events.push(e));
+      v.bus.subscribe(subjects.say(callId), SayMessage, (m) => void said.push(m));
+
+      // The greeting plays: the page echoes its marks after playout, so the agent records it as played.
+      await waitFor(async () => (await v.store.getCall(callId))?.greetingPlayed, "greeting played", 60_000, 200);
+      await waitFor(async () => (await lines(page, "agent")).some((l) => /automated assistant/.test(l)), "greeting in the page transcript", 30_000, 200);
+
+      // The fake microphone's sentence, recognised and shown; the agent's reply plays.
+      await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
+      await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
+      const reply = said.find((m) => m.type === "say" && /open Monday to Friday/.test(m.text));
+      expect(reply?.type).toBe("say");
+      const replyId = reply?.type === "say" ? reply.utteranceId : "";
+      // Played to the end: media saw the page echo the reply's last mark.
+      await waitFor(() => events.some((e) => e.type === "playback.mark" && e.utteranceId === replyId && e.done), "reply played", 60_000, 200);
+      await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)), "reply in the call transcript", 30_000, 200);
+
+      // Keypad: a press is a dtmf event on the bus.
+      await page.click("#keypad button:text-is('5')");
+      await waitFor(() => events.some((e) => e.type === "dtmf" && e.digit === "5"), "dtmf 5 on the bus", 20_000, 100);
+
+      mkdirSync("artifacts", { recursive: true });
+      await page.screenshot({ path: "artifacts/browser-phone.png", fullPage: true });
+
+      // Hang up: the call completes and the stream closes.
+      await page.click("#hangup");
+      await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
+      await waitFor(() => events.some((e) => e.type === "stream.stopped"), "stream stopped", 30_000, 100);
+      expect(await page.locator("#state").textContent()).toBe("completed");
+      const stats = await page.evaluate(() => (window as unknown as { phoneStats?: unknown }).phoneStats);
+      console.log("browser phone stats", JSON.stringify(stats));
+    } catch (err) {
+      console.log(logs.join("\n"));
+      console.log(await page.locator("#transcript").innerText().catch(() => ""));
+      throw err;
+    } finally {
+      await page.close();
+    }
+  }, 240_000);
+});
