@@ -190,6 +190,27 @@ describe("agent", () => {
     expect(cut).toMatchObject({ role: "agent", text: heard, utteranceId: first!.utteranceId, interrupted: true });
   });
 
+  it("a cut undone by resumed, then confirmed after the caller's words, still keeps only the heard part", async () => {
+    const a = await startAgent();
+    const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+    await streamStarted(callId);
+    mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "when are you open" });
+    const first = await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "reply");
+    // Media's order when a "false" interruption turns out to be words: interrupted, resumed, final, interrupted.
+    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first.utteranceId, playedMs: 1000, totalMs: 4000 });
+    evt(callId, { type: "resumed", streamSid: "MZ", utteranceId: first.utteranceId, fromMs: 1000 });
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "book an appointment" });
+    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first.utteranceId, playedMs: 1500, totalMs: 4000 });
+    await waitFor(() => rec.spoken().find((s) => s.text === "Sure."), "next answer");
+    await barrier(callId, rec);
+    const heard = heardPart(first.text, 1500, 4000);
+    const msgs = conv(a, callId).messages;
+    expect(msgs.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
+    const cuts = (await store.transcript(callId)).filter((e) => e.interrupted);
+    expect(cuts).toEqual([expect.objectContaining({ text: heard, utteranceId: first.utteranceId })]);
+  });
+
   it("notify mode hangs up only after the message's done mark", async () => {
     await startAgent();
     const { callId, rec } = await newCall("notify", { greeting: "Your parcel arrives today." });

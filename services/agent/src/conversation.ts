@@ -197,14 +197,19 @@ export class Conversation {
    * Media paused this utterance for caller speech. Provisional: `resumed` undoes it (a cough), a new
    * caller turn confirms it. Meanwhile the history already holds only what was heard.
    */
-  private onInterrupted(utteranceId: string, playedMs: number, totalMs: number): void {
+  private async onInterrupted(utteranceId: string, playedMs: number, totalMs: number): Promise<void> {
     const u = this.speaking.get(utteranceId) ?? this.replies.get(utteranceId);
-    if (!u || u.played) return;
+    if (!u || u.played || (u.turn?.superseded && u.turn.said.some((s) => s.cut !== undefined))) return;
     this.speaking.delete(utteranceId);
     u.cut = heardPart(u.text, playedMs, totalMs);
-    if (u.turn) this.recompute(u.turn);
-    else this.cutOther = u;
     this.log.info({ utteranceId, playedMs, totalMs }, "agent interrupted");
+    if (!u.turn) {
+      this.cutOther = u;
+      return;
+    }
+    this.recompute(u.turn);
+    // Media may confirm the cut after the caller's words arrived: the turn is already over, so the cut is final.
+    if (u.turn.superseded && u.cut) await this.transcript("agent", u.cut, u.id, true);
   }
 
   private onResumed(utteranceId: string): void {
@@ -249,10 +254,9 @@ export class Conversation {
       turn.ac.abort();
       turn.superseded = true;
       this.recompute(turn);
-      for (const u of turn.said) {
-        this.speaking.delete(u.id);
-        this.replies.delete(u.id);
-      }
+      // Keep this turn's utterances findable for a late `interrupted`; forget older turns.
+      for (const [id, u] of this.replies) if (u.turn !== turn) this.replies.delete(id);
+      for (const u of turn.said) this.speaking.delete(u.id);
     }
     const cut = turn?.said.find((u) => u.cut !== undefined) ?? this.cutOther;
     this.cutOther = undefined;

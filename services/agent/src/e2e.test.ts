@@ -103,4 +103,56 @@ describe("agent end to end", () => {
     await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)), "reply after takeover", 30_000);
     await phone.hangup();
   });
+
+  it("notify mode: the message is heard, then the call is hung up", async () => {
+    const r = await api("/api/calls", { to: "+14155550126", mode: "notify", greeting: "Your parcel arrives today." });
+    const callId = r.json.callId as string;
+    const phone = await sim.nextCall();
+    expect(await phone.waitForEnd(30_000)).toBe("completed");
+    const rec = await store.getCall(callId);
+    expect(rec?.greetingPlayed).toBe(true);
+    // Hung up after the message's last mark was echoed, never before.
+    const marks = phone.heard().marks.filter((m) => m.echoedAtMs !== undefined);
+    expect(marks.length).toBeGreaterThan(0);
+    expect(phone.heard().ms).toBeGreaterThan(1000);
+  });
+
+  it("answering machine: leaves the voicemail, then hangs up", async () => {
+    sim.queueOutcome({ answeredBy: "machine_end_beep", amdMs: 300 });
+    const r = await api("/api/calls", { to: "+14155550127", mode: "conversation", machineDetection: "DetectMessageEnd", voicemailMessage: "Please call Acme back." });
+    const callId = r.json.callId as string;
+    const phone = await sim.nextCall();
+    expect(await phone.waitForEnd(30_000)).toBe("completed");
+    const t = await store.transcript(callId);
+    expect(t.some((e) => e.role === "agent" && e.text === "Please call Acme back.")).toBe(true);
+  });
+
+  it("transfer: the caller asks for a person, the gateway updates the call with <Dial>", async () => {
+    const r = await api("/api/calls", { to: "+14155550128", mode: "conversation", greeting: "Hi." });
+    const callId = r.json.callId as string;
+    const phone = await sim.nextCall();
+    await waitFor(async () => (await store.getCall(callId))?.greetingPlayed, "greeting played", 30_000);
+    await phone.say("i want to talk to a person");
+    await waitFor(() => phone.transfers.length > 0, "transfer", 30_000);
+    expect(phone.transfers[0]!.value).toContain("+14155550100");
+    await phone.hangup();
+  });
+
+  it("barge-in mid-answer: only the heard part of the answer is kept", async () => {
+    const r = await api("/api/calls", { to: "+14155550129", mode: "conversation", greeting: "Hi." });
+    const callId = r.json.callId as string;
+    const phone = await sim.nextCall();
+    await waitFor(async () => (await store.getCall(callId))?.greetingPlayed, "greeting played", 30_000);
+    const before = phone.heard().ms;
+    await phone.say("when are you open");
+    await phone.waitForAudio(before + 1200, 20_000);
+    await phone.say("book an appointment");
+    await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && t.text.startsWith("Sure.")), "next answer", 30_000);
+    const cut = (await store.transcript(callId)).find((t) => t.interrupted);
+    const full = "We are open Monday to Friday from nine in the morning to six in the evening.";
+    expect(cut?.role).toBe("agent");
+    expect(full.startsWith(cut!.text)).toBe(true);
+    expect(cut!.text.length).toBeLessThan(full.length);
+    await phone.hangup();
+  });
 });
