@@ -32,7 +32,9 @@ const bus = await connectBus({ url: cfg.NATS_URL, name: `tts:${instance}`, log }
 const app = createApp({ bus, redis, store, tts, log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS });
 app.start();
 
-const stopHeartbeat = every(2000, () => store.heartbeat({ service: "tts", instance, ts: Date.now(), load: app.speaker.load }, 6000), log);
+const heartbeat = () => store.heartbeat({ service: "tts", instance, ts: Date.now(), load: app.speaker.load }, 6000);
+await heartbeat().catch(() => undefined);
+const stopHeartbeat = every(2000, heartbeat, log);
 const server: Server = app.http.listen(cfg.PORT, () => log.info({ port: cfg.PORT }, "tts listening"));
 
 onShutdown(log, cfg.SHUTDOWN_TIMEOUT_MS, async () => {

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { cliConfig, Ctx, runCli } from "@voicecall/cli";
+import { freePort, startProc, startVoiceStack, stackRoutes, waitFor, type Proc, type VoiceStack } from "@voicecall/testkit";
+
+/** `voicecall` commands against a running stack (Caddy TLS, the simulator as Twilio). */
+let v: VoiceStack;
+const FROM = "+15005550006";
+const tmp = mkdtempSync(join(tmpdir(), "vc-cli-"));
+
+beforeAll(async () => {
+  v = await startVoiceStack({ serviceEnv: { gateway: { INBOUND_POLICY: "open" } } });
+  v.sim.setNumber(FROM, `${v.stack.origin}/voice/webhook`);
+}, 120_000);
+afterAll(async () => {
+  await v?.stop();
+});
+
+function env(): Record<string, string> {
+  const s = v.stack;
+  return {
+    API_URL: s.get("gateway").url,
+    API_TOKEN: s.secrets.API_TOKEN,
+    PUBLIC_URL: s.origin,
+    NATS_URL: s.servers.natsUrl,
+    REDIS_URL: s.servers.redisUrl,
+    TWILIO_ACCOUNT_SID: s.secrets.TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: s.secrets.TWILIO_AUTH_TOKEN,
+    TWILIO_API_BASE_URL: v.sim.origin,
+    TWILIO_FROM_NUMBER: FROM,
+  };
+}
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const ctx = new Ctx(cliConfig(env()), (l) => out.push(l), (l) => out.push(l), new AbortController().signal);
+  try {
+    const code = await runCli(ctx, argv);
+    return { code, text: out.join("\n") };
+  } finally {
+    await ctx.close();
+  }
+}
+
+const caPath = () => v.stack.servers.caddy!.caPath;
+const routesNow = () => stackRoutes(v.stack.get("gateway").port, v.stack.services.media.map((m) => m.port));
+
+describe("voicecall doctor", () => {
+  it("passes on a good local setup (local addresses allowed)", async () => {
+    const r = await cli("doctor", "--allow-local", "--ca", caPath());
+    expect(r.text).not.toContain("❌");
+    for (const ok of ["unsigned webhook is refused", "stream URL upgrades to a WebSocket", "NATS reachable", "media alive", "number's voice URL points here"]) expect(r.text).toMatch(new RegExp(`✅ ${ok}`));
+    expect(r.code).toBe(0);
+  });
+
+  it("names a private stream URL when local addresses are not allowed", async () => {
+    const r = await cli("doctor", "--ca", caPath());
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/❌ stream URL is wss:\/\/ on the public host/);
+    expect(r.text).toMatch(/a private stream host is unreachable for Twilio/);
+  });
+
+  it("names a missing stream route in Caddy", async () => {
+    const good = routesNow();
+    await v.stack.servers.caddy!.setRoutes(good.filter((r) => !r.path.startsWith("/voice/stream")));
+    try {
+      const r = await cli("doctor", "--allow-local", "--ca", caPath());
+      expect(r.code).toBe(1);
+      expect(r.text).toMatch(/❌ stream URL upgrades to a WebSocket \(101\): HTTP 404/);
+      expect(r.text).toMatch(/route \/voice\/stream\* to the media workers/);
+    } finally {
+      await v.stack.servers.caddy!.setRoutes(good);
+    }
+  });
+
+  it("names signature checking turned off", async () => {
+    const port = await freePort();
+    const e = env();
+    const gw: Proc = startProc("node", ["--import", "tsx", "services/gateway/src/main.ts"], {
+      ...process.env,
+      NATS_URL: e.NATS_URL,
+      REDIS_URL: e.REDIS_URL,
+      PUBLIC_URL: e.PUBLIC_URL,
+      PORT: String(port),
+      INSTANCE_ID: "gateway-unsigned",
+      TWILIO_ACCOUNT_SID: e.TWILIO_ACCOUNT_SID,
+      TWILIO_AUTH_TOKEN: e.TWILIO_AUTH_TOKEN,
+      TWILIO_API_BASE_URL: e.TWILIO_API_BASE_URL,
+      TWILIO_FROM_NUMBER: FROM,
+      API_TOKEN: e.API_TOKEN,
+      STREAM_TOKEN_SECRET: v.stack.secrets.STREAM_TOKEN_SECRET,
+      TWILIO_SKIP_SIGNATURE: "true",
+      LOG_LEVEL: "warn",
+    });
+    const good = routesNow();
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, "second gateway ready", 60_000, 200);
+      await v.stack.servers.caddy!.setRoutes(stackRoutes(port, v.stack.services.media.map((m) => m.port)));
+      const r = await cli("doctor", "--allow-local", "--ca", caPath());
+      expect(r.code).toBe(1);
+      expect(r.text).toMatch(/❌ unsigned webhook is refused \(403\): got 200: signature checking is OFF/);
+      expect(r.text).toMatch(/remove TWILIO_SKIP_SIGNATURE=true/);
+      expect(gw.output()).toContain("TWILIO_SKIP_SIGNATURE=true");
+    } finally {
+      await v.stack.servers.caddy!.setRoutes(good);
+      await gw.stop();
+    }
+  });
+});
+
+describe("voicecall commands", () => {
+  it("simulate: an inbound call hears the greeting and a reply, prints both sides, saves a WAV", async () => {
+    const wav = join(tmp, "heard.wav");
+    const r = await cli("simulate", "--say", "what are your opening hours", "--ca", caPath(), "--wav", wav);
+    expect(r.text).toMatch(/caller +what are your opening hours/);
+    expect(r.text).toMatch(/agent +We are open Monday to Friday/);
+    expect(existsSync(wav)).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it("call, calls, show, hangup", async () => {
+    const placed = await cli("call", "+14155550123", "--message", "Hello from the CLI test");
+    expect(placed.code).toBe(0);
+    const callId = /call (\S+) queued/.exec(placed.text)![1]!;
+    const phone = await v.sim.nextCall(20_000);
+    await phone.waitForStream(1, 30_000);
+    await waitFor(async () => (await v.store.getCall(callId))?.state === "in-progress", "in-progress", 20_000, 100);
+    expect((await cli("calls")).text).toMatch(new RegExp(`${callId}\\s+in-progress\\s+outbound\\s+conversation`));
+    expect((await cli("hangup", phone.sid)).code).toBe(0);
+    expect(await phone.waitForEnd(20_000)).toBe("completed");
+    await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "completed", 20_000, 100);
+    const shown = await cli("show", callId);
+    expect(shown.text).toMatch(/state completed/);
+    expect(shown.text).toMatch(/completed\s+in-progress/);
+  });
+});
