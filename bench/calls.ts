@@ -1,0 +1,209 @@
+import type { Phone } from "@voicecall/twilio-sim";
+import type { VoiceStack } from "@voicecall/testkit";
+import type { CallerAudio } from "./audio";
+
+/** One bus event as media/agent published it (wall-clock `ts`). */
+export interface BusEvent {
+  type: string;
+  ts: number;
+  [k: string]: unknown;
+}
+
+/** What one simulated call measured. Absolute times are epoch ms. */
+export interface CallResult {
+  callId?: string;
+  ok: boolean;
+  error?: string;
+  /** stream `start` sent → first greeting audio received by the caller. */
+  greetingMs?: number;
+  /** Per answered turn: transcript.final (bus) → first reply audio received. */
+  overheadMs: number[];
+  /** Per answered turn: caller's last voiced frame sent → first reply audio received. */
+  voiceToVoiceMs: number[];
+  /** Caller voice onset (first frame sent) → `clear` received. */
+  bargeInMs: number[];
+  /** speech.started (bus) → `clear` received: the part after the VAD onset and the barge-in hold. */
+  bargeInAfterVadMs: number[];
+  /** Heard audio gaps inside an utterance (the player ran dry), and their lengths. */
+  underruns: number;
+  underrunMs: number[];
+  heardMs: number;
+  /** Scripted noises/backchannels played over agent speech, and what media did about them. */
+  noises: number;
+  interruptions: number;
+  falseInterruptions: number;
+  turns: number;
+}
+
+export interface DriveOptions {
+  v: VoiceStack;
+  events: Map<string, BusEvent[]>;
+  audio: CallerAudio;
+  index: number;
+  greeting: string;
+  durationMs: number;
+  withNoises: boolean;
+  signal: AbortSignal;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (signal?.aborted) throw new Error(`aborted waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+interface Chunk {
+  atMs: number;
+  bytes: Uint8Array;
+}
+/** The simulator's played chunks (atMs since call creation, contiguous unless the player ran dry). */
+const chunksOf = (p: Phone): Chunk[] => (p.call.recorder as unknown as { chunks: Chunk[] }).chunks;
+const t0Of = (p: Phone): number => p.call.recorder.t0;
+
+/** Track when the caller's voice goes out: the first and the last frame of each `say`. */
+function watchMouth(p: Phone): { onsets: number[]; ends: number[] } {
+  const mouth = p.call.mouth;
+  const next = mouth.next.bind(mouth);
+  const w = { onsets: [] as number[], ends: [] as number[] };
+  let talking = false;
+  mouth.next = () => {
+    const f = next();
+    if (f && !talking) w.onsets.push(Date.now());
+    if (!f && talking) w.ends.push(Date.now());
+    talking = !!f;
+    return f;
+  };
+  return w;
+}
+
+/** Agent audio is playing right now (the last heard chunk ends within a frame or two of now). */
+function audioFlowing(p: Phone): boolean {
+  const last = chunksOf(p).at(-1);
+  return !!last && t0Of(p) + last.atMs + last.bytes.length / 8 >= Date.now() - 60;
+}
+
+/** First heard audio at or after `fromAbs` (epoch ms), if any. */
+function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
+  const t0 = t0Of(p);
+  const c = chunksOf(p).find((c) => t0 + c.atMs >= fromAbs);
+  return c ? t0 + c.atMs : undefined;
+}
+
+/**
+ * One call: API create → simulator rings and streams through Caddy → greeting heard → turns of
+ * (caller asks → reply heard → caller barges in, or noises in the offline scenario) until the
+ * duration is up → caller hangs up.
+ */
+export async function driveCall(o: DriveOptions): Promise<CallResult> {
+  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0 };
+  const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
+  let phone: Phone | undefined;
+  try {
+    const created = await o.v.api<{ callId: string }>("POST", "/api/calls", { to, mode: "conversation", greeting: o.greeting });
+    if (created.status !== 202) throw new Error(`create call: ${created.status} ${JSON.stringify(created.json)}`);
+    const callId = created.json.callId;
+    r.callId = callId;
+    const ev = () => o.events.get(callId) ?? [];
+    const evAfter = (type: string, fromAbs: number, pred: (e: BusEvent) => boolean = () => true) => ev().find((e) => e.type === type && e.ts >= fromAbs && pred(e));
+    phone = await until(() => o.v.sim.calls().find((c) => c.to === to), `simulated call to ${to}`, 30_000, o.signal);
+    const p = phone;
+    const mouth = watchMouth(p);
+    await p.waitForStream(1, 60_000);
+    const started = await until(() => p.events.find((e) => e.type === "stream.started"), "stream.started", 30_000, o.signal);
+    const startAbs = t0Of(p) + started.atMs;
+    // Greeting: first audio heard, then its done mark (the whole greeting played).
+    const greetAbs = await until(() => firstHeardAfter(p, startAbs), "greeting audio", 60_000, o.signal);
+    r.greetingMs = greetAbs - startAbs;
+    await until(() => evAfter("playback.mark", startAbs, (e) => e.done === true), "greeting played", 90_000, o.signal);
+    const deadline = Date.now() + o.durationMs;
+    do {
+      // A turn: the caller asks; the reply's first audio is measured from its last frame and the final.
+      const askedAt = Date.now();
+      await p.say(o.audio.question);
+      const endAbs = await until(() => mouth.ends.find((t) => t >= askedAt), "end of caller speech", 10_000, o.signal);
+      const replyAbs = await until(() => firstHeardAfter(p, endAbs), "reply audio", 60_000, o.signal);
+      r.turns++;
+      r.voiceToVoiceMs.push(replyAbs - endAbs);
+      const finals = ev().filter((e) => e.type === "transcript.final" && e.ts >= askedAt && e.ts <= replyAbs);
+      if (finals.length) r.overheadMs.push(replyAbs - finals[finals.length - 1]!.ts);
+      await sleep(600);
+      if (o.withNoises) {
+        // Non-turns over agent speech: each should pause at most briefly and resume (false interruption).
+        for (const n of o.audio.noises) {
+          if (o.signal.aborted) break;
+          await p.say(n.mu);
+          r.noises++;
+          await sleep(1800);
+        }
+      }
+      // Barge-in: the caller talks over the reply; measured to the `clear` the simulator receives.
+      {
+        const bargeAt = Date.now();
+        const clearsBefore = p.call.recorder.clears.length;
+        const speaking = audioFlowing(p);
+        await p.say(o.audio.question);
+        if (speaking) {
+          const onset = mouth.onsets.find((t) => t >= bargeAt);
+          const clear = await until(() => p.call.recorder.clears.slice(clearsBefore)[0], "clear after barge-in", 10_000, o.signal).catch(() => undefined);
+          if (clear && onset) {
+            const clearAbs = t0Of(p) + clear.atMs;
+            r.bargeInMs.push(clearAbs - onset);
+            const vad = evAfter("speech.started", onset);
+            if (vad && vad.ts <= clearAbs) r.bargeInAfterVadMs.push(clearAbs - vad.ts);
+          }
+        }
+        // The barge-in was a real turn: wait for its reply before the next round.
+        const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt), "end of barge-in speech", 10_000, o.signal);
+        await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
+        await sleep(300);
+      }
+    } while (Date.now() < deadline && !o.signal.aborted);
+    const all = ev();
+    r.interruptions = all.filter((e) => e.type === "interrupted").length;
+    r.falseInterruptions = all.filter((e) => e.type === "resumed").length;
+    r.ok = true;
+  } catch (err) {
+    r.error = (err as Error).message;
+  } finally {
+    if (phone) {
+      await phone.hangup().catch(() => undefined);
+      Object.assign(r, gaps(phone, (r.callId && o.events.get(r.callId)) || []));
+    }
+  }
+  return r;
+}
+
+/**
+ * Gaps in what the caller heard. The simulator plays queued audio back to back; a gap means its queue
+ * ran dry. A gap counts as an underrun only inside an utterance: no done mark, clear or barge-in
+ * event falls between the end of the audio before it and the start of the audio after it.
+ */
+export function gaps(p: Phone, events: BusEvent[]): Pick<CallResult, "underruns" | "underrunMs" | "heardMs"> {
+  const t0 = t0Of(p);
+  const chunks = chunksOf(p);
+  const boundaries = [
+    ...events.filter((e) => (e.type === "playback.mark" && e.done === true) || e.type === "interrupted" || e.type === "resumed").map((e) => e.ts - t0),
+    ...p.call.recorder.clears.map((c) => c.atMs),
+  ];
+  const underrunMs: number[] = [];
+  let heard = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i]!;
+    heard += c.bytes.length / 8;
+    if (i === 0) continue;
+    const prev = chunks[i - 1]!;
+    const prevEnd = prev.atMs + prev.bytes.length / 8;
+    const gap = c.atMs - prevEnd;
+    if (gap <= 2) continue;
+    if (boundaries.some((b) => b >= prevEnd - 60 && b <= c.atMs + 5)) continue;
+    underrunMs.push(gap);
+  }
+  return { underruns: underrunMs.length, underrunMs, heardMs: heard };
+}

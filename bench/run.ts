@@ -1,0 +1,156 @@
+/**
+ * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--json out.json]`
+ *
+ * Drives N concurrent simulated calls through Caddy TLS into the real stack and prints a table (and
+ * writes JSON, default artifacts/bench.json). `--capacity` (or `--scenario capacity`) ramps raw Media
+ * Streams sockets at one media worker. Targets are goals, reported next to the numbers, never asserted.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { cpus, loadavg } from "node:os";
+import { runScenario, type ScenarioName, type ScenarioReport } from "./scenario";
+import { runCapacity, type CapacityReport } from "./capacity";
+import { markdown, table, type Row } from "./stats";
+
+export interface BenchOptions {
+  calls: number;
+  durationS: number;
+  scenarios: ScenarioName[];
+  capacity: boolean;
+  /** Capacity: streams added per step, max streams, seconds per step. */
+  capacityStep: number;
+  capacityMax: number;
+  capacityStepS: number;
+  mediaReplicas: number;
+  staggerMs: number;
+  json: string;
+  quiet: boolean;
+}
+
+export interface BenchReport {
+  at: string;
+  machine: { cpus: number; model: string; loadavg: number[]; node: string };
+  options: Omit<BenchOptions, "quiet">;
+  scenarios: ScenarioReport[];
+  capacity?: CapacityReport;
+  table: string;
+  markdown: string;
+}
+
+export function parseArgs(argv: string[]): BenchOptions {
+  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, mediaReplicas: 1, staggerMs: 50, json: "artifacts/bench.json", quiet: false };
+  let scenarioSet = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const val = () => {
+      const x = argv[++i];
+      if (x === undefined) throw new Error(`${a} needs a value`);
+      return x;
+    };
+    const num = () => {
+      const n = Number(val());
+      if (!Number.isFinite(n) || n < 0) throw new Error(`${a} needs a number`);
+      return n;
+    };
+    if (a === "--calls") o.calls = Math.max(1, Math.floor(num()));
+    else if (a === "--duration") o.durationS = num();
+    else if (a === "--json") o.json = val();
+    else if (a === "--media") o.mediaReplicas = Math.max(1, Math.floor(num()));
+    else if (a === "--stagger") o.staggerMs = num();
+    else if (a === "--capacity") o.capacity = true;
+    else if (a === "--capacity-step") o.capacityStep = Math.max(1, Math.floor(num()));
+    else if (a === "--capacity-max") o.capacityMax = Math.max(1, Math.floor(num()));
+    else if (a === "--capacity-step-s") o.capacityStepS = num();
+    else if (a === "--quiet") o.quiet = true;
+    else if (a === "--scenario") {
+      const s = val();
+      scenarioSet = true;
+      if (s === "all") {
+        o.scenarios = ["instant", "offline"];
+        o.capacity = true;
+      } else if (s === "instant" || s === "offline") o.scenarios = [s];
+      else if (s === "capacity") o.scenarios = [];
+      else throw new Error(`--scenario must be instant, offline, capacity or all (got ${s})`);
+      if (s === "capacity") o.capacity = true;
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (o.capacity && !scenarioSet) o.scenarios = [];
+  return o;
+}
+
+const TARGETS = { greeting: "p50 ≤ 20, p99 ≤ 50", overhead: "p50 ≤ 15, p99 ≤ 40", bargeIn: "p99 ≤ 60" };
+
+/** Table rows of a report (every scenario, then capacity). */
+export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
+  const out: Row[] = [];
+  for (const s of r.scenarios) {
+    const p = `[${s.scenario}] `;
+    out.push({ metric: `${p}greeting: start → first frame heard`, d: s.greetingMs, unit: "ms", target: TARGETS.greeting });
+    out.push({ metric: `${p}greeting: start → first frame sent (media)`, d: s.greetingSentMs, unit: "ms" });
+    out.push({ metric: `${p}overhead: final → first reply frame heard`, d: s.overheadMs, unit: "ms", target: TARGETS.overhead });
+    out.push({ metric: `${p}overhead: final → first reply frame sent (media)`, d: s.overheadSentMs, unit: "ms" });
+    out.push({ metric: `${p}voice-to-voice: end of speech → reply heard`, d: s.voiceToVoiceMs, unit: "ms" });
+    out.push({ metric: `${p}barge-in: voice onset → clear`, d: s.bargeInMs, unit: "ms", target: TARGETS.bargeIn });
+    out.push({ metric: `${p}barge-in: speech.started → clear`, d: s.bargeInAfterVadMs, unit: "ms" });
+    out.push({ metric: `${p}underrun gap lengths`, d: s.underrunMs, unit: "ms" });
+  }
+  return out;
+}
+
+function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
+  const lines: string[] = [];
+  for (const s of r.scenarios) {
+    lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
+    if (s.falseInterruptionsPerCall !== null) lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)}, pauses per scripted noise ${s.interruptionsPerNoise?.toFixed(2) ?? "-"}`);
+    if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
+    lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+  }
+  const c = r.capacity;
+  if (c) {
+    lines.push(`[capacity] one media worker: ${c.maxStreamsWithinLag} streams with event-loop lag p99 ≤ ${c.lagLimitMs} ms (target ≥ 500); stopped at ${c.stoppedAt} (${c.stopReason})`);
+    lines.push(`[capacity] per stream: ${c.cpuPerStreamPct}% of a core, ${c.rssPerStreamKB} KB RSS (target ≤ 200)`);
+    lines.push(["[capacity] streams  lag-p99-ms  cpu-cores  rss-MB", ...c.steps.map((s) => `           ${String(s.streams).padStart(7)}  ${String(s.lagP99Ms).padStart(10)}  ${String(s.cpuCores).padStart(9)}  ${String(s.rssMB).padStart(6)}`)].join("\n"));
+  }
+  return lines.join("\n");
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const log = o.quiet ? () => undefined : (l: string) => console.error(l);
+  const scenarios: ScenarioReport[] = [];
+  for (const s of o.scenarios) {
+    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, log }));
+  }
+  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, log }) : undefined;
+  const body = { scenarios, capacity };
+  const rs = rows(body);
+  const { quiet: _q, ...options } = o;
+  const report: BenchReport = {
+    at: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version },
+    options,
+    ...body,
+    table: `${table(rs)}\n\n${summary(body)}`,
+    markdown: `${markdown(rs)}\n\n${summary(body)
+      .split("\n")
+      .map((l) => `    ${l}`)
+      .join("\n")}`,
+  };
+  const out = resolve(o.json);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2));
+  return report;
+}
+
+if (process.argv[1] && /bench[/\\]run\.ts$/.test(process.argv[1])) {
+  const o = parseArgs(process.argv.slice(2));
+  runBench(o)
+    .then((r) => {
+      console.log(r.table);
+      console.log(`\nJSON: ${resolve(o.json)}`);
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,160 @@
+import { startVoiceStack, type VoiceStack } from "@voicecall/testkit";
+import { startFakeVendors, type FakeVendors } from "../services/tts/src/testing/fake-vendors";
+import { startFakeDeepgram, type FakeDeepgram } from "../services/media/src/speech/deepgram-fake";
+import { callerAudio } from "./audio";
+import { driveCall, type BusEvent, type CallResult } from "./calls";
+import { startInstantLlm, type InstantLlm } from "./fakes";
+import { cpuShare, sampleProc, type ProcSample } from "./proc-stats";
+import { dist, type Dist } from "./stats";
+
+export type ScenarioName = "instant" | "offline";
+
+export interface ScenarioOptions {
+  scenario: ScenarioName;
+  calls: number;
+  /** Seconds each call keeps taking turns after its greeting (at least one turn). */
+  durationS: number;
+  mediaReplicas: number;
+  /** Gap between call starts (ms): a ramp, so the start-up burst does not dominate. */
+  staggerMs: number;
+  log: (line: string) => void;
+}
+
+export interface ScenarioReport {
+  scenario: ScenarioName;
+  providers: Record<string, string>;
+  calls: { requested: number; ok: number; failed: number; errors: string[] };
+  greetingMs: Dist;
+  /** media's own record (store.recordTurn): stream start → first greeting frame sent. */
+  greetingSentMs: Dist;
+  overheadMs: Dist;
+  /** media's own record: transcript.final → first reply frame sent. */
+  overheadSentMs: Dist;
+  voiceToVoiceMs: Dist;
+  bargeInMs: Dist;
+  bargeInAfterVadMs: Dist;
+  underrunsPerCall: number;
+  underrunMs: Dist;
+  heardSeconds: number;
+  falseInterruptionsPerCall: number | null;
+  interruptionsPerNoise: number | null;
+  media: { peakCpuCores: number; cpuPerCallMs: number; rssIdleMB: number; rssPeakMB: number; rssPerCallKB: number } | null;
+  wallSeconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The whole stack plus vendor stand-ins, N concurrent calls through Caddy TLS, and the numbers. */
+export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
+  const t0 = Date.now();
+  const instant = o.scenario === "instant";
+  const audio = await callerAudio(!instant);
+  let vendors: FakeVendors | undefined;
+  let dg: FakeDeepgram | undefined;
+  let llm: InstantLlm | undefined;
+  let v: VoiceStack | undefined;
+  const providers: Record<string, string> = instant
+    ? { vad: "webrtc", stt: "deepgram protocol (local fake, final on Finalize)", tts: "elevenlabs protocol (local fake, all audio at once)", llm: "openai protocol (local SSE, instant)" }
+    : { vad: "webrtc", stt: "pocketsphinx (script grammar)", tts: "local flite", llm: "builtin script" };
+  try {
+    const serviceEnv: Record<string, Record<string, string>> = {
+      gateway: { MAX_CONCURRENT_CALLS: String(Math.max(50, o.calls * 2)) },
+      media: { MAX_PENDING_PER_ADDRESS: "5000", MAX_PENDING_TOTAL: "5000" },
+      tts: {},
+      agent: {},
+    };
+    if (instant) {
+      vendors = await startFakeVendors("We are open Monday to Friday from nine to six. Is there anything else I can help you with?");
+      vendors.fallbackMode = { kind: "ok", chunks: 8 };
+      dg = await startFakeDeepgram({ apiKey: "bench-deepgram-key", transcribe: (mu) => (mu.length > 2400 ? "what are your opening hours" : "") });
+      llm = await startInstantLlm();
+      Object.assign(serviceEnv.tts!, { TTS_PROVIDER: "elevenlabs", TTS_FALLBACK_PROVIDER: "none", ELEVENLABS_API_KEY: vendors.apiKey, ELEVENLABS_URL: vendors.url });
+      Object.assign(serviceEnv.media!, { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: "bench-deepgram-key", DEEPGRAM_URL: dg.url });
+      Object.assign(serviceEnv.agent!, { LLM_PROVIDER: "openai", LLM_BASE_URL: llm.url, LLM_API_KEY: "bench", LLM_MODEL: "bench", SILENCE_REPROMPT_MS: "60000" });
+    } else {
+      Object.assign(serviceEnv.agent!, { SILENCE_REPROMPT_MS: "60000" });
+    }
+    o.log(`[${o.scenario}] starting the stack (${o.mediaReplicas} media worker${o.mediaReplicas > 1 ? "s" : ""})`);
+    v = await startVoiceStack({ mediaReplicas: o.mediaReplicas, env: { LOG_LEVEL: "warn" }, serviceEnv });
+    const stack = v;
+    const events = new Map<string, BusEvent[]>();
+    const sub = stack.bus.nc.subscribe("vc.call.*.evt", {
+      callback: (_err, m) => {
+        try {
+          const e = JSON.parse(new TextDecoder().decode(m.data)) as BusEvent & { callId: string };
+          const list = events.get(e.callId) ?? [];
+          list.push(e);
+          events.set(e.callId, list);
+        } catch {
+          /* not JSON: not ours */
+        }
+      },
+    });
+    const greeting = instant ? "Hello, thanks for calling Acme Dental. How can I help?" : undefined;
+    // Warm-up: one call renders the greeting into the cache and warms every connection pool.
+    const warm = await driveCall({ v: stack, events, audio, index: 9999, greeting: greeting ?? "Hello, thanks for calling Acme Dental. How can I help?", durationMs: 0, withNoises: false, signal: AbortSignal.timeout(120_000) });
+    if (!warm.ok) throw new Error(`warm-up call failed: ${warm.error}`);
+    o.log(`[${o.scenario}] warm-up call ok (greeting ${warm.greetingMs} ms); ${o.calls} calls, ${o.durationS} s of turns each`);
+
+    const mediaPids = stack.stack.services.media.map((m) => m.proc.child.pid!).filter(Boolean);
+    const idle = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
+    const peaks = { cpu: 0, rss: idle.reduce((a, s) => a + s.rss, 0) };
+    let last = idle;
+    const sampler = setInterval(() => {
+      const now = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
+      if (now.length === last.length && now.length) peaks.cpu = Math.max(peaks.cpu, now.reduce((a, s, i) => a + cpuShare(last[i]!, s), 0));
+      peaks.rss = Math.max(peaks.rss, now.reduce((a, s) => a + s.rss, 0));
+      last = now;
+    }, 1000);
+    const since = Date.now();
+    const signal = AbortSignal.timeout(o.durationS * 1000 + 180_000);
+    const results: CallResult[] = await Promise.all(
+      Array.from({ length: o.calls }, async (_, i) => {
+        await sleep(i * o.staggerMs);
+        return driveCall({ v: stack, events, audio, index: i, greeting: greeting ?? "Hello, thanks for calling Acme Dental. How can I help?", durationMs: o.durationS * 1000, withNoises: !instant, signal });
+      }),
+    );
+    clearInterval(sampler);
+    const end = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
+    sub.unsubscribe();
+    const turns = await stack.store.turns(since);
+    const ids = new Set(results.map((r) => r.callId));
+    const mine = turns.filter((t) => ids.has(t.callId));
+    const ok = results.filter((r) => r.ok);
+    const flat = (f: (r: CallResult) => number[]) => results.flatMap(f);
+    const cpuMs = end.reduce((a, s) => a + s.cpuMs, 0) - idle.reduce((a, s) => a + s.cpuMs, 0);
+    const idleRss = idle.reduce((a, s) => a + s.rss, 0);
+    const noises = results.reduce((a, r) => a + r.noises, 0);
+    const callSeconds = results.reduce((a, r) => a + r.heardMs, 0) / 1000;
+    return {
+      scenario: o.scenario,
+      providers,
+      calls: { requested: o.calls, ok: ok.length, failed: results.length - ok.length, errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5) },
+      greetingMs: dist(results.map((r) => r.greetingMs ?? NaN)),
+      greetingSentMs: dist(mine.filter((t) => t.kind === "greeting").map((t) => t.latencyMs)),
+      overheadMs: dist(flat((r) => r.overheadMs)),
+      overheadSentMs: dist(mine.filter((t) => t.kind === "reply").map((t) => t.latencyMs)),
+      voiceToVoiceMs: dist(flat((r) => r.voiceToVoiceMs)),
+      bargeInMs: dist(flat((r) => r.bargeInMs)),
+      bargeInAfterVadMs: dist(flat((r) => r.bargeInAfterVadMs)),
+      underrunsPerCall: results.length ? results.reduce((a, r) => a + r.underruns, 0) / results.length : 0,
+      underrunMs: dist(flat((r) => r.underrunMs)),
+      heardSeconds: Math.round(callSeconds),
+      falseInterruptionsPerCall: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.length),
+      interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,
+      media: idle.length
+        ? {
+            peakCpuCores: Math.round(peaks.cpu * 100) / 100,
+            cpuPerCallMs: Math.round(cpuMs / Math.max(1, o.calls)),
+            rssIdleMB: Math.round(idleRss / 1048576),
+            rssPeakMB: Math.round(peaks.rss / 1048576),
+            rssPerCallKB: Math.round((peaks.rss - idleRss) / 1024 / Math.max(1, o.calls)),
+          }
+        : null,
+      wallSeconds: Math.round((Date.now() - t0) / 1000),
+    };
+  } finally {
+    await v?.stop().catch(() => undefined);
+    await Promise.all([vendors?.close(), dg?.close(), llm?.close()].map((p) => p?.catch(() => undefined)));
+  }
+}
