@@ -30,6 +30,15 @@ describe("SentenceSplitter", () => {
     expect(all).toEqual(["Sure!", "Here is our site.", "Goodbye."]);
   });
 
+  it("cuts a run-on sentence at a clause break instead of waiting for its end", () => {
+    const s = new SentenceSplitter();
+    const clause = "and then we also have appointments on saturday mornings";
+    const out = s.push(`Well, ${clause}, ${clause}, ${clause}, ${clause}, and more`);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.endsWith(",")).toBe(true);
+    expect([...out, ...s.flush()].join(" ")).toBe(`Well, ${clause}, ${clause}, ${clause}, ${clause}, and more`);
+  });
+
   it("keeps an unclosed think block silent", () => {
     expect(run(["<think>never ends"]).all).toEqual([]);
     expect(run(["a < b is true."]).all).toEqual(["a < b is true."]);

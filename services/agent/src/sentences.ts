@@ -1,6 +1,8 @@
 /** Blocks a model may write that must never be spoken: reasoning and textual tool calls. */
 const HIDDEN = ["think", "thinking", "reasoning", "tool_call", "function_call", "tools"];
 const OPEN = new RegExp(`<(${HIDDEN.join("|")})>`, "i");
+/** A clause this long is spoken at its last comma rather than waiting for the sentence to end. */
+const MAX_CHARS = 200;
 const ABBREV = new Set(["mr", "mrs", "ms", "dr", "st", "prof", "sr", "jr", "vs", "etc", "eg", "ie", "no", "approx"]);
 
 /** Markdown and stray symbols out, plain words in: what tts should read. */
@@ -88,6 +90,14 @@ export class SentenceSplitter {
       start = m.index + m[0].length;
     }
     this.text = this.text.slice(start);
+    // A run-on sentence: speak up to its last clause break now, so the caller is not kept waiting.
+    if (!final && this.text.length > MAX_CHARS) {
+      const brk = Math.max(this.text.lastIndexOf(", "), this.text.lastIndexOf("; "), this.text.lastIndexOf(": "));
+      if (brk > 40) {
+        this.emit(this.text.slice(0, brk + 1), out);
+        this.text = this.text.slice(brk + 2);
+      }
+    }
     if (final) {
       this.emit(this.text, out);
       this.text = "";

@@ -31,8 +31,13 @@ beforeAll(async () => {
       res.status(503).json({ error: { message: "overloaded" } });
       return;
     }
-    res.setHeader("content-type", "text/event-stream");
     const last = req.body.messages.at(-1).content as string;
+    if (last === "hang") return; // never answers
+    res.setHeader("content-type", "text/event-stream");
+    if (last === "stall") {
+      res.write(chunk({ content: "Half a " }));
+      return; // then nothing
+    }
     const parts: string[] = [chunk({ role: "assistant", content: "" })];
     if (last.includes("transfer")) {
       parts.push(chunk({ content: "Putting you through." }));
@@ -105,5 +110,20 @@ describe("OpenAiModel against a local SSE server", () => {
     const { log } = testLogger("agent");
     const m = resilient(new OpenAiModel({ baseUrl: base.replace("/v1", "/nope"), model: "x" }), { timeoutMs: 5000, retries: 2, log });
     await expect(collect(m.chat({ messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/http 404/);
+  });
+
+  it("times out a silent server (retrying first) and a stream that stalls midway (no retry)", async () => {
+    const { log } = testLogger("agent");
+    const m = resilient(new OpenAiModel({ baseUrl: base, model: "test-model" }), { timeoutMs: 200, retries: 1, log });
+    const before = seen.length;
+    await expect(collect(m.chat({ messages: [{ role: "user", content: "hang" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/timeout/);
+    expect(seen.length - before).toBe(2);
+    const got: LlmChunk[] = [];
+    const run = async () => {
+      for await (const c of m.chat({ messages: [{ role: "user", content: "stall" }], tools: [], signal: new AbortController().signal })) got.push(c);
+    };
+    await expect(run()).rejects.toThrow(/timeout/);
+    expect(got).toEqual([{ type: "text", text: "Half a " }]);
+    expect(seen.length - before).toBe(3);
   });
 });

@@ -2,7 +2,7 @@ import type { Logger } from "@voicecall/log";
 import { LlmError, type ChatRequest, type LanguageModel, type LlmChunk } from "./types";
 
 export interface ResilienceOptions {
-  /** Wait at most this long for the first chunk of an attempt. */
+  /** Wait at most this long for the first chunk of an attempt, and between chunks after it. */
   timeoutMs: number;
   /** Extra attempts after a retryable failure, only while nothing has been streamed yet. */
   retries: number;
@@ -23,16 +23,21 @@ export function resilient(inner: LanguageModel, o: ResilienceOptions): LanguageM
         const onAbort = () => ac.abort(req.signal.reason);
         req.signal.addEventListener("abort", onAbort, { once: true });
         let timedOut = false;
-        const timer = setTimeout(() => {
-          timedOut = true;
-          ac.abort(new LlmError("llm first-token timeout", true));
-        }, o.timeoutMs);
+        let timer: NodeJS.Timeout | undefined;
+        const arm = () => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            timedOut = true;
+            ac.abort(new LlmError("llm timeout", true));
+          }, o.timeoutMs);
+        };
+        arm();
         let streamed = false;
         try {
           for await (const chunk of inner.chat({ ...req, signal: ac.signal })) {
-            clearTimeout(timer);
             streamed = true;
             yield chunk;
+            arm();
           }
           return;
         } catch (err) {
