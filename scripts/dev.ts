@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     `voicecall dev stack ready (${s.all().map((h) => `${h.instance}:${h.port}`).join(", ")})`,
     `public origin   ${s.origin}   (PUBLIC_URL; Caddy's local CA: ${s.servers.caddy!.caPath})`,
     `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
-    `browser phone   ${s.origin}/phone`,
+    `browser phone   ${s.origin}/phone#token=${s.secrets.API_TOKEN}   (microphone; no Twilio needed)`,
     `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}`,
     `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: voicecall simulate --say "what are your opening hours")`,
     `pids ${pids.join(" ")}`,

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
+import { build } from "esbuild";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWav, writeWav } from "@voicecall/audio";
@@ -132,4 +133,57 @@ describe("browser phone", () => {
       await page.close();
     }
   }, 240_000);
+
+  it("plays agent audio like Twilio: marks echoed after their audio, clear echoes the pending ones at once", async () => {
+    // The page's Playback class itself, bundled for the test, in a real AudioContext.
+    const bundle = await build({
+      entryPoints: [new URL("../../services/gateway/src/phone/page/playback.ts", import.meta.url).pathname],
+      bundle: true,
+      write: false,
+      format: "iife",
+      globalName: "VcPlayback",
+      target: "es2020",
+      logLevel: "silent",
+    });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${v.stack.origin}/phone`);
+      await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
+      // An AudioContext made in a click may run (autoplay policy).
+      await page.evaluate(() => document.querySelector("h1")!.addEventListener("click", () => ((window as unknown as { ac: AudioContext }).ac = new AudioContext())));
+      await page.click("h1");
+      const r = await page.evaluate(async () => {
+        type Pb = { enqueue(mu: Uint8Array): number; mark(name: string): void; clear(): void; close(): void; readonly playing: boolean };
+        const g = window as unknown as { ac: AudioContext; VcPlayback: { Playback: new (ctx: AudioContext, onMark: (n: string) => void) => Pb } };
+        const ctx = g.ac;
+        await ctx.resume();
+        const echoed: { name: string; at: number }[] = [];
+        const p = new g.VcPlayback.Playback(ctx, (name) => echoed.push({ name, at: ctx.currentTime }));
+        const silence = (s: number) => new Uint8Array(8000 * s).fill(0xff);
+        const aEnds = ctx.currentTime + p.enqueue(silence(1)) + 1;
+        p.mark("a");
+        const bEnds = ctx.currentTime + p.enqueue(silence(20)) + 20;
+        p.mark("b");
+        p.enqueue(silence(5));
+        p.mark("c");
+        const echoedAtOnce = echoed.length;
+        while (!echoed.length) await new Promise((res) => setTimeout(res, 20));
+        const playingBeforeClear = p.playing;
+        p.clear();
+        const out = { echoed: [...echoed], aEnds, bEnds, echoedAtOnce, playingBeforeClear, playingAfterClear: p.playing };
+        p.close();
+        await ctx.close();
+        return out;
+      });
+      expect(r.echoedAtOnce).toBe(0);
+      expect(r.echoed.map((e) => e.name)).toEqual(["a", "b", "c"]);
+      // "a" came back once its second of audio had played (audio clock), "b" and "c" at the clear, long before theirs.
+      expect(r.echoed[0]!.at).toBeGreaterThanOrEqual(r.aEnds - 0.01);
+      expect(r.echoed[1]!.at).toBeLessThan(r.bEnds);
+      expect(r.playingBeforeClear).toBe(true);
+      expect(r.playingAfterClear).toBe(false);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
 });
