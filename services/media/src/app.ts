@@ -3,7 +3,7 @@ import express from "express";
 import type { Bus } from "@voicecall/bus";
 import type { CallStore } from "@voicecall/store";
 import type { Logger } from "@voicecall/log";
-import { healthRouter } from "@voicecall/runtime";
+import { createMetrics, healthRouter, metricsRouter } from "@voicecall/runtime";
 import { bargeInConfig, type MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { StreamServer } from "./server";
@@ -34,7 +34,9 @@ export function createApp(d: AppDeps): App {
   const app = express();
   app.disable("x-powered-by");
   const server = createServer(app);
-  const streams = new StreamServer(server, {
+  const metrics = createMetrics("media", { activeCalls: () => streams.live });
+  const streams: StreamServer = new StreamServer(server, {
+    metrics,
     cfg: d.config,
     bus: d.bus,
     store: d.store,
@@ -44,6 +46,7 @@ export function createApp(d: AppDeps): App {
     worker: d.instanceId,
   });
   app.use(healthRouter({ bus: d.bus, redis: d.store.redis, notReady: () => (streams.isDraining ? "draining" : undefined) }));
+  app.use(metricsRouter(metrics));
   return {
     server,
     streams,

@@ -15,6 +15,7 @@ import { Playout, msOf } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechIn } from "./speech-in";
 import { dtmfTones } from "./dtmf-tones";
+import type { Metrics } from "@voicecall/runtime";
 
 export interface SessionDeps {
   cfg: MediaConfig;
@@ -24,6 +25,8 @@ export interface SessionDeps {
   speech: SpeechPipelineFactory;
   bargeIn: BargeInConfig;
   worker: string;
+  /** Prometheus counters (frames in, barge-ins); absent in unit tests. */
+  metrics?: Metrics;
   /** Registry hooks: the stream became live / the session is over. */
   onLive(s: StreamSession): void;
   onEnded(s: StreamSession): void;
@@ -69,7 +72,10 @@ export class StreamSession {
         if (this.state === "pending") void this.start(f).catch((err) => this.fail(err));
         return;
       case "media":
-        if (this.state === "live" && f.streamSid === this.streamSid) for (const fr of frames(mediaAudio(f))) this.speechIn!.push(fr);
+        if (this.state === "live" && f.streamSid === this.streamSid) {
+          this.d.metrics?.framesIn.inc();
+          for (const fr of frames(mediaAudio(f))) this.speechIn!.push(fr);
+        }
         return;
       case "dtmf":
         if (this.state === "live" && f.streamSid === this.streamSid) this.emit({ type: "dtmf", digit: f.dtmf.digit });
@@ -261,6 +267,8 @@ export class StreamSession {
 
   private readonly emit: Emit = (e, force = false) => {
     if (!this.callId || (this.state !== "live" && !force)) return;
+    if (e.type === "interrupted") this.d.metrics?.bargeIns.inc({ kind: "real" });
+    else if (e.type === "resumed") this.d.metrics?.bargeIns.inc({ kind: "false" });
     try {
       this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts: Date.now(), callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
     } catch (err) {
