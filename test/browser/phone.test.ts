@@ -16,7 +16,8 @@ import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
  * Caddy; Chromium's fake microphone plays a flite WAV (silence, then the caller's sentence, then silence).
  */
 const SENTENCE = "what are your opening hours";
-const PRE_SILENCE_S = 12;
+// The greeting (about 5 s with the first audio) plays before the caller speaks, even when slow.
+const PRE_SILENCE_S = 15;
 const POST_SILENCE_S = 60;
 
 let v: VoiceStack;
@@ -84,6 +85,7 @@ describe("browser phone", () => {
   it("calls the agent from the page: greeting, caller sentence, reply, keypad, hang-up", async () => {
     const page = await browser.newPage();
     const logs: string[] = [];
+    const subs: { unsubscribe(): void }[] = [];
     page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
     page.on("response", (r) => void (r.status() >= 400 && logs.push(`http ${r.status()} ${r.url()}`)));
@@ -94,8 +96,8 @@ describe("browser phone", () => {
       const callId = (await page.locator("body").getAttribute("data-call-id"))!;
       const events: CallEvent[] = [];
       const said: SayMessage[] = [];
-      v.bus.subscribe(subjects.evt(callId), CallEvent, (e) => void events.push(e));
-      v.bus.subscribe(subjects.say(callId), SayMessage, (m) => void said.push(m));
+      subs.push(v.bus.subscribe(subjects.evt(callId), CallEvent, (e) => void events.push(e)));
+      subs.push(v.bus.subscribe(subjects.say(callId), SayMessage, (m) => void said.push(m)));
 
       // The greeting plays: the page echoes its marks after playout, so the agent records it as played.
       await waitFor(async () => (await v.store.getCall(callId))?.greetingPlayed, "greeting played", 60_000, 200);
@@ -122,7 +124,10 @@ describe("browser phone", () => {
       await page.click("#hangup");
       await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
       await waitFor(() => events.some((e) => e.type === "stream.stopped"), "stream stopped", 30_000, 100);
+      await waitFor(async () => !(await v.store.activeCallIds()).includes(callId), "call no longer active", 30_000, 100);
       expect(await page.locator("#state").textContent()).toBe("completed");
+      expect(await page.locator("#hangup").isDisabled()).toBe(true);
+      expect(await page.locator("#call").isEnabled()).toBe(true);
       const stats = await page.evaluate(() => (window as unknown as { phoneStats?: unknown }).phoneStats);
       console.log("browser phone stats", JSON.stringify(stats));
     } catch (err) {
@@ -130,6 +135,7 @@ describe("browser phone", () => {
       console.log(await page.locator("#transcript").innerText().catch(() => ""));
       throw err;
     } finally {
+      for (const sub of subs) sub.unsubscribe();
       await page.close();
     }
   }, 240_000);

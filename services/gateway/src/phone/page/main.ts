@@ -27,14 +27,19 @@ interface WebCall {
 
 /** Milliseconds since the Call click (performance.now), for `window.phoneStats`. */
 interface PhoneStats {
+  micOpenMs?: number;
   callCreatedMs?: number;
   streamOpenMs?: number;
   firstMediaMs?: number;
   /** When the first agent audio was scheduled to be heard. */
   firstAudioMs?: number;
+  /** The caller's last final transcript, and when the agent audio after it was scheduled to be heard. */
+  callerFinalMs?: number;
+  replyAudioMs?: number;
   marksEchoed: number;
 }
 const w = window as unknown as { phoneStats?: PhoneStats };
+let since = () => 0;
 
 interface Active {
   call: WebCall;
@@ -54,7 +59,7 @@ function setState(s: string) {
 function line(role: "caller" | "agent" | "system", text: string) {
   const li = document.createElement("li");
   li.className = role;
-  li.textContent = `${role === "caller" ? "You" : role === "agent" ? "Agent" : "•"}: ${text}`;
+  li.textContent = role === "system" ? `· ${text}` : `${role === "caller" ? "You" : "Agent"}: ${text}`;
   transcript.appendChild(li);
   li.scrollIntoView({ block: "end" });
 }
@@ -103,7 +108,13 @@ async function follow(callId: string, signal: AbortSignal): Promise<void> {
 const TERMINAL = ["completed", "failed", "canceled", "busy", "no-answer", "rejected"];
 
 function onEvent(e: { type: string; text?: string; state?: string; playedMs?: number; digit?: string }) {
-  if (e.type === "transcript.final" && e.text) line("caller", e.text);
+  if (e.type === "transcript.final" && e.text) {
+    line("caller", e.text);
+    if (w.phoneStats) {
+      w.phoneStats.callerFinalMs = since();
+      w.phoneStats.replyAudioMs = undefined;
+    }
+  }
   else if (e.type === "say" && e.text) line("agent", e.text);
   else if (e.type === "interrupted") line("system", `interrupted after ${Math.round((e.playedMs ?? 0) / 100) / 10}s`);
   else if (e.type === "call.state" && e.state) {
@@ -123,7 +134,7 @@ async function call() {
   const ctx = new AudioContext();
   const t0 = performance.now();
   const stats: PhoneStats = (w.phoneStats = { marksEchoed: 0 });
-  const since = () => Math.round(performance.now() - t0);
+  since = () => Math.round(performance.now() - t0);
   localStorage.setItem("vc-token", tokenInput.value);
   callBtn.disabled = true;
   transcript.replaceChildren();
@@ -135,6 +146,7 @@ async function call() {
     void ctx.close();
     throw new Error(`microphone: ${(err as Error).message}`);
   }
+  stats.micOpenMs = since();
   const res = await api("/phone/calls", {});
   if (!res.ok) {
     mic.getTracks().forEach((t) => t.stop());
@@ -182,7 +194,9 @@ async function call() {
     if (msg.event === "media") {
       stats.firstMediaMs ??= since();
       const startsIn = playback.enqueue(fromBase64(msg.media.payload));
-      stats.firstAudioMs ??= Math.round(since() + startsIn * 1000);
+      const heardAt = Math.round(since() + startsIn * 1000);
+      stats.firstAudioMs ??= heardAt;
+      if (stats.callerFinalMs !== undefined) stats.replyAudioMs ??= heardAt;
     } else if (msg.event === "mark") playback.mark(msg.mark.name);
     else if (msg.event === "clear") playback.clear();
   };
@@ -238,6 +252,6 @@ keys().forEach((b) => {
     const a = active;
     if (!a || a.ws.readyState !== WebSocket.OPEN) return;
     a.send({ event: "dtmf", dtmf: { track: "inbound_track", digit: b.textContent } });
-    line("system", `pressed ${b.textContent}`);
+    line("system", `you pressed ${b.textContent}`);
   };
 });
