@@ -51,6 +51,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // E2E_REPORT=1: print the measured turns (media: caller's end of speech → first reply audio out).
+  if (process.env.E2E_REPORT && store) console.log(JSON.stringify(await store.turns(0)));
   redis?.disconnect();
   await sim?.stop();
   await stack?.stop();
@@ -67,7 +69,11 @@ describe("agent end to end", () => {
     // The greeting (a few seconds of speech) reached the caller's ear, not just our bookkeeping.
     expect(phone.heard().ms).toBeGreaterThan(1500);
     await phone.say("what are your opening hours");
+    const spokeEnd = phone.call.recorder.now();
     await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)), "hours reply heard", 30_000);
+    // E2E_REPORT=1: caller's last frame sent → first reply audio heard (VAD hang + STT + agent + tts + media).
+    const replyAt = phone.heard().segments.find((g) => g.atMs >= spokeEnd)?.atMs;
+    if (process.env.E2E_REPORT) console.log(JSON.stringify({ replyLatencyMs: replyAt === undefined ? null : Math.round(replyAt - spokeEnd) }));
     await phone.say("goodbye");
     expect(await phone.waitForEnd(30_000)).toBe("completed");
     await waitFor(async () => (await store.getCall(callId))?.state === "completed", "state completed", 10_000);
