@@ -129,7 +129,18 @@ describe("browser phone", () => {
       expect(await page.locator("#hangup").isDisabled()).toBe(true);
       expect(await page.locator("#call").isEnabled()).toBe(true);
       const stats = await page.evaluate(() => (window as unknown as { phoneStats?: unknown }).phoneStats);
-      console.log("browser phone stats", JSON.stringify(stats));
+      console.log("browser phone stats (ms since the Call click)", JSON.stringify(stats));
+
+      // The same page calls again: a new call, greeted again.
+      await page.click("#call");
+      await waitFor(async () => {
+        const id = await page.locator("body").getAttribute("data-call-id");
+        return id && id !== callId ? id : undefined;
+      }, "second call id", 30_000, 100);
+      const second = (await page.locator("body").getAttribute("data-call-id"))!;
+      await waitFor(async () => (await v.store.getCall(second))?.greetingPlayed, "second greeting played", 60_000, 200);
+      await page.click("#hangup");
+      await waitFor(async () => (await v.store.getCall(second))?.state === "completed", "second call completed", 30_000, 100);
     } catch (err) {
       console.log(logs.join("\n"));
       console.log(await page.locator("#transcript").innerText().catch(() => ""));
@@ -139,6 +150,21 @@ describe("browser phone", () => {
       await page.close();
     }
   }, 240_000);
+
+  it("refuses a wrong token and says so", async () => {
+    const page = await browser.newPage();
+    try {
+      const before = (await v.store.activeCallIds()).length;
+      await page.goto(`${v.stack.origin}/phone#token=wrong`);
+      await page.click("#call");
+      await waitFor(async () => (await page.locator("#state").textContent()) === "error 401", "error 401 shown", 30_000, 100);
+      expect(await page.locator("#transcript").innerText()).toContain("enter the API token");
+      expect(await page.locator("#call").isEnabled()).toBe(true);
+      expect((await v.store.activeCallIds()).length).toBe(before);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
 
   it("plays agent audio like Twilio: marks echoed after their audio, clear echoes the pending ones at once", async () => {
     // The page's Playback class itself, bundled for the test, in a real AudioContext.
