@@ -17,7 +17,7 @@ import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
  */
 const SENTENCE = "what are your opening hours";
 // The greeting (about 5 s with the first audio) plays before the caller speaks, even when slow.
-const PRE_SILENCE_S = 15;
+const PRE_SILENCE_S = 12;
 const POST_SILENCE_S = 60;
 
 let v: VoiceStack;
@@ -52,7 +52,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "vc-phone-"));
   const wav = join(dir, "caller.wav");
   callerWav(wav);
-  v = await startVoiceStack({ mediaReplicas: 1 });
+  // No "are you still there?" reprompt while the fake microphone is still silent.
+  v = await startVoiceStack({ mediaReplicas: 1, serviceEnv: { agent: { SILENCE_REPROMPT_MS: "60000" } } });
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     headless: true,
@@ -116,6 +117,10 @@ describe("browser phone", () => {
       // Keypad: a press is a dtmf event on the bus.
       await page.click("#keypad button:text-is('5')");
       await waitFor(() => events.some((e) => e.type === "dtmf" && e.digit === "5"), "dtmf 5 on the bus", 20_000, 100);
+
+      // Each line once: the live transcript neither drops nor repeats what was said.
+      expect((await lines(page, "agent")).filter((l) => /automated assistant/.test(l))).toHaveLength(1);
+      expect(await lines(page, "caller")).toEqual([`You: ${SENTENCE}`]);
 
       mkdirSync("artifacts", { recursive: true });
       await page.screenshot({ path: "artifacts/browser-phone.png", fullPage: true });
