@@ -90,15 +90,19 @@ describe("browser phone", () => {
     page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
     page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
     page.on("response", (r) => void (r.status() >= 400 && logs.push(`http ${r.status()} ${r.url()}`)));
+    // Everything from the start of the call: the greeting is said as soon as the stream starts.
+    const allEvents: CallEvent[] = [];
+    const allSaid: SayMessage[] = [];
     try {
+      subs.push(v.bus.subscribe(subjects.allEvt, CallEvent, (e) => void allEvents.push(e)));
+      subs.push(v.bus.subscribe(subjects.allSay, SayMessage, (m) => void allSaid.push(m)));
+      await v.bus.nc.flush();
       await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
       await page.click("#call");
       await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
       const callId = (await page.locator("body").getAttribute("data-call-id"))!;
-      const events: CallEvent[] = [];
-      const said: SayMessage[] = [];
-      subs.push(v.bus.subscribe(subjects.evt(callId), CallEvent, (e) => void events.push(e)));
-      subs.push(v.bus.subscribe(subjects.say(callId), SayMessage, (m) => void said.push(m)));
+      const events = () => allEvents.filter((e) => e.callId === callId);
+      const said = () => allSaid.filter((m) => m.callId === callId);
 
       // The greeting plays: the page echoes its marks after playout, so the agent records it as played.
       await waitFor(async () => (await v.store.getCall(callId))?.greetingPlayed, "greeting played", 60_000, 200);
@@ -107,16 +111,16 @@ describe("browser phone", () => {
       // The fake microphone's sentence, recognised and shown; the agent's reply plays.
       await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
       await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
-      const reply = said.find((m) => m.type === "say" && /open Monday to Friday/.test(m.text));
+      const reply = said().find((m) => m.type === "say" && /open Monday to Friday/.test(m.text));
       expect(reply?.type).toBe("say");
       const replyId = reply?.type === "say" ? reply.utteranceId : "";
       // Played to the end: media saw the page echo the reply's last mark.
-      await waitFor(() => events.some((e) => e.type === "playback.mark" && e.utteranceId === replyId && e.done), "reply played", 60_000, 200);
+      await waitFor(() => events().some((e) => e.type === "playback.mark" && e.utteranceId === replyId && e.done), "reply played", 60_000, 200);
       await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)), "reply in the call transcript", 30_000, 200);
 
       // Keypad: a press is a dtmf event on the bus.
       await page.click("#keypad button:text-is('5')");
-      await waitFor(() => events.some((e) => e.type === "dtmf" && e.digit === "5"), "dtmf 5 on the bus", 20_000, 100);
+      await waitFor(() => events().some((e) => e.type === "dtmf" && e.digit === "5"), "dtmf 5 on the bus", 20_000, 100);
 
       // Each line once: the live transcript neither drops nor repeats what was said.
       expect((await lines(page, "agent")).filter((l) => /automated assistant/.test(l))).toHaveLength(1);
@@ -128,7 +132,7 @@ describe("browser phone", () => {
       // Hang up: the call completes and the stream closes.
       await page.click("#hangup");
       await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
-      await waitFor(() => events.some((e) => e.type === "stream.stopped"), "stream stopped", 30_000, 100);
+      await waitFor(() => events().some((e) => e.type === "stream.stopped"), "stream stopped", 30_000, 100);
       await waitFor(async () => !(await v.store.activeCallIds()).includes(callId), "call no longer active", 30_000, 100);
       expect(await page.locator("#state").textContent()).toBe("completed");
       expect(await page.locator("#hangup").isDisabled()).toBe(true);
@@ -149,6 +153,8 @@ describe("browser phone", () => {
     } catch (err) {
       console.log(logs.join("\n"));
       console.log(await page.locator("#transcript").innerText().catch(() => ""));
+      console.log("said", JSON.stringify(allSaid.map((m) => (m.type === "say" ? [m.callId.slice(0, 8), m.utteranceId, m.generation, m.text.slice(0, 24), m.ts] : [m.type, m.ts]))));
+      console.log("events", JSON.stringify(allEvents.filter((e) => e.type !== "playback.mark" && e.type !== "transcript.partial").map((e) => [e.callId.slice(0, 8), e.type, e.ts])));
       throw err;
     } finally {
       for (const sub of subs) sub.unsubscribe();
