@@ -52,6 +52,8 @@ export class Conversation {
   private ending = false;
   private stopped = false;
   private ready: Promise<void> = Promise.resolve();
+  /** Streams that started up to this time (epoch ms) were found live at start and handled there. */
+  private coveredUntil = 0;
 
   constructor(private readonly d: ConversationDeps) {
     this.log = d.log;
@@ -80,13 +82,15 @@ export class Conversation {
     this.pending = mustHearMessage(call, this.d.script);
     this.pendingPlayed = call.greetingPlayed;
     if (call.mode === "conversation" && this.history.length === 0 && this.pending) this.history.push({ role: "assistant", content: this.pending.text });
-    loaded();
-    // Taking over a live stream: the greeting may have died with the previous owner.
+    // Taking over a live stream: the greeting may have died with the previous owner. Done before
+    // queued events run, so a `stream.started` of that same stream does not say it twice.
     if (await store.leaseOwner("stream", callId)) {
       this.streamLive = true;
+      this.coveredUntil = Date.now();
       if (!this.pendingPlayed) this.sayPending();
-      else this.armSilence();
     }
+    loaded();
+    if (this.streamLive) this.armSilence();
   }
 
   /** Stop following the call (lease lost, shutdown); does not touch the call itself. */
@@ -112,6 +116,7 @@ export class Conversation {
     switch (e.type) {
       case "stream.started":
         this.streamLive = true;
+        if (e.ts <= this.coveredUntil) return; // the stream found live at start: already handled
         if (this.pending && !this.pendingPlayed) this.sayPending();
         else this.armSilence();
         return;
