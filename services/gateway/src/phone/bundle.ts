@@ -21,6 +21,12 @@ export function phoneScript(): Promise<string> {
     target: "es2020",
     minify: true,
     logLevel: "silent",
-  }).then((r) => r.outputFiles[0]!.text);
+  }).then(
+    (r) => r.outputFiles[0]!.text,
+    (err: unknown) => {
+      bundled = undefined; // try again on the next request
+      throw err;
+    },
+  );
   return bundled;
 }
