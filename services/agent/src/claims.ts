@@ -84,9 +84,15 @@ export class CallClaims {
         onEnd: () => void this.release(callId),
       });
       this.calls.set(callId, conv);
-      await this.d.store.update(callId, { agentOwner: this.d.instanceId });
-      log.info({ reason, instance: this.d.instanceId }, "call claimed");
-      await conv.start();
+      try {
+        await this.d.store.update(callId, { agentOwner: this.d.instanceId });
+        log.info({ reason, instance: this.d.instanceId }, "call claimed");
+        await conv.start();
+      } catch (err) {
+        // Hand the call back at once; the next scan (here or elsewhere) tries again.
+        log.error({ err: (err as Error).message }, "claim failed");
+        await this.release(callId).catch(() => undefined);
+      }
     } finally {
       this.claiming.delete(callId);
     }
