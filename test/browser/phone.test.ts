@@ -140,7 +140,8 @@ describe("browser phone", () => {
       const stats = await page.evaluate(() => (window as unknown as { phoneStats?: unknown }).phoneStats);
       console.log("browser phone stats (ms since the Call click)", JSON.stringify(stats));
 
-      // The same page calls again: a new call, greeted again.
+      // The same page calls again: a new call, greeted again; this time the far end hangs up (as the
+      // agent's end_call does), and the page follows.
       await page.click("#call");
       await waitFor(async () => {
         const id = await page.locator("body").getAttribute("data-call-id");
@@ -148,8 +149,11 @@ describe("browser phone", () => {
       }, "second call id", 30_000, 100);
       const second = (await page.locator("body").getAttribute("data-call-id"))!;
       await waitFor(async () => (await v.store.getCall(second))?.greetingPlayed, "second greeting played", 60_000, 200);
-      await page.click("#hangup");
-      await waitFor(async () => (await v.store.getCall(second))?.state === "completed", "second call completed", 30_000, 100);
+      expect((await v.api("POST", `/phone/calls/${second}/hangup`)).status).toBe(200);
+      await waitFor(async () => (await page.locator("#hangup").isDisabled()) || undefined, "page saw the call end", 30_000, 100);
+      await waitFor(async () => (await page.locator("#state").textContent()) === "completed", "page state completed", 30_000, 100);
+      expect(await page.locator("#transcript").innerText()).toContain("stream closed");
+      expect(await page.locator("#call").isEnabled()).toBe(true);
     } catch (err) {
       console.log(logs.join("\n"));
       console.log(await page.locator("#transcript").innerText().catch(() => ""));
