@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import express from "express";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectBus, type Bus } from "@voicecall/bus";
@@ -9,6 +11,7 @@ import { startServers, testLogger, waitFor, type Servers } from "@voicecall/test
 import { createApp, type AgentApp } from "./app";
 import { heardPart } from "./heard";
 import { BuiltinModel } from "./llm/builtin";
+import { OpenAiModel } from "./llm/openai";
 import type { LanguageModel } from "./llm/types";
 
 /**
@@ -341,5 +344,38 @@ describe("agent", () => {
     await waitFor(() => rec.spoken().find((s) => s.text.startsWith("Sure.")), "reply from B");
     expect(conv(b, callId).messages.map((m) => m.role)).toContain("user");
     expect((await store.getCall(callId))!.agentOwner).toBe("agent-B");
+  });
+
+  it("with an OpenAI-compatible model: reasoning is not spoken, send_digits reaches media", async () => {
+    const http = express();
+    http.use(express.json());
+    const bodies: any[] = [];
+    http.post("/v1/chat/completions", (req, res) => {
+      bodies.push(req.body);
+      res.setHeader("content-type", "text/event-stream");
+      const c = (delta: object) => res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`);
+      c({ content: "<think>The menu wants 1.</think>" });
+      c({ content: "Okay, **pressing** one. " });
+      c({ tool_calls: [{ index: 0, id: "t1", type: "function", function: { name: "send_digits", arguments: '{"digits":' } }] });
+      c({ tool_calls: [{ index: 0, function: { arguments: '"1"}' } }] });
+      res.end("data: [DONE]\n\n");
+    });
+    const server = http.listen(0, "127.0.0.1");
+    await new Promise((r) => server.once("listening", r));
+    try {
+      const model = new OpenAiModel({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, model: "m" });
+      await startAgent({ model });
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      evt(callId, { type: "transcript.final", streamSid: "MZ", text: "for sales press one" });
+      const digits = await waitFor(() => rec.ctls.find((c) => c.type === "send-digits"), "send-digits");
+      expect(digits).toMatchObject({ type: "send-digits", digits: "1" });
+      expect(rec.spoken().filter((s) => s.purpose === "reply").map((s) => s.text)).toEqual(["Okay, pressing one."]);
+      expect(bodies[0].messages[0].role).toBe("system");
+      expect(bodies[0].messages.at(-1)).toEqual({ role: "user", content: "for sales press one" });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
