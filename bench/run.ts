@@ -21,6 +21,8 @@ export interface BenchOptions {
   capacityStep: number;
   capacityMax: number;
   capacityStepS: number;
+  pin: boolean;
+  profileDir?: string;
   mediaReplicas: number;
   staggerMs: number;
   json: string;
@@ -38,7 +40,7 @@ export interface BenchReport {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, mediaReplicas: 1, staggerMs: 50, json: "artifacts/bench.json", quiet: false };
+  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, json: "artifacts/bench.json", quiet: false };
   let scenarioSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -61,6 +63,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (a === "--capacity-step") o.capacityStep = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-max") o.capacityMax = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-step-s") o.capacityStepS = num();
+    else if (a === "--no-pin") o.pin = false;
+    else if (a === "--profile") o.profileDir = resolve(val());
     else if (a === "--quiet") o.quiet = true;
     else if (a === "--scenario") {
       const s = val();
@@ -120,7 +124,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   for (const s of o.scenarios) {
     scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, log }));
   }
-  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, log }) : undefined;
+  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, log }) : undefined;
   const body = { scenarios, capacity };
   const rs = rows(body);
   const { quiet: _q, ...options } = o;
