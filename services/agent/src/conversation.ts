@@ -7,7 +7,8 @@ import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { AgentConfig } from "./config";
 import { historyFromTranscript, mustHearMessage, systemPrompt, voicemailText, type MustHear } from "./call-text";
-import { heardContent, heardPart, isEcho } from "./heard";
+import { isEcho } from "./heard";
+import { SpeechLedger } from "./ledger";
 import { dtmfInput, type ChatMessage, type LanguageModel } from "./llm/types";
 import { Outbox } from "./outbox";
 import { AfterMark, SilenceClock } from "./timers";
@@ -38,13 +39,8 @@ export class Conversation {
   private history: ChatMessage[] = [];
   private generation = 0;
   private turn?: Turn;
-  /** Said and neither played nor interrupted yet (may still be queued in tts/media). */
-  private readonly speaking = new Map<string, Utterance>();
-  /** Reply utterances by id, for marks and interruptions that arrive after a newer turn began. */
-  private readonly replies = new Map<string, Utterance>();
+  private readonly ledger = new SpeechLedger();
   private pending?: MustHear;
-  /** A cut greeting/prompt/operator line, written to the transcript when the cut is confirmed. */
-  private cutOther?: Utterance;
   private pendingPlayed = false;
   private readonly after = new AfterMark();
   private readonly silence: SilenceClock;
@@ -122,7 +118,7 @@ export class Conversation {
         return;
       case "stream.stopped":
         this.streamLive = false;
-        this.speaking.clear();
+        this.ledger.clear();
         this.silence.pause();
         return;
       case "playback.mark":
@@ -131,7 +127,7 @@ export class Conversation {
       case "interrupted":
         return this.onInterrupted(e.utteranceId, e.playedMs, e.totalMs);
       case "resumed":
-        return this.onResumed(e.utteranceId);
+        return this.ledger.resumed(e.utteranceId);
       case "speech.started":
         this.callerActive();
         return;
@@ -170,7 +166,7 @@ export class Conversation {
     this.turn?.ac.abort();
     this.turn = undefined;
     this.after.cancel();
-    this.speaking.clear();
+    this.ledger.clear();
     this.pending = { kind: "voicemail", text: voicemailText(this.call, this.d.config.VOICEMAIL_MESSAGE, this.d.script) };
     this.pendingPlayed = false;
     this.out.cancelBefore(await this.nextGeneration());
@@ -179,10 +175,7 @@ export class Conversation {
   }
 
   private async onPlayed(utteranceId: string): Promise<void> {
-    const u = this.speaking.get(utteranceId) ?? this.replies.get(utteranceId);
-    this.speaking.delete(utteranceId);
-    this.replies.delete(utteranceId);
-    if (u) u.played = true;
+    const u = this.ledger.played(utteranceId);
     const kind = this.pending?.kind;
     if (kind && utteranceId.startsWith(`${kind}-`) && !this.pendingPlayed) {
       this.pendingPlayed = true;
@@ -198,36 +191,11 @@ export class Conversation {
     this.armSilence();
   }
 
-  /**
-   * Media paused this utterance for caller speech. Provisional: `resumed` undoes it (a cough), a new
-   * caller turn confirms it. Meanwhile the history already holds only what was heard.
-   */
   private async onInterrupted(utteranceId: string, playedMs: number, totalMs: number): Promise<void> {
-    const u = this.speaking.get(utteranceId) ?? this.replies.get(utteranceId);
-    if (!u || u.played || (u.turn?.superseded && u.turn.said.some((s) => s.cut !== undefined))) return;
-    this.speaking.delete(utteranceId);
-    u.cut = heardPart(u.text, playedMs, totalMs);
+    const { cut, final } = this.ledger.interrupted(utteranceId, playedMs, totalMs);
+    if (!cut) return;
     this.log.info({ utteranceId, playedMs, totalMs }, "agent interrupted");
-    if (!u.turn) {
-      this.cutOther = u;
-      return;
-    }
-    this.recompute(u.turn);
-    // Media may confirm the cut after the caller's words arrived: the turn is already over, so the cut is final.
-    if (u.turn.superseded && u.cut) await this.transcript("agent", u.cut, u.id, true);
-  }
-
-  private onResumed(utteranceId: string): void {
-    const u = this.replies.get(utteranceId) ?? (this.cutOther?.id === utteranceId ? this.cutOther : undefined);
-    if (!u || u.cut === undefined) return;
-    u.cut = undefined;
-    if (this.cutOther === u) this.cutOther = undefined;
-    this.speaking.set(u.id, u);
-    if (u.turn) this.recompute(u.turn);
-  }
-
-  private recompute(turn: Turn): void {
-    if (turn.msg) turn.msg.content = heardContent(turn.said, turn.superseded ?? false);
+    if (final && cut.cut) await this.transcript("agent", cut.cut, cut.id, true);
   }
 
   // ── turns ───────────────────────────────────────────────────────────────
@@ -235,7 +203,7 @@ export class Conversation {
   private async onCallerText(text: string, dtmf: boolean): Promise<void> {
     this.callerActive();
     if (!text.trim() || this.ending || this.call?.mode === "notify") return;
-    if (!dtmf && this.speaking.size > 0 && isEcho(text, [...this.speaking.values()].map((u) => u.text).join(" "))) {
+    if (!dtmf && this.ledger.busy && isEcho(text, this.ledger.speakingText())) {
       this.log.debug({ pii: { text } }, "ignored own echo");
       return;
     }
@@ -250,21 +218,10 @@ export class Conversation {
     void this.runTurn(turn);
   }
 
-  /**
-   * A newer turn replaces `turn`: stop it, and keep in history only what was played. Its utterances
-   * still queued are dropped by the cancel; one playing now is reported by `interrupted`.
-   */
+  /** A newer turn replaces `turn`: stop it; a cut this confirms goes to the transcript. */
   private async supersede(turn: Turn | undefined): Promise<void> {
-    if (turn) {
-      turn.ac.abort();
-      turn.superseded = true;
-      this.recompute(turn);
-      // Keep this turn's utterances findable for a late `interrupted`; forget older turns.
-      for (const [id, u] of this.replies) if (u.turn !== turn) this.replies.delete(id);
-      for (const u of turn.said) this.speaking.delete(u.id);
-    }
-    const cut = turn?.said.find((u) => u.cut !== undefined) ?? this.cutOther;
-    this.cutOther = undefined;
+    turn?.ac.abort();
+    const cut = this.ledger.supersede(turn);
     if (cut?.cut) await this.transcript("agent", cut.cut, cut.id, true);
   }
 
@@ -297,7 +254,6 @@ export class Conversation {
     if (turn.said.length === 0) this.out.turnStarted(turn.generation, Date.now() - turn.startedAt);
     const u: Utterance = { id: `r${turn.generation}-${turn.said.length}`, text, purpose: "reply", turn };
     turn.said.push(u);
-    this.replies.set(u.id, u);
     if (!turn.msg) {
       turn.msg = { role: "assistant", content: text };
       this.history.push(turn.msg);
@@ -330,7 +286,7 @@ export class Conversation {
   private afterLast(turn: Turn, fn: () => void): void {
     this.after.cancel();
     const last = turn.said.at(-1);
-    if (!last || !this.speaking.has(last.id)) return fn();
+    if (!last || !this.ledger.isSpeaking(last.id)) return fn();
     this.after.set(last.id, fn, this.d.config.ACTION_MARK_TIMEOUT_MS);
   }
 
@@ -350,7 +306,7 @@ export class Conversation {
   private armSilence(): void {
     this.silence.pause();
     if (this.stopped || this.ending || !this.streamLive || this.call?.mode !== "conversation") return;
-    if (this.speaking.size > 0 || (this.turn && !this.turn.finished)) return;
+    if (this.ledger.busy || (this.turn && !this.turn.finished)) return;
     this.silence.arm();
   }
 
@@ -377,7 +333,7 @@ export class Conversation {
 
   private speak(u: Utterance, generation: number, endOfTurn: boolean): void {
     this.silence.pause();
-    this.speaking.set(u.id, u);
+    this.ledger.said(u);
     this.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
   }
 
