@@ -20,6 +20,12 @@ const SENTENCE = "what are your opening hours";
 const PRE_SILENCE_S = 12;
 const POST_SILENCE_S = 60;
 
+/** About 25 s of agent speech, so the caller's sentence lands in it. */
+const LONG_SAY =
+  "While you wait, here is a little about our practice. We have been caring for smiles in this town for over twenty years. " +
+  "Our team includes three dentists, two hygienists and a friendly front desk. We offer check ups, cleanings, fillings, crowns and whitening. " +
+  "We accept most insurance plans, and we are happy to set up a payment plan for larger treatments.";
+
 let v: VoiceStack;
 let browser: Browser;
 let dir: string;
@@ -165,6 +171,37 @@ describe("browser phone", () => {
       await page.close();
     }
   }, 240_000);
+
+  it("barge-in: the caller talks over the agent and the page honours clear", async () => {
+    const page = await browser.newPage();
+    const allEvents: CallEvent[] = [];
+    const sub = v.bus.subscribe(subjects.allEvt, CallEvent, (e) => void allEvents.push(e));
+    try {
+      await v.bus.nc.flush();
+      await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
+      await page.click("#call");
+      await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
+      const callId = (await page.locator("body").getAttribute("data-call-id"))!;
+      const events = () => allEvents.filter((e) => e.callId === callId);
+      await waitFor(() => events().some((e) => e.type === "stream.started"), "stream started", 30_000, 100);
+      // Agent audio from the greeting until well past the moment the fake microphone speaks.
+      expect((await v.api("POST", `/api/calls/${callId}/say`, { text: LONG_SAY })).status).toBe(202);
+
+      await waitFor(() => events().find((e) => e.type === "interrupted"), "interrupted", 60_000, 200);
+      await waitFor(async () => ((await page.evaluate(() => (window as unknown as { phoneStats: { clears: number } }).phoneStats.clears)) > 0) || undefined, "clear honoured by the page", 30_000, 100);
+      await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
+      await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
+      const cut = events().find((e) => e.type === "interrupted");
+      // What the page played before the clear, from its echoed marks: some, not all.
+      expect(cut?.type === "interrupted" && cut.playedMs < cut.totalMs).toBe(true);
+      expect(await page.locator("#transcript li.system").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^· interrupted after/)]));
+      await page.click("#hangup");
+      await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
+    } finally {
+      sub.unsubscribe();
+      await page.close();
+    }
+  }, 180_000);
 
   it("refuses a wrong token and says so", async () => {
     const page = await browser.newPage();

@@ -37,6 +37,8 @@ interface PhoneStats {
   callerFinalMs?: number;
   replyAudioMs?: number;
   marksEchoed: number;
+  /** `clear` messages honoured (barge-in). */
+  clears: number;
 }
 const w = window as unknown as { phoneStats?: PhoneStats };
 let since = () => 0;
@@ -133,7 +135,7 @@ async function call() {
   // The AudioContext is made inside the click so the autoplay policy lets it run.
   const ctx = new AudioContext();
   const t0 = performance.now();
-  const stats: PhoneStats = (w.phoneStats = { marksEchoed: 0 });
+  const stats: PhoneStats = (w.phoneStats = { marksEchoed: 0, clears: 0 });
   since = () => Math.round(performance.now() - t0);
   localStorage.setItem("vc-token", tokenInput.value);
   callBtn.disabled = true;
@@ -198,7 +200,10 @@ async function call() {
       stats.firstAudioMs ??= heardAt;
       if (stats.callerFinalMs !== undefined) stats.replyAudioMs ??= heardAt;
     } else if (msg.event === "mark") playback.mark(msg.mark.name);
-    else if (msg.event === "clear") playback.clear();
+    else if (msg.event === "clear") {
+      stats.clears++;
+      playback.clear();
+    }
   };
   ws.onclose = (e) => {
     line("system", `stream closed${e.reason ? `: ${e.reason}` : ""}`);
