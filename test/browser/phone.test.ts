@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readWav, writeWav } from "@voicecall/audio";
 import { CallEvent, SayMessage, subjects } from "@voicecall/contracts";
-import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
+import { requireBinary, startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
 
 /**
  * The browser phone in real headless Chromium: the page speaks Media Streams itself over wss through
@@ -55,6 +55,8 @@ function leafSpki(origin: string): Promise<string> {
 }
 
 beforeAll(async () => {
+  requireBinary("chromium");
+  requireBinary("flite");
   dir = mkdtempSync(join(tmpdir(), "vc-phone-"));
   const wav = join(dir, "caller.wav");
   callerWav(wav);
