@@ -39,6 +39,14 @@ describe("SentenceSplitter", () => {
     expect([...out, ...s.flush()].join(" ")).toBe(`Well, ${clause}, ${clause}, ${clause}, ${clause}, and more`);
   });
 
+  it("never lets a sentence grow without bound", () => {
+    const s = new SentenceSplitter();
+    const out = [...s.push("word ".repeat(400)), ...s.flush()];
+    expect(out.length).toBeGreaterThan(1);
+    expect(Math.max(...out.map((x) => x.length))).toBeLessThanOrEqual(1000);
+    expect(out.join(" ")).toBe("word ".repeat(400).trim());
+  });
+
   it("keeps an unclosed think block silent", () => {
     expect(run(["<think>never ends"]).all).toEqual([]);
     expect(run(["a < b is true."]).all).toEqual(["a < b is true."]);

@@ -90,13 +90,15 @@ export class SentenceSplitter {
       start = m.index + m[0].length;
     }
     this.text = this.text.slice(start);
-    // A run-on sentence: speak up to its last clause break now, so the caller is not kept waiting.
-    if (!final && this.text.length > MAX_CHARS) {
-      const brk = Math.max(this.text.lastIndexOf(", "), this.text.lastIndexOf("; "), this.text.lastIndexOf(": "));
-      if (brk > 40) {
-        this.emit(this.text.slice(0, brk + 1), out);
-        this.text = this.text.slice(brk + 2);
-      }
+    // A run-on sentence: speak up to its last clause break now, so the caller is not kept waiting;
+    // with no clause break in a very long run, any word break will do.
+    while (!final && this.text.length > MAX_CHARS) {
+      const window = this.text.slice(0, MAX_CHARS * 4);
+      let brk = Math.max(window.lastIndexOf(", "), window.lastIndexOf("; "), window.lastIndexOf(": "));
+      if (brk <= 40 && this.text.length > MAX_CHARS * 4) brk = window.lastIndexOf(" ") - 1;
+      if (brk <= 40) break;
+      this.emit(this.text.slice(0, brk + 1), out);
+      this.text = this.text.slice(brk + 2);
     }
     if (final) {
       this.emit(this.text, out);
