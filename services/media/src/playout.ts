@@ -26,6 +26,8 @@ export interface Utterance {
   finalMarkSent: boolean;
   /** When its first piece went out (clock ms). */
   firstSentAt?: number;
+  /** `onFirstSent` was called for it. */
+  firstSentReported?: boolean;
 }
 
 interface PendingMark {
@@ -42,6 +44,8 @@ export interface PlayoutOptions {
   leadMs: number;
   /** The utterance's last mark came back: all of it was played. */
   onDone: (u: Utterance) => void;
+  /** The first audio of an utterance went to Twilio (once per utterance, not again after a rewind). */
+  onFirstSent?: (u: Utterance) => void;
   /** Clock in ms (default `performance.now`). */
   now?: () => number;
 }
@@ -228,7 +232,13 @@ export class Playout {
   private sendPiece(u: Utterance, piece: Uint8Array, final: boolean): void {
     const name = `${u.id}:${this.markSeq++}`;
     if (piece.length > 0) this.o.send(mediaMessage(this.o.streamSid, piece));
-    if (u.firstSentAt === undefined && piece.length > 0) u.firstSentAt = this.now();
+    if (u.firstSentAt === undefined && piece.length > 0) {
+      u.firstSentAt = this.now();
+      if (!u.firstSentReported) {
+        u.firstSentReported = true;
+        this.o.onFirstSent?.(u);
+      }
+    }
     this.o.send(markMessage(this.o.streamSid, name));
     this.pending.set(name, { u, endByte: u.sentBytes, bytes: piece.length, final });
     this.inFlight += piece.length;

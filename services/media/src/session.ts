@@ -11,7 +11,7 @@ import { CallEvent, ControlMessage, isTerminal, parseAudioHeaders, subjects } fr
 import type { MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
-import { Playout, msOf } from "./playout";
+import { Playout, msOf, type Utterance } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechIn } from "./speech-in";
 import { dtmfTones } from "./dtmf-tones";
@@ -50,6 +50,9 @@ export class StreamSession {
   private playout?: Playout;
   private speechIn?: SpeechIn;
   private stopSeen = false;
+  /** performance.now() when the `start` frame arrived, for the greeting latency. */
+  private startedAt = 0;
+  private greetingReported = false;
   falseInterruptions = 0;
 
   constructor(
@@ -100,6 +103,7 @@ export class StreamSession {
 
   private async start(f: StartFrame): Promise<void> {
     this.state = "starting";
+    this.startedAt = performance.now();
     const { callSid, streamSid, customParameters: p } = f.start;
     const callId = p.callId ?? "";
     const token = p.token ?? "";
@@ -143,6 +147,7 @@ export class StreamSession {
       chunkMs: cfg.PLAYOUT_CHUNK_MS,
       leadMs: cfg.PLAYOUT_LEAD_MS,
       onDone: (u) => this.emit({ type: "playback.mark", utteranceId: u.id, done: true, playedMs: msOf(u.totalBytes) }),
+      onFirstSent: (u) => this.firstAudio(u),
     });
     const pipeline = this.d.speech.open({ callId, signal: this.abort.signal });
     this.speechIn = new SpeechIn({
@@ -174,6 +179,29 @@ export class StreamSession {
         await this.end("replaced");
       }
     }, this.log);
+  }
+
+  /**
+   * Per-turn latency where it ends, at the first frame sent to Twilio: greeting = `start` received →
+   * first greeting frame; reply = the caller's final transcript → first reply frame (`store.recordTurn`).
+   */
+  private firstAudio(u: Utterance): void {
+    const now = performance.now();
+    let kind: "greeting" | "reply" | undefined;
+    let from = 0;
+    if (u.purpose === "greeting" && !this.greetingReported) {
+      this.greetingReported = true;
+      kind = "greeting";
+      from = this.startedAt;
+    } else if (u.purpose === "reply" && this.speechIn?.finalAt !== undefined) {
+      kind = "reply";
+      from = this.speechIn.finalAt;
+      this.speechIn.finalAt = undefined;
+    }
+    if (!kind) return;
+    const latencyMs = Math.round((now - from) * 10) / 10;
+    this.d.metrics?.turnLatency.observe({ kind }, latencyMs);
+    void this.d.store.recordTurn({ callId: this.callId!, kind, latencyMs, ts: Date.now() }).catch(() => undefined);
   }
 
   private control(m: ControlMessage): void {

@@ -25,6 +25,8 @@ export interface SpeechInOptions {
 export class SpeechIn {
   private streamMs = 0;
   private lastFinalAtMs: number | null = null;
+  /** Clock time (performance.now) of the caller's last final with words, until a reply is sent. */
+  finalAt?: number;
   /** The utterance a barge-in cut, reported in `interrupted`. */
   private interrupted?: { id: string; generation: number };
 
@@ -90,7 +92,10 @@ export class SpeechIn {
       case "transcript.final": {
         const decision = policy.final(ev.text, this.agentState());
         emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs });
-        if (this.o.countsAsWords(ev.text)) this.lastFinalAtMs = this.streamMs;
+        if (this.o.countsAsWords(ev.text)) {
+          this.lastFinalAtMs = this.streamMs;
+          this.finalAt = performance.now();
+        }
         this.apply(decision);
         return;
       }
