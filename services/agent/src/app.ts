@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import type { Bus } from "@voicecall/bus";
 import type { DialogueScript } from "@voicecall/dialogue";
 import type { Logger } from "@voicecall/log";
-import { healthRouter } from "@voicecall/runtime";
+import { createMetrics, healthRouter, metricsRouter } from "@voicecall/runtime";
 import type { CallStore } from "@voicecall/store";
 import { CallClaims } from "./claims";
 import type { AgentConfig } from "./config";
@@ -35,6 +35,7 @@ export function createApp(d: AgentDeps): AgentApp {
   const claims = new CallClaims(d);
   const http = express();
   http.use(healthRouter({ bus: d.bus, redis: d.redis, notReady: () => (draining ? "draining" : undefined) }));
+  http.use(metricsRouter(createMetrics("agent", { activeCalls: () => claims.count })));
   return {
     http,
     claims,
