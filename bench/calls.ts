@@ -30,7 +30,9 @@ export interface CallResult {
   heardMs: number;
   /** Scripted noises/backchannels played over agent speech, and what media did about them. */
   noises: number;
+  /** Noises that paused agent speech (a false interruption: the agent stopped for a non-turn). */
   interruptions: number;
+  /** Of those, paused and then resumed where it stopped (recovered within FALSE_INTERRUPTION_MS). */
   falseInterruptions: number;
   turns: number;
 }
@@ -134,15 +136,6 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
       const finals = ev().filter((e) => e.type === "transcript.final" && e.ts >= askedAt && e.ts <= replyAbs);
       if (finals.length) r.overheadMs.push(replyAbs - finals[finals.length - 1]!.ts);
       await sleep(600);
-      if (o.withNoises) {
-        // Non-turns over agent speech: each should pause at most briefly and resume (false interruption).
-        for (const n of o.audio.noises) {
-          if (o.signal.aborted) break;
-          await p.say(n.mu);
-          r.noises++;
-          await sleep(1800);
-        }
-      }
       // Barge-in: the caller talks over the reply; measured to the `clear` the simulator receives.
       {
         const bargeAt = Date.now();
@@ -164,10 +157,23 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
         await sleep(300);
       }
+      if (o.withNoises) {
+        // Non-turns over the reply to the barge-in: each should at most pause it briefly and resume.
+        await sleep(300);
+        for (const n of o.audio.noises) {
+          if (o.signal.aborted) break;
+          const playing = audioFlowing(p);
+          const at = Date.now();
+          await p.say(n.mu);
+          await sleep(1600);
+          if (!playing) continue;
+          r.noises++;
+          const inWindow = (type: string) => ev().some((e) => e.type === type && e.ts >= at && e.ts <= Date.now());
+          if (inWindow("interrupted")) r.interruptions++;
+          if (inWindow("resumed")) r.falseInterruptions++;
+        }
+      }
     } while (Date.now() < deadline && !o.signal.aborted);
-    const all = ev();
-    r.interruptions = all.filter((e) => e.type === "interrupted").length;
-    r.falseInterruptions = all.filter((e) => e.type === "resumed").length;
     r.ok = true;
   } catch (err) {
     r.error = (err as Error).message;

@@ -105,7 +105,8 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
-    if (s.falseInterruptionsPerCall !== null) lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)}, pauses per scripted noise ${s.interruptionsPerNoise?.toFixed(2) ?? "-"}`);
+    if (s.falseInterruptionsPerCall !== null)
+      lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
     if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
     lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   }

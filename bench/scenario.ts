@@ -36,8 +36,12 @@ export interface ScenarioReport {
   underrunsPerCall: number;
   underrunMs: Dist;
   heardSeconds: number;
+  /** Scripted noises/backchannels that paused agent speech, per call, and per noise played over speech. */
   falseInterruptionsPerCall: number | null;
   interruptionsPerNoise: number | null;
+  /** Of the paused ones, the share resumed where they stopped. */
+  resumedShare: number | null;
+  noisesPerCall: number | null;
   media: { peakCpuCores: number; cpuPerCallMs: number; rssIdleMB: number; rssPeakMB: number; rssPerCallKB: number } | null;
   wallSeconds: number;
 }
@@ -140,8 +144,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       underrunsPerCall: results.length ? results.reduce((a, r) => a + r.underruns, 0) / results.length : 0,
       underrunMs: dist(flat((r) => r.underrunMs)),
       heardSeconds: Math.round(callSeconds),
-      falseInterruptionsPerCall: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.length),
+      falseInterruptionsPerCall: instant ? null : results.reduce((a, r) => a + r.interruptions, 0) / Math.max(1, results.length),
       interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,
+      resumedShare: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.reduce((a, r) => a + r.interruptions, 0)),
+      noisesPerCall: instant ? null : noises / Math.max(1, results.length),
       media: idle.length
         ? {
             peakCpuCores: Math.round(peaks.cpu * 100) / 100,

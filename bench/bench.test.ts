@@ -1,0 +1,43 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseArgs, runBench, type BenchReport } from "./run";
+
+/**
+ * Smoke version of `npm run bench`: 3 calls through the whole stack (instant vendors) and a one-step
+ * capacity ramp. Asserts only that the report comes out with numbers in it: timings are never asserted.
+ */
+describe("npm run bench (smoke)", () => {
+  it("parses its flags", () => {
+    expect(parseArgs([])).toMatchObject({ calls: 100, scenarios: ["instant", "offline"], capacity: false, json: "artifacts/bench.json" });
+    expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({ calls: 7, durationS: 3, scenarios: ["offline"], json: "x.json" });
+    expect(parseArgs(["--scenario", "all"])).toMatchObject({ scenarios: ["instant", "offline"], capacity: true });
+    expect(parseArgs(["--capacity"])).toMatchObject({ scenarios: [], capacity: true });
+    expect(() => parseArgs(["--scenario", "fast"])).toThrow(/--scenario/);
+    expect(() => parseArgs(["--calls"])).toThrow(/needs a value/);
+  });
+
+  it("runs 3 calls and a capacity step and writes the JSON report", async () => {
+    const json = join(tmpdir(), `vc-bench-${process.pid}.json`);
+    rmSync(json, { force: true });
+    const o = { ...parseArgs(["--calls", "3", "--duration", "1", "--scenario", "instant", "--json", json]), capacity: true, capacityStep: 3, capacityMax: 3, capacityStepS: 1, pin: false, quiet: true };
+    const r = await runBench(o);
+    expect(existsSync(json)).toBe(true);
+    const saved = JSON.parse(readFileSync(json, "utf8")) as BenchReport;
+    const s = saved.scenarios[0]!;
+    expect(s.scenario).toBe("instant");
+    expect(s.calls.ok).toBeGreaterThan(0);
+    for (const d of [s.greetingMs, s.overheadMs, s.voiceToVoiceMs]) {
+      expect(d.n).toBeGreaterThan(0);
+      expect(typeof d.p50).toBe("number");
+      expect(typeof d.p99).toBe("number");
+    }
+    expect(typeof s.underrunsPerCall).toBe("number");
+    expect(s.media?.rssPeakMB).toBeGreaterThan(0);
+    expect(saved.capacity?.steps.length).toBeGreaterThan(1);
+    expect(typeof saved.capacity?.steps.at(-1)?.lagP99Ms).toBe("number");
+    expect(r.table).toMatch(/greeting: start → first frame heard/);
+    rmSync(json, { force: true });
+  }, 240_000);
+});
