@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
-import { safeEqual } from "@voicecall/auth";
 import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
+import { requireBearer } from "./bearer";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
 import { RateLimiter } from "./rate-limit";
@@ -42,9 +42,7 @@ export function callsApi(ctx: GatewayContext): Router {
   const limiter = new RateLimiter(ctx.tuning.apiRatePerMinute, 60_000, ctx.now);
   r.use((req: Request, res: Response, next: NextFunction) => {
     if (!limiter.hit(normalizeIp(req.ip))) return void res.status(429).json({ error: "rate limited" });
-    const m = /^Bearer (.+)$/.exec(req.get("authorization") ?? "");
-    if (!m || !safeEqual(m[1]!, ctx.config.API_TOKEN)) return void res.status(401).set("www-authenticate", "Bearer").json({ error: "unauthorized" });
-    next();
+    requireBearer(ctx.config.API_TOKEN)(req, res, next);
   });
   r.use(express.json({ limit: "32kb" }));
 

@@ -1,13 +1,11 @@
 import express, { type Router } from "express";
-import { safeEqual } from "@voicecall/auth";
+import { requireBearer } from "./bearer";
 import type { GatewayContext } from "./context";
 
 /** `GET /api/diagnostics`: the settings `voicecall doctor` reports, no secrets. */
 export function diagnosticsRouter(ctx: GatewayContext): Router {
   const r = express.Router();
-  r.get("/", (req, res) => {
-    const m = /^Bearer (.+)$/.exec(req.get("authorization") ?? "");
-    if (!m || !safeEqual(m[1]!, ctx.config.API_TOKEN)) return void res.status(401).json({ error: "unauthorized" });
+  r.get("/", requireBearer(ctx.config.API_TOKEN), (_req, res) => {
     res.json({
       publicUrl: ctx.config.PUBLIC_URL,
       streamUrl: ctx.urls.streamUrl,

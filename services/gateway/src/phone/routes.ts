@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
-import { mintStreamToken, safeEqual } from "@voicecall/auth";
+import { mintStreamToken } from "@voicecall/auth";
+import { requireBearer } from "../bearer";
 import { CallEvent, SayMessage, isTerminal, subjects, ControlMessage } from "@voicecall/contracts";
 import type { GatewayContext } from "../context";
 import { phoneHtml, phoneScript } from "./bundle";
@@ -23,11 +24,7 @@ export function phoneRouter(ctx: GatewayContext): Router {
     }
   });
 
-  const auth = (req: Request, res: Response, next: NextFunction) => {
-    const m = /^Bearer (.+)$/.exec(req.get("authorization") ?? "");
-    if (!m || !safeEqual(m[1]!, ctx.config.API_TOKEN)) return void res.status(401).json({ error: "unauthorized: enter the API token" });
-    next();
-  };
+  const auth = requireBearer(ctx.config.API_TOKEN, "unauthorized: enter the API token");
 
   r.post("/calls", auth, express.json({ limit: "4kb" }), async (_req, res) => {
     if ((await ctx.store.activeCallIds()).length >= ctx.config.MAX_CONCURRENT_CALLS) return void res.status(429).json({ error: "too many concurrent calls" });
