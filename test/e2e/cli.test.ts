@@ -118,6 +118,12 @@ describe("voicecall commands", () => {
     expect(r.text).toMatch(/agent +We are open Monday to Friday/);
     expect(existsSync(wav)).toBe(true);
     expect(r.code).toBe(0);
+
+    // The media worker recorded that call's turns; `latency` reads them back as percentiles.
+    const lat = await cli("latency", "--since", "1h", "--json");
+    const rows = JSON.parse(lat.text) as { turn: string; n: number; p50: number }[];
+    expect(rows.find((x) => x.turn.startsWith("stream start"))!.n).toBeGreaterThanOrEqual(1);
+    expect(rows.find((x) => x.turn.startsWith("caller end"))!.n).toBeGreaterThanOrEqual(1);
   });
 
   it("call, calls, show, hangup", async () => {
@@ -128,6 +134,10 @@ describe("voicecall commands", () => {
     await phone.waitForStream(1, 30_000);
     await waitFor(async () => (await v.store.getCall(callId))?.state === "in-progress", "in-progress", 20_000, 100);
     expect((await cli("calls")).text).toMatch(new RegExp(`${callId}\\s+in-progress\\s+outbound\\s+conversation`));
+    const tail = cli("tail", callId, "--count", "1");
+    await new Promise((r) => setTimeout(r, 500));
+    await v.api("POST", `/api/calls/${callId}/say`, { text: "A word from the operator." });
+    expect((await tail).text).toMatch(new RegExp(`${callId.slice(0, 12)}\\s+operator.say\\s+text="A word from the operator."`));
     expect((await cli("hangup", phone.sid)).code).toBe(0);
     expect(await phone.waitForEnd(20_000)).toBe("completed");
     await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "completed", 20_000, 100);
