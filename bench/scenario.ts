@@ -33,6 +33,8 @@ export interface ScenarioReport {
   voiceToVoiceMs: Dist;
   bargeInMs: Dist;
   bargeInAfterVadMs: Dist;
+  /** Onset → clear minus the policy's own hold: the media default BARGE_IN_MIN_SPEECH_MS (200) counted from the onset frame, i.e. 180 ms after it is sent. */
+  bargeInOverheadMs: Dist;
   underrunsPerCall: number;
   underrunMs: Dist;
   heardSeconds: number;
@@ -46,6 +48,8 @@ export interface ScenarioReport {
   wallSeconds: number;
 }
 
+/** The barge-in policy pauses once BARGE_IN_MIN_SPEECH_MS (default 200) of stream audio from the onset frame is in: 9 frames after it. */
+export const BARGE_IN_HOLD_MS = 200 - 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The whole stack plus vendor stand-ins, N concurrent calls through Caddy TLS, and the numbers. */
@@ -141,6 +145,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       voiceToVoiceMs: dist(flat((r) => r.voiceToVoiceMs)),
       bargeInMs: dist(flat((r) => r.bargeInMs)),
       bargeInAfterVadMs: dist(flat((r) => r.bargeInAfterVadMs)),
+      bargeInOverheadMs: dist(flat((r) => r.bargeInMs.map((x) => x - BARGE_IN_HOLD_MS))),
       underrunsPerCall: results.length ? results.reduce((a, r) => a + r.underruns, 0) / results.length : 0,
       underrunMs: dist(flat((r) => r.underrunMs)),
       heardSeconds: Math.round(callSeconds),
