@@ -53,6 +53,9 @@ export function callsApi(ctx: GatewayContext): Router {
       return void res.status(429).json({ error: "too many concurrent calls", limit: ctx.config.MAX_CONCURRENT_CALLS });
     }
     const d = b.data;
+    if (!ctx.config.TWILIO_FROM_NUMBER) {
+      return void res.status(503).json({ error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (the browser phone at /phone works without)" });
+    }
     const callId = randomUUID();
     const from = d.from ?? ctx.config.TWILIO_FROM_NUMBER;
     const rec = await ctx.store.createCall(

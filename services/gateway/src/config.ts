@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { commonFields, fields, parseConfig } from "@voicecall/config";
+import { ConfigError, commonFields, fields, parseConfig } from "@voicecall/config";
 import { E164 } from "@voicecall/contracts";
 
 const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits").describe("e.g. AC0123456789abcdef0123456789abcdef");
@@ -24,8 +24,9 @@ export const GatewayConfigSchema = z.object({
   ...commonFields,
   PORT: fields.port(3000),
   PUBLIC_URL: fields.publicUrl,
-  TWILIO_ACCOUNT_SID: accountSid,
-  TWILIO_AUTH_TOKEN: z.string().min(8, "TWILIO_AUTH_TOKEN looks too short").describe("the account's auth token"),
+  /** Twilio is optional: without it the gateway serves the browser phone only (set all three or none). */
+  TWILIO_ACCOUNT_SID: accountSid.optional(),
+  TWILIO_AUTH_TOKEN: z.string().min(8, "TWILIO_AUTH_TOKEN looks too short").optional().describe("the account's auth token"),
   /** Optional: send REST calls here instead of https://api.twilio.com (the simulator). */
   TWILIO_API_BASE_URL: z
     .string()
@@ -33,7 +34,7 @@ export const GatewayConfigSchema = z.object({
     .transform((u) => u.replace(/\/+$/, ""))
     .optional()
     .describe("e.g. http://127.0.0.1:4010"),
-  TWILIO_FROM_NUMBER: E164.describe("e.g. +14155550100"),
+  TWILIO_FROM_NUMBER: E164.optional().describe("e.g. +14155550100"),
   API_TOKEN: fields.secret("API_TOKEN"),
   STREAM_TOKEN_SECRET: fields.secret("STREAM_TOKEN_SECRET"),
   TWILIO_SKIP_SIGNATURE: fields.bool.default("false"),
@@ -51,5 +52,18 @@ export const GatewayConfigSchema = z.object({
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>;
 
 export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
-  return parseConfig(GatewayConfigSchema, env);
+  const c = parseConfig(GatewayConfigSchema, env);
+  twilioSettings(c);
+  return c;
+}
+
+const twilioVars = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"] as const;
+
+/** The Twilio account, or undefined when none is configured; a partial set is a config error. */
+export function twilioSettings(c: GatewayConfig): { accountSid: string; authToken: string; fromNumber: string } | undefined {
+  const set = twilioVars.filter((v) => c[v] !== undefined);
+  if (set.length === 0) return undefined;
+  const missing = twilioVars.find((v) => c[v] === undefined);
+  if (missing) throw new ConfigError(`config: ${missing} is unset: Twilio needs ${twilioVars.join(", ")} together (${set.join(", ")} given)`, missing);
+  return { accountSid: c.TWILIO_ACCOUNT_SID!, authToken: c.TWILIO_AUTH_TOKEN!, fromNumber: c.TWILIO_FROM_NUMBER! };
 }

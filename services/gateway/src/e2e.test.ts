@@ -90,7 +90,7 @@ beforeAll(async () => {
   void (async () => {
     for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(new TextDecoder().decode(m.data)) });
   })();
-  gw = createApp({ config, log, bus, redis, store, twilio: createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL }) });
+  gw = createApp({ config, log, bus, redis, store, twilio: createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }) });
   gwServer.on("request", gw.app);
   await gw.start();
 });

@@ -5,17 +5,25 @@ import { createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
-import { GatewayConfigSchema } from "./config";
-import { createTwilioCalls } from "./twilio-client";
+import { GatewayConfigSchema, twilioSettings } from "./config";
+import { createTwilioCalls, twilioNotConfigured } from "./twilio-client";
 
 const config = loadConfig(GatewayConfigSchema);
+let account: ReturnType<typeof twilioSettings>;
+try {
+  account = twilioSettings(config);
+} catch (err) {
+  process.stderr.write((err as Error).message + "\n");
+  process.exit(1);
+}
 const instance = config.INSTANCE_ID ?? defaultInstanceId("gateway");
 const log = createLogger({ service: "gateway", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
 
 const redis = connectRedis(config.REDIS_URL, log, instance);
 const store = new CallStore(redis, { retentionMs: config.CALL_RETENTION_MS });
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
-const twilio = createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL });
+const twilio = account ? createTwilioCalls({ accountSid: account.accountSid, authToken: account.authToken, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured;
+if (!account) log.warn("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER): phone calls are off, the browser phone works");
 
 let draining = false;
 const gateway = createApp({ config, log, bus, redis, store, twilio, notReady: () => (draining ? "draining" : undefined) });

@@ -6,6 +6,8 @@ import { restError } from "./twilio-client";
 /** Ask Twilio how a call really is and apply it (never dials): used at start and for stuck calls. */
 export async function reconcileCall(ctx: GatewayContext, rec: CallRecord): Promise<void> {
   const log = ctx.log.child({ callId: rec.callId, callSid: rec.callSid });
+  // A browser-phone call has no Twilio leg to ask about; its media worker ends it when the page goes.
+  if (rec.channel === "web") return;
   if (!rec.callSid) {
     // Never reached Twilio (crash between create and link): nothing to ask, nothing rings.
     if (ctx.now() - rec.createdAt > ctx.tuning.stuckAfterMs) await ctx.lifecycle.apply(rec.callId, "failed", "reconcile", "never-placed");

@@ -15,7 +15,7 @@ import { startServers, testLogger, waitFor, type Servers } from "@voicecall/test
 import { createApp, type Gateway } from "./app";
 import { parseGatewayConfig, type GatewayConfig } from "./config";
 import type { GatewayTuning } from "./context";
-import { createTwilioCalls } from "./twilio-client";
+import { twilioNotConfigured, createTwilioCalls } from "./twilio-client";
 
 export const AUTH_TOKEN = "test-auth-token-0123456789abcdef";
 export const ACCOUNT_SID = "AC" + "0123456789abcdef".repeat(2);
@@ -160,7 +160,7 @@ export async function startGateway(h: Harness, env: Record<string, string> = {},
     bus: h.bus,
     redis: h.redis,
     store: new CallStore(h.redis, { retentionMs: config.CALL_RETENTION_MS }),
-    twilio: createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, apiBaseUrl: config.TWILIO_API_BASE_URL }),
+    twilio: config.TWILIO_ACCOUNT_SID ? createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured,
     tuning: { failedSignaturesPerMinute: 1000, reaperIntervalMs: 3_600_000, ...tuning },
     now,
   });

@@ -80,3 +80,10 @@ export function restError(err: unknown): { status?: number; code?: number; messa
   const e = err as { status?: number; code?: number; message?: string };
   return { status: typeof e.status === "number" ? e.status : undefined, code: typeof e.code === "number" ? e.code : undefined, message: String(e.message ?? err) };
 }
+
+/** Stands in for the REST client when no Twilio account is configured: every call says so. */
+export const twilioNotConfigured: TwilioCalls = {
+  create: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
+  update: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
+  fetch: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
+};

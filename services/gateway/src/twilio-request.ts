@@ -18,7 +18,8 @@ export interface TwilioRequest {
 }
 
 export interface VerifyOptions {
-  authToken: string;
+  /** Unset when no Twilio account is configured: every Twilio request then gets 503. */
+  authToken: string | undefined;
   publicUrl: string;
   skipSignature: boolean;
   /** Largest accepted body (Twilio's are ~2 kB). */
@@ -105,6 +106,7 @@ export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
       res.set("connection", "close").status(status).type("text/plain").send(reason);
     };
     if (o.failures.exhausted(ip)) return reject(429, "too many failed requests", false);
+    if (!o.authToken && !o.skipSignature) return reject(503, "Twilio is not configured on this gateway", false);
     const signature = req.get("x-twilio-signature");
     if (o.skipSignature) o.log.warn({ path: req.path }, "TWILIO_SKIP_SIGNATURE=true: request accepted without signature check");
     else if (!signature) return reject(403, "missing signature", true);
@@ -119,7 +121,7 @@ export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
       return reject(status, err instanceof FormError ? `malformed form: ${err.message}` : (err as Error).message, true);
     }
     const url = o.publicUrl + req.originalUrl;
-    if (!o.skipSignature && !validTwilioSignature(o.authToken, signature, url, params)) return reject(403, "invalid signature", true);
+    if (!o.skipSignature && !validTwilioSignature(o.authToken!, signature, url, params)) return reject(403, "invalid signature", true);
     const t: TwilioRequest = { params, url, requestHash: requestHash(url, params), idempotencyToken: req.get("i-twilio-idempotency-token") || undefined };
     res.locals.twilio = t;
     next();

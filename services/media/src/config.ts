@@ -12,7 +12,8 @@ export const MediaConfigSchema = z
   ...commonFields,
   PORT: fields.port(8080),
   PUBLIC_URL: fields.publicUrl,
-  TWILIO_AUTH_TOKEN: z.string().min(1).describe("the Twilio account auth token"),
+  /** Checks X-Twilio-Signature on stream upgrades; unset (browser phone only) = the stream token alone. */
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional().describe("the Twilio account auth token"),
   STREAM_TOKEN_SECRET: fields.secret("STREAM_TOKEN_SECRET"),
 
   /** A socket with no valid `start` after this is closed (1008). */

@@ -49,7 +49,8 @@ export class StreamServer {
     if (path !== STREAM_PATH && path !== STREAM_PATH + "/") return refuse(socket, 404, "Not Found");
     if (this.draining) return refuse(socket, 503, "Service Unavailable");
     const sig = req.headers["x-twilio-signature"];
-    if (sig !== undefined && !validTwilioSignature(this.d.cfg.TWILIO_AUTH_TOKEN, String(sig), `wss://${this.publicHost}${path}`)) {
+    const token = this.d.cfg.TWILIO_AUTH_TOKEN;
+    if (sig !== undefined && token && !validTwilioSignature(token, String(sig), `wss://${this.publicHost}${path}`)) {
       this.d.log.warn({ path }, "stream upgrade refused: bad signature");
       return refuse(socket, 403, "Forbidden");
     }

@@ -7,7 +7,7 @@ import { callLogger } from "@voicecall/log";
 import { verifyStreamToken } from "@voicecall/auth";
 import { every } from "@voicecall/runtime";
 import { toFrames, FRAME_BYTES } from "@voicecall/audio";
-import { CallEvent, ControlMessage, isTerminal, parseAudioHeaders, subjects } from "@voicecall/contracts";
+import { CallEvent, CommandMessage, ControlMessage, isTerminal, parseAudioHeaders, subjects } from "@voicecall/contracts";
 import type { MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
@@ -257,6 +257,10 @@ export class StreamSession {
       if (call && call.streamSid !== streamSid) return this.log.info("old stream ended, ignored");
       await this.d.store.releaseLease("stream", callId, this.owner);
       this.emit({ type: "stream.stopped", reason: why, worker: this.d.worker }, true);
+      // A browser phone has no Twilio behind it to <Redirect> and reconnect: its stream is the call.
+      if (call?.channel === "web" && !isTerminal(call.state)) {
+        this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: Date.now(), reason: `browser stream ${why}` });
+      }
     };
     if (reason === "replaced") return;
     if (reason === "closed") return this.d.grace(streamSid, () => report("closed"));
