@@ -45,9 +45,12 @@ export interface CapacityOptions {
   pin?: boolean;
   /** Write a V8 CPU profile of the worker here (node --cpu-prof), for the hot-path analysis. */
   profileDir?: string;
+  /** List the worker's GC pauses of 5 ms or more (a preload observing `gc` performance entries). */
+  gcTrace?: boolean;
   log: (l: string) => void;
 }
 
+const GC_PRELOAD = new URL("./gc-preload.mjs", import.meta.url).pathname;
 const PRELOAD = new URL("./cpu-prof-preload.mjs", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const TICK = 20;
@@ -176,7 +179,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
   const stack = await startStack({
     services: ["media"],
     env: { LOG_LEVEL: "warn" },
-    serviceEnv: { media: { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: dgKey, DEEPGRAM_URL: dg.url, MAX_PENDING_PER_ADDRESS: "5000", MAX_PENDING_TOTAL: "5000", STREAM_START_TIMEOUT_MS: "30000", FLOOD_BURST: "5000", ...(o.profileDir ? { NODE_OPTIONS: `--import ${PRELOAD}`, BENCH_PROFILE_DIR: o.profileDir } : {}) } },
+    serviceEnv: { media: { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: dgKey, DEEPGRAM_URL: dg.url, MAX_PENDING_PER_ADDRESS: "5000", MAX_PENDING_TOTAL: "5000", STREAM_START_TIMEOUT_MS: "30000", FLOOD_BURST: "5000", NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""].join(" ").trim(), ...(o.profileDir ? { BENCH_PROFILE_DIR: o.profileDir } : {}) } },
   });
   const redis = connectRedis(stack.servers.redisUrl, quiet, "bench");
   const store = new CallStore(redis);
@@ -254,13 +257,19 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         stopReason = `only ${live} of ${streams.length} streams live`;
         break;
       }
-      if (lag > o.lagLimitMs) {
-        stopReason = `lag p99 ${lag} ms > ${o.lagLimitMs} ms`;
+      // One step over the limit can be another process on the shared core: stop on two in a row.
+      const prev = steps.at(-2);
+      if (lag > o.lagLimitMs && prev && prev.streams > 0 && prev.lagP99Ms > o.lagLimitMs) {
+        stopReason = `lag p99 ${prev.lagP99Ms} and ${lag} ms > ${o.lagLimitMs} ms on two steps in a row`;
         break;
       }
     }
   } finally {
     clearInterval(ticker);
+    if (o.gcTrace) {
+      const pauses = media.logs().split("\n").filter((l) => l.startsWith("bench-gc "));
+      o.log(`[capacity] worker GC pauses ≥ 5 ms: ${pauses.length}\n${pauses.slice(-15).join("\n")}`);
+    }
     clearInterval(agentTimer);
     for (const s of streams) s.close();
     await bus.drain().catch(() => undefined);
@@ -268,7 +277,9 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
     await stack.stop();
     await dg.close();
   }
-  const good = steps.filter((s) => s.streams > 0 && s.lagP99Ms <= o.lagLimitMs).at(-1);
+  // The largest step within the limit before the final pair of steps over it.
+  const cut = stopReason.includes("two steps") ? steps.length - 2 : steps.length;
+  const good = steps.slice(0, cut).filter((s) => s.streams > 0 && s.lagP99Ms <= o.lagLimitMs).at(-1);
   return {
     lagLimitMs: o.lagLimitMs,
     pinnedCore,

@@ -23,6 +23,7 @@ export interface BenchOptions {
   capacityStepS: number;
   pin: boolean;
   profileDir?: string;
+  gcTrace?: boolean;
   mediaReplicas: number;
   staggerMs: number;
   json: string;
@@ -65,6 +66,7 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (a === "--capacity-step-s") o.capacityStepS = num();
     else if (a === "--no-pin") o.pin = false;
     else if (a === "--profile") o.profileDir = resolve(val());
+    else if (a === "--gc-trace") o.gcTrace = true;
     else if (a === "--quiet") o.quiet = true;
     else if (a === "--scenario") {
       const s = val();
@@ -108,6 +110,7 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
+    lines.push(`[${s.scenario}] driver (simulated Twilio, this process): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}), ${s.driver.cpuCores} cores; services: ${Object.entries(s.serviceCpuCores).map(([k, v]) => `${k} ${v}`).join(", ")} cores`);
     if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
     lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   }
@@ -126,7 +129,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   for (const s of o.scenarios) {
     scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, log }));
   }
-  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, log }) : undefined;
+  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, gcTrace: o.gcTrace, log }) : undefined;
   const body = { scenarios, capacity };
   const rs = rows(body);
   const { quiet: _q, ...options } = o;

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startVoiceStack, type VoiceStack } from "@voicecall/testkit";
 import { startFakeVendors, type FakeVendors } from "../services/tts/src/testing/fake-vendors";
 import { startFakeDeepgram, type FakeDeepgram } from "../services/media/src/speech/deepgram-fake";
@@ -44,6 +45,10 @@ export interface ScenarioReport {
   /** Of the paused ones, the share resumed where they stopped. */
   resumedShare: number | null;
   noisesPerCall: number | null;
+  /** The bench process itself (simulated Twilio for every call): when it lags, every number above is inflated. */
+  driver: { lagP99Ms: number; lagMaxMs: number; cpuCores: number };
+  /** Mean CPU (cores) of each service process over the calls. */
+  serviceCpuCores: Record<string, number>;
   media: { peakCpuCores: number; cpuPerCallMs: number; rssIdleMB: number; rssPeakMB: number; rssPerCallKB: number } | null;
   wallSeconds: number;
 }
@@ -115,6 +120,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       last = now;
     }, 1000);
     const since = Date.now();
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
+    const cpu0 = process.cpuUsage();
+    const procs = stack.stack.all().map((h) => ({ name: h.instance, pid: h.proc.child.pid! }));
+    const svc0 = procs.map((p) => sampleProc(p.pid));
     const signal = AbortSignal.timeout(o.durationS * 1000 + 180_000);
     const results: CallResult[] = await Promise.all(
       Array.from({ length: o.calls }, async (_, i) => {
@@ -123,6 +133,15 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       }),
     );
     clearInterval(sampler);
+    lag.disable();
+    const cpu1 = process.cpuUsage(cpu0);
+    const wallMs = Date.now() - since;
+    const serviceCpuCores: Record<string, number> = {};
+    procs.forEach((p, i) => {
+      const a = svc0[i];
+      const b = sampleProc(p.pid);
+      if (a && b) serviceCpuCores[p.name] = Math.round(cpuShare(a, b) * 100) / 100;
+    });
     const end = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
     sub.unsubscribe();
     const turns = await stack.store.turns(since);
@@ -153,6 +172,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,
       resumedShare: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.reduce((a, r) => a + r.interruptions, 0)),
       noisesPerCall: instant ? null : noises / Math.max(1, results.length),
+      driver: {
+        lagP99Ms: Math.max(0, Math.round(lag.percentile(99) / 1e5) / 10 - 10),
+        lagMaxMs: Math.max(0, Math.round(lag.max / 1e5) / 10 - 10),
+        cpuCores: Math.round(((cpu1.user + cpu1.system) / 1000 / wallMs) * 100) / 100,
+      },
+      serviceCpuCores,
       media: idle.length
         ? {
             peakCpuCores: Math.round(peaks.cpu * 100) / 100,
