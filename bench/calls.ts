@@ -35,6 +35,8 @@ export interface CallResult {
   /** Of those, paused and then resumed where it stopped (recovered within FALSE_INTERRUPTION_MS). */
   falseInterruptions: number;
   turns: number;
+  /** The agent ended the call before the duration was up (it heard a goodbye). */
+  endedByAgent?: boolean;
 }
 
 export interface DriveOptions {
@@ -127,17 +129,25 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     const deadline = Date.now() + o.durationMs;
     do {
       // A turn: the caller asks; the reply's first audio is measured from its last frame and the final.
+      if (p.status !== "in-progress") {
+        r.endedByAgent = true; // e.g. a noise heard as "no thanks": the agent said goodbye and hung up
+        break;
+      }
       const askedAt = Date.now();
       await p.say(o.audio.question);
       const endAbs = await until(() => mouth.ends.find((t) => t >= askedAt), "end of caller speech", 10_000, o.signal);
-      const replyAbs = await until(() => firstHeardAfter(p, endAbs), "reply audio", 60_000, o.signal);
+      const replyAbs = await until(() => firstHeardAfter(p, endAbs) ?? (p.status !== "in-progress" ? -1 : undefined), "reply audio", 60_000, o.signal);
+      if (replyAbs < 0) {
+        r.endedByAgent = true;
+        break;
+      }
       r.turns++;
       r.voiceToVoiceMs.push(replyAbs - endAbs);
       const finals = ev().filter((e) => e.type === "transcript.final" && e.ts >= askedAt && e.ts <= replyAbs);
       if (finals.length) r.overheadMs.push(replyAbs - finals[finals.length - 1]!.ts);
       await sleep(600);
       // Barge-in: the caller talks over the reply; measured to the `clear` the simulator receives.
-      {
+      if (p.status === "in-progress") {
         const bargeAt = Date.now();
         const clearsBefore = p.call.recorder.clears.length;
         const speaking = audioFlowing(p);
@@ -153,7 +163,7 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
           }
         }
         // The barge-in was a real turn: wait for its reply before the next round.
-        const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt), "end of barge-in speech", 10_000, o.signal);
+        const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt) ?? (p.status !== "in-progress" && Date.now()), "end of barge-in speech", 10_000, o.signal);
         await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
         await sleep(300);
       }
@@ -161,7 +171,7 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         // Non-turns over the reply to the barge-in: each should at most pause it briefly and resume.
         await sleep(300);
         for (const n of o.audio.noises) {
-          if (o.signal.aborted) break;
+          if (o.signal.aborted || p.status !== "in-progress") break;
           const playing = audioFlowing(p);
           const at = Date.now();
           await p.say(n.mu);

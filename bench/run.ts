@@ -107,7 +107,7 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
 function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
-    lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
+    lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
     lines.push(`[${s.scenario}] driver (simulated Twilio, this process): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}), ${s.driver.cpuCores} cores; services: ${Object.entries(s.serviceCpuCores).map(([k, v]) => `${k} ${v}`).join(", ")} cores`);

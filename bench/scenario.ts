@@ -24,7 +24,7 @@ export interface ScenarioOptions {
 export interface ScenarioReport {
   scenario: ScenarioName;
   providers: Record<string, string>;
-  calls: { requested: number; ok: number; failed: number; errors: string[] };
+  calls: { requested: number; ok: number; failed: number; endedByAgent: number; errors: string[] };
   greetingMs: Dist;
   /** media's own record (store.recordTurn): stream start → first greeting frame sent. */
   greetingSentMs: Dist;
@@ -156,7 +156,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     return {
       scenario: o.scenario,
       providers,
-      calls: { requested: o.calls, ok: ok.length, failed: results.length - ok.length, errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5) },
+      calls: { requested: o.calls, ok: ok.length, failed: results.length - ok.length, endedByAgent: results.filter((r) => r.endedByAgent).length, errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5) },
       greetingMs: dist(results.map((r) => r.greetingMs ?? NaN)),
       greetingSentMs: dist(mine.filter((t) => t.kind === "greeting").map((t) => t.latencyMs)),
       overheadMs: dist(flat((r) => r.overheadMs)),
