@@ -13,7 +13,7 @@ beforeEach(() => h.reset());
 const forged = { signature: "Zm9yZ2VkLXNpZ25hdHVyZS0wMDAwMDA=" };
 
 describe("failed-signature rate limit and trusted proxies", () => {
-  it("after N failed checks a client gets 429, even with a valid request; X-Forwarded-For is ignored from untrusted peers", async () => {
+  it("after N failed checks a client gets 429 (unsigned at once), but a valid signed request still passes; X-Forwarded-For is ignored from untrusted peers", async () => {
     const g = await startGateway(h, {}, { failedSignaturesPerMinute: 3 });
     try {
       const { callId, callSid } = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
@@ -22,8 +22,12 @@ describe("failed-signature rate limit and trusted proxies", () => {
       const codes = [];
       for (let i = 0; i < 4; i++) codes.push((await twilioPost(g.url, path, p, { ...forged, headers: { "x-forwarded-for": `10.0.0.${i}` } })).status);
       expect(codes).toEqual([403, 403, 403, 429]);
-      expect((await twilioPost(g.url, path, p)).status).toBe(429);
+      expect((await twilioPost(g.url, path, p, { signature: null })).status).toBe(429);
       expect((await h.store.getCall(callId))!.state).toBe("queued");
+      // Behind an untrusted proxy Twilio shares the attacker's address: its signed requests are not locked out.
+      expect((await twilioPost(g.url, path, p)).status).toBe(200);
+      expect((await h.store.getCall(callId))!.state).toBe("ringing");
+      expect((await twilioPost(g.url, path, { ...p, CallStatus: "in-progress" }, forged)).status).toBe(429);
     } finally {
       await g.close();
     }

@@ -96,6 +96,10 @@ function readBody(req: Request, maxBytes: number, timeoutMs: number): Promise<st
  * Verify a Twilio webhook before any handler runs, cheapest checks first: failure budget, signature
  * header present, content type, declared length, then the body (size- and time-limited), strict form
  * decoding, and the signature over PUBLIC_URL + the request's path and query (never a request header).
+ *
+ * A client over its failure budget gets 429 at once when it sends no signature; a request that carries
+ * one is still checked and passes if it is valid. Behind a proxy that is not in TRUSTED_PROXIES every
+ * client has the proxy's address, and someone else's forgeries must not lock Twilio's own requests out.
  */
 export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
@@ -105,23 +109,26 @@ export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
       o.log.warn({ status, reason, path: req.path, ip }, "twilio request rejected");
       res.set("connection", "close").status(status).type("text/plain").send(reason);
     };
-    if (o.failures.exhausted(ip)) return reject(429, "too many failed requests", false);
-    if (!o.authToken && !o.skipSignature) return reject(503, "Twilio is not configured on this gateway", false);
     const signature = req.get("x-twilio-signature");
+    const exhausted = o.failures.exhausted(ip);
+    if (exhausted && (!signature || o.skipSignature)) return reject(429, "too many failed requests", false);
+    if (!o.authToken && !o.skipSignature) return reject(503, "Twilio is not configured on this gateway", false);
+    // Over budget, every failure is answered 429 (and still counted).
+    const fail = (status: number, reason: string) => reject(exhausted ? 429 : status, reason, true);
     if (o.skipSignature) o.log.warn({ path: req.path }, "TWILIO_SKIP_SIGNATURE=true: request accepted without signature check");
-    else if (!signature) return reject(403, "missing signature", true);
-    if (!req.is("application/x-www-form-urlencoded")) return reject(415, "expected application/x-www-form-urlencoded", true);
+    else if (!signature) return fail(403, "missing signature");
+    if (!req.is("application/x-www-form-urlencoded")) return fail(415, "expected application/x-www-form-urlencoded");
     const declared = Number(req.get("content-length") ?? "0");
-    if (declared > o.maxBodyBytes) return reject(413, "body too large", true);
+    if (declared > o.maxBodyBytes) return fail(413, "body too large");
     let params: FormParams;
     try {
       params = parseForm(await readBody(req, o.maxBodyBytes, o.bodyTimeoutMs));
     } catch (err) {
       const status = (err as { status?: number }).status ?? 400;
-      return reject(status, err instanceof FormError ? `malformed form: ${err.message}` : (err as Error).message, true);
+      return fail(status, err instanceof FormError ? `malformed form: ${err.message}` : (err as Error).message);
     }
     const url = o.publicUrl + req.originalUrl;
-    if (!o.skipSignature && !validTwilioSignature(o.authToken!, signature, url, params)) return reject(403, "invalid signature", true);
+    if (!o.skipSignature && !validTwilioSignature(o.authToken!, signature, url, params)) return fail(403, "invalid signature");
     const t: TwilioRequest = { params, url, requestHash: requestHash(url, params), idempotencyToken: req.get("i-twilio-idempotency-token") || undefined };
     res.locals.twilio = t;
     next();
