@@ -111,7 +111,9 @@ export class StreamSession {
     const check = verifyStreamToken(this.d.cfg.STREAM_TOKEN_SECRET, token, callId, callSid);
     if (!check.ok) return this.reject(1008, `token ${check.reason}`);
     const { store } = this.d;
-    if (!(await store.firstSeen(`stream-token:${check.id}:${streamSid}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)))) return this.reject(1008, "token already used");
+    // Single use across every worker: the gateway mints a fresh token for each stream (reconnects too),
+    // so a second start with the same token — whatever its streamSid — is a replay that would steal the lease.
+    if (!(await store.firstSeen(`stream-token:${check.id}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)))) return this.reject(1008, "token already used");
     const call = await store.getCall(callId);
     if (!call) return this.reject(1008, "unknown call");
     if (isTerminal(call.state)) return this.reject(1000, "call ended");

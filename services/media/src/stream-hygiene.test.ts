@@ -54,6 +54,10 @@ describe("media: socket hygiene and stream auth", () => {
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "first");
     const replay = h.client(call, { customParameters: { callId: call.callId, token }, streamSid: first.streamSid });
     expect(await replay.closed).toEqual({ code: 1008, reason: "token already used" });
+    // Replayed with a fresh streamSid (it would take the stream lease over): refused too, the call keeps its stream.
+    const hijack = h.client(call, { customParameters: { callId: call.callId, token } });
+    expect(await hijack.closed).toEqual({ code: 1008, reason: "token already used" });
+    expect(h.of(call.callId, "stream.started")).toHaveLength(1);
     first.stop();
   });
 
