@@ -93,6 +93,33 @@ function readBody(req: Request, maxBytes: number, timeoutMs: number): Promise<st
 }
 
 /**
+ * Read (and drop) what the client is still sending, bounded in bytes and time, before an early answer.
+ * Closing with unread bytes makes the kernel reset the connection, and the proxy in front (Caddy) then
+ * reports 502 and counts our gateway as failed — every other client, Twilio included, got 503 for
+ * `fail_duration` because one client sent an oversized body.
+ */
+function settleBody(req: Request, maxBytes = 2 * 1024 * 1024, maxMs = 2000): Promise<void> {
+  if (req.complete || req.readableEnded || req.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let n = 0;
+    const done = () => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      resolve();
+    };
+    const onData = (c: Buffer) => {
+      n += c.length;
+      if (n > maxBytes) done();
+    };
+    const timer = setTimeout(done, maxMs);
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", done);
+    req.resume();
+  });
+}
+
+/**
  * Verify a Twilio webhook before any handler runs, cheapest checks first: failure budget, signature
  * header present, content type, declared length, then the body (size- and time-limited), strict form
  * decoding, and the signature over PUBLIC_URL + the request's path and query (never a request header).
@@ -104,9 +131,10 @@ function readBody(req: Request, maxBytes: number, timeoutMs: number): Promise<st
 export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const ip = normalizeIp(req.ip);
-    const reject = (status: number, reason: string, countAsFailure: boolean) => {
+    const reject = async (status: number, reason: string, countAsFailure: boolean) => {
       if (countAsFailure) o.failures.hit(ip);
       o.log.warn({ status, reason, path: req.path, ip }, "twilio request rejected");
+      await settleBody(req);
       res.set("connection", "close").status(status).type("text/plain").send(reason);
     };
     const signature = req.get("x-twilio-signature");
