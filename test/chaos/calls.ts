@@ -51,13 +51,15 @@ export class CallDriver {
   ) {}
 
   /** Place an outbound conversation call and pick up the phone once the stream is open. */
-  static async place(v: VoiceStack, index: number, greeting: string): Promise<CallDriver> {
+  static async place(v: VoiceStack, index: number, greeting: string, trace: (m: string) => unknown = () => undefined): Promise<CallDriver> {
     const to = `+1415555${String(1000 + index).padStart(4, "0")}`;
     const r = await v.api<{ callId: string }>("POST", "/api/calls", { to, mode: "conversation", greeting });
     if (r.status !== 202) throw new Error(`POST /api/calls → ${r.status} ${JSON.stringify(r.json)}`);
     const { callId } = r.json;
+    trace(`created ${callId}`);
     const sid = await waitFor(async () => (await v.store.getCall(callId))?.callSid, `callSid of call ${index}`, 60_000, 100);
     const phone = await waitFor(() => v.sim.call(sid), `simulator call ${sid}`, 30_000, 50);
+    trace(`dialled ${sid}`);
     await phone.waitForStream(1, 60_000);
     return new CallDriver(v, callId, phone, index);
   }
@@ -89,8 +91,18 @@ export class CallDriver {
   /** Say `phrase` and wait for the reply to be heard and to end; `answered: false` after `timeoutMs`. */
   async turn(phrase: string, timeoutMs: number): Promise<TurnResult> {
     await this.quiet().catch(() => undefined);
-    await this.phone.say(phrase);
+    // say() waits for an open stream: a call whose stream never comes back must not hang the suite.
+    let timer: NodeJS.Timeout | undefined;
+    const spoke = await Promise.race([
+      this.phone.say(phrase).then(() => true),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs + 10_000))),
+    ]).finally(() => clearTimeout(timer));
     const sayEndMs = this.now();
+    if (!spoke) {
+      const r: TurnResult = { phrase, sayEndMs, answered: false };
+      this.turns.push(r);
+      return r;
+    }
     const deadline = Date.now() + timeoutMs;
     let answered = false;
     while (Date.now() < deadline && this.phone.status === "in-progress") {

@@ -114,15 +114,22 @@ describe("hostile input at rate beside legitimate calls", () => {
     // A new legitimate call placed while all of that is going on: its webhooks must get through.
     const newcomer = (async () => {
       await new Promise((r) => setTimeout(r, 2000));
-      const c = await CallDriver.place(v, 50, "Hello again.");
+      const c = await CallDriver.place(v, 50, "Hello again.", (m) => process.env.CHAOS_DEBUG && process.stderr.write(`newcomer: ${m}\n`));
       await waitFor(async () => (await v.store.getCall(c.callId))?.greetingPlayed, "newcomer greeting", 60_000, 200);
       return { c, turn: await c.turnWithRetry("what are your opening hours", 30_000) };
-    })().catch((err: Error) => ({ error: err.message }));
+    })().catch((err: Error) => {
+      process.stderr.write(`newcomer failed: ${err.message}\n--- gateway ---\n${v.stack.get("gateway").logs().slice(-3000)}\n`);
+      return { error: err.message };
+    });
 
     const t0 = Date.now();
+    const pending = new Map<string, Promise<unknown>>(Object.entries({ forged, replayed, badTokens, forgedUpgrade, fuzz, loris, slowBodies, oversized, bigFrame, badApi, newcomer }));
+    for (const [k, p] of pending) void p.finally(() => pending.delete(k));
+    const watchdog = setInterval(() => process.env.CHAOS_DEBUG && process.stderr.write(`hostile: pending ${[...pending.keys()].join(", ")}\n`), 10_000);
     const [forgedR, replayedR, badTokensR, forgedUpgradeR, fuzzR, lorisR, slowBodiesR, oversizedR, bigFrameR, badApiR] = await Promise.all([forged, replayed, badTokens, forgedUpgrade, fuzz, loris, slowBodies, oversized, bigFrame, badApi]);
     const attackMs = Date.now() - t0;
     const newcomerR = await newcomer;
+    clearInterval(watchdog);
     attacking = false;
     const turns = await Promise.all(legitTurns);
     const after = await Promise.all(legit.map((c) => c.turnWithRetry("yes please", 30_000)));
@@ -136,6 +143,7 @@ describe("hostile input at rate beside legitimate calls", () => {
       legitTurnsDuringAttack: turns.flat().length,
       legitTurnsAnswered: turns.flat().filter(Boolean).length,
       legitAnsweredAfter: after.filter((a) => a.answered).length,
+      legitStreams: legit.map((c) => c.phone.streams.length),
       newcomer: "error" in newcomerR ? newcomerR.error : { answered: newcomerR.turn.answered },
       forgedWebhooks: statuses(forgedR),
       replayedWebhooks: statuses(replayedR),
@@ -150,6 +158,14 @@ describe("hostile input at rate beside legitimate calls", () => {
     });
     printTable("hostile input (counts by answer)", Object.entries(report).map(([what, r]) => ({ what, result: typeof r === "object" ? JSON.stringify(r) : String(r) })));
 
+    const legitOk = turns.flat().every(Boolean) && after.every((a) => a.answered);
+    if (!legitOk || process.env.CHAOS_DEBUG) {
+      for (const c of legit) {
+        const ev = c.phone.events.filter((e) => /stream|status|warning/.test(e.type)).map((e) => JSON.stringify(e));
+        const media = v.stack.services.media.flatMap((m) => m.logs().split("\n").filter((l) => l.includes(c.callId) && !l.includes('"level":30')).slice(-15));
+        process.stderr.write(`hostile: legit call ${c.index} ${c.callId} status ${c.phone.status}\n  ${ev.join("\n  ")}\n  media:\n  ${media.join("\n  ")}\n`);
+      }
+    }
     // The legitimate side: every call kept being answered, and a call placed mid-attack worked.
     expect(turns.flat().filter((a) => !a).length, "legitimate turns unanswered during the attack").toBe(0);
     expect(after.every((a) => a.answered)).toBe(true);
