@@ -16,6 +16,10 @@ export interface CallResult {
   error?: string;
   /** stream `start` sent → first greeting audio received by the caller. */
   greetingMs?: number;
+  /** Split of the greeting: `start` sent → media's `stream.started` (token, Redis checks, lease) … */
+  greetingStartMs?: number;
+  /** … and `stream.started` → first greeting frame heard (agent, say, tts cache, bus, playout). */
+  greetingDeliverMs?: number;
   /** Per answered turn: transcript.final (bus) → first reply audio received. */
   overheadMs: number[];
   /** Per answered turn: caller's last voiced frame sent → first reply audio received. */
@@ -125,6 +129,11 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     // Greeting: first audio heard, then its done mark (the whole greeting played).
     const greetAbs = await until(() => firstHeardAfter(p, startAbs), "greeting audio", 60_000, o.signal);
     r.greetingMs = greetAbs - startAbs;
+    const mediaStarted = evAfter("stream.started", startAbs - 1000);
+    if (mediaStarted) {
+      r.greetingStartMs = mediaStarted.ts - startAbs;
+      r.greetingDeliverMs = greetAbs - mediaStarted.ts;
+    }
     await until(() => evAfter("playback.mark", startAbs, (e) => e.done === true), "greeting played", 90_000, o.signal);
     const deadline = Date.now() + o.durationMs;
     do {

@@ -93,6 +93,8 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
     const p = `[${s.scenario}] `;
     out.push({ metric: `${p}greeting: start → first frame heard`, d: s.greetingMs, unit: "ms", target: TARGETS.greeting });
     out.push({ metric: `${p}greeting: start → first frame sent (media)`, d: s.greetingSentMs, unit: "ms" });
+    out.push({ metric: `${p}  of which start → stream.started (media checks)`, d: s.greetingStartMs, unit: "ms" });
+    out.push({ metric: `${p}  of which stream.started → first frame heard`, d: s.greetingDeliverMs, unit: "ms" });
     out.push({ metric: `${p}overhead: final → first reply frame heard`, d: s.overheadMs, unit: "ms", target: TARGETS.overhead });
     out.push({ metric: `${p}overhead: final → first reply frame sent (media)`, d: s.overheadSentMs, unit: "ms" });
     out.push({ metric: `${p}voice-to-voice: end of speech → reply heard`, d: s.voiceToVoiceMs, unit: "ms" });

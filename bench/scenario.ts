@@ -26,6 +26,8 @@ export interface ScenarioReport {
   providers: Record<string, string>;
   calls: { requested: number; ok: number; failed: number; endedByAgent: number; errors: string[] };
   greetingMs: Dist;
+  greetingStartMs: Dist;
+  greetingDeliverMs: Dist;
   /** media's own record (store.recordTurn): stream start → first greeting frame sent. */
   greetingSentMs: Dist;
   overheadMs: Dist;
@@ -158,6 +160,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       providers,
       calls: { requested: o.calls, ok: ok.length, failed: results.length - ok.length, endedByAgent: results.filter((r) => r.endedByAgent).length, errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5) },
       greetingMs: dist(results.map((r) => r.greetingMs ?? NaN)),
+      greetingStartMs: dist(results.map((r) => r.greetingStartMs ?? NaN)),
+      greetingDeliverMs: dist(results.map((r) => r.greetingDeliverMs ?? NaN)),
       greetingSentMs: dist(mine.filter((t) => t.kind === "greeting").map((t) => t.latencyMs)),
       overheadMs: dist(flat((r) => r.overheadMs)),
       overheadSentMs: dist(mine.filter((t) => t.kind === "reply").map((t) => t.latencyMs)),
