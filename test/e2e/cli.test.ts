@@ -34,8 +34,12 @@ function env(): Record<string, string> {
 }
 
 async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const ctx = new Ctx(cliConfig(env()), (l) => out.push(l), (l) => out.push(l), new AbortController().signal);
+  return cliUntil(new AbortController(), [], ...argv);
+}
+
+/** Run a command, its output lines collected in `out` as they come; `ac` stops a long one (tail). */
+async function cliUntil(ac: AbortController, out: string[], ...argv: string[]) {
+  const ctx = new Ctx(cliConfig(env()), (l) => out.push(l), (l) => out.push(l), ac.signal);
   try {
     const code = await runCli(ctx, argv);
     return { code, text: out.join("\n") };
@@ -134,10 +138,16 @@ describe("voicecall commands", () => {
     await phone.waitForStream(1, 30_000);
     await waitFor(async () => (await v.store.getCall(callId))?.state === "in-progress", "in-progress", 20_000, 100);
     expect((await cli("calls")).text).toMatch(new RegExp(`${callId}\\s+in-progress\\s+outbound\\s+conversation`));
-    const tail = cli("tail", callId, "--count", "1");
-    await new Promise((r) => setTimeout(r, 500));
-    await v.api("POST", `/api/calls/${callId}/say`, { text: "A word from the operator." });
-    expect((await tail).text).toMatch(new RegExp(`${callId.slice(0, 12)}\\s+operator.say\\s+text="A word from the operator."`));
+    const lines: string[] = [];
+    const stopTail = new AbortController();
+    const tail = cliUntil(stopTail, lines, "tail", callId);
+    const said = new RegExp(`${callId.slice(0, 12)}\\s+operator.say\\s+text="A word from the operator."`);
+    await waitFor(async () => {
+      await v.api("POST", `/api/calls/${callId}/say`, { text: "A word from the operator." });
+      return lines.some((l) => said.test(l));
+    }, "tail shows the operator's line", 20_000, 500);
+    stopTail.abort();
+    expect((await tail).code).toBe(0);
     expect((await cli("hangup", phone.sid)).code).toBe(0);
     expect(await phone.waitForEnd(20_000)).toBe("completed");
     await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "completed", 20_000, 100);

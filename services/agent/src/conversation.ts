@@ -179,8 +179,9 @@ export class Conversation {
     const kind = this.pending?.kind;
     if (kind && utteranceId.startsWith(`${kind}-`) && !this.pendingPlayed) {
       this.pendingPlayed = true;
-      if (kind !== "voicemail") await this.d.store.update(this.d.callId, { greetingPlayed: true });
+      // Transcript first: whoever sees greetingPlayed also finds the line it was about.
       await this.transcript("agent", this.pending!.text, utteranceId);
+      if (kind !== "voicemail") await this.d.store.update(this.d.callId, { greetingPlayed: true });
       this.log.info({ kind, utteranceId }, "must-hear message played");
       if (kind === "notify") return this.hangup("notify-complete");
       if (kind === "voicemail") return this.hangup("voicemail-left");
