@@ -1,5 +1,6 @@
 import { normalize, spellDigits as spell } from "./match";
 import type { DialogueScript } from "./script";
+import { BACKCHANNEL_PHRASES } from "./backchannel";
 
 /**
  * JSGF grammar (text) accepting exactly the script's example phrases, normalised the way
@@ -14,6 +15,10 @@ export function jsgfGrammar(script: DialogueScript): string {
     rules.push(`<${intent.name}>`);
     lines.push(`<${intent.name}> = ${phrases.map((p) => `( ${p} )`).join(" | ")};`);
   }
+  // A sink for noises and backchannels: without it the decoder must map a cough or an "uh huh" to the
+  // nearest script phrase (a "no" can end the call). Media and the agent treat these words as no turn.
+  lines.push(`<backchannel> = ${BACKCHANNEL_PHRASES.map((p) => `( ${p} )`).join(" | ")};`);
+  rules.push("<backchannel>");
   lines.splice(4, 0, `public <utterance> = ${rules.join(" | ")};`, "");
   return lines.join("\n") + "\n";
 }

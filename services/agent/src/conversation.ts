@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Subscription } from "nats";
 import type { Bus } from "@voicecall/bus";
 import { CallEvent, isTerminal, subjects, type CallRecord, type Purpose } from "@voicecall/contracts";
-import type { DialogueScript } from "@voicecall/dialogue";
+import { isBackchannel, type DialogueScript } from "@voicecall/dialogue";
 import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { AgentConfig } from "./config";
@@ -206,6 +206,10 @@ export class Conversation {
     if (!text.trim() || this.ending || this.call?.mode === "notify") return;
     if (!dtmf && this.ledger.busy && isEcho(text, this.ledger.speakingText())) {
       this.log.debug({ pii: { text } }, "ignored own echo");
+      return;
+    }
+    if (!dtmf && isBackchannel(text)) {
+      this.log.debug({ pii: { text } }, "ignored backchannel");
       return;
     }
     const generation = await this.nextGeneration();

@@ -1,0 +1,13 @@
+/**
+ * Sounds a caller makes while listening: not a turn. Every word is in PocketSphinx's en-us dictionary,
+ * so the grammar can offer them as a sink for noises and murmurs.
+ */
+export const BACKCHANNEL_PHRASES = ["uh huh", "uh-huh", "mm hmm", "mhm", "hmm", "huh", "uh", "mm"] as const;
+
+const words = new Set(BACKCHANNEL_PHRASES.flatMap((p) => p.split(" ")));
+
+/** True when `text` has words and all of them are backchannel sounds ("uh huh", "mm"). */
+export function isBackchannel(text: string): boolean {
+  const w = text.toLowerCase().split(/[^a-z-]+/).filter(Boolean);
+  return w.length > 0 && w.every((x) => words.has(x));
+}
