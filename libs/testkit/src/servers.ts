@@ -121,7 +121,13 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
 
 /** Caddyfile for tests: the same directives as caddy/Caddyfile, bound to loopback, no admin API. */
 export function testCaddyfile(dataDir: string, httpsPort: number, httpPort: number, routes: CaddyRoute[]): string {
-  const handles = routes.map((r) => `\thandle ${r.path} {\n\t\treverse_proxy ${r.upstreams.join(" ")} {\n\t\t\tlb_policy round_robin\n\t\t\tlb_try_duration 2s\n\t\t\tfail_duration 5s\n\t\t\tunhealthy_status 503\n\t\t}\n\t}`).join("\n");
+  // Passive health only where there is another upstream to go to (media), as in caddy/Caddyfile:
+  // on a single gateway it would turn one failed request into seconds of 503 for everyone.
+  const proxy = (r: CaddyRoute) =>
+    r.upstreams.length > 1 || r.path.startsWith("/voice/stream")
+      ? `reverse_proxy ${r.upstreams.join(" ")} {\n\t\t\tlb_policy round_robin\n\t\t\tlb_try_duration 2s\n\t\t\tfail_duration 5s\n\t\t\tunhealthy_status 503\n\t\t}`
+      : `reverse_proxy ${r.upstreams.join(" ")}`;
+  const handles = routes.map((r) => `\thandle ${r.path} {\n\t\t${proxy(r)}\n\t}`).join("\n");
   return `{
 \tadmin off
 \tstorage file_system ${dataDir}
@@ -131,6 +137,9 @@ export function testCaddyfile(dataDir: string, httpsPort: number, httpPort: numb
 \thttp_port ${httpPort}
 \tservers {
 \t\tprotocols h1 h2
+\t\ttimeouts {
+\t\t\tread_header 10s
+\t\t}
 \t}
 }
 
