@@ -34,6 +34,11 @@ export const CallRecord = z.object({
   falseInterruptions: num.optional(),
   /** Last turn generation handed out by `CallStore.nextGeneration` (agent). */
   generation: num.optional(),
+  /** The caller's newest final transcript (media writes it as it publishes `transcript.final`, same `ts`). */
+  lastFinalTs: num.optional(),
+  lastFinalText: z.string().optional(),
+  /** `ts` of the newest caller final an agent has handled (answered or ignored); lower than `lastFinalTs`: one went unheard. */
+  handledFinalTs: num.optional(),
   createdAt: num,
   updatedAt: num,
   answeredAt: num.optional(),

@@ -31,6 +31,8 @@ const baseConfig = {
   SILENCE_REPROMPT_MS: 60_000,
   VOICEMAIL_MESSAGE: undefined as string | undefined,
   ACTION_MARK_TIMEOUT_MS: 30_000,
+  // Tests play tts and mostly send no tts.first-chunk: no re-sends unless a test asks for them.
+  SAY_RETRY_MS: 60_000,
 };
 
 beforeAll(async () => {
@@ -113,6 +115,13 @@ async function streamStarted(callId: string, streamSid = `MZ${randomUUID().slice
   await store.acquireLease("stream", callId, "media-test", 60_000);
   evt(callId, { type: "stream.started", streamSid, callSid: "CA1", worker: "media-test" });
   return streamSid;
+}
+
+/** Media's part for a caller final: recorded on the call, then published (same ts), like media does. */
+async function final(callId: string, text: string, o: { publish?: boolean } = {}): Promise<void> {
+  const ts = Date.now();
+  await store.update(callId, { lastFinalTs: ts, lastFinalText: text });
+  if (o.publish !== false) bus.publish(subjects.evt(callId), CallEvent, { type: "transcript.final", streamSid: "MZ", text, callId, ts });
 }
 
 const mark = (callId: string, utteranceId: string) => evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId, done: true, playedMs: 1000 });
@@ -377,5 +386,135 @@ describe("agent", () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  describe("turns in flight during a fault", () => {
+    const HOURS = "We are open Monday to Friday from nine in the morning to six in the evening.";
+    const replies = (rec: ReturnType<typeof recorder>) => rec.spoken().filter((s) => s.purpose === "reply");
+
+    it("a caller line published while no agent followed the call is answered by the next owner, once", async () => {
+      const a = await startAgent({ instanceId: "agent-A" });
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+      await waitFor(async () => (await store.getCall(callId))!.greetingPlayed, "greetingPlayed");
+      // A deploy: A hands the call back; the caller's question is published while nobody listens.
+      await a.app.stop(true);
+      await final(callId, "what are your opening hours");
+      await bus.flush();
+      expect(replies(rec)).toEqual([]);
+      const b = await startAgent({ instanceId: "agent-B" });
+      await waitFor(() => replies(rec).find((s) => s.text === HOURS), "B answers the lost question", 10_000);
+      const callerLines = (await store.transcript(callId)).filter((t) => t.role === "caller");
+      expect(callerLines.map((t) => t.text)).toEqual(["what are your opening hours"]);
+      // Answered: a third owner (the reply still playing, no agent line yet) does not answer it again.
+      await b.app.stop(true);
+      const c = await startAgent({ instanceId: "agent-C" });
+      await waitFor(async () => (await store.leaseOwner("agent", callId)) === "agent-C", "C owns the call", 10_000);
+      await waitFor(() => conv(c, callId), "C follows the call");
+      await barrier(callId, rec);
+      expect(replies(rec).filter((s) => s.text === HOURS)).toHaveLength(1);
+      expect((await store.transcript(callId)).filter((t) => t.role === "caller")).toHaveLength(1);
+    });
+
+    it("a backchannel or an old line is not answered on recovery; a line heard live is not answered again on a new stream", async () => {
+      const a = await startAgent({ instanceId: "agent-A" });
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+      await final(callId, "what are your opening hours");
+      const said = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "live answer");
+      for (const r of said) mark(callId, r.utteranceId);
+      await streamStarted(callId);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(2);
+      // A backchannel published while nobody listened: the next owner ignores it too.
+      await a.app.stop(true);
+      await final(callId, "uh huh");
+      const b = await startAgent({ instanceId: "agent-B" });
+      await waitFor(async () => (await store.getCall(callId))!.handledFinalTs === (await store.getCall(callId))!.lastFinalTs, "B handled the backchannel", 10_000);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(2);
+      // A line older than the recovery window is left alone.
+      await b.app.stop(true);
+      await store.update(callId, { lastFinalTs: Date.now() - 60_000, lastFinalText: "book an appointment", handledFinalTs: 0 });
+      const c = await startAgent({ instanceId: "agent-C" });
+      await waitFor(() => conv(c, callId), "C follows the call", 10_000);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(2);
+    });
+
+    it("a reply cut by the media worker's death is said again on the new stream: only the unheard, uncut sentences", async () => {
+      await startAgent();
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+      await final(callId, "what are your opening hours");
+      const [first, second] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
+      mark(callId, first!.utteranceId);
+      // The worker dies before the second sentence was heard (no stream.stopped after kill -9).
+      await streamStarted(callId);
+      const again = await waitFor(() => replies(rec)[2], "second sentence again");
+      expect(again).toMatchObject({ text: second!.text, generation: second!.generation, endOfTurn: true });
+      expect(again.utteranceId).not.toBe(second!.utteranceId);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(3);
+      // Heard on the new stream: in the transcript once, and a later stream says nothing again.
+      mark(callId, again.utteranceId);
+      await waitFor(async () => (await store.transcript(callId)).some((t) => t.utteranceId === again.utteranceId), "agent line");
+      await streamStarted(callId);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(3);
+      const agentLines = (await store.transcript(callId)).filter((t) => t.role === "agent").map((t) => t.text);
+      expect(agentLines).toEqual(["Hi.", first!.text, second!.text]);
+    });
+
+    it("a reply the caller cut is not said again on a new stream", async () => {
+      await startAgent();
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+      await final(callId, "what are your opening hours");
+      const [first] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
+      evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first!.utteranceId, playedMs: 1000, totalMs: 4000 });
+      await barrier(callId, rec);
+      await streamStarted(callId);
+      await barrier(callId, rec);
+      expect(replies(rec)).toHaveLength(2);
+    });
+
+    it("a say without audio is sent again (same utteranceId), at most twice; one whose audio came is not", async () => {
+      await startAgent({ config: { SAY_RETRY_MS: 300 } });
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      const g = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
+      evt(callId, { type: "tts.first-chunk", utteranceId: g.utteranceId, provider: "test", latencyMs: 1, cached: true });
+      mark(callId, g.utteranceId);
+      await final(callId, "what are your opening hours");
+      const [first, second] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
+      evt(callId, { type: "tts.first-chunk", utteranceId: second!.utteranceId, provider: "test", latencyMs: 1, cached: false });
+      const copies = () => rec.spoken().filter((s) => s.utteranceId === first!.utteranceId);
+      await waitFor(() => copies().length === 3, "two re-sends of the first sentence");
+      expect(copies().every((s) => s.text === first!.text && s.generation === first!.generation)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(copies()).toHaveLength(3);
+      expect(rec.spoken().filter((s) => s.utteranceId === second!.utteranceId)).toHaveLength(1);
+      expect(rec.spoken().filter((s) => s.utteranceId === g.utteranceId)).toHaveLength(1);
+    });
+
+    it("after NATS comes back, a caller line published while it was down is answered", async () => {
+      // Re-sends: the reply may go out before this test's own subscriptions are back on the new server.
+      await startAgent({ config: { SAY_RETRY_MS: 500 } });
+      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
+      await streamStarted(callId);
+      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
+      await waitFor(async () => (await store.getCall(callId))!.greetingPlayed, "greetingPlayed");
+      const restarted = servers.restartNats();
+      // Media recorded the final; its event died with the server.
+      await final(callId, "what are your opening hours", { publish: false });
+      await restarted;
+      await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "caller"), "caller line answered after reconnect", 20_000);
+      await waitFor(() => replies(rec).find((s) => s.text === HOURS), "answer after reconnect", 20_000);
+    });
   });
 });

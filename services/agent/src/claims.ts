@@ -16,7 +16,8 @@ export interface ClaimsDeps {
   script: DialogueScript;
   log: Logger;
   instanceId: string;
-  config: Pick<AgentConfig, "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS">;
+  config: Pick<AgentConfig, "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> &
+    Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
 }
 
 /**
@@ -53,9 +54,19 @@ export class CallClaims {
       { queue: queues.agent },
     );
     await this.d.bus.flush();
+    void this.watchReconnects();
     await this.scan();
     this.stops.push(every(this.d.config.AGENT_SCAN_MS, () => this.scan(), this.d.log));
     this.stops.push(every(Math.max(100, Math.floor(this.d.config.AGENT_LEASE_MS / 3)), () => this.renew(), this.d.log));
+  }
+
+  /** NATS came back: caller lines published while it was away were lost; each call looks for one. */
+  private async watchReconnects(): Promise<void> {
+    for await (const s of this.d.bus.nc.status()) {
+      if (s.type !== "reconnect") continue;
+      this.d.log.info({ calls: this.calls.size }, "nats reconnected, looking for unanswered caller lines");
+      for (const conv of this.calls.values()) void conv.recover().catch((err: Error) => this.d.log.warn({ err: err.message }, "recover failed"));
+    }
   }
 
   /** Claim calls that are active but have no live agent (their owner died or never came). */

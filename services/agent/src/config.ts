@@ -21,6 +21,8 @@ export const AgentConfigSchema = z.object({
   AGENT_SCAN_MS: fields.ms(2_000),
   /** Hang up / transfer anyway if the last utterance's mark has not come back within this. */
   ACTION_MARK_TIMEOUT_MS: fields.ms(30_000),
+  /** A say whose first audio chunk has not come within this is sent again (twice at most): tts may have been away. */
+  SAY_RETRY_MS: fields.ms(3_000),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 

@@ -11,8 +11,12 @@ import { isEcho } from "./heard";
 import { SpeechLedger } from "./ledger";
 import { dtmfInput, type ChatMessage, type LanguageModel } from "./llm/types";
 import { Outbox } from "./outbox";
+import { SayRetries } from "./say-retries";
 import { AfterMark, SilenceClock } from "./timers";
 import { streamReply, type ToolCall, type Turn, type Utterance } from "./turn";
+
+/** A caller line older than this is not answered on recovery (the caller has moved on). */
+const RECOVER_MAX_AGE_MS = 30_000;
 
 export interface ConversationDeps {
   callId: string;
@@ -21,7 +25,7 @@ export interface ConversationDeps {
   model: LanguageModel;
   script: DialogueScript;
   log: Logger;
-  config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS">;
+  config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> & Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
   /** Called once when the call is over for us (ended, or handed on). */
   onEnd?: () => void;
 }
@@ -50,11 +54,16 @@ export class Conversation {
   private ready: Promise<void> = Promise.resolve();
   /** Streams that started up to this time (epoch ms) were found live at start and handled there. */
   private coveredUntil = 0;
+  /** The newest caller final this process has seen (live or recovered from the call record). */
+  private seenFinal = { ts: 0, text: "" };
+  /** Says waiting for their first audio chunk from tts: re-sent if it does not come. */
+  private readonly retries: SayRetries;
 
   constructor(private readonly d: ConversationDeps) {
     this.log = d.log;
     this.out = new Outbox(d.bus, d.callId);
     this.silence = new SilenceClock(d.config.SILENCE_REPROMPT_MS, (n) => this.onSilence(n));
+    this.retries = new SayRetries((u, gen, end) => this.resend(u, gen, end), d.config.SAY_RETRY_MS);
   }
 
   /** The history as the model sees it (without the system prompt). */
@@ -87,12 +96,30 @@ export class Conversation {
     }
     loaded();
     if (this.streamLive) this.armSilence();
+    await this.recover();
+  }
+
+  /**
+   * Answer the caller's newest line if no agent heard it: its `transcript.final` was published while
+   * nobody followed the call (agent restart, takeover, NATS down). Media keeps it on the call record;
+   * an agent that handled it (answered or ignored) wrote `handledFinalTs` at least that high.
+   */
+  async recover(): Promise<void> {
+    if (this.stopped || this.ending || !this.streamLive) return;
+    const call = await this.d.store.getCall(this.d.callId).catch((err: Error) => void this.log.warn({ err: err.message }, "call not read for recovery"));
+    const ts = call?.lastFinalTs;
+    const text = call?.lastFinalText;
+    if (!call || isTerminal(call.state) || !ts || !text) return;
+    if (ts <= Math.max(this.seenFinal.ts, call.handledFinalTs ?? 0) || Date.now() - ts > RECOVER_MAX_AGE_MS) return;
+    this.log.info({ ageMs: Date.now() - ts }, "unanswered caller line recovered");
+    await this.onCallerText(text, false, ts);
   }
 
   /** Stop following the call (lease lost, shutdown); does not touch the call itself. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.retries.clear();
     this.sub?.unsubscribe();
     this.turn?.ac.abort();
     this.silence.pause();
@@ -113,18 +140,31 @@ export class Conversation {
       case "stream.started":
         this.streamLive = true;
         if (e.ts <= this.coveredUntil) return; // the stream found live at start: already handled
+        // A new stream: nothing said to an earlier one is playing any more.
+        this.retries.clear();
+        this.ledger.clear();
         if (this.pending && !this.pendingPlayed) this.sayPending();
-        else this.armSilence();
+        else {
+          this.resayUnheard();
+          this.armSilence();
+        }
+        await this.recover();
         return;
       case "stream.stopped":
         this.streamLive = false;
+        this.retries.clear();
         this.ledger.clear();
         this.silence.pause();
         return;
+      case "tts.first-chunk":
+        this.retries.arrived(e.utteranceId);
+        return;
       case "playback.mark":
+        this.retries.arrived(e.utteranceId);
         if (e.done) await this.onPlayed(e.utteranceId);
         return;
       case "interrupted":
+        this.retries.arrived(e.utteranceId);
         return this.onInterrupted(e.utteranceId, e.playedMs, e.totalMs);
       case "resumed":
         return this.ledger.resumed(e.utteranceId);
@@ -135,7 +175,7 @@ export class Conversation {
         this.armSilence();
         return;
       case "transcript.final":
-        return this.onCallerText(e.text, false);
+        return this.onCallerText(e.text, false, e.ts);
       case "dtmf":
         return this.onCallerText(dtmfInput(e.digit), true);
       case "amd.result":
@@ -201,22 +241,29 @@ export class Conversation {
 
   // ── turns ───────────────────────────────────────────────────────────────
 
-  private async onCallerText(text: string, dtmf: boolean): Promise<void> {
+  /** `finalTs`: the `ts` of a `transcript.final` (the same media wrote to the call record). */
+  private async onCallerText(text: string, dtmf: boolean, finalTs?: number): Promise<void> {
+    if (finalTs !== undefined) {
+      const seen = this.seenFinal;
+      if (finalTs < seen.ts || (finalTs === seen.ts && text === seen.text)) return; // heard already (live and recovered)
+      this.seenFinal = { ts: finalTs, text };
+    }
     this.callerActive();
-    if (!text.trim() || this.ending || this.call?.mode === "notify") return;
+    if (!text.trim() || this.ending || this.call?.mode === "notify") return this.handled(finalTs);
     if (!dtmf && this.ledger.busy && isEcho(text, this.ledger.speakingText())) {
       this.log.debug({ pii: { text } }, "ignored own echo");
-      return;
+      return this.handled(finalTs);
     }
     if (!dtmf && isBackchannel(text)) {
       this.log.debug({ pii: { text } }, "ignored backchannel");
-      return;
+      return this.handled(finalTs);
     }
     const generation = await this.nextGeneration();
     await this.supersede(this.turn);
     this.cancelAfter();
     this.out.cancelBefore(generation);
     await this.transcript("caller", text);
+    await this.handled(finalTs);
     this.history.push({ role: "user", content: text });
     const turn: Turn = { generation, startedAt: Date.now(), ac: new AbortController(), said: [], finished: false };
     this.turn = turn;
@@ -340,6 +387,38 @@ export class Conversation {
     this.silence.pause();
     this.ledger.said(u);
     this.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
+    this.retries.sent(u, generation, endOfTurn);
+  }
+
+  /** No audio came for `u` (its say was lost, e.g. tts restarting): say it again unless it is moot. */
+  private resend(u: Utterance, generation: number, endOfTurn: boolean): boolean {
+    if (this.stopped || !this.streamLive || !this.ledger.isSpeaking(u.id)) return false;
+    this.log.info({ utteranceId: u.id }, "no audio for say, sent again");
+    this.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
+    return true;
+  }
+
+  /**
+   * A new stream (the media worker died): the current turn's sentences that were not fully heard and
+   * not cut by the caller are said again, under new ids (tts drops a repeated id).
+   */
+  private resayUnheard(): void {
+    const turn = this.turn;
+    if (!turn || turn.superseded || this.ending) return;
+    const cutAt = turn.said.findIndex((u) => u.cut !== undefined);
+    // Sentences from the first one the caller cut on were dropped on purpose.
+    turn.said.slice(0, cutAt < 0 ? undefined : cutAt).forEach((u, i) => {
+      if (u.played) return;
+      const again: Utterance = { ...u, id: `${u.id}.${randomUUID().slice(0, 4)}` };
+      turn.said[i] = again;
+      this.log.info({ utteranceId: again.id, was: u.id }, "unheard reply said again on the new stream");
+      this.speak(again, turn.generation, turn.finished && i === turn.said.length - 1);
+    });
+  }
+
+  /** Record that the caller final `finalTs` was handled, so a later owner does not answer it again. */
+  private async handled(finalTs: number | undefined): Promise<void> {
+    if (finalTs !== undefined) await this.d.store.update(this.d.callId, { handledFinalTs: finalTs });
   }
 
   private async nextGeneration(): Promise<number> {

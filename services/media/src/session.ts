@@ -303,8 +303,12 @@ export class StreamSession {
     if (!this.callId || (this.state !== "live" && !force)) return;
     if (e.type === "interrupted") this.d.metrics?.bargeIns.inc({ kind: "real" });
     else if (e.type === "resumed") this.d.metrics?.bargeIns.inc({ kind: "false" });
+    const ts = Date.now();
+    // The newest final is kept on the call record too: an agent that missed the event (restart, NATS
+    // down) finds it there. Not awaited: the agent compares timestamps, so the order does not matter.
+    if (e.type === "transcript.final" && typeof e.text === "string") void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
     try {
-      this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts: Date.now(), callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
+      this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts, callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
     } catch (err) {
       this.log.error({ err: (err as Error).message, type: e.type }, "event not published");
     }

@@ -23,7 +23,7 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     await speech?.close();
   });
 
-  it("flite speech through the 8 kHz mu-law stream becomes a final transcript", async () => {
+  it("flite speech through the 8 kHz mu-law stream becomes a final transcript, kept on the call record too", async () => {
     const call = await h.newCall();
     const c: TwilioClient = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
@@ -37,6 +37,9 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     c.sayFrames(frames);
     const final = await waitFor(() => h.of(call.callId, "transcript.final")[0], "transcript.final", 30_000);
     expect(final.text).toBe("no thanks");
+    // Also on the call record, same ts: an agent that missed the event finds the line there.
+    await waitFor(async () => (await h.store.getCall(call.callId))?.lastFinalTs === final.ts, "final on the call record");
+    expect((await h.store.getCall(call.callId))!.lastFinalText).toBe("no thanks");
     expect(h.of(call.callId, "speech.started").length).toBeGreaterThan(0);
   });
 });

@@ -146,6 +146,31 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     c.stop();
   });
 
+  it("a repeated say (the agent re-sending one it thinks lost) is dropped: in flight, queued or done", async () => {
+    start({ TTS_PROVIDER: "elevenlabs" });
+    v.fallbackMode = { kind: "ok", chunks: 10, delayMs: 30 };
+    const c = await call();
+    c.say("a", "First, streaming.");
+    c.say("b", "Second, queued behind it.");
+    await waitFor(() => c.of("a").length > 0, "first chunk of a");
+    c.say("a", "First, streaming."); // in flight
+    c.say("b", "Second, queued behind it."); // queued
+    await c.done("b");
+    c.say("a", "First, streaming."); // done
+    c.say("c", "Third.");
+    await c.done("c");
+    expect(c.of("a").filter((x) => x.seq === 0).length).toBe(1);
+    expect(c.of("b").filter((x) => x.seq === 0).length).toBe(1);
+    expect(c.of("a").filter((x) => x.last).length).toBe(1);
+    expect(c.events.filter((e) => e.type === "tts.first-chunk").map((e) => (e as { utteranceId: string }).utteranceId)).toEqual(["a", "b", "c"]);
+    // Another call may use the same id.
+    const d = await call();
+    d.say("a", "Another call.");
+    await d.done("a");
+    c.stop();
+    d.stop();
+  });
+
   it("call.ended cancels synthesis and drops later says of that call", async () => {
     start({ TTS_PROVIDER: "elevenlabs" });
     v.fallbackMode = { kind: "ok", chunks: 30, delayMs: 50 };

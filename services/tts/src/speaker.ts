@@ -34,7 +34,12 @@ interface CallQueue {
   running?: Promise<void>;
   /** Last say or cancel (ms), for pruning idle calls whose end we never heard. */
   touchedAt: number;
+  /** UtteranceIds taken (queued, in flight or done), newest last, at most `SEEN_MAX`: a repeat is dropped. */
+  seen: Set<string>;
 }
+
+/** How many utteranceIds per call are remembered for dropping repeated says (the agent re-sends a lost one). */
+const SEEN_MAX = 256;
 
 /** Forget a call's cancel state after this long without says (a missed `call.ended`). */
 const IDLE_FORGET_MS = 3600_000;
@@ -102,6 +107,12 @@ export class Speaker {
       callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId, generation: say.generation }, "say of a cancelled generation dropped");
       return;
     }
+    if (q.seen.has(say.utteranceId)) {
+      callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId }, "repeated say dropped");
+      return;
+    }
+    q.seen.add(say.utteranceId);
+    if (q.seen.size > SEEN_MAX) q.seen.delete(q.seen.values().next().value!);
     q.items.push({ say, ctl: new AbortController() });
     this.prefetch(q);
     if (!q.running) q.running = this.drain(say.callId, q);
@@ -113,7 +124,7 @@ export class Speaker {
     let q = this.calls.get(callId);
     if (!q) {
       for (const [id, other] of this.calls) if (!other.running && now - other.touchedAt > IDLE_FORGET_MS) this.calls.delete(id);
-      this.calls.set(callId, (q = { items: [], minGeneration: 0, touchedAt: now }));
+      this.calls.set(callId, (q = { items: [], minGeneration: 0, touchedAt: now, seen: new Set() }));
     }
     q.touchedAt = now;
     return q;
