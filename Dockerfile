@@ -14,11 +14,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
-# --- manifests: only package.json files, so the npm layer is cached until dependencies change ---
+# --- manifests: only package.json files (and workspace bin scripts, which npm links), so the npm
+# layer is cached until dependencies change ---
 FROM base AS manifests
 COPY . /src
 RUN cd /src \
- && find . -type f ! -name package.json ! -name package-lock.json ! -name .npmrc -delete \
+ && find . -type f ! -name package.json ! -name package-lock.json ! -name .npmrc ! -path './libs/*/bin/*' -delete \
  && find . -depth -type d -empty -delete
 
 # --- deps: production dependencies (tsx included) ------------------------------------------------
