@@ -113,8 +113,9 @@ export class StreamSession {
     const { store } = this.d;
     // Single use across every worker: the gateway mints a fresh token for each stream (reconnects too),
     // so a second start with the same token — whatever its streamSid — is a replay that would steal the lease.
-    if (!(await store.firstSeen(`stream-token:${check.id}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)))) return this.reject(1008, "token already used");
-    const call = await store.getCall(callId);
+    // Both in one round trip: this is on the path to the caller's first greeting frame.
+    const [fresh, call] = await Promise.all([store.firstSeen(`stream-token:${check.id}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)), store.getCall(callId)]);
+    if (!fresh) return this.reject(1008, "token already used");
     if (!call) return this.reject(1008, "unknown call");
     if (isTerminal(call.state)) return this.reject(1000, "call ended");
     this.callId = callId;
@@ -133,8 +134,9 @@ export class StreamSession {
     this.state = "live";
     this.d.onLive(this);
     this.goLive();
-    await store.update(callId, { mediaOwner: this.d.worker, streamSid });
-    const streams = await store.incrStreamCount(callId);
+    // The record names the new stream before anyone hears of it: an old stream's late stop then sees
+    // it is stale (`report`) and stays quiet.
+    const [, streams] = await Promise.all([store.update(callId, { mediaOwner: this.d.worker, streamSid }), store.incrStreamCount(callId)]);
     this.emit({ type: "stream.started", callSid, worker: this.d.worker });
     this.log.info({ streams, previousOwner: cur ?? undefined }, "stream started");
   }
