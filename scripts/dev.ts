@@ -10,7 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
+import { cliEnvFor, freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
 import { root } from "./config-docs";
 import { portOr, startDevServers, type DevServers } from "./dev-servers";
 
@@ -92,17 +92,7 @@ async function main(): Promise<void> {
   const cliEnv = join(root, "tmp", "dev", "cli.env");
   writeFileSync(
     cliEnv,
-    Object.entries({
-      API_URL: s.get("gateway").url,
-      API_TOKEN: s.secrets.API_TOKEN,
-      PUBLIC_URL: s.origin,
-      NATS_URL: s.servers.natsUrl,
-      REDIS_URL: s.servers.redisUrl,
-      TWILIO_ACCOUNT_SID: s.secrets.TWILIO_ACCOUNT_SID,
-      TWILIO_AUTH_TOKEN: s.secrets.TWILIO_AUTH_TOKEN,
-      TWILIO_FROM_NUMBER: "+15005550006",
-      CADDY_CA: s.servers.caddy!.caPath,
-    })
+    Object.entries({ ...cliEnvFor(s), CADDY_CA: s.servers.caddy!.caPath })
       .map(([k, v]) => `${k}=${v}`)
       .join("\n") + "\n",
     { mode: 0o600 },

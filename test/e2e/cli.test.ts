@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cliConfig, Ctx, runCli } from "@voicecall/cli";
-import { freePort, startProc, startVoiceStack, stackRoutes, waitFor, type Proc, type VoiceStack } from "@voicecall/testkit";
+import { cliEnvFor, freePort, startProc, startVoiceStack, stackRoutes, waitFor, type Proc, type VoiceStack } from "@voicecall/testkit";
 
 /** `voicecall` commands against a running stack (Caddy TLS, the simulator as Twilio). */
 let v: VoiceStack;
@@ -19,18 +19,7 @@ afterAll(async () => {
 });
 
 function env(): Record<string, string> {
-  const s = v.stack;
-  return {
-    API_URL: s.get("gateway").url,
-    API_TOKEN: s.secrets.API_TOKEN,
-    PUBLIC_URL: s.origin,
-    NATS_URL: s.servers.natsUrl,
-    REDIS_URL: s.servers.redisUrl,
-    TWILIO_ACCOUNT_SID: s.secrets.TWILIO_ACCOUNT_SID,
-    TWILIO_AUTH_TOKEN: s.secrets.TWILIO_AUTH_TOKEN,
-    TWILIO_API_BASE_URL: v.sim.origin,
-    TWILIO_FROM_NUMBER: FROM,
-  };
+  return { ...cliEnvFor(v.stack, FROM), TWILIO_API_BASE_URL: v.sim.origin };
 }
 
 async function cli(...argv: string[]) {

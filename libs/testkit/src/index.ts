@@ -3,5 +3,5 @@ export { freePort, waitForPort, waitFor } from "./ports";
 export { startProc, requireBinary, type Proc } from "./proc";
 export { dockerAvailable } from "./containers";
 export { testLogger } from "./log";
-export { startStack, stackRoutes, generateSecrets, GATEWAY_PATHS, MEDIA_PATH, SERVICE_NAMES, type Stack, type StackOptions, type StackSecrets, type ServiceHandle, type ServiceName } from "./stack";
+export { startStack, stackRoutes, generateSecrets, cliEnvFor, GATEWAY_PATHS, MEDIA_PATH, SERVICE_NAMES, type Stack, type StackOptions, type StackSecrets, type ServiceHandle, type ServiceName } from "./stack";
 export { startVoiceStack, type VoiceStack, type VoiceStackOptions } from "./voice-stack";

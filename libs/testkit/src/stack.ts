@@ -250,3 +250,17 @@ function track(p: Proc): void {
     for (const q of live) q.kill9();
   });
 }
+
+/** The variables `voicecall` (the CLI) needs to work against this stack. */
+export function cliEnvFor(s: Stack, fromNumber = "+15005550006"): Record<string, string> {
+  return {
+    API_URL: s.get("gateway").url,
+    API_TOKEN: s.secrets.API_TOKEN,
+    PUBLIC_URL: s.origin,
+    NATS_URL: s.servers.natsUrl,
+    REDIS_URL: s.servers.redisUrl,
+    TWILIO_ACCOUNT_SID: s.secrets.TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN: s.secrets.TWILIO_AUTH_TOKEN,
+    TWILIO_FROM_NUMBER: fromNumber,
+  };
+}
