@@ -8,10 +8,12 @@ import { fields } from "@voicecall/config";
  */
 export const speechConfigSchema = z
   .object({
-    /** Voice activity detector. Only the WebRTC VAD ships today. */
-    VAD_PROVIDER: z.enum(["webrtc"]).default("webrtc").describe("e.g. webrtc"),
+    /** Voice activity detector: WebRTC (libfvad WASM, 8 kHz) or Silero v5 (ONNX on onnxruntime-web WASM, 16 kHz). */
+    VAD_PROVIDER: z.enum(["webrtc", "silero"]).default("webrtc").describe("webrtc|silero"),
     /** WebRTC VAD aggressiveness 0 (least) … 3 (most eager to call a frame non-speech). */
     VAD_MODE: z.coerce.number().int().min(0).max(3).default(3).describe("0..3, e.g. 3"),
+    /** Silero speech probability (0..1) at which a frame counts as speech (VAD_PROVIDER=silero). */
+    SILERO_THRESHOLD: z.coerce.number().min(0.05).max(0.95).default(0.5).describe("0.05..0.95, e.g. 0.5"),
     /** Voiced audio needed before `speech.started` (ms). */
     VAD_ON_MS: fields.ms(100),
     /** Unvoiced gap tolerated while counting `VAD_ON_MS` (ms): a short dip does not restart the onset. */

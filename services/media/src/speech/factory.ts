@@ -6,6 +6,7 @@ import { openPipeline } from "./pipeline";
 import { createDeepgramStt } from "./stt-deepgram";
 import { createPocketsphinxStt } from "./stt-pocketsphinx";
 import type { SpeechPipelineFactory, SpeechToText, VoiceActivityDetector } from "./types";
+import { createSileroVad } from "./vad-silero";
 import { createWebrtcVad } from "./vad-webrtc";
 
 export interface SpeechFactoryDeps {
@@ -25,10 +26,12 @@ export interface SpeechFactory extends SpeechPipelineFactory {
 }
 
 /** The only place provider names are mapped to implementations. */
-async function makeVad(cfg: SpeechConfig): Promise<VoiceActivityDetector> {
+async function makeVad(cfg: SpeechConfig, log?: Logger): Promise<VoiceActivityDetector> {
   switch (cfg.VAD_PROVIDER) {
     case "webrtc":
       return createWebrtcVad({ mode: cfg.VAD_MODE });
+    case "silero":
+      return createSileroVad({ threshold: cfg.SILERO_THRESHOLD, log });
   }
 }
 
@@ -56,7 +59,7 @@ async function makeStt(cfg: SpeechConfig, grammar: string | undefined, log?: Log
  */
 export async function createSpeechPipelineFactory(cfg: SpeechConfig, deps: SpeechFactoryDeps = {}): Promise<SpeechFactory> {
   const grammar = deps.grammar ?? (cfg.STT_GRAMMAR ? await readFile(cfg.STT_GRAMMAR, "utf8") : undefined);
-  const vad = await makeVad(cfg);
+  const vad = await makeVad(cfg, deps.log);
   const engine = await makeStt(cfg, grammar, deps.log);
   const endpointer = { onMs: cfg.VAD_ON_MS, hangMs: cfg.VAD_HANG_MS, silenceMs: cfg.ENDPOINT_SILENCE_MS, maxMs: cfg.MAX_UTTERANCE_MS };
   deps.log?.info({ vad: vad.label, stt: engine.stt.label, grammar: !!grammar }, "speech pipeline ready");
