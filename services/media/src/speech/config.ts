@@ -31,7 +31,7 @@ export const speechConfigSchema = z
      * `script`: pocketsphinx recognises the dialogue script's phrases (near-exact offline, right for the
      * built-in agent); `open`: open vocabulary (best effort, for an LLM agent). Ignored with STT_GRAMMAR.
      */
-    STT_VOCABULARY: z.enum(["script", "open"]).default("script").describe("script|open"),
+    STT_VOCABULARY: z.enum(["script", "open"]).default("script").describe("script|open: set open when LLM_PROVIDER is not builtin"),
     POCKETSPHINX_MODEL_DIR: z.string().min(1).default("/usr/share/pocketsphinx/model/en-us").describe("e.g. /usr/share/pocketsphinx/model/en-us"),
     /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
     STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
