@@ -1,3 +1,6 @@
+/** Who owns a call's part: the conversation (agent), the stream (media), the speech (tts). */
+export type LeaseKind = "agent" | "stream" | "tts";
+
 /** Redis keys (prefix `vc:`). One place; the store module is the only user. */
 export const keys = {
   call: (callId: string) => `vc:call:${callId}`,
@@ -7,7 +10,7 @@ export const keys = {
   active: "vc:calls:active",
   seen: (key: string) => `vc:seen:${key}`,
   tts: (hash: string) => `vc:tts:${hash}`,
-  lease: (kind: "agent" | "stream", callId: string) => `vc:lease:${kind}:${callId}`,
+  lease: (kind: LeaseKind, callId: string) => `vc:lease:${kind}:${callId}`,
   heartbeat: (service: string, instance: string) => `vc:hb:${service}:${instance}`,
   heartbeats: "vc:hb:*",
   webhookAnswer: (callSid: string) => `vc:twiml:${callSid}`,

@@ -8,6 +8,7 @@ import {
   TurnMetric,
   keys,
   type CallState,
+  type LeaseKind,
 } from "@voicecall/contracts";
 
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
@@ -141,15 +142,15 @@ export class CallStore {
   }
 
   /** Take or renew a lease; `stealFrom` lets a new owner replace a known dead one. */
-  async acquireLease(kind: "agent" | "stream", callId: string, owner: string, ttlMs: number, stealFrom = ""): Promise<boolean> {
+  async acquireLease(kind: LeaseKind, callId: string, owner: string, ttlMs: number, stealFrom = ""): Promise<boolean> {
     return (await this.redis.eval(LEASE, 1, keys.lease(kind, callId), owner, String(ttlMs), stealFrom)) === 1;
   }
 
-  async releaseLease(kind: "agent" | "stream", callId: string, owner: string): Promise<boolean> {
+  async releaseLease(kind: LeaseKind, callId: string, owner: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 1, keys.lease(kind, callId), owner)) === 1;
   }
 
-  async leaseOwner(kind: "agent" | "stream", callId: string): Promise<string | null> {
+  async leaseOwner(kind: LeaseKind, callId: string): Promise<string | null> {
     return this.redis.get(keys.lease(kind, callId));
   }
 

@@ -18,6 +18,8 @@ export interface AppDeps {
   cacheTtlMs: number;
   cacheMaxChars?: number;
   chunkBytes?: number;
+  /** Set: calls are owned through a Redis lease, so any number of tts instances can run. */
+  instanceId?: string;
 }
 
 export interface TtsApp {
@@ -37,6 +39,7 @@ export function createApp(d: AppDeps): TtsApp {
   const metrics = createMetrics("tts");
   const speaker = new Speaker(d.bus, cache, d.log, {
     chunkBytes: d.chunkBytes,
+    ownership: d.instanceId ? { store: d.store, instance: d.instanceId } : undefined,
     onEvent: (e) => {
       if (e.type === "tts.first-chunk") metrics.ttsFirstChunk.observe({ provider: e.provider, cached: String(e.cached) }, e.latencyMs);
       else if (e.type === "tts.error") metrics.errors.inc({ kind: "tts" });

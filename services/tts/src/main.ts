@@ -29,7 +29,7 @@ log.info({ provider: tts.label, voice: tts.voice, fallback: cfg.TTS_FALLBACK_PRO
 const redis = connectRedis(cfg.REDIS_URL, log, `tts:${instance}`);
 const store = new CallStore(redis);
 const bus = await connectBus({ url: cfg.NATS_URL, name: `tts:${instance}`, log });
-const app = createApp({ bus, redis, store, tts, log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS });
+const app = createApp({ bus, redis, store, tts, log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS, instanceId: instance });
 app.start();
 
 const heartbeat = () => store.heartbeat({ service: "tts", instance, ts: Date.now(), load: app.speaker.load }, 6000);

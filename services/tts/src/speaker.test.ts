@@ -235,3 +235,54 @@ describe("greeting prerender → cache hit", () => {
     c.stop();
   });
 });
+
+describe("speaker: several tts instances", () => {
+  const owned: TtsApp[] = [];
+  afterEach(async () => {
+    for (const a of owned.splice(0)) {
+      a.speaker.abortAll();
+      await a.close();
+    }
+  });
+  const startOwned = (instanceId: string | undefined) => {
+    const cfg = parseTtsConfig({ TTS_PROVIDER: "elevenlabs", ELEVENLABS_URL: v.url, ELEVENLABS_API_KEY: v.apiKey, TTS_FALLBACK_PROVIDER: "none", TTS_FIRST_CHUNK_TIMEOUT_MS: "3000" });
+    const a = createApp({ bus, redis, store: new CallStore(redis), tts: createTts(cfg), log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, instanceId });
+    a.start();
+    owned.push(a);
+    return a;
+  };
+
+  it("one instance speaks all of a call's sentences, in order, each once (a slow first sentence included)", async () => {
+    startOwned("tts-a");
+    startOwned("tts-b");
+    await bus.flush();
+    v.modes = [{ kind: "ok", firstDelayMs: 800 }];
+    const c = await call();
+    const ids = ["s1", "s2", "s3", "s4"];
+    for (const [i, id] of ids.entries()) c.say(id, `Sentence ${i + 1} of the turn for ${c.callId}.`);
+    for (const id of ids) await c.done(id);
+    const firstAt = ids.map((id) => c.of(id)[0]!.at);
+    expect([...firstAt].sort((x, y) => x - y)).toEqual(firstAt);
+    for (const id of ids) expect(c.of(id).filter((x) => x.last)).toHaveLength(1);
+    expect(["tts-a", "tts-b"]).toContain(await new CallStore(redis).leaseOwner("tts", c.callId));
+    c.stop();
+  });
+
+  it("a closing instance hands its calls back at once", async () => {
+    const a = startOwned("tts-c");
+    await bus.flush();
+    const c = await call();
+    c.say("h1", `Hello from the first instance for ${c.callId}.`);
+    await c.done("h1");
+    const store = new CallStore(redis);
+    expect(await store.leaseOwner("tts", c.callId)).toBe("tts-c");
+    await a.close();
+    expect(await store.leaseOwner("tts", c.callId)).toBeNull();
+    startOwned("tts-d");
+    await bus.flush();
+    c.say("h2", `Hello from the second instance for ${c.callId}.`);
+    await c.done("h2");
+    expect(await store.leaseOwner("tts", c.callId)).toBe("tts-d");
+    c.stop();
+  });
+});

@@ -3,6 +3,8 @@ import type { z } from "zod";
 import type { Bus } from "@voicecall/bus";
 import { CallEvent, LifecycleEvent, PrerenderRequest, SayMessage, audioHeaderRecord, queues, subjects } from "@voicecall/contracts";
 import { callLogger, type Logger } from "@voicecall/log";
+import { every } from "@voicecall/runtime";
+import type { CallStore } from "@voicecall/store";
 import type { PhraseCache } from "./cache";
 import { Prefetch } from "./prefetch";
 import type { TtsFailure } from "./providers";
@@ -16,6 +18,8 @@ export interface SpeakerOptions {
   lookahead?: number;
   /** Sees every event the speaker publishes (metrics). */
   onEvent?: (e: z.input<typeof CallEvent>) => void;
+  /** Own calls through a lease (any number of instances); without it, a queue group (one instance). */
+  ownership?: SpeakerOwnership;
 }
 
 /** A queued utterance; its synthesis starts early (`pre`) when it is within the look-ahead. */
@@ -36,6 +40,20 @@ interface CallQueue {
   touchedAt: number;
   /** UtteranceIds taken (queued, in flight or done), newest last, at most `SEEN_MAX`: a repeat is dropped. */
   seen: Set<string>;
+  /** Until when (ms) this instance's `tts` lease on the call is known to hold. */
+  ownedUntil?: number;
+}
+
+/**
+ * With several tts instances, one instance speaks all of a call's sentences (a Redis lease, renewed
+ * while it speaks): a queue group would spread one turn's sentences over instances, out of order, and
+ * a re-sent `say` could be spoken twice.
+ */
+export interface SpeakerOwnership {
+  store: CallStore;
+  instance: string;
+  /** Lease time; a dead owner's calls move after it. Default 4000 ms. */
+  leaseMs?: number;
 }
 
 /** How many utteranceIds per call are remembered for dropping repeated says (the agent re-sends a lost one). */
@@ -68,17 +86,46 @@ export class Speaker {
     this.chunkBytes = o.chunkBytes ?? 1600;
     this.lookahead = Math.max(1, o.lookahead ?? 2);
     this.onEvent = o.onEvent;
+    this.ownership = o.ownership && { leaseMs: 4000, ...o.ownership };
   }
+  private readonly ownership?: Required<SpeakerOwnership>;
+  private stopRenew?: () => void;
   private readonly onEvent?: (e: z.input<typeof CallEvent>) => void;
   private readonly lookahead: number;
 
   start(): void {
     this.subs.push(
-      this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say" ? this.enqueue(m) : undefined), { queue: queues.tts }),
+      this.ownership
+        ? this.bus.subscribe(subjects.allSay, SayMessage, async (m) => {
+            if (m.type === "say" && (await this.owns(m.callId))) this.enqueue(m);
+          })
+        : this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say" ? this.enqueue(m) : undefined), { queue: queues.tts }),
       this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say.cancel" ? this.cancel(m.callId, m.beforeGeneration) : undefined)),
       this.bus.subscribe(subjects.lifecycle, LifecycleEvent, (e) => (e.type === "call.ended" ? this.end(e.callId) : undefined)),
       this.bus.subscribe(subjects.prerender, PrerenderRequest, (m) => this.prerender(m), { queue: queues.tts }),
     );
+    const o = this.ownership;
+    if (o) this.stopRenew = every(Math.floor(o.leaseMs / 3), () => this.renew(), this.log);
+  }
+
+  /** True when this instance speaks for the call (takes the lease if it is free or ours). */
+  private async owns(callId: string): Promise<boolean> {
+    const o = this.ownership!;
+    const q = this.calls.get(callId);
+    const now = Date.now();
+    if (q?.ownedUntil && q.ownedUntil - now > (o.leaseMs * 2) / 3) return true;
+    if (!(await o.store.acquireLease("tts", callId, o.instance, o.leaseMs))) return false;
+    this.queue(callId).ownedUntil = now + o.leaseMs;
+    return true;
+  }
+
+  /** Keep the lease of every call still speaking (a long utterance outlives the lease time). */
+  private async renew(): Promise<void> {
+    const o = this.ownership!;
+    for (const [callId, q] of this.calls) {
+      if (!q.running || !q.ownedUntil) continue;
+      if (await o.store.acquireLease("tts", callId, o.instance, o.leaseMs)) q.ownedUntil = Date.now() + o.leaseMs;
+    }
   }
 
   /** Number of calls with audio queued or in flight (heartbeat load). */
@@ -92,7 +139,11 @@ export class Speaker {
   async close(): Promise<void> {
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
+    this.stopRenew?.();
     await Promise.all([...this.calls.values()].map((q) => q.running));
+    // Hand the calls back at once: a restarted or other instance takes the next say without waiting.
+    const o = this.ownership;
+    if (o) for (const [callId, q] of this.calls) if (q.ownedUntil) await o.store.releaseLease("tts", callId, o.instance).catch(() => undefined);
   }
 
   /** Abort everything (shutdown timeout, tests). */
