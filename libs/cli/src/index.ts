@@ -2,4 +2,4 @@ export { runCli, usage } from "./run";
 export { Ctx } from "./context";
 export { cliConfig, cliSchema, type CliConfig } from "./config";
 export { runChecks, type Check } from "./commands/doctor";
-export { twilioClient } from "./twilio-client";
+export { twilioClient } from "@voicecall/twilio-client";

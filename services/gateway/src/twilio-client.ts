@@ -1,4 +1,4 @@
-import twilio from "twilio";
+import { twilioClient } from "@voicecall/twilio-client";
 
 /** The Call fields the gateway reads back from Twilio REST. */
 export interface TwilioCall {
@@ -31,26 +31,6 @@ export interface TwilioCalls {
   fetch(sid: string): Promise<TwilioCall>;
 }
 
-/**
- * twilio-node's supported seam for another API origin: a RequestClient whose requests to
- * `*.twilio.com` go to `base` instead (path and query kept; auth and form encoding untouched).
- */
-export class OriginRewritingRequestClient extends twilio.RequestClient {
-  constructor(private readonly base: URL) {
-    super({ keepAlive: false, timeout: 10_000 });
-  }
-
-  override request<T>(opts: Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0]) {
-    const u = new URL(opts.uri);
-    if (u.hostname === "twilio.com" || u.hostname.endsWith(".twilio.com")) {
-      u.protocol = this.base.protocol;
-      u.host = this.base.host;
-      opts = { ...opts, uri: u.toString() };
-    }
-    return super.request<T>(opts as Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0] as never);
-  }
-}
-
 export interface TwilioClientOptions {
   accountSid: string;
   authToken: string;
@@ -60,7 +40,7 @@ export interface TwilioClientOptions {
 
 /** Build the REST client; the same code path for real Twilio and the simulator. */
 export function createTwilioCalls(o: TwilioClientOptions): TwilioCalls {
-  const client = twilio(o.accountSid, o.authToken, o.apiBaseUrl ? { httpClient: new OriginRewritingRequestClient(new URL(o.apiBaseUrl)) } : {});
+  const client = twilioClient(o.accountSid, o.authToken, o.apiBaseUrl);
   const pick = (c: { sid: string; status: string; answeredBy?: string | null }): TwilioCall => ({ sid: c.sid, status: c.status, answeredBy: c.answeredBy ?? null });
   return {
     async create(p) {

@@ -144,7 +144,7 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
 async function twilioChecks(ctx: Ctx, pub?: string): Promise<Check[]> {
   const { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: token, TWILIO_FROM_NUMBER: number, TWILIO_API_BASE_URL: base } = ctx.config;
   if (!sid || !token) return [{ ok: "warn", name: "Twilio credentials", detail: "not set: only the browser phone and simulator work", fix: "set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN" }];
-  const { twilioClient } = await import("../twilio-client");
+  const { twilioClient } = await import("@voicecall/twilio-client");
   const client = twilioClient(sid, token, base);
   const out: Check[] = [];
   try {

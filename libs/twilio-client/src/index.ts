@@ -1,0 +1,29 @@
+import twilio from "twilio";
+
+type RequestOpts = Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0];
+
+/**
+ * twilio-node's supported seam for another API origin: a `RequestClient` whose requests to
+ * `*.twilio.com` go to `origin` instead (path and query kept; Basic auth, form encoding with repeated
+ * keys and response parsing stay twilio-node's own). Used to point the real client at the simulator.
+ */
+export function originHttpClient(origin: string): InstanceType<typeof twilio.RequestClient> {
+  const base = new URL(origin);
+  class OriginRequestClient extends twilio.RequestClient {
+    override request<T>(opts: RequestOpts) {
+      const u = new URL(opts.uri);
+      if (u.hostname === "twilio.com" || u.hostname.endsWith(".twilio.com")) {
+        u.protocol = base.protocol;
+        u.host = base.host;
+        opts = { ...opts, uri: u.toString() };
+      }
+      return super.request<T>(opts as never);
+    }
+  }
+  return new OriginRequestClient({ keepAlive: false, timeout: 10_000 });
+}
+
+/** The `twilio` REST client: real Twilio, or with `apiBase` (e.g. `http://127.0.0.1:4010`) that origin. */
+export function twilioClient(accountSid: string, authToken: string, apiBase?: string): twilio.Twilio {
+  return twilio(accountSid, authToken, apiBase ? { httpClient: originHttpClient(apiBase) } : {});
+}
