@@ -101,5 +101,10 @@ export type ControlMessage = z.infer<typeof ControlMessage>;
 export const CommandMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("hangup"), ...envelope, reason: z.string() }),
   z.object({ type: z.literal("transfer"), ...envelope, to: z.string().min(3) }),
+  /**
+   * media → gateway: Twilio ended the call's stream (`stop`, or a close with no newer stream). Inbound
+   * calls have no status callbacks unless the number has one, so the gateway asks Twilio REST.
+   */
+  z.object({ type: z.literal("reconcile"), ...envelope, streamSid: z.string().optional(), reason: z.string() }),
 ]);
 export type CommandMessage = z.infer<typeof CommandMessage>;

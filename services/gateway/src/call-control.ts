@@ -3,6 +3,7 @@ import { CallState, CommandMessage, isTerminal, subjects, queues, type CallRecor
 import type { GatewayContext } from "./context";
 import { endWebCall } from "./phone/routes";
 import { restError } from "./twilio-client";
+import { settleCall } from "./settle-call";
 import { dialTwiml } from "./twiml";
 
 /** Apply Twilio's own view of a call (REST answer) when it is a state we know. */
@@ -12,8 +13,11 @@ export async function applyTwilioStatus(ctx: GatewayContext, callId: string, sta
 }
 
 /**
- * Hang up through Twilio REST: `canceled` before answer, `completed` after (Twilio's rule). A call
- * Twilio no longer has (404) or that is not live (21220) is ended here instead.
+ * Hang up through Twilio REST with `Status=completed`, whatever our record says: Twilio's `canceled`
+ * only stops a call that is queued or ringing, and in the moment after the callee answers (before any
+ * callback reaches us) our record still says ringing. Twilio's answer may show the call live while it
+ * hangs up, so a non-terminal answer is followed by `settleCall`. A call Twilio no longer has (404) or
+ * that is not live (21220) is ended here instead.
  */
 export async function hangupCall(ctx: GatewayContext, rec: CallRecord, reason: string): Promise<void> {
   const log = ctx.log.child({ callId: rec.callId, callSid: rec.callSid });
@@ -22,11 +26,11 @@ export async function hangupCall(ctx: GatewayContext, rec: CallRecord, reason: s
     await ctx.lifecycle.apply(rec.callId, "canceled", reason, reason);
     return;
   }
-  const status = rec.state === "in-progress" ? "completed" : "canceled";
   try {
-    const call = await ctx.twilio.update(rec.callSid, { status });
+    const call = await ctx.twilio.update(rec.callSid, { status: "completed" });
     log.info({ reason, status: call.status }, "hangup sent to twilio");
     if (isTerminal(call.status as CallState)) await applyTwilioStatus(ctx, rec.callId, call.status, reason, reason);
+    else void settleCall(ctx, rec.callId, { reason, endWhenUnknown: false });
   } catch (err) {
     const e = restError(err);
     log.warn({ reason, status: e.status, code: e.code, err: e.message }, "twilio hangup failed");
@@ -57,6 +61,9 @@ export function subscribeCommands(ctx: GatewayContext): Subscription {
       if (!rec) return void ctx.log.warn({ callId: cmd.callId, type: cmd.type }, "command for unknown call");
       if (cmd.type === "hangup") {
         if (!isTerminal(rec.state)) await hangupCall(ctx, rec, cmd.reason || "agent-hangup");
+      } else if (cmd.type === "reconcile") {
+        // Not awaited: it polls Twilio for a few seconds and must not hold up other commands.
+        if (!isTerminal(rec.state)) void settleCall(ctx, rec.callId, { reason: cmd.reason, streamSid: cmd.streamSid, endWhenUnknown: cmd.reason === "stream stop" });
       } else await transferCall(ctx, rec, cmd.to);
     },
     { queue: queues.gateway },

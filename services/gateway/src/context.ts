@@ -25,6 +25,8 @@ export interface GatewayTuning {
   stuckAfterMs: number;
   /** Grace after MAX_DURATION_SECONDS before the reaper hangs up (Twilio's TimeLimit acts first). */
   maxDurationGraceMs: number;
+  /** Waits before each Twilio REST fetch after a stream `stop` or a hang-up (`settleCall`); ~5 s in all. */
+  settleDelaysMs: number[];
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -38,6 +40,7 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     reaperIntervalMs: 5_000,
     stuckAfterMs: (c.RING_TIMEOUT_SECONDS + 60) * 1000,
     maxDurationGraceMs: 10_000,
+    settleDelaysMs: [200, 300, 500, 750, 1000, 1000, 1000],
   };
 }
 

@@ -21,6 +21,7 @@ describe("reaper", () => {
     const { g, advance } = await withClock({ INBOUND_POLICY: "open" });
     try {
       const out = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
+      h.stub.statuses.set(out.callSid, "in-progress");
       await twilioPost(g.url, `/voice/status?callId=${out.callId}`, { CallSid: out.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
       // An inbound call Twilio never sends an "answered" callback for (its sid is unknown to the REST stub).
       const inSid = newCallSid();

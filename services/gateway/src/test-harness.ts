@@ -45,7 +45,9 @@ export async function startRestStub() {
     requests.push({ method: "POST", path: req.path, form });
     const sid = req.params.sid!;
     if (!statuses.has(sid)) return void res.status(404).json({ code: 20404, message: "not found", more_info: "", status: 404 });
-    if (form.get("Status")) statuses.set(sid, form.get("Status")!);
+    // Like Twilio: `completed` hangs up in any state; a call that never connected ends `canceled`.
+    const status = form.get("Status");
+    if (status) statuses.set(sid, status === "completed" && statuses.get(sid) !== "in-progress" ? "canceled" : status);
     res.status(200).json(json(sid));
   });
   app.get("/2010-04-01/Accounts/:acc/Calls/:sid.json", (req, res) => {

@@ -1,0 +1,96 @@
+/**
+ * Hang-up as Twilio runs it, against the simulator (which models Twilio's `canceled` vs `completed`):
+ * the callee has answered but neither the `answered` callback nor the voice webhook has reached us.
+ */
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
+import { waitFor } from "@voicecall/testkit";
+import { ACCOUNT_SID, AUTH_TOKEN, api, startGateway, startHarness, type Harness, type RunningGateway } from "./test-harness";
+
+/** Between the simulator and the gateway: forwards Twilio's requests, holding those `hold` picks until released. */
+function gate(target: () => string) {
+  const held: (() => void)[] = [];
+  let port = 0;
+  let hold: (body: string) => boolean = () => false;
+  const forward = (req: IncomingMessage, body: Buffer, res: import("node:http").ServerResponse) => {
+    const u = new URL(target());
+    const f = request({ hostname: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    f.on("error", () => res.writeHead(502).end());
+    f.end(body);
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (hold(body.toString())) held.push(() => forward(req, body, res));
+      else forward(req, body, res);
+    });
+  });
+  return {
+    server,
+    held,
+    holdWhile(p: (body: string) => boolean) {
+      hold = p;
+    },
+    release() {
+      hold = () => false;
+      for (const f of held.splice(0)) f();
+    },
+    async listen() {
+      await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+      port = (server.address() as AddressInfo).port;
+    },
+    port: () => port,
+  };
+}
+
+let h: Harness;
+let g: RunningGateway;
+let sim: Simulator;
+const gw = gate(() => g.url);
+
+beforeAll(async () => {
+  h = await startHarness();
+  await gw.listen();
+  // Every request for the public URL goes through the gate (signing still uses the public URL).
+  sim = await startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`) });
+  g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin });
+});
+afterAll(async () => {
+  gw.release();
+  await g?.close();
+  await sim?.stop();
+  gw.server.closeAllConnections();
+  await new Promise((r) => gw.server.close(r));
+  await h?.stop();
+});
+
+describe("hang-up", () => {
+  it("ends a call the callee just answered, before any callback or webhook reached us", async () => {
+    gw.holdWhile((body) => new URLSearchParams(body).get("CallStatus") === "in-progress");
+    const r = await api(g.url, "POST", "/api/calls", { to: "+14155550123", mode: "conversation", greeting: "Hi there" });
+    expect(r.status).toBe(202);
+    const { callId } = r.json as { callId: string };
+    const phone = await sim.nextCall();
+    await phone.waitForStatus("in-progress");
+    // Twilio has the call answered; we still think it rings (the answer callback and the webhook wait at the gate).
+    await waitFor(() => gw.held.length >= 2, "answered callback and voice webhook held");
+    expect((await h.store.getCall(callId))!.state).toBe("ringing");
+
+    const hang = await api(g.url, "POST", `/api/calls/${callId}/hangup`);
+    expect(hang.status).toBe(202);
+    // (Not `waitForEnd`: that also waits for the held callbacks.)
+    expect(await phone.waitForStatus(["completed", "canceled"], 5_000)).toBe("completed");
+    gw.release();
+    await waitFor(async () => (await h.store.getCall(callId))?.state === "completed", "completed in the record");
+    // The webhook that arrives after the hang-up gets no stream: the call never streams.
+    await phone.call.callbacksSettled();
+    expect(phone.streams).toHaveLength(0);
+  });
+});
