@@ -111,6 +111,9 @@ describe("voicecall commands", () => {
     expect(r.text).toMatch(/agent +We are open Monday to Friday/);
     expect(existsSync(wav)).toBe(true);
     expect(r.code).toBe(0);
+    // The rehearsal's number has no status callback: the call still ends when the simulated caller hangs up.
+    const simulated = /call (\S+) \(CA/.exec(r.text)![1]!;
+    await waitFor(async () => (await v.store.getCall(simulated))?.state === "completed", "rehearsal call ended", 20_000, 100);
 
     // The media worker recorded that call's turns; `latency` reads them back as percentiles.
     const lat = await cli("latency", "--since", "1h", "--json");
