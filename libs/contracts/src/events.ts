@@ -28,9 +28,11 @@ export const CallEvent = z.discriminatedUnion("type", [
   e("interrupted", {
     streamSid: z.string(),
     utteranceId: z.string(),
-    /** Audio the caller actually heard before `clear`, from the echoed marks. */
+    /** Audio the caller heard before `clear` took effect: the newest echoed mark, played on in real time. */
     playedMs: z.number(),
     totalMs: z.number(),
+    /** How far off that estimate has lately been (ms), by the newest marks' corrections. */
+    playedErrMs: z.number().optional(),
   }),
   e("resumed", {
     streamSid: z.string(),

@@ -32,6 +32,12 @@ export function createMetrics(service: string, o: { activeCalls?: () => number |
       buckets: [5, 10, 20, 50, 100, 200, 400, 800, 1500, 3000, 6000],
       registers: [registry],
     }),
+    playheadError: new client.Histogram({
+      name: "vc_playhead_error_ms",
+      help: "Media: how far an echoed mark moved the estimate of the caller's playhead, ms",
+      buckets: [5, 10, 20, 40, 80, 160, 320],
+      registers: [registry],
+    }),
     ttsFirstChunk: new client.Histogram({
       name: "vc_tts_first_chunk_ms",
       help: "say received to first audio chunk published, ms",

@@ -31,9 +31,15 @@ export const MediaConfigSchema = z
   STREAM_LEASE_TTL_MS: ms(6000),
   /** A lost stream (closed without `stop`) counts as ended only if no newer stream starts within this. */
   RECONNECT_GRACE_MS: ms(3000),
-  /** Outbound pacing: each sent piece is this long and followed by a mark; keep this far ahead of playback. */
+  /**
+   * Outbound pacing by the wall clock: pieces of PLAYOUT_CHUNK_MS, sent while less than PLAYOUT_LEAD_MS is
+   * ahead of the send clock; a mark every PLAYOUT_MARK_MS to learn what was played. The lead has to cover
+   * what can hold one piece up against the one before it (network jitter, a TCP retransmit, event-loop lag
+   * on either side), not the round trip: marks no longer pace. `clear` drops it all, so barge-in costs nothing.
+   */
   PLAYOUT_CHUNK_MS: ms(20),
-  PLAYOUT_LEAD_MS: ms(160),
+  PLAYOUT_LEAD_MS: ms(400),
+  PLAYOUT_MARK_MS: ms(100),
   /** SIGTERM: wait this long for calls to finish, then close sockets with 1001. */
   DRAIN_TIMEOUT_MS: ms(30_000),
 

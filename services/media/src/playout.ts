@@ -1,11 +1,15 @@
 import type { AudioChunkHeaders } from "@voicecall/contracts";
 import { clearMessage, markMessage, mediaMessage } from "./twilio-codec";
+import { PlayheadEstimate } from "./playhead";
 
 /**
- * Outbound audio of one stream. Utterances play in the order their first chunk arrived. Audio is sent in
- * pieces of `chunkMs`, each followed by a mark `<utteranceId>:<n>`; new pieces go out only while less than
- * `leadMs` is unconfirmed, so the echoed marks pace the sending (self-clocking, no timers) and always say
- * exactly what the caller has heard. After a `clear`, every utterance rewinds to its last echoed mark.
+ * Outbound audio of one stream, paced by a wall clock. Twilio buffers what it receives and plays it at
+ * 8000 B/s, so audio goes out whenever less than `leadMs` is ahead of the send clock (where the caller's
+ * playhead would be if the network took no time), at least `chunkMs` at a time. Echoed marks never pace the sending:
+ * a round trip of any length costs no gap, only jitter larger than the lead does. Marks go every `markMs`
+ * (and at each utterance's start and end) only to learn what was played; `PlayheadEstimate` turns them into
+ * the caller's position for barge-in. Utterances play in the order their first chunk arrived. After a
+ * `clear`, every utterance rewinds to what the caller heard.
  */
 
 const BYTES_PER_MS = 8;
@@ -22,10 +26,13 @@ export interface Utterance {
   early: Map<number, { payload: Uint8Array; last: boolean }>;
   complete: boolean;
   sentBytes: number;
+  /** What the caller heard: confirmed by marks, or estimated at a barge-in. */
   playedBytes: number;
   finalMarkSent: boolean;
-  /** When its first piece went out (clock ms). */
-  firstSentAt?: number;
+  /** Where this utterance's audio begins in the stream since the last `clear`, and at which of its bytes. */
+  streamBase?: number;
+  baseByte: number;
+  lastMarkByte: number;
   /** `onFirstSent` was called for it. */
   firstSentReported?: boolean;
 }
@@ -33,7 +40,10 @@ export interface Utterance {
 interface PendingMark {
   u: Utterance;
   endByte: number;
-  bytes: number;
+  /** Stream byte position the mark stands at. */
+  pos: number;
+  /** When the send clock reached it (ms): its echo comes one round trip (and any stall) later. */
+  dueAt: number;
   final: boolean;
 }
 
@@ -42,32 +52,60 @@ export interface PlayoutOptions {
   send: (text: string) => void;
   chunkMs: number;
   leadMs: number;
+  /** A mark every this much audio (besides each utterance's start and end). */
+  markMs: number;
   /** The utterance's last mark came back: all of it was played. */
   onDone: (u: Utterance) => void;
   /** The first audio of an utterance went to Twilio (once per utterance, not again after a rewind). */
   onFirstSent?: (u: Utterance) => void;
+  /** An echo corrected the playhead estimate by this much (ms; positive: the estimate was ahead). */
+  onEstimateError?: (errMs: number) => void;
   /** Clock in ms (default `performance.now`). */
   now?: () => number;
+  /** Run `fn` in `ms`; returns a cancel (default `setTimeout`). */
+  schedule?: (fn: () => void, ms: number) => () => void;
+}
+
+export interface Cut {
+  u: Utterance;
+  playedMs: number;
+  totalMs: number;
+  /** How far off the playhead estimate has recently been (ms): the largest of the newest corrections. */
+  errMs: number;
 }
 
 export const msOf = (bytes: number): number => bytes / BYTES_PER_MS;
 
+const defaultSchedule = (fn: () => void, ms: number) => {
+  const t = setTimeout(fn, ms);
+  return () => clearTimeout(t);
+};
+
 export class Playout {
   private queue: Utterance[] = [];
   private readonly pending = new Map<string, PendingMark>();
-  private inFlight = 0;
   private markSeq = 0;
-  private lastEchoAt = -Infinity;
   private readonly now: () => number;
+  private readonly schedule: NonNullable<PlayoutOptions["schedule"]>;
   private held = false;
+  private closed = false;
   private minGeneration = 0;
   private readonly chunkBytes: number;
   private readonly leadBytes: number;
+  private readonly markBytes: number;
+  /** Bytes in Twilio's buffer's stream since the last `clear`. */
+  private sent = 0;
+  /** The send clock: the playhead of a player with no network delay, at stream byte `pos` at time `t`. */
+  private clock = { t: 0, pos: 0 };
+  private readonly playhead = new PlayheadEstimate(BYTES_PER_MS);
+  private cancelWake?: () => void;
 
   constructor(private readonly o: PlayoutOptions) {
     this.chunkBytes = Math.max(1, Math.round(o.chunkMs * BYTES_PER_MS));
     this.leadBytes = Math.max(this.chunkBytes, Math.round(o.leadMs * BYTES_PER_MS));
+    this.markBytes = Math.max(this.chunkBytes, Math.round(o.markMs * BYTES_PER_MS));
     this.now = o.now ?? (() => performance.now());
+    this.schedule = o.schedule ?? defaultSchedule;
   }
 
   /** Audio is queued or unconfirmed and playout is not paused. */
@@ -77,6 +115,11 @@ export class Playout {
 
   get isHeld(): boolean {
     return this.held;
+  }
+
+  /** Round trip to the caller's player as the marks measured it (ms). */
+  get rttMs(): number {
+    return this.playhead.rttMs;
   }
 
   /** Newest generation the playout has seen or been told about (for our own utterances, e.g. digits). */
@@ -99,7 +142,7 @@ export class Playout {
     if (!u) {
       // A chunk of an utterance we already finished (or dropped) is stale.
       if (h.seq > 0 && this.finished.has(h.utteranceId)) return;
-      u = { id: h.utteranceId, generation: h.generation, purpose: h.purpose, text: h.text, data: new Uint8Array(8000), totalBytes: 0, nextSeq: h.seq, early: new Map(), complete: false, sentBytes: 0, playedBytes: 0, finalMarkSent: false };
+      u = { id: h.utteranceId, generation: h.generation, purpose: h.purpose, text: h.text, data: new Uint8Array(8000), totalBytes: 0, nextSeq: h.seq, early: new Map(), complete: false, sentBytes: 0, playedBytes: 0, finalMarkSent: false, baseByte: 0, lastMarkByte: 0 };
       this.queue.push(u);
     }
     if (u.complete || h.seq < u.nextSeq) return;
@@ -127,8 +170,8 @@ export class Playout {
     const m = this.pending.get(name);
     if (!m) return undefined;
     this.pending.delete(name);
-    this.lastEchoAt = this.now();
-    this.inFlight -= m.bytes;
+    const err = this.playhead.echo(this.now(), m.pos, m.dueAt, this.sent);
+    this.o.onEstimateError?.(err);
     m.u.playedBytes = Math.max(m.u.playedBytes, m.endByte);
     let done: Utterance | undefined;
     if (m.final) {
@@ -140,28 +183,27 @@ export class Playout {
     return done;
   }
 
-  /** Barge-in: stop at once, remember where. Returns the interrupted utterance, if audio was playing. */
-  pause(): { u: Utterance; playedMs: number; totalMs: number } | undefined {
-    this.held = true;
-    const u = this.queue[0];
-    if (!u || u.sentBytes === 0) return undefined;
-    u.playedBytes = this.estimatePlayed(u);
-    this.flush();
-    return { u, playedMs: msOf(u.playedBytes), totalMs: msOf(u.totalBytes) };
-  }
-
   /**
-   * Where the caller's playhead is now. Marks say what was played up to the last echo; the caller's
-   * player keeps going in real time after it, so add the time since then, capped at one piece (the
-   * next echo is due by then) and at what was sent. This halves the error against a real-time player
-   * whose echoes arrive in 20 ms ticks: within one frame instead of up to two.
+   * Barge-in: stop at once and work out what the caller heard. The `clear` reaches Twilio half a round
+   * trip from now and the caller's player plays on until then, so the playhead is estimated for that time.
+   * Returns the utterance under the playhead, if audio was out.
    */
-  private estimatePlayed(u: Utterance): number {
-    const unconfirmed = u.sentBytes - u.playedBytes;
-    if (unconfirmed <= 0 || u.firstSentAt === undefined) return u.playedBytes;
-    const since = this.now() - Math.max(this.lastEchoAt, u.firstSentAt);
-    const extra = Math.max(0, Math.min(this.chunkBytes, unconfirmed, Math.floor(since * BYTES_PER_MS)));
-    return u.playedBytes + extra;
+  pause(): Cut | undefined {
+    this.held = true;
+    this.stopWake();
+    if (this.sent === 0 || !this.queue[0]) return undefined;
+    const now = this.now();
+    const pos = this.playhead.at(now + this.playhead.rttMs / 2, this.sent);
+    let cut: Utterance | undefined;
+    for (const u of this.queue) {
+      if (u.streamBase === undefined) continue;
+      const played = u.baseByte + Math.max(0, Math.min(u.sentBytes - u.baseByte, pos - u.streamBase));
+      u.playedBytes = Math.max(u.playedBytes, played);
+      if (!cut && (u.playedBytes < u.totalBytes || !u.complete)) cut = u;
+    }
+    cut ??= [...this.queue].reverse().find((u) => u.streamBase !== undefined) ?? this.queue[0]!;
+    this.flush();
+    return { u: cut, playedMs: msOf(cut.playedBytes), totalMs: msOf(cut.totalBytes), errMs: this.playhead.recentErrMs };
   }
 
   /** Play on from where each utterance stopped. */
@@ -191,6 +233,12 @@ export class Playout {
     return dropped;
   }
 
+  /** The stream is over: no more timers. */
+  close(): void {
+    this.closed = true;
+    this.stopWake();
+  }
+
   private readonly finished = new Set<string>();
 
   private remove(u: Utterance): void {
@@ -202,47 +250,89 @@ export class Playout {
   /** Send `clear`; pending marks are void; every utterance rewinds to what was played. */
   private flush(): void {
     this.o.send(clearMessage(this.o.streamSid));
+    this.stopWake();
     this.pending.clear();
-    this.inFlight = 0;
+    this.sent = 0;
+    this.clock = { t: this.now(), pos: 0 };
+    this.playhead.reset(this.now(), 0);
     for (const u of this.queue) {
       u.sentBytes = u.playedBytes;
       u.finalMarkSent = false;
-      u.firstSentAt = undefined;
+      u.streamBase = undefined;
+      u.lastMarkByte = u.playedBytes;
     }
+  }
+
+  /** Send-clock playhead now: where a player with no network delay would be. */
+  private clockPos(now: number): number {
+    return Math.min(this.sent, this.clock.pos + Math.max(0, now - this.clock.t) * BYTES_PER_MS);
   }
 
   private pump(): void {
-    if (this.held) return;
+    if (this.held || this.closed) return;
+    this.stopWake();
+    const now = this.now();
     for (const u of this.queue) {
-      while (this.inFlight < this.leadBytes && u.sentBytes < u.totalBytes) {
+      while (u.sentBytes < u.totalBytes) {
+        const ahead = this.sent - this.clockPos(now);
+        if (ahead >= this.leadBytes) return this.wakeIn((ahead - this.leadBytes + this.chunkBytes) / BYTES_PER_MS);
         const avail = u.totalBytes - u.sentBytes;
         // Mid-stream, wait for a whole piece; the tail of a complete utterance goes as it is.
         if (avail < this.chunkBytes && !u.complete) return;
-        const n = Math.min(this.chunkBytes, avail);
-        const piece = u.data.subarray(u.sentBytes, u.sentBytes + n);
-        u.sentBytes += n;
-        const final = u.complete && u.sentBytes === u.totalBytes;
-        this.sendPiece(u, piece, final);
+        // What is due goes in as few messages as the marks allow: a first burst cut into 20 ms pieces
+        // would start the caller's player on its first piece and stall it on a late second one.
+        const room = Math.max(this.chunkBytes, this.leadBytes - ahead);
+        const n = Math.min(avail, room, this.markBytes - (u.sentBytes - u.lastMarkByte));
+        this.sendPiece(u, u.data.subarray(u.sentBytes, u.sentBytes + n), now);
       }
-      if (u.complete && u.sentBytes === u.totalBytes && !u.finalMarkSent) this.sendPiece(u, new Uint8Array(0), true);
-      if (!u.complete || u.sentBytes < u.totalBytes) return;
+      if (u.complete && !u.finalMarkSent) this.sendMark(u, true, now);
+      if (!u.complete) return;
     }
   }
 
-  private sendPiece(u: Utterance, piece: Uint8Array, final: boolean): void {
-    const name = `${u.id}:${this.markSeq++}`;
-    if (piece.length > 0) this.o.send(mediaMessage(this.o.streamSid, piece));
-    if (u.firstSentAt === undefined && piece.length > 0) {
-      u.firstSentAt = this.now();
-      if (!u.firstSentReported) {
-        u.firstSentReported = true;
-        this.o.onFirstSent?.(u);
-      }
+  private sendPiece(u: Utterance, piece: Uint8Array, now: number): void {
+    if (this.clockPos(now) >= this.sent) {
+      // Twilio's buffer has run out (or never had audio): playback starts again as this piece arrives.
+      this.clock = { t: now, pos: this.sent };
+      this.playhead.restart(now, this.sent);
     }
+    if (u.streamBase === undefined) {
+      u.streamBase = this.sent;
+      u.baseByte = u.sentBytes;
+      // Its echo says when the caller began to hear it (and, on an empty buffer, is a bare round trip).
+      this.sendMark(u, false, now);
+    }
+    this.o.send(mediaMessage(this.o.streamSid, piece));
+    u.sentBytes += piece.length;
+    this.sent += piece.length;
+    if (!u.firstSentReported) {
+      u.firstSentReported = true;
+      this.o.onFirstSent?.(u);
+    }
+    const final = u.complete && u.sentBytes === u.totalBytes;
+    if (final) this.sendMark(u, true, now);
+    else if (u.sentBytes - u.lastMarkByte >= this.markBytes) this.sendMark(u, false, now);
+  }
+
+  private sendMark(u: Utterance, final: boolean, now: number): void {
+    const name = `${u.id}:${this.markSeq++}`;
     this.o.send(markMessage(this.o.streamSid, name));
-    this.pending.set(name, { u, endByte: u.sentBytes, bytes: piece.length, final });
-    this.inFlight += piece.length;
+    const dueAt = this.clockPos(now) >= this.sent ? now : this.clock.t + (this.sent - this.clock.pos) / BYTES_PER_MS;
+    this.pending.set(name, { u, endByte: u.sentBytes, pos: this.sent, dueAt, final });
+    u.lastMarkByte = u.sentBytes;
     if (final) u.finalMarkSent = true;
+  }
+
+  private wakeIn(ms: number): void {
+    this.cancelWake = this.schedule(() => {
+      this.cancelWake = undefined;
+      this.pump();
+    }, Math.max(1, Math.ceil(ms)));
+  }
+
+  private stopWake(): void {
+    this.cancelWake?.();
+    this.cancelWake = undefined;
   }
 }
 

@@ -150,8 +150,10 @@ export class StreamSession {
       send: (t) => this.send(t),
       chunkMs: cfg.PLAYOUT_CHUNK_MS,
       leadMs: cfg.PLAYOUT_LEAD_MS,
+      markMs: cfg.PLAYOUT_MARK_MS,
       onDone: (u) => this.emit({ type: "playback.mark", utteranceId: u.id, done: true, playedMs: msOf(u.totalBytes) }),
       onFirstSent: (u) => this.firstAudio(u),
+      onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
     const pipeline = this.d.speech.open({ callId, signal: this.abort.signal });
     this.speechIn = new SpeechIn({
@@ -277,6 +279,7 @@ export class StreamSession {
 
   private teardown(): void {
     this.abort.abort();
+    this.playout?.close();
     this.stopRenew?.();
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];

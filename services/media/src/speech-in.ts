@@ -112,8 +112,8 @@ export class SpeechIn {
     const r = this.o.playout.pause();
     if (!r) return;
     this.interrupted = { id: r.u.id, generation: r.u.generation };
-    this.o.emit({ type: "interrupted", utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs });
-    this.o.log.info({ utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs }, "barge-in");
+    this.o.emit({ type: "interrupted", utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs, playedErrMs: r.errMs });
+    this.o.log.info({ utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs, playedErrMs: r.errMs, rttMs: this.o.playout.rttMs }, "barge-in");
   }
 
   /** A real turn: the interrupted utterance and the rest of its turn are dropped. */

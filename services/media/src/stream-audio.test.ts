@@ -32,17 +32,19 @@ describe("media: audio out, barge-in, failover", () => {
     await waitFor(() => h.of(call.callId, "dtmf").find((e) => e.digit === "7"), "dtmf event");
   });
 
-  it("plays bus audio paced, each piece followed by a mark, and reports the end", async () => {
+  it("plays bus audio paced by the clock, with marks only to learn what was played, and reports the end", async () => {
     const { call, c } = await live();
     const audio = rampAudio(1000);
     h.speak(call.callId, "u1", audio, { chunks: 5 });
     const done = await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "u1" && e.done), "playback done");
     expect(done.playedMs).toBe(1000);
     expect(Buffer.from(c.heard)).toEqual(Buffer.from(audio));
-    // Never dumped in bulk: at most the lead (160 ms) plus one piece waited in the client's buffer.
-    expect(c.maxQueued).toBeLessThanOrEqual((160 + 20) * 8);
-    const out = c.received.filter((m) => m.event === "media" || m.event === "mark");
-    for (let i = 0; i < out.length; i++) if (out[i]!.event === "media") expect(out[i + 1]?.event).toBe("mark");
+    // Never dumped in bulk: at most the lead (400 ms) plus one piece (up to a mark, 100 ms) waited in the
+    // client's buffer, and a little more when a loaded machine delays the client's playout tick.
+    expect(c.maxQueued).toBeLessThanOrEqual((400 + 100 + 40) * 8);
+    // A mark at the start, every 100 ms and at the end: not one per piece.
+    const marks = c.received.filter((m) => m.event === "mark").length;
+    expect(marks).toBeLessThanOrEqual(1000 / 100 + 2);
     expect(c.echoed.filter((m) => m.name.startsWith("u1:")).every((m) => m.played)).toBe(true);
   });
 
@@ -76,11 +78,11 @@ describe("media: audio out, barge-in, failover", () => {
     const resumed = await waitFor(() => h.of(call.callId, "resumed")[0], "resumed");
     expect(resumed).toMatchObject({ utteranceId: "greet", fromMs: cut.playedMs, falseInterruptions: 1 });
     await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "greet" && e.done), "greet done");
-    // The caller heard it all in order: nothing lost; at most the one frame in flight at the clear repeats.
+    // The caller heard it all in order: it resumes where the playhead estimate put the clear, so a few
+    // ms repeat or are skipped (the estimate's error: a frame of the client's tick, and event-loop lag).
     const cutAt = c.clears[0]!;
     const from = resumed.fromMs * 8;
-    expect(cutAt - from).toBeGreaterThanOrEqual(0);
-    expect(cutAt - from).toBeLessThanOrEqual(160);
+    expect(Math.abs(cutAt - from)).toBeLessThanOrEqual(40 * 8);
     expect(Buffer.from(c.heard.slice(0, cutAt))).toEqual(Buffer.from(audio.subarray(0, cutAt)));
     expect(Buffer.from(c.heard.slice(cutAt))).toEqual(Buffer.from(audio.subarray(from)));
     expect((await h.store.getCall(call.callId))?.falseInterruptions).toBe(1);

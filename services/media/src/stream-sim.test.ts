@@ -89,10 +89,11 @@ describe("media with the Twilio simulator", () => {
     await waitFor(() => h.of(call.callId, "transcript.final").length === 2, "the caller's turn");
     const heard = recorder.snapshot();
     expect(heard.clears.length).toBe(1);
-    expect(heard.clears[0]!.droppedMs).toBeLessThanOrEqual(200);
-    // One 20 ms frame, plus a few ms for the simulator's wall-clock playout ticks on a loaded machine
-    // (measured 6–11 ms off when idle; 20.75 once under load).
-    expect(Math.abs(cut.playedMs - (heard.ms - before))).toBeLessThanOrEqual(25);
+    // The clear drops what was ahead: the lead (400 ms) and at most one piece (100 ms).
+    expect(heard.clears[0]!.droppedMs).toBeLessThanOrEqual(500);
+    // The playhead estimate (the newest mark, played on in real time) against what the caller heard:
+    // within a frame plus event-loop lag here; the network tests in libs/twilio-sim hold it to ±100 ms.
+    expect(Math.abs(cut.playedMs - (heard.ms - before))).toBeLessThanOrEqual(40);
     expect(h.of(call.callId, "resumed")).toEqual([]);
 
     // A worker dies mid-call: the stream drops, Twilio reconnects (Redirect → new Connect/Stream), another worker takes it.

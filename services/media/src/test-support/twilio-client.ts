@@ -5,9 +5,9 @@ import { FRAME_BYTES, MULAW_SILENCE, mulawEncode } from "@voicecall/audio";
 
 /**
  * A compact Twilio Media Streams client for tests: signed upgrade, `connected` + `start`, one inbound
- * frame per 20 ms tick (silence unless the caller "says" something), outbound playout at 160 bytes per
- * tick with marks echoed when playback reaches them, and `clear` flushing the queue and echoing pending
- * marks, as Twilio does.
+ * frame per 20 ms tick (silence unless the caller "says" something), outbound playout at 8000 B/s of
+ * wall time (a late tick plays what the clock says was due, as a real-time player would) with marks echoed
+ * when playback reaches them, and `clear` flushing the queue and echoing pending marks, as Twilio does.
  */
 export interface ClientOptions {
   url: string;
@@ -50,6 +50,9 @@ export class TwilioClient {
   private seq = 0;
   private chunk = 0;
   private timer?: NodeJS.Timeout;
+  /** Wall-clock playout: audio started (again) at `playStart` and `playedSince` bytes have played since. */
+  private playStart = 0;
+  private playedSince = 0;
 
   constructor(readonly o: ClientOptions) {
     this.callSid = o.callSid ?? sid("CA");
@@ -132,7 +135,8 @@ export class TwilioClient {
       media: { track: "inbound", chunk: String(this.chunk), timestamp: String(this.chunk * 20), payload: Buffer.from(frame).toString("base64") },
       streamSid: this.streamSid,
     });
-    let budget = FRAME_BYTES;
+    const now = performance.now();
+    let budget = this.o.autoTick === false ? FRAME_BYTES : Math.floor((now - this.playStart) * 8) - this.playedSince;
     this.echoReached();
     while (budget > 0 && this.queue.length) {
       const head = this.queue[0]!;
@@ -141,6 +145,7 @@ export class TwilioClient {
       for (let i = 0; i < n; i++) this.heard.push(head.audio[head.off + i]!);
       head.off += n;
       budget -= n;
+      this.playedSince += n;
       if (head.off === head.audio.length) this.queue.shift();
       this.echoReached();
     }
@@ -159,6 +164,11 @@ export class TwilioClient {
     const m = JSON.parse(text);
     this.received.push(m);
     if (m.event === "media") {
+      if (this.queuedBytes === 0) {
+        // The buffer had run dry: playback starts again with this audio.
+        this.playStart = performance.now();
+        this.playedSince = 0;
+      }
       this.queue.push({ audio: new Uint8Array(Buffer.from(m.media.payload, "base64")), off: 0 });
       this.maxQueued = Math.max(this.maxQueued, this.queuedBytes);
     } else if (m.event === "mark") {
