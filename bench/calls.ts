@@ -1,6 +1,7 @@
 import type { Phone } from "@voicecall/twilio-sim";
 import type { VoiceStack } from "@voicecall/testkit";
 import type { CallerAudio } from "./audio";
+import { echoFrame, type Noise } from "./noises";
 
 /** One bus event as media/agent published it (wall-clock `ts`). */
 export interface BusEvent {
@@ -39,8 +40,27 @@ export interface CallResult {
   /** Of those, paused and then resumed where it stopped (recovered within FALSE_INTERRUPTION_MS). */
   falseInterruptions: number;
   turns: number;
+  /** Sentences said over agent speech, and of those the ones media cut (`clear`). */
+  bargeIns: number;
+  bargeInsCut: number;
+  /** Per scripted noise played over agent speech: what happened to the utterance. */
+  perNoise: NoiseOutcome[];
   /** The agent ended the call before the duration was up (it heard a goodbye). */
   endedByAgent?: boolean;
+  /** The noise last played before the agent ended the call, if it ended during the noise rounds. */
+  endedAfterNoise?: string;
+}
+
+/** One noise over agent speech. Times are ms after the noise ended (its last frame sent). */
+export interface NoiseOutcome {
+  name: string;
+  /** `interrupted` came (the agent stopped). */
+  paused: boolean;
+  /** `resumed` came (it went on where it stopped), and when. */
+  resumed: boolean;
+  resumedAfterEndMs?: number;
+  /** The agent took a turn on it (`agent.turn`, or a reply with a new generation). */
+  tookTurn: boolean;
 }
 
 export interface DriveOptions {
@@ -75,17 +95,35 @@ interface Chunk {
 const chunksOf = (p: Phone): Chunk[] => (p.call.recorder as unknown as { chunks: Chunk[] }).chunks;
 const t0Of = (p: Phone): number => p.call.recorder.t0;
 
-/** Track when the caller's voice goes out: the first and the last frame of each `say`. */
-function watchMouth(p: Phone): { onsets: number[]; ends: number[] } {
+/** The played audio (`bytes` of it) that was heard at `absMs` (epoch ms), if any was. */
+function heardAt(p: Phone, absMs: number, bytes: number): Uint8Array | undefined {
+  const rel = absMs - t0Of(p);
+  const chunks = chunksOf(p);
+  for (let i = chunks.length - 1; i >= 0; i--) {
+    const c = chunks[i]!;
+    if (c.atMs > rel) continue;
+    const off = Math.floor((rel - c.atMs) * 8);
+    return off < c.bytes.length ? c.bytes.subarray(off, off + bytes) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Track when the caller's voice goes out (the first and the last frame of each `say`), and while
+ * `echo` is set, mix the agent's own heard audio back into the caller's line (speakerphone echo).
+ */
+function watchMouth(p: Phone): { onsets: number[]; ends: number[]; echo?: { until: number; gainDb: number; delayMs: number } } {
   const mouth = p.call.mouth;
   const next = mouth.next.bind(mouth);
-  const w = { onsets: [] as number[], ends: [] as number[] };
+  const w: ReturnType<typeof watchMouth> = { onsets: [], ends: [] };
   let talking = false;
   mouth.next = () => {
     const f = next();
-    if (f && !talking) w.onsets.push(Date.now());
-    if (!f && talking) w.ends.push(Date.now());
+    const now = Date.now();
+    if (f && !talking) w.onsets.push(now);
+    if (!f && talking) w.ends.push(now);
     talking = !!f;
+    if (w.echo && now < w.echo.until) return echoFrame((at, n) => heardAt(p, at, n), now, w.echo, f);
     return f;
   };
   return w;
@@ -110,7 +148,8 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
  * duration is up → caller hangs up.
  */
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
-  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0 };
+  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, perNoise: [] };
+  let lastNoise: string | undefined;
   const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
   let phone: Phone | undefined;
   try {
@@ -140,8 +179,10 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
       // A turn: the caller asks; the reply's first audio is measured from its last frame and the final.
       if (p.status !== "in-progress") {
         r.endedByAgent = true; // e.g. a noise heard as "no thanks": the agent said goodbye and hung up
+        r.endedAfterNoise = lastNoise;
         break;
       }
+      lastNoise = undefined;
       const askedAt = Date.now();
       await p.say(o.audio.question);
       const endAbs = await until(() => mouth.ends.find((t) => t >= askedAt), "end of caller speech", 10_000, o.signal);
@@ -162,8 +203,10 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         const speaking = audioFlowing(p);
         await p.say(o.audio.question);
         if (speaking) {
+          r.bargeIns++;
           const onset = mouth.onsets.find((t) => t >= bargeAt);
           const clear = await until(() => p.call.recorder.clears.slice(clearsBefore)[0], "clear after barge-in", 10_000, o.signal).catch(() => undefined);
+          if (clear) r.bargeInsCut++;
           if (clear && onset) {
             const clearAbs = t0Of(p) + clear.atMs;
             r.bargeInMs.push(clearAbs - onset);
@@ -177,20 +220,19 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         await sleep(300);
       }
       if (o.withNoises) {
-        // Non-turns over the reply to the barge-in: each should at most pause it briefly and resume.
+        // Non-turns over the reply to the barge-in, a few per reply, each call starting at a different one:
+        // each should at most pause it briefly and resume.
         await sleep(300);
-        for (const n of o.audio.noises) {
-          if (o.signal.aborted || p.status !== "in-progress") break;
-          const playing = audioFlowing(p);
-          const at = Date.now();
-          await p.say(n.mu);
-          await sleep(1600);
-          if (!playing) continue;
+        const list = o.audio.noises;
+        for (let k = 0; k < list.length; k++) {
+          const n = list[(r.noises + o.index) % list.length]!;
+          if (o.signal.aborted || p.status !== "in-progress" || !audioFlowing(p)) break;
+          lastNoise = n.name;
           r.noises++;
-          const inWindow = (type: string) => ev().some((e) => e.type === type && e.ts >= at && e.ts <= Date.now());
-          if (inWindow("interrupted")) r.interruptions++;
-          if (inWindow("resumed")) r.falseInterruptions++;
+          r.perNoise.push(await playNoise(p, mouth, n, ev));
         }
+        r.interruptions = r.perNoise.filter((x) => x.paused).length;
+        r.falseInterruptions = r.perNoise.filter((x) => x.paused && x.resumed).length;
       }
     } while (Date.now() < deadline && !o.signal.aborted);
     r.ok = true;
@@ -203,6 +245,32 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     }
   }
   return r;
+}
+
+/** Play one noise over agent speech and score what media and the agent did about it. */
+async function playNoise(p: Phone, mouth: ReturnType<typeof watchMouth>, n: Noise, ev: () => BusEvent[]): Promise<NoiseOutcome> {
+  const at = Date.now();
+  let endAbs: number;
+  if (n.echo) {
+    mouth.echo = { until: at + n.echo.ms, gainDb: n.echo.gainDb, delayMs: n.echo.delayMs };
+    await sleep(n.echo.ms);
+    endAbs = Date.now();
+    mouth.echo = undefined;
+  } else {
+    await p.say(n.mu!);
+    endAbs = mouth.ends.find((t) => t >= at) ?? Date.now();
+  }
+  // Long enough for the endpoint silence (600 ms), a decode and the resume.
+  await sleep(2000);
+  const inWindow = (type: string) => ev().filter((e) => e.type === type && e.ts >= at && e.ts <= Date.now());
+  const resumed = inWindow("resumed")[0];
+  return {
+    name: n.name,
+    paused: inWindow("interrupted").length > 0,
+    resumed: !!resumed,
+    resumedAfterEndMs: resumed ? resumed.ts - endAbs : undefined,
+    tookTurn: inWindow("agent.turn").length > 0,
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--json out.json]`
+ * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--media-env K=V]… [--json out.json]`
  *
  * Drives N concurrent simulated calls through Caddy TLS into the real stack and prints a table (and
  * writes JSON, default artifacts/bench.json). `--capacity` (or `--scenario capacity`) ramps raw Media
@@ -11,6 +11,7 @@ import { cpus, loadavg } from "node:os";
 import { runScenario, type ScenarioName, type ScenarioReport } from "./scenario";
 import { runCapacity, type CapacityReport } from "./capacity";
 import { markdown, table, type Row } from "./stats";
+import { noiseMarkdown } from "./noise-report";
 
 export interface BenchOptions {
   calls: number;
@@ -26,6 +27,8 @@ export interface BenchOptions {
   gcTrace?: boolean;
   mediaReplicas: number;
   staggerMs: number;
+  /** Extra media environment (`--media-env KEY=VALUE`, repeatable): measure a barge-in or speech setting. */
+  mediaEnv: Record<string, string>;
   json: string;
   quiet: boolean;
 }
@@ -41,7 +44,7 @@ export interface BenchReport {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, json: "artifacts/bench.json", quiet: false };
+  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, mediaEnv: {}, json: "artifacts/bench.json", quiet: false };
   let scenarioSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -60,7 +63,12 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (a === "--json") o.json = val();
     else if (a === "--media") o.mediaReplicas = Math.max(1, Math.floor(num()));
     else if (a === "--stagger") o.staggerMs = num();
-    else if (a === "--capacity") o.capacity = true;
+    else if (a === "--media-env") {
+      const kv = val();
+      const eq = kv.indexOf("=");
+      if (eq < 1) throw new Error(`--media-env needs KEY=VALUE (got ${kv})`);
+      o.mediaEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
+    } else if (a === "--capacity") o.capacity = true;
     else if (a === "--capacity-step") o.capacityStep = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-max") o.capacityMax = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-step-s") o.capacityStepS = num();
@@ -112,6 +120,7 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
+    if (s.noises) lines.push(noiseMarkdown(s.noises));
     lines.push(`[${s.scenario}] driver (simulated Twilio, this process): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}), ${s.driver.cpuCores} cores; services: ${Object.entries(s.serviceCpuCores).map(([k, v]) => `${k} ${v}`).join(", ")} cores`);
     if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
     lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
@@ -129,7 +138,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const log = o.quiet ? () => undefined : (l: string) => console.error(l);
   const scenarios: ScenarioReport[] = [];
   for (const s of o.scenarios) {
-    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, log }));
+    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, mediaEnv: o.mediaEnv, log }));
   }
   const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, gcTrace: o.gcTrace, log }) : undefined;
   const body = { scenarios, capacity };

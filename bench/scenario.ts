@@ -7,6 +7,7 @@ import { driveCall, type BusEvent, type CallResult } from "./calls";
 import { startInstantLlm, type InstantLlm } from "./fakes";
 import { cpuShare, sampleProc, type ProcSample } from "./proc-stats";
 import { dist, type Dist } from "./stats";
+import { noiseReport, type NoiseReport } from "./noise-report";
 
 export type ScenarioName = "instant" | "offline";
 
@@ -18,6 +19,8 @@ export interface ScenarioOptions {
   mediaReplicas: number;
   /** Gap between call starts (ms): a ramp, so the start-up burst does not dominate. */
   staggerMs: number;
+  /** Extra media environment, applied last. */
+  mediaEnv?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -47,6 +50,8 @@ export interface ScenarioReport {
   /** Of the paused ones, the share resumed where they stopped. */
   resumedShare: number | null;
   noisesPerCall: number | null;
+  /** Per-noise outcomes (offline scenario). */
+  noises: NoiseReport | null;
   /** The bench process itself (simulated Twilio for every call): when it lags, every number above is inflated. */
   driver: { lagP99Ms: number; lagMaxMs: number; cpuCores: number };
   /** Mean CPU (cores) of each service process over the calls. */
@@ -89,6 +94,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     } else {
       Object.assign(serviceEnv.agent!, { SILENCE_REPROMPT_MS: "60000" });
     }
+    Object.assign(serviceEnv.media!, o.mediaEnv ?? {});
+    for (const [k, val] of Object.entries(o.mediaEnv ?? {})) providers[`media ${k}`] = val;
     o.log(`[${o.scenario}] starting the stack (${o.mediaReplicas} media worker${o.mediaReplicas > 1 ? "s" : ""})`);
     v = await startVoiceStack({ mediaReplicas: o.mediaReplicas, env: { LOG_LEVEL: "warn" }, serviceEnv });
     const stack = v;
@@ -176,6 +183,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,
       resumedShare: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.reduce((a, r) => a + r.interruptions, 0)),
       noisesPerCall: instant ? null : noises / Math.max(1, results.length),
+      noises: instant ? null : noiseReport(results),
       driver: {
         // monitorEventLoopDelay records the whole 10 ms timer interval: the lag is what is above it.
         lagP99Ms: Math.max(0, Math.round(lag.percentile(99) / 1e5 - 100) / 10),

@@ -6,6 +6,8 @@ const cfg = (o: Partial<BargeInConfig> = {}): BargeInConfig => ({
   speaking: { minSpeechMs: 200, minWords: 0 },
   thinking: { minSpeechMs: 400, minWords: 0 },
   falseInterruptionMs: 600,
+  backchannelMaxMs: 700,
+  recognitionTimeoutMs: 5000,
   backchannels: parseBackchannels("uh-huh,mm-hmm,yeah,okay"),
   ...o,
 });
@@ -57,8 +59,36 @@ describe("barge-in policy", () => {
     expect(mk().final("", "idle")).toBe("resume");
     expect(mk().final("Okay.", "idle")).toBe("resume");
     const p = mk();
-    p.speechStopped();
+    p.speechStopped(400, 400);
     expect(run(p, 400, 2000, "idle")).toEqual({ d: "resume", t: 800 });
+  });
+
+  it("never resumes while a sentence longer than a backchannel is still being recognised", () => {
+    // The caller talks for 1.9 s over the reply; recognition takes 2 s more than the pause window.
+    const p = new BargeInPolicy(cfg());
+    p.speechStarted(0);
+    expect(run(p, 0, 400, "speaking")).toEqual({ d: "pause", t: 200 });
+    expect(run(p, 220, 2500, "idle")).toBeUndefined(); // still talking, then the endpoint silence
+    p.speechStopped(2500, 1900);
+    expect(p.awaitingTranscript).toBe(true);
+    expect(run(p, 2520, 4500, "idle")).toBeUndefined();
+    expect(p.final("i would like to book an appointment", "idle")).toBe("confirm");
+    // …and its "no words" answer (a long noise) resumes at once.
+    const n = new BargeInPolicy(cfg());
+    n.speechStarted(0);
+    run(n, 0, 400, "speaking");
+    n.speechStopped(1500, 1200);
+    expect(run(n, 1520, 4000, "idle")).toBeUndefined();
+    expect(n.final("", "idle")).toBe("resume");
+  });
+
+  it("a sentence the recogniser never answers is a turn: the cut reply is dropped, not replayed", () => {
+    const p = new BargeInPolicy(cfg());
+    p.speechStarted(0);
+    run(p, 0, 400, "speaking");
+    p.speechStopped(2000, 1800);
+    expect(run(p, 2020, 10_000, "idle")).toEqual({ d: "confirm", t: 7000 });
+    expect(p.paused).toBe(false);
   });
 
   it("keeps the pause while the caller is still talking", () => {

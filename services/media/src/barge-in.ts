@@ -5,6 +5,11 @@
  * - `pause`: the caller is really talking over the agent: send `clear`, report what was played.
  * - `confirm`: a real turn (a final transcript with words that are not backchannels): drop the paused audio.
  * - `resume`: a false interruption (cough, noise, "uh-huh"): play the rest of the paused utterance.
+ *
+ * A pause is resumed only once it is known to be a non-turn: caller speech longer than a backchannel
+ * (`backchannelMaxMs`) is a possible sentence, so the pause holds until its final transcript (or the
+ * recogniser's "no words") arrives, however slow recognition is. A reply must never come back while
+ * the sentence that cut it is still being recognised.
  */
 
 export interface BargeInThresholds {
@@ -22,6 +27,10 @@ export interface BargeInConfig {
   thinking: BargeInThresholds;
   /** Without a real turn this long after a pause, the pause was a false interruption. */
   falseInterruptionMs: number;
+  /** Caller speech (VAD onset → last voiced frame, ms) up to this long may be a backchannel; longer waits for its transcript. */
+  backchannelMaxMs: number;
+  /** Speech longer than a backchannel that gets no transcript within this (ms after it ended): drop the cut reply, never replay it. */
+  recognitionTimeoutMs: number;
   backchannels: ReadonlySet<string>;
 }
 
@@ -53,6 +62,8 @@ export class BargeInPolicy {
   /** A partial came back and it was only backchannels: do not pause on duration alone. */
   private onlyBackchannel = false;
   private pausedAtMs: number | null = null;
+  /** Stream time a paused-over utterance longer than a backchannel ended; its transcript is awaited. */
+  private awaitingSinceMs: number | null = null;
 
   constructor(private readonly cfg: BargeInConfig) {}
 
@@ -71,8 +82,15 @@ export class BargeInPolicy {
     this.onlyBackchannel = false;
   }
 
-  speechStopped(): void {
+  /** The caller stopped at `atMs` (stream clock) after `durationMs` of speech. */
+  speechStopped(atMs: number, durationMs: number): void {
     this.speaking = false;
+    if (this.pausedAtMs !== null && durationMs > this.cfg.backchannelMaxMs) this.awaitingSinceMs = atMs;
+  }
+
+  /** A transcript of a paused-over sentence is still to come: a resume now would replay a cut reply. */
+  get awaitingTranscript(): boolean {
+    return this.awaitingSinceMs !== null;
   }
 
   partial(text: string): void {
@@ -85,6 +103,7 @@ export class BargeInPolicy {
     const real = realWords(text, this.cfg.backchannels);
     this.speaking = false;
     this.partialWords = 0;
+    this.awaitingSinceMs = null;
     if (this.pausedAtMs !== null) {
       this.pausedAtMs = null;
       return real > 0 ? "confirm" : "resume";
@@ -97,6 +116,13 @@ export class BargeInPolicy {
   /** Call on every inbound frame with the stream clock. */
   tick(nowMs: number, agent: AgentState): BargeInDecision {
     if (this.pausedAtMs !== null) {
+      if (this.awaitingSinceMs !== null) {
+        if (nowMs - this.awaitingSinceMs < this.cfg.recognitionTimeoutMs) return null;
+        // The recogniser never answered: treat the sentence as a turn (drop, do not replay).
+        this.awaitingSinceMs = null;
+        this.pausedAtMs = null;
+        return "confirm";
+      }
       if (!this.speaking && nowMs - this.pausedAtMs >= this.cfg.falseInterruptionMs) {
         this.pausedAtMs = null;
         return "resume";

@@ -53,6 +53,13 @@ export const MediaConfigSchema = z
   BARGE_IN_THINKING_WINDOW_MS: ms(5000),
   /** No real turn within this after a barge-in → false interruption: resume the utterance. */
   FALSE_INTERRUPTION_MS: ms(1500),
+  /**
+   * Paused-over speech longer than this (VAD onset → last voiced frame) may be a sentence: the pause holds
+   * until its transcript, never resumed on the timer above. 700: "uh-huh", "mm-hmm", "yeah" run 250–650 ms.
+   */
+  BARGE_IN_BACKCHANNEL_MAX_MS: ms(700),
+  /** Such speech with no transcript this long after it ended (STT down): the cut reply is dropped, not replayed. */
+  BARGE_IN_RECOGNITION_TIMEOUT_MS: ms(5000),
   /** Comma list of words that never count as an interruption. */
   BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,sure"),
   })
@@ -71,6 +78,8 @@ export function bargeInConfig(c: MediaConfig): BargeInConfig {
     speaking: { minSpeechMs: c.BARGE_IN_MIN_SPEECH_MS, minWords: c.BARGE_IN_MIN_WORDS },
     thinking: { minSpeechMs: c.BARGE_IN_THINKING_MIN_SPEECH_MS, minWords: c.BARGE_IN_THINKING_MIN_WORDS },
     falseInterruptionMs: c.FALSE_INTERRUPTION_MS,
+    backchannelMaxMs: c.BARGE_IN_BACKCHANNEL_MAX_MS,
+    recognitionTimeoutMs: c.BARGE_IN_RECOGNITION_TIMEOUT_MS,
     backchannels: parseBackchannels(c.BACKCHANNELS),
   };
 }

@@ -82,12 +82,16 @@ export class SpeechIn {
         policy.speechStarted(Math.min(ev.atMs, this.streamMs));
         return;
       case "speech.stopped":
-        policy.speechStopped();
+        policy.speechStopped(Math.min(ev.atMs, this.streamMs), ev.durationMs);
         emit({ type: "speech.stopped", durationMs: ev.durationMs });
         return;
       case "transcript.partial":
         policy.partial(ev.text);
         emit({ type: "transcript.partial", text: ev.text });
+        return;
+      case "transcript.none":
+        // Not a turn and not on the bus; a pause it caused may resume.
+        this.apply(policy.final("", this.agentState()));
         return;
       case "transcript.final": {
         const decision = policy.final(ev.text, this.agentState());

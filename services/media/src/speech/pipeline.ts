@@ -59,7 +59,10 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
           continue;
         }
         const speechMs = streaming ? lastSpeechMs : (pendingSpeechMs.shift() ?? lastSpeechMs);
-        if (!r.text.trim()) continue; // noise decoded to nothing: no turn
+        if (!r.text.trim()) {
+          events.push({ type: "transcript.none", speechMs }); // noise decoded to nothing: no turn
+          continue;
+        }
         events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs, decodeMs: r.decodeMs });
         parts.log?.debug({ callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } }, "transcript final");
       }

@@ -84,10 +84,11 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
     };
     const log = o.log?.child({ callId: so.callId, stt: "deepgram" });
 
-    const emitFinal = () => {
+    /** `answer`: this answers our Finalize (the VAD's utterance end), so "no words" is reported too. */
+    const emitFinal = (answer = false) => {
       const text = segments.join(" ").trim();
       segments = [];
-      if (text) results.push({ final: true, text, confidence });
+      if (text || answer) results.push({ final: true, text, confidence });
       confidence = undefined;
     };
     const keepAlive = setInterval(() => {
@@ -119,7 +120,7 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
       }
       if (alt.transcript) segments.push(alt.transcript);
       if (alt.confidence !== undefined) confidence = Math.min(confidence ?? 1, alt.confidence);
-      if (m.data.speech_final || m.data.from_finalize) emitFinal();
+      if (m.data.speech_final || m.data.from_finalize) emitFinal(m.data.from_finalize === true);
     });
     ws.on("unexpected-response", (_req, res) => {
       results.fail(new Error(`deepgram refused the stream: HTTP ${res.statusCode}`));

@@ -43,7 +43,10 @@ export interface SttStream {
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
   setGrammar?(jsgf: string | undefined): void;
 }
-/** `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them. */
+/**
+ * `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them.
+ * A final with empty text is the engine's "no words" for an utterance (the pipeline turns it into `transcript.none`).
+ */
 export type SttResult = { final: boolean; text: string; confidence?: number; decodeMs?: number; audioMs?: number };
 
 /** What the speech pipeline tells the stream session. Times are ms of stream audio. */
@@ -51,7 +54,9 @@ export type SpeechEvent =
   | { type: "speech.started"; atMs: number }
   | { type: "speech.stopped"; atMs: number; durationMs: number }
   | { type: "transcript.partial"; text: string }
-  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number };
+  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number }
+  /** The recogniser answered an utterance with no words (a noise): no turn, but a paused reply may resume. */
+  | { type: "transcript.none"; speechMs: number };
 
 export interface SpeechPipeline {
   /** Every inbound 20 ms mu-law frame, in order. Must be cheap: it runs 50×/s per call. */

@@ -4,9 +4,10 @@ import type { SpeechEvent, SpeechPipeline, SpeechPipelineFactory } from "../spee
 /**
  * A real, tiny speech pipeline for tests of the stream core: a frame is speech when its level is above
  * `threshold`; an utterance ends after `silenceMs`; its "transcript" is one word per `msPerWord` of
- * speech ("word word …"), so a cough is empty and a sentence has words. Partials likewise.
+ * speech ("word word …"), so a cough is empty (`transcript.none`) and a sentence has words. Partials likewise.
+ * `finalDelayMs` holds each final back that long (wall clock), the way a slow or loaded recogniser does.
  */
-export function energyPipelineFactory(o: { threshold?: number; silenceMs?: number; msPerWord?: number } = {}): SpeechPipelineFactory {
+export function energyPipelineFactory(o: { threshold?: number; silenceMs?: number; msPerWord?: number; finalDelayMs?: number } = {}): SpeechPipelineFactory {
   const threshold = o.threshold ?? 0.05;
   const silenceMs = o.silenceMs ?? 200;
   const msPerWord = o.msPerWord ?? 400;
@@ -43,7 +44,10 @@ export function energyPipelineFactory(o: { threshold?: number; silenceMs?: numbe
           if (silent < silenceMs) return;
           inSpeech = false;
           q.push({ type: "speech.stopped", atMs: at, durationMs: at - startMs });
-          q.push({ type: "transcript.final", text: text(voiced), speechMs: voiced });
+          const t = text(voiced);
+          const result: SpeechEvent = t ? { type: "transcript.final", text: t, speechMs: voiced } : { type: "transcript.none", speechMs: voiced };
+          if (o.finalDelayMs) setTimeout(() => q.push(result), o.finalDelayMs).unref();
+          else q.push(result);
         },
         events: q,
         close: () => q.end(),
