@@ -2,6 +2,9 @@ import twilio from "twilio";
 
 type RequestOpts = Parameters<InstanceType<typeof twilio.RequestClient>["request"]>[0];
 
+/** Per REST request: twilio-node's own default is 30 s, longer than an API client or Twilio's webhook wait. */
+export const TWILIO_REQUEST_TIMEOUT_MS = 10_000;
+
 /**
  * twilio-node's supported seam for another API origin: a `RequestClient` whose requests to
  * `*.twilio.com` go to `origin` instead (path and query kept; Basic auth, form encoding with repeated
@@ -20,10 +23,10 @@ export function originHttpClient(origin: string): InstanceType<typeof twilio.Req
       return super.request<T>(opts as never);
     }
   }
-  return new OriginRequestClient({ keepAlive: false, timeout: 10_000 });
+  return new OriginRequestClient({ keepAlive: false, timeout: TWILIO_REQUEST_TIMEOUT_MS });
 }
 
 /** The `twilio` REST client: real Twilio, or with `apiBase` (e.g. `http://127.0.0.1:4010`) that origin. */
 export function twilioClient(accountSid: string, authToken: string, apiBase?: string): twilio.Twilio {
-  return twilio(accountSid, authToken, apiBase ? { httpClient: originHttpClient(apiBase) } : {});
+  return twilio(accountSid, authToken, apiBase ? { httpClient: originHttpClient(apiBase) } : { timeout: TWILIO_REQUEST_TIMEOUT_MS });
 }

@@ -1,7 +1,7 @@
 import { connectBus } from "@voicecall/bus";
 import { loadConfig } from "@voicecall/config";
 import { loadScript } from "@voicecall/dialogue";
-import { createLogger } from "@voicecall/log";
+import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
@@ -10,7 +10,7 @@ import { createLanguageModel } from "./llm/factory";
 
 const config = loadConfig(AgentConfigSchema);
 const instanceId = config.INSTANCE_ID ?? defaultInstanceId("agent");
-const log = createLogger({ service: "agent", instance: instanceId, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+const log = createLogger({ service: "agent", instance: instanceId, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
 const script = (() => {
   try {
     return loadScript(config.AGENT_SCRIPT);

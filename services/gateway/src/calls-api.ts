@@ -7,7 +7,7 @@ import { requireBearer } from "./bearer";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
 import { RateLimiter } from "./rate-limit";
-import { restError } from "./twilio-client";
+import { TwilioFailure, twilioAnswer } from "./twilio-failure";
 
 export const CreateCallBody = z
   .object({
@@ -92,10 +92,12 @@ export function callsApi(ctx: GatewayContext): Router {
       log.info({ callSid: call.sid, mode: d.mode, pii: { to: d.to } }, "outbound call placed");
       res.status(202).json({ callId, callSid: call.sid });
     } catch (err) {
-      const e = restError(err);
-      log.error({ status: e.status, code: e.code, err: e.message }, "twilio rejected the call");
-      await ctx.lifecycle.apply(callId, "failed", "api", `twilio ${e.code ?? e.status ?? "error"}`);
-      res.status(502).json({ error: "twilio rejected the call", callId, code: e.code, message: e.message });
+      if (!(err instanceof TwilioFailure)) throw err;
+      const f = err;
+      log.error({ kind: f.kind, status: f.status, code: f.code, err: f.message }, "twilio did not place the call");
+      await ctx.lifecycle.apply(callId, "failed", "api", f.kind === "rejected" ? `twilio ${f.code ?? f.status}` : `twilio ${f.kind}`);
+      const a = twilioAnswer(f);
+      res.status(a.status).json({ ...a.body, callId, message: f.message });
     }
   });
 
@@ -125,7 +127,13 @@ export function callsApi(ctx: GatewayContext): Router {
     const rec = await load(req, res);
     if (!rec) return;
     if (isTerminal(rec.state)) return void res.status(409).json({ error: "call already ended", state: rec.state });
-    await hangupCall(ctx, rec, "api-hangup");
+    try {
+      await hangupCall(ctx, rec, "api-hangup");
+    } catch (err) {
+      if (!(err instanceof TwilioFailure)) throw err;
+      const a = twilioAnswer(err);
+      return void res.status(a.status).json({ ...a.body, callId: rec.callId });
+    }
     res.status(202).json({ callId: rec.callId });
   });
 

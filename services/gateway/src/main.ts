@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import { connectBus } from "@voicecall/bus";
 import { loadConfig } from "@voicecall/config";
-import { createLogger } from "@voicecall/log";
+import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
@@ -17,7 +17,7 @@ try {
   process.exit(1);
 }
 const instance = config.INSTANCE_ID ?? defaultInstanceId("gateway");
-const log = createLogger({ service: "gateway", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+const log = createLogger({ service: "gateway", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
 
 const redis = connectRedis(config.REDIS_URL, log, instance);
 const store = new CallStore(redis, { retentionMs: config.CALL_RETENTION_MS });

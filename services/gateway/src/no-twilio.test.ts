@@ -31,6 +31,14 @@ describe("gateway without a Twilio account", () => {
     expect(await h.store.activeCallIds()).toEqual([]);
   });
 
+  it("hangup of a phone call answers 503 with the reason, not 500", async () => {
+    const rec = await h.store.createCall({ callId: "no-twilio-1", direction: "inbound", mode: "conversation", from: "+14155550123", to: "+14155550100" }, Date.now());
+    await h.store.linkCallSid(rec.callId, newCallSid());
+    const r = await api(g.url, "POST", `/api/calls/${rec.callId}/hangup`);
+    expect(r.status).toBe(503);
+    expect(r.json.error).toMatch(/Twilio is not configured: set TWILIO_ACCOUNT_SID/);
+  });
+
   it("answers Twilio webhooks 503, never accepting them unsigned", async () => {
     const r = await twilioPost(g.url, "/voice/webhook", { CallSid: newCallSid(), From: "+14155550123", To: "+14155550100" }, { signature: "x" });
     expect(r.status).toBe(503);

@@ -1,4 +1,5 @@
 import { twilioClient } from "@voicecall/twilio-client";
+import { TwilioFailure, toTwilioFailure } from "./twilio-failure";
 
 /** The Call fields the gateway reads back from Twilio REST. */
 export interface TwilioCall {
@@ -38,19 +39,25 @@ export interface TwilioClientOptions {
   apiBaseUrl?: string;
 }
 
-/** Build the REST client; the same code path for real Twilio and the simulator. */
+/**
+ * Build the REST client; the same code path for real Twilio and the simulator. Every failure leaves as a
+ * `TwilioFailure`: the library's own error holds the request and its Basic auth header.
+ */
 export function createTwilioCalls(o: TwilioClientOptions): TwilioCalls {
   const client = twilioClient(o.accountSid, o.authToken, o.apiBaseUrl);
   const pick = (c: { sid: string; status: string; answeredBy?: string | null }): TwilioCall => ({ sid: c.sid, status: c.status, answeredBy: c.answeredBy ?? null });
+  const reduce = (err: unknown): never => {
+    throw toTwilioFailure(err);
+  };
   return {
     async create(p) {
-      return pick(await client.calls.create(p));
+      return pick(await client.calls.create(p).catch(reduce));
     },
     async update(sid, p) {
-      return pick(await client.calls(sid).update(p));
+      return pick(await client.calls(sid).update(p).catch(reduce));
     },
     async fetch(sid) {
-      return pick(await client.calls(sid).fetch());
+      return pick(await client.calls(sid).fetch().catch(reduce));
     },
   };
 }
@@ -61,9 +68,7 @@ export function restError(err: unknown): { status?: number; code?: number; messa
   return { status: typeof e.status === "number" ? e.status : undefined, code: typeof e.code === "number" ? e.code : undefined, message: String(e.message ?? err) };
 }
 
+const notConfigured = () => Promise.reject(new TwilioFailure("not-configured", "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"));
+
 /** Stands in for the REST client when no Twilio account is configured: every call says so. */
-export const twilioNotConfigured: TwilioCalls = {
-  create: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
-  update: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
-  fetch: () => Promise.reject(Object.assign(new Error("Twilio is not configured"), { status: 503, code: 0 })),
-};
+export const twilioNotConfigured: TwilioCalls = { create: notConfigured, update: notConfigured, fetch: notConfigured };

@@ -1,5 +1,5 @@
 import { loadConfig } from "@voicecall/config";
-import { createLogger } from "@voicecall/log";
+import { configSecrets, createLogger } from "@voicecall/log";
 import { connectBus } from "@voicecall/bus";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
@@ -10,7 +10,7 @@ import { jsgfGrammar, loadScript } from "@voicecall/dialogue";
 
 const config = loadConfig(MediaConfigSchema);
 const instance = config.INSTANCE_ID ?? defaultInstanceId("media");
-const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
 const redis = connectRedis(config.REDIS_URL, log, instance);
 const store = new CallStore(redis);

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { connectBus } from "@voicecall/bus";
 import { ConfigError } from "@voicecall/config";
-import { createLogger } from "@voicecall/log";
+import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
@@ -22,7 +22,7 @@ function config(): Readonly<TtsConfig> {
 
 const cfg = config();
 const instance = cfg.INSTANCE_ID ?? defaultInstanceId("tts");
-const log = createLogger({ service: "tts", instance, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY });
+const log = createLogger({ service: "tts", instance, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY, secrets: configSecrets(cfg) });
 const tts = createTts(cfg);
 log.info({ provider: tts.label, voice: tts.voice, fallback: cfg.TTS_FALLBACK_PROVIDER, engine: cfg.LOCAL_TTS_ENGINE }, "tts provider configured");
 

@@ -1,3 +1,4 @@
+import { errorReason, safeError, vendorMessage } from "@voicecall/log";
 import { sseData } from "./sse";
 import { LlmError, type ChatRequest, type LanguageModel, type LlmChunk } from "./types";
 
@@ -56,12 +57,13 @@ export class OpenAiModel implements LanguageModel {
       res = await fetch(`${this.base}/chat/completions`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), signal: req.signal });
     } catch (err) {
       if (req.signal.aborted) throw err;
-      throw new LlmError("llm request failed", true, { cause: err });
+      // The vendor's error, never fetch's: only what is safe to log (the key is in our request headers).
+      throw new LlmError(`llm unreachable: ${errorReason(err)}`, true, { cause: safeError(err) });
     }
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => "");
       const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      throw new LlmError(`llm http ${res.status}: ${text.slice(0, 200)}`, retryable);
+      throw new LlmError(`llm http ${res.status}: ${vendorMessage(text, [this.o.apiKey])}`, retryable);
     }
     const calls = new Map<number, { name: string; args: string }>();
     for await (const data of sseData(res.body)) {
@@ -72,7 +74,7 @@ export class OpenAiModel implements LanguageModel {
       } catch {
         continue;
       }
-      if (parsed.error) throw new LlmError(`llm stream error: ${parsed.error.message ?? "unknown"}`, false);
+      if (parsed.error) throw new LlmError(`llm stream error: ${vendorMessage(parsed.error.message ?? "unknown", [this.o.apiKey])}`, false);
       const delta = parsed.choices?.[0]?.delta;
       if (!delta) continue;
       if (delta.content) yield { type: "text", text: delta.content };

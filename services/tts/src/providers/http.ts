@@ -1,9 +1,15 @@
+import { errorReason, isSecretKey, safeError, vendorMessage } from "@voicecall/log";
 import { TtsError, isAbort } from "./errors";
+
+/** The credentials among request headers, without their scheme (`Bearer sk-…` → `sk-…`): vendors echo them. */
+const credentials = (headers: Record<string, string>) =>
+  Object.entries(headers).flatMap(([k, v]) => (isSecretKey(k) ? [v.replace(/^(Bearer|Token|Basic)\s+/i, "")] : []));
 
 /**
  * POST JSON to a vendor and stream the response body, for the HTTP adapters.
  * Non-2xx → `TtsError.fromStatus`; a JSON or text body where audio was asked for → `bad-audio`;
- * connection failures → retryable `network`. Aborting `signal` cancels the request at once.
+ * connection failures → retryable `network`. Aborting `signal` cancels the request at once. Errors carry
+ * the vendor's message and codes only (`vendorMessage`, `safeError`), never the request or its key.
  */
 export async function* postForAudio(
   provider: string,
@@ -17,16 +23,16 @@ export async function* postForAudio(
     res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
   } catch (err) {
     if (isAbort(err)) throw err;
-    throw new TtsError(`${provider} unreachable: ${(err as Error).message}`, "network", true, undefined, { cause: err });
+    throw new TtsError(`${provider} unreachable: ${errorReason(err)}`, "network", true, undefined, { cause: safeError(err) });
   }
   if (!res.ok) {
     const text = await res.text().catch(() => "");
-    throw TtsError.fromStatus(provider, res.status, text);
+    throw TtsError.fromStatus(provider, res.status, vendorMessage(text, credentials(headers)));
   }
   const type = res.headers.get("content-type") ?? "";
   if (/^(application\/json|text\/)/i.test(type)) {
     const text = await res.text().catch(() => "");
-    throw new TtsError(`${provider} sent ${type} instead of audio: ${text.slice(0, 200)}`, "bad-audio", false);
+    throw new TtsError(`${provider} sent ${type} instead of audio: ${vendorMessage(text, credentials(headers))}`, "bad-audio", false);
   }
   if (!res.body) throw new TtsError(`${provider} sent no body`, "bad-audio", false);
   const reader = res.body.getReader();
@@ -37,7 +43,7 @@ export async function* postForAudio(
         r = await reader.read();
       } catch (err) {
         if (isAbort(err) || signal.aborted) throw err;
-        throw new TtsError(`${provider} stream broke: ${(err as Error).message}`, "network", true, undefined, { cause: err });
+        throw new TtsError(`${provider} stream broke: ${errorReason(err)}`, "network", true, undefined, { cause: safeError(err) });
       }
       if (r.done) return;
       if (r.value.length > 0) yield r.value;
