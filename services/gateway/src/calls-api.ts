@@ -4,6 +4,7 @@ import { z } from "zod";
 import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
+import { twilioOffReason } from "./config";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
 import { RateLimiter } from "./rate-limit";
@@ -53,9 +54,8 @@ export function callsApi(ctx: GatewayContext): Router {
       return void res.status(429).json({ error: "too many concurrent calls", limit: ctx.config.MAX_CONCURRENT_CALLS });
     }
     const d = b.data;
-    if (!ctx.config.TWILIO_FROM_NUMBER) {
-      return void res.status(503).json({ error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (the browser phone at /phone works without)" });
-    }
+    const off = twilioOffReason(ctx.config);
+    if (off || !ctx.config.TWILIO_FROM_NUMBER) return void res.status(503).json({ error: off, reason: "not-configured" });
     const callId = randomUUID();
     const from = d.from ?? ctx.config.TWILIO_FROM_NUMBER;
     const rec = await ctx.store.createCall(
