@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
+import { dependencyGate } from "@voicecall/runtime";
 import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
@@ -45,6 +46,8 @@ export function callsApi(ctx: GatewayContext): Router {
     if (!limiter.hit(normalizeIp(req.ip))) return void res.status(429).json({ error: "rate limited" });
     requireBearer(ctx.config.API_TOKEN)(req, res, next);
   });
+  // Every route below reads Redis or publishes on NATS.
+  r.use(dependencyGate({ bus: ctx.bus, redis: ctx.store.redis }));
   r.use(express.json({ limit: "32kb" }));
 
   r.post("/", async (req, res) => {
