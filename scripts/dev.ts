@@ -49,6 +49,10 @@ async function main(): Promise<void> {
   const fromEnv = Object.fromEntries(
     (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "API_TOKEN", "STREAM_TOKEN_SECRET"] as const).flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
   ) as Partial<StackSecrets>;
+  // Made-up Twilio values still sign and check webhooks (browser phone, `voicecall simulate`), but must
+  // never be sent to Twilio as if they were an account: the gateway answers phone calls 503 instead.
+  const twilioApi = args["twilio-api"] ?? process.env.TWILIO_API_BASE_URL;
+  const twilioGenerated = !fromEnv.TWILIO_ACCOUNT_SID && !twilioApi;
   let servers: DevServers | undefined;
   let stack: Stack | undefined;
   let stopping = false;
@@ -74,11 +78,11 @@ async function main(): Promise<void> {
     allowMissing: true,
     warn: (m) => print("dev", `warning: ${m}`),
     secrets: { ...generateSecrets(), ...fromEnv },
-    twilioApiBaseUrl: args["twilio-api"] ?? process.env.TWILIO_API_BASE_URL,
+    twilioApiBaseUrl: twilioApi,
     ports: svcPorts,
     env: { LOG_PRETTY: process.env.LOG_PRETTY ?? (useColor ? "true" : "false"), LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
     // A local stack answers simulated inbound calls (`voicecall simulate`) unless told otherwise.
-    serviceEnv: { gateway: { INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open" } },
+    serviceEnv: { gateway: { INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open", TWILIO_ACCOUNT_GENERATED: String(twilioGenerated) } },
     onLine: print,
     startServers: async (routes) => (servers = await startDevServers(routes, { dir: join(root, "tmp", "dev"), ports, onLine: print })),
   });
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
   const cliEnv = join(root, "tmp", "dev", "cli.env");
   writeFileSync(
     cliEnv,
-    Object.entries({ ...cliEnvFor(s), CADDY_CA: s.servers.caddy!.caPath })
+    Object.entries({ ...cliEnvFor(s), CADDY_CA: s.servers.caddy!.caPath, TWILIO_ACCOUNT_GENERATED: String(twilioGenerated) })
       .map(([k, v]) => `${k}=${v}`)
       .join("\n") + "\n",
     { mode: 0o600 },
@@ -103,6 +107,9 @@ async function main(): Promise<void> {
     `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
     `browser phone   ${s.origin}/phone#token=${s.secrets.API_TOKEN}   (microphone; no Twilio needed)`,
     `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}`,
+    twilioGenerated
+      ? `Twilio          credentials GENERATED, not a real account: phone calls and hangups answer 503 (export TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER before \`npm run dev\` to use yours)`
+      : `Twilio          account ${s.secrets.TWILIO_ACCOUNT_SID}${twilioApi ? ` at ${twilioApi}` : ""}`,
     `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: voicecall simulate --say "what are your opening hours")`,
     `pids ${pids.join(" ")}`,
     `Ctrl-C stops everything.`,

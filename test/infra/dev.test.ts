@@ -39,17 +39,26 @@ describe("npm run dev (scripts/dev.ts)", () => {
     // The public origin routes /api to the gateway (it answers, not Caddy's "no route").
     const origin = /public origin {3}(\S+)/.exec(out)![1]!;
     const caPath = /local CA: (\S+)\)/.exec(out)![1]!;
-    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      request(`${origin}/api/calls`, { method: "POST", ca: readFileSync(caPath) }, (r) => {
-        let body = "";
-        r.on("data", (d) => (body += d));
-        r.on("end", () => resolve({ status: r.statusCode ?? 0, body }));
-      })
-        .on("error", reject)
-        .end();
-    });
+    const post = (headers: Record<string, string> = {}, body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request(`${origin}/api/calls`, { method: "POST", ca: readFileSync(caPath), headers }, (r) => {
+          let text = "";
+          r.on("data", (d) => (text += d));
+          r.on("end", () => resolve({ status: r.statusCode ?? 0, body: text }));
+        })
+          .on("error", reject)
+          .end(body);
+      });
+    const res = await post();
     expect(res.body).not.toBe("no route");
     expect(res.status).toBe(401); // no bearer token
+
+    // No Twilio account given: dev says its credentials are generated, and a phone call is a 503 saying so.
+    expect(out).toMatch(/Twilio {10}credentials GENERATED, not a real account/);
+    const token = /Authorization: Bearer (\w+)/.exec(out)![1]!;
+    const call = await post({ authorization: `Bearer ${token}`, "content-type": "application/json" }, JSON.stringify({ to: "+14155550123" }));
+    expect(call.status, call.body).toBe(503);
+    expect(JSON.parse(call.body).error).toMatch(/credentials are generated, not a real account/);
 
     const pids = /\| pids ([\d ]+)\n/.exec(out)![1]!.trim().split(" ").map(Number);
     expect(pids.length).toBe(3 + 4);

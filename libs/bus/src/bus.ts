@@ -14,6 +14,8 @@ export interface BusOptions {
 export class Bus {
   private readonly enc = new TextEncoder();
   private readonly dec = new TextDecoder();
+  /** False while the connection is down and reconnecting (kept by `connectBus`). */
+  connected = true;
   constructor(
     readonly nc: NatsConnection,
     private readonly log: Logger,
@@ -120,12 +122,16 @@ export async function connectBus(o: BusOptions): Promise<Bus> {
         pingInterval: 10_000,
       });
       o.log.info({ server: nc.getServer() }, "nats connected");
+      const bus = new Bus(nc, o.log);
       void (async () => {
         for await (const s of nc.status()) {
-          if (s.type === "disconnect" || s.type === "reconnect") o.log.warn({ status: s.type }, "nats connection status");
+          if (s.type === "disconnect" || s.type === "reconnect") {
+            bus.connected = s.type === "reconnect";
+            o.log.warn({ status: s.type }, "nats connection status");
+          }
         }
       })();
-      return new Bus(nc, o.log);
+      return bus;
     } catch (err) {
       if (o.waitOnFirstConnect === false) throw err;
       attempt++;

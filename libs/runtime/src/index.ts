@@ -1,3 +1,4 @@
 export { healthRouter, type HealthDeps } from "./health";
 export { onShutdown, every, defaultInstanceId } from "./lifecycle";
 export { createMetrics, metricsRouter, type Metrics } from "./metrics";
+export { dependencyGate, dependencyProblem, type DependencyGateOptions } from "./dependencies";

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
+import { dependencyGate } from "@voicecall/runtime";
 import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
+import { twilioOffReason } from "./config";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
 import { RateLimiter } from "./rate-limit";
@@ -44,6 +46,8 @@ export function callsApi(ctx: GatewayContext): Router {
     if (!limiter.hit(normalizeIp(req.ip))) return void res.status(429).json({ error: "rate limited" });
     requireBearer(ctx.config.API_TOKEN)(req, res, next);
   });
+  // Every route below reads Redis or publishes on NATS.
+  r.use(dependencyGate({ bus: ctx.bus, redis: ctx.store.redis }));
   r.use(express.json({ limit: "32kb" }));
 
   r.post("/", async (req, res) => {
@@ -53,9 +57,8 @@ export function callsApi(ctx: GatewayContext): Router {
       return void res.status(429).json({ error: "too many concurrent calls", limit: ctx.config.MAX_CONCURRENT_CALLS });
     }
     const d = b.data;
-    if (!ctx.config.TWILIO_FROM_NUMBER) {
-      return void res.status(503).json({ error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (the browser phone at /phone works without)" });
-    }
+    const off = twilioOffReason(ctx.config);
+    if (off || !ctx.config.TWILIO_FROM_NUMBER) return void res.status(503).json({ error: off, reason: "not-configured" });
     const callId = randomUUID();
     const from = d.from ?? ctx.config.TWILIO_FROM_NUMBER;
     const rec = await ctx.store.createCall(

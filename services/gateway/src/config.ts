@@ -35,6 +35,8 @@ export const GatewayConfigSchema = z.object({
     .optional()
     .describe("e.g. http://127.0.0.1:4010"),
   TWILIO_FROM_NUMBER: E164.optional().describe("e.g. +14155550100"),
+  /** The Twilio values were made up (`npm run dev`): webhook signatures are checked with them, REST is never tried. */
+  TWILIO_ACCOUNT_GENERATED: fields.bool.default("false"),
   API_TOKEN: fields.secret("API_TOKEN"),
   STREAM_TOKEN_SECRET: fields.secret("STREAM_TOKEN_SECRET"),
   TWILIO_SKIP_SIGNATURE: fields.bool.default("false"),
@@ -66,4 +68,15 @@ export function twilioSettings(c: GatewayConfig): { accountSid: string; authToke
   const missing = twilioVars.find((v) => c[v] === undefined);
   if (missing) throw new ConfigError(`config: ${missing} is unset: Twilio needs ${twilioVars.join(", ")} together (${set.join(", ")} given)`, missing);
   return { accountSid: c.TWILIO_ACCOUNT_SID!, authToken: c.TWILIO_AUTH_TOKEN!, fromNumber: c.TWILIO_FROM_NUMBER! };
+}
+
+/**
+ * Why this gateway places no phone calls (no account, or generated credentials), for the API's 503 and
+ * the start-up warning; undefined when a Twilio account is set.
+ */
+export function twilioOffReason(c: GatewayConfig): string | undefined {
+  const set = "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER";
+  if (!c.TWILIO_ACCOUNT_SID) return `Twilio is not configured: ${set} (the browser phone at /phone works without)`;
+  if (c.TWILIO_ACCOUNT_GENERATED) return `Twilio is not configured: this stack's Twilio credentials are generated, not a real account; ${set} to your account's (the browser phone and \`voicecall simulate\` work without)`;
+  return undefined;
 }

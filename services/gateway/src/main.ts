@@ -5,7 +5,7 @@ import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
-import { GatewayConfigSchema, twilioSettings } from "./config";
+import { GatewayConfigSchema, twilioOffReason, twilioSettings } from "./config";
 import { createTwilioCalls, twilioNotConfigured } from "./twilio-client";
 
 const config = loadConfig(GatewayConfigSchema);
@@ -22,8 +22,9 @@ const log = createLogger({ service: "gateway", instance, level: config.LOG_LEVEL
 const redis = connectRedis(config.REDIS_URL, log, instance);
 const store = new CallStore(redis, { retentionMs: config.CALL_RETENTION_MS });
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
-const twilio = account ? createTwilioCalls({ accountSid: account.accountSid, authToken: account.authToken, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured;
-if (!account) log.warn("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER): phone calls are off, the browser phone works");
+const off = twilioOffReason(config);
+const twilio = account && !off ? createTwilioCalls({ accountSid: account.accountSid, authToken: account.authToken, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured(off);
+if (off) log.warn({ reason: off }, "phone calls are off: no real Twilio account (the browser phone works)");
 
 let draining = false;
 const gateway = createApp({ config, log, bus, redis, store, twilio, notReady: () => (draining ? "draining" : undefined) });

@@ -39,6 +39,22 @@ describe("gateway without a Twilio account", () => {
     expect(r.json.error).toMatch(/Twilio is not configured: set TWILIO_ACCOUNT_SID/);
   });
 
+  it("with generated credentials (npm run dev), calls and hangups answer 503 saying so, and no REST request is sent", async () => {
+    const dev = await startGateway(h, { TWILIO_ACCOUNT_GENERATED: "true", TWILIO_API_BASE_URL: "http://127.0.0.1:9" });
+    try {
+      const r = await api(dev.url, "POST", "/api/calls", { to: "+14155550123" });
+      expect(r.status).toBe(503);
+      expect(r.json.error).toMatch(/credentials are generated, not a real account/);
+      const rec = await h.store.createCall({ callId: "generated-1", direction: "inbound", mode: "conversation", from: "+14155550123", to: "+14155550100" }, Date.now());
+      await h.store.linkCallSid(rec.callId, newCallSid());
+      const hung = await api(dev.url, "POST", `/api/calls/${rec.callId}/hangup`);
+      expect(hung.status).toBe(503);
+      expect(hung.json.error).toMatch(/credentials are generated/);
+    } finally {
+      await dev.close();
+    }
+  });
+
   it("answers Twilio webhooks 503, never accepting them unsigned", async () => {
     const r = await twilioPost(g.url, "/voice/webhook", { CallSid: newCallSid(), From: "+14155550123", To: "+14155550100" }, { signature: "x" });
     expect(r.status).toBe(503);

@@ -13,7 +13,7 @@ import { subjects } from "@voicecall/contracts";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
 import { createApp, type Gateway } from "./app";
-import { parseGatewayConfig, type GatewayConfig } from "./config";
+import { parseGatewayConfig, twilioOffReason, type GatewayConfig } from "./config";
 import type { GatewayTuning } from "./context";
 import { twilioNotConfigured, createTwilioCalls } from "./twilio-client";
 
@@ -162,7 +162,9 @@ export async function startGateway(h: Harness, env: Record<string, string> = {},
     bus: h.bus,
     redis: h.redis,
     store: new CallStore(h.redis, { retentionMs: config.CALL_RETENTION_MS }),
-    twilio: config.TWILIO_ACCOUNT_SID ? createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured,
+    twilio: twilioOffReason(config)
+      ? twilioNotConfigured(twilioOffReason(config))
+      : createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }),
     tuning: { failedSignaturesPerMinute: 1000, reaperIntervalMs: 3_600_000, ...tuning },
     now,
   });

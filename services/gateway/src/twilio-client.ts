@@ -68,7 +68,8 @@ export function restError(err: unknown): { status?: number; code?: number; messa
   return { status: typeof e.status === "number" ? e.status : undefined, code: typeof e.code === "number" ? e.code : undefined, message: String(e.message ?? err) };
 }
 
-const notConfigured = () => Promise.reject(new TwilioFailure("not-configured", "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"));
-
-/** Stands in for the REST client when no Twilio account is configured: every call says so. */
-export const twilioNotConfigured: TwilioCalls = { create: notConfigured, update: notConfigured, fetch: notConfigured };
+/** Stands in for the REST client when no real Twilio account is configured: every call says why. */
+export function twilioNotConfigured(reason = "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"): TwilioCalls {
+  const off = () => Promise.reject(new TwilioFailure("not-configured", reason));
+  return { create: off, update: off, fetch: off };
+}

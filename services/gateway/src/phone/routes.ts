@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { mintStreamToken } from "@voicecall/auth";
+import { dependencyGate } from "@voicecall/runtime";
 import { requireBearer } from "../bearer";
 import { CallEvent, SayMessage, isTerminal, subjects, ControlMessage } from "@voicecall/contracts";
 import type { GatewayContext } from "../context";
@@ -24,7 +25,10 @@ export function phoneRouter(ctx: GatewayContext): Router {
     }
   });
 
-  const auth = requireBearer(ctx.config.API_TOKEN, "unauthorized: enter the API token");
+  const bearer = requireBearer(ctx.config.API_TOKEN, "unauthorized: enter the API token");
+  const deps = dependencyGate({ bus: ctx.bus, redis: ctx.store.redis });
+  // Every authenticated route here needs Redis and NATS: 503 with the reason at once when one is away.
+  const auth = (req: Request, res: Response, next: NextFunction) => bearer(req, res, (err?: unknown) => (err ? next(err) : deps(req, res, next)));
 
   r.post("/calls", auth, express.json({ limit: "4kb" }), async (_req, res) => {
     if ((await ctx.store.activeCallIds()).length >= ctx.config.MAX_CONCURRENT_CALLS) return void res.status(429).json({ error: "too many concurrent calls" });
