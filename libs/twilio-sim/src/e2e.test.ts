@@ -70,7 +70,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     console.log(`[measure] mark echo after 1000 ms of audio: ${echoMs} ms`);
     expect(echoMs).toBeGreaterThanOrEqual(950);
     const m1 = phone.heard().marks.find((m) => m.name === "m1")!;
-    expect(m1).toMatchObject({ cleared: false, queuedAheadMs: 1000 });
+    // The player runs on its own clock: the ms between the media and the mark message arriving have played.
+    expect(m1.cleared).toBe(false);
+    expect(m1.queuedAheadMs).toBeGreaterThanOrEqual(900);
     expect(phone.heard().ms).toBeGreaterThanOrEqual(1000);
 
     // A mark with nothing buffered is echoed at once.

@@ -20,6 +20,10 @@ export interface MarkRecord {
   cleared: boolean;
   /** Outbound audio queued ahead of the mark when it arrived (ms). */
   queuedAheadMs: number;
+  /** When playback reached it, on the player's clock (not for cleared marks). */
+  playedAtMs?: number;
+  /** Stream audio the caller had heard by then, all streams of the call (ms). */
+  heardMs?: number;
 }
 
 export interface ClearRecord {
@@ -27,6 +31,8 @@ export interface ClearRecord {
   streamSid: string;
   droppedMs: number;
   marksEchoed: string[];
+  /** Stream audio the caller had heard when the clear arrived, all streams of the call (ms). */
+  heardMs: number;
 }
 
 export interface Heard {

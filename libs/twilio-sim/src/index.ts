@@ -7,6 +7,8 @@ export { parseTwiml, TwimlError, type Verb, type StreamSpec, type ParsedTwiml, t
 export { interpret, type TwimlHost, type Outcome, type StreamEnd } from "./interpreter";
 export { parseXml, XmlError, type XmlElement } from "./xml";
 export { MediaStream, type MediaStreamOptions, type OpenResult, type CloseInfo } from "./media-stream";
+export { DelayLine, roundTrip, type NetworkConditions, type LinkConditions } from "./network";
+export { Player } from "./player";
 export { HeardRecorder, type Heard, type HeardSegment, type MarkRecord, type ClearRecord } from "./heard";
 export { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 export type { StreamRecord } from "./stream-runner";

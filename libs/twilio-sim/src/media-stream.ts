@@ -1,11 +1,13 @@
 import { isIP } from "node:net";
 import WebSocket from "ws";
 import { twilioSignature } from "@voicecall/auth";
-import type { HeardRecorder } from "./heard";
+import type { HeardRecorder, MarkRecord } from "./heard";
+import { DelayLine, type NetworkConditions } from "./network";
+import { Player } from "./player";
 
-/** Outbound audio cap: "More than 10 minutes of audio is buffered … No more data is accepted" (31931). */
-const MAX_QUEUED_BYTES = 10 * 60 * 8000;
 const TICK_MS = 20;
+/** The player's clock: epoch ms with sub-ms resolution. */
+const clock = (): number => performance.timeOrigin + performance.now();
 
 export interface MediaStreamOptions {
   /** The Stream url as Twilio connects to it (query string already handled by the caller). */
@@ -31,6 +33,8 @@ export interface MediaStreamOptions {
   nextCallerFrame: () => Uint8Array | undefined;
   recorder: HeardRecorder;
   onWarning: (code: number, message: string) => void;
+  /** The call's network, read for every message (so a test can change it mid-call). Default: none. */
+  network?: () => NetworkConditions | undefined;
 }
 
 export type OpenResult = { ok: true } | { ok: false; code: number; message: string; status?: number };
@@ -40,12 +44,11 @@ export interface CloseInfo {
   reason: string;
 }
 
-type Item = { kind: "audio"; data: Uint8Array; off: number } | { kind: "mark"; rec: import("./heard").MarkRecord };
-
 /**
  * One bidirectional Media Stream, Twilio side: signed wss upgrade, `connected` + `start`, 20 ms
  * inbound `media` paced in real time, outbound playout at 8000 B/s with marks echoed when playback
- * reaches them and `clear` flushing the queue and echoing pending marks.
+ * reaches them and `clear` flushing the queue and echoing pending marks (`Player`), each direction
+ * through the call's network (`DelayLine`).
  */
 export class MediaStream {
   private ws?: WebSocket;
@@ -53,11 +56,10 @@ export class MediaStream {
   private framesSent = 0;
   private mediaStart = 0;
   private timer?: NodeJS.Timeout;
-  private queue: Item[] = [];
-  private queuedBytes = 0;
-  private playing = false;
-  private playStart = 0;
-  private playedSinceStart = 0;
+  private readonly player: Player;
+  /** App → Twilio and Twilio → app. */
+  private readonly toTwilio: DelayLine;
+  private readonly fromTwilio: DelayLine;
   private stopping = false;
   private warned = new Set<number>();
   private resolveClosed!: (c: CloseInfo) => void;
@@ -66,7 +68,11 @@ export class MediaStream {
   /** Messages received from the app, by event (for tests). */
   readonly received: Record<string, number> = {};
 
-  constructor(readonly o: MediaStreamOptions) {}
+  constructor(readonly o: MediaStreamOptions) {
+    this.toTwilio = new DelayLine(() => o.network?.()?.toTwilio, clock);
+    this.fromTwilio = new DelayLine(() => o.network?.()?.fromTwilio, clock);
+    this.player = new Player({ recorder: o.recorder, streamSid: o.streamSid, now: clock, echo: (rec, at) => this.echoMark(rec, at), warn: (c, m) => this.warn(c, m) });
+  }
 
   get streamSid(): string {
     return this.o.streamSid;
@@ -110,14 +116,20 @@ export class MediaStream {
       });
       ws.on("close", (code, reason) => {
         this.halt();
+        this.toTwilio.close();
+        this.fromTwilio.close();
         if (settled) this.resolveClosed({ by: this.stopping ? "twilio" : "app", code, reason: reason.toString() });
         else fail({ ok: false, code: 31920, message: `closed during handshake (${code})` });
       });
     });
   }
 
-  private send(msg: object): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  /** Onto the network toward the app; `sentAt` is when Twilio would have sent it (default now). */
+  private send(msg: object, sentAt?: number): void {
+    const text = JSON.stringify(msg);
+    this.fromTwilio.send(() => {
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+    }, sentAt);
   }
 
   private begin(): void {
@@ -136,14 +148,17 @@ export class MediaStream {
       },
       streamSid: this.o.streamSid,
     });
-    ws.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
-    this.mediaStart = Date.now();
+    ws.on("message", (data, isBinary) => {
+      const arrivedAt = clock();
+      this.toTwilio.send((at) => this.onMessage(data as Buffer, isBinary, at), arrivedAt);
+    });
+    this.mediaStart = clock();
     this.tick();
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
   private tick(): void {
-    const now = Date.now();
+    const now = clock();
     // Inbound: one frame per 20 ms of wall time since start; catch up after a stall, as a jittery network would.
     const due = Math.floor((now - this.mediaStart) / TICK_MS) + 1;
     while (this.framesSent < due && this.ws?.readyState === WebSocket.OPEN) {
@@ -153,38 +168,15 @@ export class MediaStream {
         sequenceNumber: String(++this.seq),
         media: { track: "inbound", chunk: String(this.framesSent + 1), timestamp: String((this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS), payload: Buffer.from(frame).toString("base64") },
         streamSid: this.o.streamSid,
-      });
+      }, this.mediaStart + this.framesSent * TICK_MS);
       this.framesSent++;
     }
-    if (this.playing) this.consume(Math.floor((now - this.playStart) * 8) - this.playedSinceStart);
+    this.player.advance(now);
   }
 
-  /** Play `n` bytes from the queue, echoing marks the playhead reaches. */
-  private consume(n: number): void {
-    while (this.queue.length) {
-      const head = this.queue[0]!;
-      if (head.kind === "mark") {
-        this.queue.shift();
-        this.echoMark(head.rec, false);
-        continue;
-      }
-      if (n <= 0) break;
-      const take = Math.min(n, head.data.length - head.off);
-      const atMs = this.playStart - this.o.recorder.t0 + this.playedSinceStart / 8;
-      this.o.recorder.played(atMs, head.data.subarray(head.off, head.off + take), this.o.streamSid);
-      head.off += take;
-      n -= take;
-      this.playedSinceStart += take;
-      this.queuedBytes -= take;
-      if (head.off >= head.data.length) this.queue.shift();
-    }
-    if (!this.queue.length) this.playing = false;
-  }
-
-  private echoMark(rec: import("./heard").MarkRecord, cleared: boolean): void {
-    rec.echoedAtMs = this.o.recorder.now();
-    rec.cleared = cleared;
-    this.send({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.o.streamSid, mark: { name: rec.name } });
+  private echoMark(rec: MarkRecord, at: number): void {
+    rec.echoedAtMs = at - this.o.recorder.t0;
+    this.send({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.o.streamSid, mark: { name: rec.name } }, at);
   }
 
   private warn(code: number, message: string): void {
@@ -194,7 +186,8 @@ export class MediaStream {
     this.o.onWarning(code, message);
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A message from the app, arrived (after the network) at `at`. */
+  private onMessage(data: Buffer, isBinary: boolean, at: number): void {
     if (isBinary) return this.warn(31950, "Malformed Message: binary frame ignored");
     let m: Record<string, unknown>;
     try {
@@ -207,44 +200,15 @@ export class MediaStream {
     const body = m[event] as Record<string, unknown> | undefined;
     const keysOk = (allowed: string[]) => this.o.strict === false || Object.keys(m).every((k) => allowed.includes(k));
     if (m.streamSid !== this.o.streamSid) return this.warn(31951, `Invalid Message: wrong or missing streamSid in ${event || "message"}`);
-    if (event === "media" && typeof body?.payload === "string" && keysOk(["event", "streamSid", "media"])) return this.enqueueAudio(Buffer.from(body.payload, "base64"));
-    if (event === "mark" && typeof body?.name === "string" && keysOk(["event", "streamSid", "mark"])) return this.enqueueMark(body.name);
-    if (event === "clear" && keysOk(["event", "streamSid"])) return this.clear();
+    if (event === "media" && typeof body?.payload === "string" && keysOk(["event", "streamSid", "media"])) return this.player.audio(Buffer.from(body.payload, "base64"), at);
+    if (event === "mark" && typeof body?.name === "string" && keysOk(["event", "streamSid", "mark"])) return this.player.mark(body.name, at);
+    if (event === "clear" && keysOk(["event", "streamSid"])) return this.player.clear(at);
     this.warn(31951, `Invalid Message: ${event ? `bad ${event} message` : "no event"}`);
-  }
-
-  private enqueueAudio(bytes: Uint8Array): void {
-    if (!bytes.length) return;
-    if (this.queuedBytes + bytes.length > MAX_QUEUED_BYTES) return this.warn(31931, "Media Discarded: more than 10 minutes of audio buffered");
-    if (!this.playing) {
-      this.playing = true;
-      this.playStart = Date.now();
-      this.playedSinceStart = 0;
-    }
-    this.queue.push({ kind: "audio", data: bytes, off: 0 });
-    this.queuedBytes += bytes.length;
-  }
-
-  private enqueueMark(name: string): void {
-    const rec = { name, streamSid: this.o.streamSid, receivedAtMs: this.o.recorder.now(), cleared: false, queuedAheadMs: this.queuedBytes / 8 };
-    this.o.recorder.marks.push(rec);
-    // "when the audio ends (or if there is no audio buffered)"
-    if (!this.queue.length) this.echoMark(rec, false);
-    else this.queue.push({ kind: "mark", rec });
-  }
-
-  private clear(): void {
-    const marks = this.queue.filter((i) => i.kind === "mark").map((i) => (i as Extract<Item, { kind: "mark" }>).rec);
-    this.o.recorder.clears.push({ atMs: this.o.recorder.now(), streamSid: this.o.streamSid, droppedMs: this.queuedBytes / 8, marksEchoed: marks.map((m) => m.name) });
-    this.queue = [];
-    this.queuedBytes = 0;
-    this.playing = false;
-    for (const m of marks) this.echoMark(m, true);
   }
 
   /** Outbound audio still queued, in ms. */
   queuedMs(): number {
-    return this.queuedBytes / 8;
+    return this.player.queuedMs();
   }
 
   /** Send a `dtmf` message (bidirectional streams only carry inbound DTMF). */
@@ -258,7 +222,9 @@ export class MediaStream {
     this.stopping = true;
     this.halt();
     if (sendStop) this.send({ event: "stop", sequenceNumber: String(++this.seq), stop: { accountSid: this.o.accountSid, callSid: this.o.callSid }, streamSid: this.o.streamSid });
-    this.ws.close(this.o.closeCode ?? 1000);
+    // The close travels behind what is still on its way to the app (the stop included).
+    await this.fromTwilio.drained();
+    if (this.ws.readyState < WebSocket.CLOSING) this.ws.close(this.o.closeCode ?? 1000);
     const t = setTimeout(() => this.ws?.terminate(), 2000);
     const c = await this.closed;
     clearTimeout(t);
@@ -269,11 +235,14 @@ export class MediaStream {
   drop(): void {
     this.stopping = true;
     this.halt();
+    this.toTwilio.close();
+    this.fromTwilio.close();
     this.ws?.terminate();
   }
 
   private halt(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.player.stop();
   }
 }

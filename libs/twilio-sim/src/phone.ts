@@ -3,6 +3,7 @@ import type { SimCall } from "./call";
 import type { Heard } from "./heard";
 import { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 import type { StreamRecord } from "./stream-runner";
+import type { NetworkConditions } from "./network";
 import type { CallEventRecord, CallStatus } from "./types";
 import type { WebhookRecord } from "./webhooks";
 
@@ -60,6 +61,10 @@ export class Phone {
   /** Every webhook the simulator sent for this call, with the app's answer. */
   requests(kind?: WebhookRecord["kind"]): WebhookRecord[] {
     return this.call.ctx.requests.filter((r) => r.callSid === this.sid && (!kind || r.kind === kind));
+  }
+  /** Set this call's network (delay and jitter each way, e.g. `roundTrip(300, 30)`); applies at once. */
+  setNetwork(n: NetworkConditions | undefined): void {
+    this.call.p.outcome.network = n;
   }
   /** Outbound audio queued on the open stream (ms), 0 when none. */
   queuedMs(): number {

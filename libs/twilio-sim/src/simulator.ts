@@ -7,6 +7,7 @@ import { createRestApp, type CallRegistry, type CreateCallRequest } from "./rest
 import { newSid } from "./sids";
 import { defaultKnobs, type DialOutcome, type SimContext, type SimKnobs } from "./types";
 import type { WebhookRecord } from "./webhooks";
+import type { NetworkConditions } from "./network";
 
 /** A phone number's configuration (what the Twilio console would hold). */
 export interface NumberConfig {
@@ -48,6 +49,8 @@ export interface IncomingCall {
   method?: "GET" | "POST";
   statusCallback?: string;
   statusCallbackEvents?: string[];
+  /** The network between the app and this call's Media Streams (e.g. `roundTrip(300, 30)`). Default none. */
+  network?: NetworkConditions;
 }
 
 export interface Simulator {
@@ -171,7 +174,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
         asyncAmdStatusCallbackMethod: "POST",
         timeoutSec: 60,
         timeLimitSec: 14400,
-        outcome: {},
+        outcome: { network: c.network },
       });
       handed.add(phone.sid);
       return phone;

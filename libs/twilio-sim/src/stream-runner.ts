@@ -64,6 +64,7 @@ export class StreamRunner {
       nextCallerFrame: () => call.mouth.next(),
       recorder: call.recorder,
       onWarning: (code, message) => call.warn(code, message),
+      network: () => call.p.outcome.network,
     });
     rec.result = await stream.open();
     if (!rec.result.ok) {

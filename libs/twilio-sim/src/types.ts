@@ -1,4 +1,5 @@
 import type { WebhookOptions, WebhookRecord } from "./webhooks";
+import type { NetworkConditions } from "./network";
 
 export type CallStatus = "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
 export const terminalStatuses: readonly CallStatus[] = ["completed", "busy", "failed", "no-answer", "canceled"];
@@ -16,6 +17,8 @@ export interface DialOutcome {
   answeredBy?: AnsweredBy;
   /** AMD detection time. Default 300 ms. */
   amdMs?: number;
+  /** The network between the app and this call's Media Streams (delay, jitter each way). Default none. */
+  network?: NetworkConditions;
 }
 
 /**
