@@ -6,6 +6,7 @@ import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
+import { httpUrl } from "./config";
 import { RateLimiter } from "./rate-limit";
 import { restError } from "./twilio-client";
 
@@ -23,6 +24,8 @@ export const CreateCallBody = z
     /** AMD mode when machineDetection is set: async (default, the call connects at once) or sync. */
     asyncAmd: z.boolean().default(true),
     voicemailMessage: z.string().min(1).max(2000).optional(),
+    /** This call's events go here instead of EVENT_WEBHOOK_URL (signed with EVENT_WEBHOOK_SECRET). */
+    eventWebhookUrl: httpUrl.optional(),
   })
   .strict()
   .refine((b) => b.mode !== "notify" || b.message || b.greeting, { message: "notify mode needs message", path: ["message"] });
@@ -53,6 +56,9 @@ export function callsApi(ctx: GatewayContext): Router {
       return void res.status(429).json({ error: "too many concurrent calls", limit: ctx.config.MAX_CONCURRENT_CALLS });
     }
     const d = b.data;
+    if (d.eventWebhookUrl && !ctx.config.EVENT_WEBHOOK_SECRET) {
+      return void res.status(400).json({ error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)", fields: ["eventWebhookUrl"] });
+    }
     if (!ctx.config.TWILIO_FROM_NUMBER) {
       return void res.status(503).json({ error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (the browser phone at /phone works without)" });
     }
@@ -69,6 +75,7 @@ export function callsApi(ctx: GatewayContext): Router {
         voicemailMessage: d.voicemailMessage,
         machineDetection: d.machineDetection,
         agentOptions: d.agent ? JSON.stringify(d.agent) : undefined,
+        eventWebhookUrl: d.eventWebhookUrl,
       },
       ctx.now(),
     );

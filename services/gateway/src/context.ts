@@ -25,6 +25,12 @@ export interface GatewayTuning {
   stuckAfterMs: number;
   /** Grace after MAX_DURATION_SECONDS before the reaper hangs up (Twilio's TimeLimit acts first). */
   maxDurationGraceMs: number;
+  /** How often the event outbox is looked at. Default 250 ms. */
+  eventPollMs: number;
+  /** A call whose events one gateway is delivering is held for this long (renewed). Default EVENT_WEBHOOK_TIMEOUT_MS + 20 s. */
+  eventLeaseMs: number;
+  /** Calls whose events are delivered at the same time. Default 16. */
+  eventConcurrency: number;
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -38,6 +44,9 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     reaperIntervalMs: 5_000,
     stuckAfterMs: (c.RING_TIMEOUT_SECONDS + 60) * 1000,
     maxDurationGraceMs: 10_000,
+    eventPollMs: 250,
+    eventLeaseMs: c.EVENT_WEBHOOK_TIMEOUT_MS + 20_000,
+    eventConcurrency: 16,
   };
 }
 
