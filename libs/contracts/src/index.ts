@@ -4,3 +4,4 @@ export * from "./events";
 export * from "./audio";
 export * from "./records";
 export * from "./keys";
+export * from "./webhook-events";

@@ -14,6 +14,18 @@ export const keys = {
   heartbeat: (service: string, instance: string) => `vc:hb:${service}:${instance}`,
   heartbeats: "vc:hb:*",
   webhookAnswer: (callSid: string) => `vc:twiml:${callSid}`,
+  /** A call's event outbox (stream of OutboxEntry) and its delivery cursor (hash of DeliveryState). */
+  events: (callId: string) => `vc:call:${callId}:events`,
+  delivery: (callId: string) => `vc:call:${callId}:delivery`,
+  /** A call's measured turns (list of TurnMetric JSON), for its end-of-call report; TTL CALL_RETENTION_MS. */
+  callTurns: (callId: string) => `vc:call:${callId}:turns`,
+  /**
+   * Calls with events to deliver → when to look next (zset, epoch ms). No TTL: a member leaves once its
+   * call is delivered (or its outbox expired), so it holds only calls with pending events.
+   */
+  eventsDue: "vc:events:due",
+  /** Capped stream of DeadLetter (MAXLEN ~ 10k): no TTL, bounded by length. */
+  eventsDead: "vc:events:dead",
   /** Capped stream of TurnMetric (MAXLEN ~ 100k): no TTL, bounded by length. */
   turns: "vc:metrics:turns",
 } as const;

@@ -26,6 +26,8 @@ export const CallRecord = z.object({
   machineDetection: z.enum(["Enable", "DetectMessageEnd"]).optional(),
   /** JSON of agent options given at creation (system prompt, voice, etc.). */
   agentOptions: z.string().optional(),
+  /** Where this call's events go instead of EVENT_WEBHOOK_URL (set by `POST /api/calls`). */
+  eventWebhookUrl: z.string().optional(),
   agentOwner: z.string().optional(),
   mediaOwner: z.string().optional(),
   streamSid: z.string().optional(),

@@ -9,7 +9,9 @@ import {
   keys,
   type CallState,
   type LeaseKind,
+  type WebhookEventType,
 } from "@voicecall/contracts";
+import { EventOutbox, queueEvent } from "./event-outbox";
 
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
 const TRANSITION = lua("transition");
@@ -31,11 +33,14 @@ type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "
 /** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */
 export class CallStore {
   private readonly retentionMs: number;
+  /** The calls' event outbox (webhook events): appended here beside the writes they report. */
+  readonly events: EventOutbox;
   constructor(
     readonly redis: Redis,
     opts: StoreOptions = {},
   ) {
     this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
+    this.events = new EventOutbox(redis, this.retentionMs);
   }
 
   async createCall(c: NewCall, now = Date.now()): Promise<CallRecord> {
@@ -45,6 +50,7 @@ export class CallStore {
     const m = this.redis.multi().hset(keys.call(rec.callId), fields).rpush(keys.timeline(rec.callId), JSON.stringify(entry));
     if (rec.callSid) m.set(keys.callSid(rec.callSid), rec.callId, "PX", this.retentionMs);
     m.zadd(keys.active, now, rec.callId);
+    queueEvent(m, rec.callId, "call.created", now, { direction: rec.direction, mode: rec.mode, from: rec.from, to: rec.to, state: rec.state }, this.retentionMs);
     await m.exec();
     return rec;
   }
@@ -91,11 +97,13 @@ export class CallStore {
   async transition(callId: string, state: CallState, source: string, reason = "", now = Date.now()): Promise<TransitionResult> {
     const [result, prev] = (await this.redis.eval(
       TRANSITION,
-      4,
+      6,
       keys.call(callId),
       keys.timeline(callId),
       keys.active,
       keys.transcript(callId),
+      keys.events(callId),
+      keys.eventsDue,
       state,
       String(now),
       source,
@@ -115,7 +123,15 @@ export class CallStore {
     const t = TranscriptEntry.parse(e);
     const flat: string[] = [];
     for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
-    return (await this.redis.xadd(keys.transcript(callId), "*", ...flat))!;
+    const m = this.redis.multi().xadd(keys.transcript(callId), "*", ...flat);
+    const [[err, id]] = (await queueEvent(m, callId, "transcript", t.ts, t, this.retentionMs).exec()) as [[Error | null, string]];
+    if (err) throw err;
+    return id;
+  }
+
+  /** Record an event that is not part of another write (dtmf, tool calls) in the call's outbox. */
+  async appendEvent(callId: string, type: WebhookEventType, data: unknown, ts = Date.now()): Promise<void> {
+    await this.events.append(callId, type, data, ts);
   }
 
   async transcript(callId: string): Promise<TranscriptEntry[]> {
@@ -189,7 +205,15 @@ export class CallStore {
 
   async recordTurn(t: TurnMetric): Promise<void> {
     const v = TurnMetric.parse(t);
-    await this.redis.xadd(keys.turns, "MAXLEN", "~", "100000", "*", "callId", v.callId, "kind", v.kind, "latencyMs", String(v.latencyMs), "ts", String(v.ts));
+    const m = this.redis.multi().xadd(keys.turns, "MAXLEN", "~", "100000", "*", "callId", v.callId, "kind", v.kind, "latencyMs", String(v.latencyMs), "ts", String(v.ts));
+    m.rpush(keys.callTurns(v.callId), JSON.stringify(v));
+    if (this.retentionMs > 0) m.pexpire(keys.callTurns(v.callId), this.retentionMs);
+    await m.exec();
+  }
+
+  /** One call's measured turns, oldest first (for its end-of-call report). */
+  async callTurns(callId: string): Promise<TurnMetric[]> {
+    return (await this.redis.lrange(keys.callTurns(callId), 0, -1)).map((r) => TurnMetric.parse(JSON.parse(r)));
   }
 
   /** Turns recorded at or after `sinceMs` (epoch ms). */

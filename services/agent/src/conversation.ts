@@ -315,6 +315,7 @@ export class Conversation {
 
   private runTool(turn: Turn, name: string, args: Record<string, unknown>): void {
     this.log.info({ tool: name }, "tool call");
+    void this.d.store.appendEvent(this.d.callId, "tool.called", { name, args }).catch((err: Error) => this.log.warn({ err: err.message }, "tool event not recorded"));
     if (name === "end_call") {
       this.ending = true;
       this.afterLast(turn, () => this.hangup(typeof args.reason === "string" ? `agent:${args.reason}` : "agent-end-call"));

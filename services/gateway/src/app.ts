@@ -20,6 +20,8 @@ import { publicUrls } from "./twiml";
 import { voiceWebhook } from "./voice-webhook";
 import { phoneRouter } from "./phone/routes";
 import { diagnosticsRouter } from "./diagnostics";
+import { eventDelivery } from "./events/wiring";
+import { eventsApi } from "./events/events-api";
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -83,6 +85,7 @@ export function createApp(d: GatewayDeps): Gateway {
   app.post("/voice/amd", verify, amdCallback(ctx));
   app.use("/api/calls", callsApi(ctx));
   app.use("/api/diagnostics", diagnosticsRouter(ctx));
+  app.use("/api/events", eventsApi(ctx));
   app.use("/phone", phoneRouter(ctx));
   app.use((_req: Request, res: Response) => void res.status(404).json({ error: "not found" }));
   app.use((err: Error, req: Request, res: Response, _next: NextFunction) => {
@@ -93,6 +96,7 @@ export function createApp(d: GatewayDeps): Gateway {
 
   let sub: Subscription | undefined;
   let stopReaper: (() => void) | undefined;
+  const events = eventDelivery(ctx);
   return {
     app,
     ctx,
@@ -104,9 +108,11 @@ export function createApp(d: GatewayDeps): Gateway {
       });
       log.info({ activeCalls: n }, "active calls reconciled");
       stopReaper = every(tuning.reaperIntervalMs, () => reapOnce(ctx), log);
+      events.start();
     },
     async stop() {
       stopReaper?.();
+      await events.stop();
       sub?.unsubscribe();
     },
   };

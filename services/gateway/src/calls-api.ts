@@ -5,7 +5,7 @@ import { dependencyGate } from "@voicecall/runtime";
 import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
-import { twilioOffReason } from "./config";
+import { httpUrl, twilioOffReason } from "./config";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
 import { RateLimiter } from "./rate-limit";
@@ -25,6 +25,8 @@ export const CreateCallBody = z
     /** AMD mode when machineDetection is set: async (default, the call connects at once) or sync. */
     asyncAmd: z.boolean().default(true),
     voicemailMessage: z.string().min(1).max(2000).optional(),
+    /** This call's events go here instead of EVENT_WEBHOOK_URL (signed with EVENT_WEBHOOK_SECRET). */
+    eventWebhookUrl: httpUrl.optional(),
   })
   .strict()
   .refine((b) => b.mode !== "notify" || b.message || b.greeting, { message: "notify mode needs message", path: ["message"] });
@@ -57,6 +59,9 @@ export function callsApi(ctx: GatewayContext): Router {
       return void res.status(429).json({ error: "too many concurrent calls", limit: ctx.config.MAX_CONCURRENT_CALLS });
     }
     const d = b.data;
+    if (d.eventWebhookUrl && !ctx.config.EVENT_WEBHOOK_SECRET) {
+      return void res.status(400).json({ error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)", fields: ["eventWebhookUrl"] });
+    }
     const off = twilioOffReason(ctx.config);
     if (off || !ctx.config.TWILIO_FROM_NUMBER) return void res.status(503).json({ error: off, reason: "not-configured" });
     const callId = randomUUID();
@@ -72,6 +77,7 @@ export function callsApi(ctx: GatewayContext): Router {
         voicemailMessage: d.voicemailMessage,
         machineDetection: d.machineDetection,
         agentOptions: d.agent ? JSON.stringify(d.agent) : undefined,
+        eventWebhookUrl: d.eventWebhookUrl,
       },
       ctx.now(),
     );

@@ -5,6 +5,13 @@ import { E164 } from "@voicecall/contracts";
 const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits").describe("e.g. AC0123456789abcdef0123456789abcdef");
 const seconds = (def: number) => z.coerce.number().int().positive().default(def).describe("seconds, e.g. 60");
 
+/** An http(s) URL (a receiver of call events). */
+export const httpUrl = z
+  .string()
+  .url("must be a URL")
+  .refine((u) => /^https?:\/\//.test(u), "must be http:// or https://")
+  .describe("e.g. https://example.com/voicecall/events");
+
 /** Comma list → trimmed non-empty entries. */
 const list = z
   .string()
@@ -49,6 +56,13 @@ export const GatewayConfigSchema = z.object({
   /** Peers whose X-Forwarded-For is believed (IPs or IPv4 CIDRs); the signature URL never uses headers. */
   TRUSTED_PROXIES: list.describe("e.g. 172.18.0.0/16,127.0.0.1"),
   CALL_RETENTION_MS: fields.ms(7 * 24 * 3600_000),
+  /** Where call events go (signed POSTs); a call's own `eventWebhookUrl` wins. Blank: events off. */
+  EVENT_WEBHOOK_URL: httpUrl.optional(),
+  EVENT_WEBHOOK_SECRET: fields.secret("EVENT_WEBHOOK_SECRET").optional(),
+  EVENT_WEBHOOK_TIMEOUT_MS: fields.ms(10_000),
+  EVENT_RETRY_BASE_MS: fields.ms(1_000),
+  EVENT_RETRY_MAX_MS: fields.ms(60_000),
+  EVENT_RETRY_BUDGET_MS: fields.ms(24 * 3600_000),
 });
 
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>;
@@ -56,7 +70,15 @@ export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>;
 export function parseGatewayConfig(env: Record<string, string | undefined>): GatewayConfig {
   const c = parseConfig(GatewayConfigSchema, env);
   twilioSettings(c);
+  eventSettings(c);
   return c;
+}
+
+/** Events are signed: a receiver URL without EVENT_WEBHOOK_SECRET is a config error. */
+export function eventSettings(c: GatewayConfig): void {
+  if (c.EVENT_WEBHOOK_URL && !c.EVENT_WEBHOOK_SECRET) {
+    throw new ConfigError("config: EVENT_WEBHOOK_SECRET is unset: EVENT_WEBHOOK_URL needs it to sign deliveries (e.g. output of `openssl rand -hex 32`)", "EVENT_WEBHOOK_SECRET");
+  }
 }
 
 const twilioVars = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"] as const;

@@ -27,6 +27,12 @@ export interface GatewayTuning {
   maxDurationGraceMs: number;
   /** Waits before each Twilio REST fetch after a stream `stop` or a hang-up (`settleCall`); ~5 s in all. */
   settleDelaysMs: number[];
+  /** How often the event outbox is looked at. Default 250 ms. */
+  eventPollMs: number;
+  /** A call whose events one gateway is delivering is held for this long (renewed). Default EVENT_WEBHOOK_TIMEOUT_MS + 20 s. */
+  eventLeaseMs: number;
+  /** Calls whose events are delivered at the same time. Default 16. */
+  eventConcurrency: number;
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -41,6 +47,9 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     stuckAfterMs: (c.RING_TIMEOUT_SECONDS + 60) * 1000,
     maxDurationGraceMs: 10_000,
     settleDelaysMs: [200, 300, 500, 750, 1000, 1000, 1000],
+    eventPollMs: 250,
+    eventLeaseMs: c.EVENT_WEBHOOK_TIMEOUT_MS + 20_000,
+    eventConcurrency: 16,
   };
 }
 

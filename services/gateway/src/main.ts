@@ -5,13 +5,14 @@ import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { createApp } from "./app";
-import { GatewayConfigSchema, twilioOffReason, twilioSettings } from "./config";
+import { GatewayConfigSchema, eventSettings, twilioOffReason, twilioSettings } from "./config";
 import { createTwilioCalls, twilioNotConfigured } from "./twilio-client";
 
 const config = loadConfig(GatewayConfigSchema);
 let account: ReturnType<typeof twilioSettings>;
 try {
   account = twilioSettings(config);
+  eventSettings(config);
 } catch (err) {
   process.stderr.write((err as Error).message + "\n");
   process.exit(1);

@@ -81,7 +81,11 @@ export class StreamSession {
         }
         return;
       case "dtmf":
-        if (this.state === "live" && f.streamSid === this.streamSid) this.emit({ type: "dtmf", digit: f.dtmf.digit });
+        if (this.state === "live" && f.streamSid === this.streamSid) {
+          this.emit({ type: "dtmf", digit: f.dtmf.digit });
+          // The webhook event is written here, at the source: no agent needs to be up for it.
+          void this.d.store.appendEvent(this.callId!, "dtmf", { digit: f.dtmf.digit }).catch((err: Error) => this.log.warn({ err: err.message }, "dtmf event not recorded"));
+        }
         return;
       case "mark":
         if (this.state === "live" && f.streamSid === this.streamSid) this.playout!.onMark(f.mark.name);
