@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     twilioGenerated
       ? `Twilio          credentials GENERATED, not a real account: phone calls and hangups answer 503 (export TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER before \`npm run dev\` to use yours)`
       : `Twilio          account ${s.secrets.TWILIO_ACCOUNT_SID}${twilioApi ? ` at ${twilioApi}` : ""}`,
-    `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: voicecall simulate --say "what are your opening hours")`,
+    `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: npx voicecall simulate --say "what are your opening hours")`,
     `pids ${pids.join(" ")}`,
     `Ctrl-C stops everything.`,
   ];

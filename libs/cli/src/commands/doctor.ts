@@ -1,7 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
-import { readFileSync } from "node:fs";
 import { WebSocket } from "ws";
 import { twilioSignature } from "@voicecall/auth";
 import type { Ctx } from "../context";
@@ -170,7 +169,7 @@ export async function doctorCommand(ctx: Ctx, _args: string[], flags: Record<str
   const checks = await runChecks(ctx, {
     publicUrl: flags["public-url"] as string | undefined,
     allowLocal: !!flags["allow-local"],
-    ca: flags.ca ? readFileSync(flags.ca as string) : undefined,
+    ca: ctx.ca(),
   });
   if (flags.json) ctx.out(JSON.stringify(checks));
   else for (const c of checks) ctx.out(`${c.ok === true ? "✅" : c.ok === "warn" ? "⚠️ " : "❌"} ${c.name}: ${c.detail}${c.ok !== true && c.fix ? `\n   fix: ${c.fix}` : ""}`);
