@@ -1,7 +1,9 @@
 /**
  * `npm run dev`: the whole stack on this machine without Docker — nats-server, redis-server and caddy from
  * PATH plus gateway, media, tts and agent as child processes — with one prefixed log stream.
- * Ctrl-C (or SIGTERM) stops everything; a second Ctrl-C kills at once.
+ * Ctrl-C, or SIGTERM/SIGINT/SIGHUP to this process (or to the npm that started it, or npm exiting) stops
+ * everything; a second signal kills at once. package.json runs it with `exec node --import tsx`: no shell
+ * or tsx wrapper between npm and us to swallow the signal (tsx's relay SIGKILLs a child that keeps running).
  *
  *   npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
  *
@@ -11,6 +13,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { cliEnvFor, freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
+import { onLauncherExit } from "@voicecall/runtime";
 import { root } from "./config-docs";
 import { portOr, startDevServers, type DevServers } from "./dev-servers";
 
@@ -71,6 +74,12 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
+  process.on("SIGHUP", () => void stop(0));
+  // Started through npm with its shell in between: when npm goes, so do we (and everything below).
+  onLauncherExit((why) => {
+    print("dev", `${why}: stopping`);
+    void stop(0);
+  });
 
   stack = await startStack({
     root,
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
     twilioGenerated
       ? `Twilio          credentials GENERATED, not a real account: phone calls and hangups answer 503 (export TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER before \`npm run dev\` to use yours)`
       : `Twilio          account ${s.secrets.TWILIO_ACCOUNT_SID}${twilioApi ? ` at ${twilioApi}` : ""}`,
-    `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: voicecall simulate --say "what are your opening hours")`,
+    `CLI             set -a; . ${cliEnv}; set +a; npx voicecall doctor --allow-local   (or: npx voicecall simulate --say "what are your opening hours")`,
     `pids ${pids.join(" ")}`,
     `Ctrl-C stops everything.`,
   ];

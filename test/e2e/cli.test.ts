@@ -28,7 +28,11 @@ async function cli(...argv: string[]) {
 
 /** Run a command, its output lines collected in `out` as they come; `ac` stops a long one (tail). */
 async function cliUntil(ac: AbortController, out: string[], ...argv: string[]) {
-  const ctx = new Ctx(cliConfig(env()), (l) => out.push(l), (l) => out.push(l), ac.signal);
+  return cliWith(env(), ac, out, ...argv);
+}
+
+async function cliWith(e: Record<string, string>, ac: AbortController, out: string[], ...argv: string[]) {
+  const ctx = new Ctx(cliConfig(e), (l) => out.push(l), (l) => out.push(l), ac.signal);
   try {
     const code = await runCli(ctx, argv);
     return { code, text: out.join("\n") };
@@ -120,6 +124,25 @@ describe("voicecall commands", () => {
     const rows = JSON.parse(lat.text) as { turn: string; n: number; p50: number }[];
     expect(rows.find((x) => x.turn.startsWith("stream start"))!.n).toBeGreaterThanOrEqual(1);
     expect(rows.find((x) => x.turn.startsWith("caller end"))!.n).toBeGreaterThanOrEqual(1);
+  });
+
+  it("simulate as `npm run dev` prints it: CADDY_CA trusted without --ca, progress as it goes, the WAV under tmp/", async () => {
+    const out: string[] = [];
+    const r = await cliWith({ ...env(), CADDY_CA: caPath() }, new AbortController(), out, "simulate", "--say", "what are your opening hours");
+    expect(r.text).toMatch(/answered: stream open/);
+    expect(r.text).toMatch(/greeting: heard \d+\.\d s of agent audio/);
+    expect(r.text).toMatch(/reply: heard \d+\.\d s of agent audio/);
+    expect(r.text).toMatch(/saved what the caller heard to tmp\/simulated-call\.wav/);
+    expect(existsSync(join(process.cwd(), "tmp", "simulated-call.wav"))).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it("the API over https (Caddy) with CADDY_CA; an unreadable CA file is one clear line", async () => {
+    const ok = await cliWith({ ...env(), API_URL: v.stack.origin, CADDY_CA: caPath() }, new AbortController(), [], "calls");
+    expect(ok.code, ok.text).toBe(0);
+    const bad = await cliWith({ ...env(), API_URL: v.stack.origin, CADDY_CA: "/nonexistent/root.crt" }, new AbortController(), [], "calls");
+    expect(bad.code).toBe(2);
+    expect(bad.text).toBe("CADDY_CA /nonexistent/root.crt: ENOENT");
   });
 
   it("call, calls, show, hangup", async () => {

@@ -12,6 +12,10 @@ export const cliSchema = z.object({
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_API_BASE_URL: z.string().url().optional(),
   TWILIO_FROM_NUMBER: z.string().optional(),
+  /** Extra CA (PEM) trusted for every TLS connection the CLI makes (Caddy's local CA; `--ca` wins). */
+  CADDY_CA: z.string().min(1).optional().describe("e.g. tmp/dev/caddy/data/pki/authorities/local/root.crt"),
+  /** Set by `npm run dev`: the Twilio values are made up (doctor says so instead of trying them). */
+  TWILIO_ACCOUNT_GENERATED: fields.bool.default("false"),
 });
 export type CliConfig = z.infer<typeof cliSchema>;
 

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { connectBus, type Bus } from "@voicecall/bus";
 import { createLogger, type Logger } from "@voicecall/log";
@@ -12,6 +13,9 @@ export class Ctx {
   private redis?: Redis;
   private storeP?: CallStore;
   private busP?: Promise<Bus>;
+  /** `--ca` of this run; wins over CADDY_CA. */
+  caFile?: string;
+  private caP?: { file: string; pem: Buffer };
 
   constructor(
     readonly config: CliConfig,
@@ -19,8 +23,25 @@ export class Ctx {
     readonly err: (line: string) => void,
     readonly signal: AbortSignal,
   ) {
-    this.api = new ApiClient(config);
+    this.api = new ApiClient(config, () => this.ca());
     this.log = createLogger({ service: "cli", level: "warn", destination: { write: (s: string) => void err(s.trimEnd()) } as never });
+  }
+
+  /**
+   * The extra CA to trust (`--ca`, else CADDY_CA) for every https/wss connection, or undefined (system
+   * CAs only). A file that cannot be read is an error naming where the path came from.
+   */
+  ca(): Buffer | undefined {
+    const file = this.caFile ?? this.config.CADDY_CA;
+    if (!file) return undefined;
+    if (this.caP?.file !== file) {
+      try {
+        this.caP = { file, pem: readFileSync(file) };
+      } catch (err) {
+        throw new Error(`${this.caFile ? "--ca" : "CADDY_CA"} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    return this.caP.pem;
   }
 
   fail(message: string): number {

@@ -18,14 +18,18 @@ const commands: Record<string, { run: Command; help: string }> = {
   doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file]" },
   simulate: {
     run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
-    help: "simulate [--say text] [--wav out.wav] a call through the Twilio simulator",
+    help: "simulate [--say text]... [--wav tmp/simulated-call.wav] [--ca file]   a call through the Twilio simulator",
   },
 };
 
 const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "wav", "to", "api"];
 
 export function usage(): string {
-  return ["usage: voicecall <command> [options]   (add --json for machine output)", ...Object.values(commands).map((c) => `  voicecall ${c.help}`)].join("\n");
+  return [
+    "usage: voicecall <command> [options]   (add --json for machine output)",
+    ...Object.values(commands).map((c) => `  voicecall ${c.help}`),
+    "every command trusts the CA in --ca <file> or CADDY_CA (Caddy's local CA) for https and wss",
+  ].join("\n");
 }
 
 export async function runCli(ctx: Ctx, argv: string[]): Promise<number> {
@@ -50,6 +54,12 @@ export async function runCli(ctx: Ctx, argv: string[]): Promise<number> {
   if (!cmd) {
     ctx.err(`unknown command ${name}\n${usage()}`);
     return 2;
+  }
+  if (typeof values.ca === "string") ctx.caFile = values.ca;
+  try {
+    ctx.ca(); // a CA file that cannot be read fails here, once, naming where it came from
+  } catch (err) {
+    return ctx.fail((err as Error).message);
   }
   return cmd.run(ctx, args, values as Record<string, string | boolean>);
 }

@@ -1,11 +1,13 @@
 import { hostname } from "node:os";
 import type { Logger } from "@voicecall/log";
+import { onLauncherExit } from "./orphan";
 
 /** Default instance id: hostname (the container id under compose) + pid. */
 export const defaultInstanceId = (service: string): string => `${service}-${hostname()}-${process.pid}`;
 
 /**
- * Run `stop` once on SIGTERM/SIGINT, then exit 0; exit 1 if it takes longer than `timeoutMs`.
+ * Run `stop` once on SIGTERM/SIGINT (or when the npm/npx that launched us exits), then exit 0; exit 1
+ * if it takes longer than `timeoutMs`.
  * Shutdown order lives in the service's `stop`: stop accepting, finish in-flight work, drain NATS.
  */
 export function onShutdown(log: Logger, timeoutMs: number, stop: () => Promise<void>): void {
@@ -32,6 +34,8 @@ export function onShutdown(log: Logger, timeoutMs: number, stop: () => Promise<v
   };
   process.on("SIGTERM", () => handler("SIGTERM"));
   process.on("SIGINT", () => handler("SIGINT"));
+  // `npx tsx services/x/src/main.ts`: a SIGTERM to npx never reaches us; its exit does.
+  onLauncherExit((why) => handler(why));
 }
 
 /** Renew a heartbeat (or lease) every `everyMs` until the returned stop function is called. */

@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { startSimulator, type Phone } from "@voicecall/twilio-sim";
 import type { Ctx } from "../context";
 
@@ -21,16 +22,17 @@ async function waitForTurn(phone: Phone, quietMs: number, timeoutMs: number): Pr
 }
 
 /**
- * `voicecall simulate [--say text]... [--from +1…] [--to +1…] [--wav out.wav] [--ca caddy-root.crt]`
+ * `voicecall simulate [--say text]... [--from +1…] [--to +1…] [--wav tmp/simulated-call.wav] [--ca caddy-root.crt]`
  * An inbound call from the Twilio simulator to the running stack's public webhook (signed with
  * TWILIO_AUTH_TOKEN, so the stack must allow inbound calls from `--from`): hears the greeting, says
- * each `--say`, prints both sides of the conversation and saves what the caller heard.
+ * each `--say`, prints both sides of the conversation and saves what the caller heard. TLS trusts
+ * `--ca` or CADDY_CA. Progress is printed as it happens: a rehearsal takes tens of seconds.
  */
 export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<string, string | boolean>): Promise<number> {
   const { PUBLIC_URL: pub, TWILIO_AUTH_TOKEN: token, TWILIO_ACCOUNT_SID: sid } = ctx.config;
   if (!pub || !token) return ctx.fail("simulate needs PUBLIC_URL and TWILIO_AUTH_TOKEN (the stack's .env)");
   const says = ([] as string[]).concat((flags.say as string | string[] | undefined) ?? []);
-  const ca = flags.ca ? readFileSync(flags.ca as string) : undefined;
+  const ca = ctx.ca();
   const sim = await startSimulator({ accountSid: sid, authToken: token, ca, knobs: { webhookTimeoutMs: 15_000 } });
   try {
     const from = (flags.from as string) ?? "+15005550001";
@@ -40,15 +42,29 @@ export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<s
     const stream = await phone.waitForStream(1, 20_000).catch(() => undefined);
     if (!stream || phone.status !== "in-progress") {
       const said = phone.heard().sayTexts.map((t) => t.text).join(" ");
+      const failed = phone.requests().find((r) => r.errorCode);
+      const tls = failed?.error && /certificate|self.signed|issuer/i.test(failed.error);
       await phone.waitForEnd(5_000).catch(() => undefined);
-      return ctx.fail(`no stream: the call ended ${phone.status}${said ? ` (Twilio said: "${said}")` : ""}; see \`voicecall doctor\``);
+      const why = failed ? ` (Twilio error ${failed.errorCode}: ${failed.error})` : said ? ` (Twilio said: "${said}")` : "";
+      const fix = tls ? `the public URL's certificate is not trusted here: pass --ca <Caddy's root.crt> or set CADDY_CA` : "see `voicecall doctor`";
+      return ctx.fail(`no stream: the call ended ${phone.status}${why}; ${fix}`);
     }
+    ctx.out(`answered: stream open (${phone.sid}); listening to the greeting…`);
+    let heardMs = 0;
+    const progress = (what: string) => {
+      const ms = phone.heard().ms;
+      ctx.out(`${what}: heard ${((ms - heardMs) / 1000).toFixed(1)} s of agent audio`);
+      heardMs = ms;
+    };
     await waitForTurn(phone, 1200, 30_000);
+    progress("greeting");
     for (const text of says) {
       ctx.out(`caller: ${text}`);
       await phone.say(text);
       await waitForTurn(phone, 1200, 30_000);
+      progress("reply");
     }
+    ctx.out("hanging up…");
     await phone.hangup();
     await phone.waitForEnd(15_000).catch(() => undefined);
     const heard = phone.heard();
@@ -56,7 +72,9 @@ export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<s
     const lines = callId ? await (await ctx.store()).transcript(callId) : [];
     ctx.out(`\nheard ${(heard.ms / 1000).toFixed(1)} s of agent audio in ${heard.segments.length} segments; call ${callId ?? "?"} (${phone.sid})`);
     for (const l of lines) ctx.out(`${l.role.padEnd(6)} ${l.text}${l.interrupted ? "  [interrupted]" : ""}`);
-    const wav = (flags.wav as string) ?? "simulated-call.wav";
+    // Under tmp/ (git-ignored), never loose in the working directory.
+    const wav = (flags.wav as string) ?? "tmp/simulated-call.wav";
+    mkdirSync(dirname(wav), { recursive: true });
     writeFileSync(wav, phone.heardWav(true));
     ctx.out(`saved what the caller heard to ${wav}`);
     return heard.ms > 0 ? 0 : 1;
