@@ -8,7 +8,7 @@ import { StreamSession, type SessionDeps } from "./session";
 
 export const STREAM_PATH = "/voice/stream";
 
-export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace"> & { log: Logger };
+export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace" | "signed"> & { log: Logger };
 
 /**
  * The `/voice/stream` WebSocket endpoint on an existing HTTP server (`noServer` + our own upgrade
@@ -54,15 +54,17 @@ export class StreamServer {
       this.d.log.warn({ path }, "stream upgrade refused: bad signature");
       return refuse(socket, 403, "Forbidden");
     }
+    // Twilio signs every handshake; an unsigned one may still be the browser phone (its token decides).
+    const signed = sig !== undefined && !!token;
     const addr = clientAddress(req);
     if (this.pendingTotal >= this.d.cfg.MAX_PENDING_TOTAL || (this.pendingByAddr.get(addr) ?? 0) >= this.d.cfg.MAX_PENDING_PER_ADDRESS) {
       this.d.log.warn({ pendingTotal: this.pendingTotal }, "stream upgrade refused: too many pending sockets");
       return refuse(socket, 429, "Too Many Requests");
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr, signed));
   }
 
-  private connection(ws: WebSocket, addr: string): void {
+  private connection(ws: WebSocket, addr: string, signed: boolean): void {
     const { cfg, log } = this.d;
     this.pendingTotal++;
     this.pendingByAddr.set(addr, (this.pendingByAddr.get(addr) ?? 0) + 1);
@@ -77,6 +79,7 @@ export class StreamServer {
     };
     const session: StreamSession = new StreamSession(ws, {
       ...this.d,
+      signed,
       onLive: (s) => {
         unpend();
         clearTimeout(startTimer);
