@@ -104,6 +104,7 @@ export class StreamServer {
     let tokens = cfg.FLOOD_BURST;
     let last = Date.now();
     let invalid = 0;
+    let driftLogged = false;
     ws.on("message", (data: RawData, isBinary: boolean) => {
       const now = Date.now();
       tokens = Math.min(cfg.FLOOD_BURST, tokens + ((now - last) * cfg.FLOOD_PER_SECOND) / 1000);
@@ -118,6 +119,10 @@ export class StreamServer {
         if (invalid <= 3) log.warn({ reason: r.reason, detail: r.detail, callId: session.callId }, "stream frame skipped");
         if (invalid > cfg.MAX_INVALID_FRAMES) close(ws, 1008, "too many invalid frames");
         return;
+      }
+      if (r.drift && !driftLogged) {
+        driftLogged = true;
+        log.warn({ drift: r.drift, event: r.event.event, callId: session.callId }, "stream frame fields differ from Twilio's documented shape (accepted; logged once per stream)");
       }
       try {
         session.onFrame(r.event);
