@@ -1,5 +1,6 @@
 import { Agent } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mintStreamToken } from "@voicecall/auth";
 import { waitFor, type VoiceStack } from "@voicecall/testkit";
 import { CallDriver } from "./calls";
 import { ATTACKER, fuzzFrames, post, slowBody, slowLoris, streamSocket, type HttpAnswer, type Target, type WsClose } from "./hostile";
@@ -88,7 +89,9 @@ describe("hostile input at rate beside legitimate calls", () => {
     const tokens = handedOutTokens(v.sim);
     const badTokens = pool(BAD_TOKENS, 4, (i) => {
       const used = tokens[i % tokens.length]!;
-      const token = i % 3 === 0 ? "not-a-token" : i % 3 === 1 ? used : `${Date.now() + 60_000}.${"A".repeat(8)}.${"B".repeat(43)}`;
+      // i % 4 === 3: a fresh, valid token of the victim (as anyone with the <Redirect> TwiML could get), unsigned.
+      const fresh = () => mintStreamToken(v.stack.secrets.STREAM_TOKEN_SECRET, victim.callId, victimSid, 60_000);
+      const token = i % 4 === 0 ? "not-a-token" : i % 4 === 1 ? used : i % 4 === 2 ? `${Date.now() + 60_000}.${"A".repeat(8)}.${"B".repeat(43)}` : fresh();
       const sid = `MZ${i.toString(16).padStart(32, "0")}`;
       const start = { event: "start", sequenceNumber: "1", streamSid: sid, start: { accountSid: v.stack.secrets.TWILIO_ACCOUNT_SID, streamSid: sid, callSid: victimSid, tracks: ["inbound"], customParameters: { callId: victim.callId, token }, mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 } } };
       return streamSocket(target, [JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }), JSON.stringify(start)], { maxFrames: 2, holdMs: 10_000 });
@@ -191,7 +194,8 @@ describe("hostile input at rate beside legitimate calls", () => {
     expect(forgedR.every((r) => r.status === 403 || r.status === 429), JSON.stringify(statuses(forgedR))).toBe(true);
     expect(replayedR.every((r) => r.status === 200), JSON.stringify(statuses(replayedR))).toBe(true);
     expect((await v.store.getCall(victim.callId))!.state).toBe(stateBefore);
-    expect(badTokensR.every((r) => r.code === 1008 && /token/.test(r.reason ?? "")), JSON.stringify(wsCodes(badTokensR))).toBe(true);
+    expect(badTokensR.every((r) => r.code === 1008 && /token|unsigned stream for a phone call/.test(r.reason ?? "")), JSON.stringify(wsCodes(badTokensR))).toBe(true);
+    expect(badTokensR.filter((r) => r.reason === "unsigned stream for a phone call").length).toBeGreaterThanOrEqual(BAD_TOKENS / 4);
     expect(forgedUpgradeR.status).toBe(403);
     expect(fuzzSent).toBeGreaterThanOrEqual(FRAMES);
     expect(fuzzR.every((r) => r.byUs || r.code === 1008 || r.code === 1009), JSON.stringify(wsCodes(fuzzR))).toBe(true);

@@ -49,7 +49,14 @@ describe("voicecall doctor", () => {
     const r = await cli("doctor", "--allow-local", "--ca", caPath());
     expect(r.text).not.toContain("❌");
     for (const ok of ["unsigned webhook is refused", "stream URL upgrades to a WebSocket", "NATS reachable", "media alive", "number's voice URL points here"]) expect(r.text).toMatch(new RegExp(`✅ ${ok}`));
+    expect(r.text).toMatch(/⚠️ +number's status callback points here: \(empty\)/);
     expect(r.code).toBe(0);
+    v.sim.setNumber(FROM, { voiceUrl: `${v.stack.origin}/voice/webhook`, statusCallback: `${v.stack.origin}/voice/status` });
+    try {
+      expect((await cli("doctor", "--allow-local", "--ca", caPath())).text).toMatch(/✅ number's status callback points here/);
+    } finally {
+      v.sim.setNumber(FROM, `${v.stack.origin}/voice/webhook`);
+    }
   });
 
   it("names a private stream URL when local addresses are not allowed", async () => {

@@ -6,11 +6,14 @@ export interface OwnedNumber {
   phoneNumber: string;
   voiceUrl: string;
   voiceMethod: string;
+  /** The console's "call status changes" URL; "" when unset (Twilio then sends no status callbacks for inbound calls). */
+  statusCallback: string;
+  statusCallbackMethod: string;
 }
 
 /**
  * `GET /2010-04-01/Accounts/{Sid}.json` and `GET …/IncomingPhoneNumbers.json?PhoneNumber=`: what
- * `voicecall doctor` reads to check credentials and where the number's voice URL points.
+ * `voicecall doctor` reads to check credentials and where the number's voice URL and status callback point.
  */
 export function addAccountRoutes(app: express.Express, accountSid: string, numbers: () => OwnedNumber[], created = new Date()): void {
   app.get("/2010-04-01/Accounts/:accountSid.json", (req, res, next) => {
@@ -37,6 +40,8 @@ export function addAccountRoutes(app: express.Express, accountSid: string, numbe
         friendly_name: n.phoneNumber,
         voice_url: n.voiceUrl,
         voice_method: n.voiceMethod,
+        status_callback: n.statusCallback,
+        status_callback_method: n.statusCallbackMethod,
         date_created: rfc2822(created),
         date_updated: rfc2822(created),
       }));

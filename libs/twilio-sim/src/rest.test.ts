@@ -43,6 +43,11 @@ describe("REST Calls API driven by the real twilio client", () => {
     expect(acct.status).toBe("active");
     const [n] = await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550006", limit: 1 });
     expect(n?.voiceUrl).toBe("https://voice.example.com/voice/webhook");
+    // A number set up with only a Voice URL has no status callback (Twilio then sends none for inbound calls).
+    expect(n?.statusCallback).toBe("");
+    sim.setNumber("+15005550006", { voiceUrl: "https://voice.example.com/voice/webhook", statusCallback: "https://voice.example.com/voice/status" });
+    const [m] = await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550006", limit: 1 });
+    expect([m?.statusCallback, m?.statusCallbackMethod]).toEqual(["https://voice.example.com/voice/status", "POST"]);
     expect(await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550007" })).toEqual([]);
     const wrong = twilio(sim.accountSid, "not-the-token", { httpClient: simulatorHttpClient(sim.origin) });
     await expect(wrong.api.v2010.accounts(sim.accountSid).fetch()).rejects.toMatchObject({ status: 401, code: 20003 });

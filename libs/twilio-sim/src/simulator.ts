@@ -138,7 +138,8 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
       return phone.call;
     },
     get: (sid) => phones.get(sid)?.call,
-    numbers: () => [...numbers].map(([phoneNumber, c]) => ({ phoneNumber, voiceUrl: c.voiceUrl, voiceMethod: c.voiceMethod ?? "POST" })),
+    numbers: () =>
+      [...numbers].map(([phoneNumber, c]) => ({ phoneNumber, voiceUrl: c.voiceUrl, voiceMethod: c.voiceMethod ?? "POST", statusCallback: c.statusCallback ?? "", statusCallbackMethod: c.statusCallbackMethod ?? "POST" })),
     all: () => [...phones.values()].map((p) => p.call),
   };
 

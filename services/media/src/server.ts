@@ -8,7 +8,7 @@ import { StreamSession, type SessionDeps } from "./session";
 
 export const STREAM_PATH = "/voice/stream";
 
-export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace"> & { log: Logger };
+export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace" | "signed"> & { log: Logger };
 
 /**
  * The `/voice/stream` WebSocket endpoint on an existing HTTP server (`noServer` + our own upgrade
@@ -54,15 +54,17 @@ export class StreamServer {
       this.d.log.warn({ path }, "stream upgrade refused: bad signature");
       return refuse(socket, 403, "Forbidden");
     }
+    // Twilio signs every handshake; an unsigned one may still be the browser phone (its token decides).
+    const signed = sig !== undefined && !!token;
     const addr = clientAddress(req);
     if (this.pendingTotal >= this.d.cfg.MAX_PENDING_TOTAL || (this.pendingByAddr.get(addr) ?? 0) >= this.d.cfg.MAX_PENDING_PER_ADDRESS) {
       this.d.log.warn({ pendingTotal: this.pendingTotal }, "stream upgrade refused: too many pending sockets");
       return refuse(socket, 429, "Too Many Requests");
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr, signed));
   }
 
-  private connection(ws: WebSocket, addr: string): void {
+  private connection(ws: WebSocket, addr: string, signed: boolean): void {
     const { cfg, log } = this.d;
     this.pendingTotal++;
     this.pendingByAddr.set(addr, (this.pendingByAddr.get(addr) ?? 0) + 1);
@@ -77,6 +79,7 @@ export class StreamServer {
     };
     const session: StreamSession = new StreamSession(ws, {
       ...this.d,
+      signed,
       onLive: (s) => {
         unpend();
         clearTimeout(startTimer);
@@ -101,6 +104,7 @@ export class StreamServer {
     let tokens = cfg.FLOOD_BURST;
     let last = Date.now();
     let invalid = 0;
+    let driftLogged = false;
     ws.on("message", (data: RawData, isBinary: boolean) => {
       const now = Date.now();
       tokens = Math.min(cfg.FLOOD_BURST, tokens + ((now - last) * cfg.FLOOD_PER_SECOND) / 1000);
@@ -115,6 +119,10 @@ export class StreamServer {
         if (invalid <= 3) log.warn({ reason: r.reason, detail: r.detail, callId: session.callId }, "stream frame skipped");
         if (invalid > cfg.MAX_INVALID_FRAMES) close(ws, 1008, "too many invalid frames");
         return;
+      }
+      if (r.drift && !driftLogged) {
+        driftLogged = true;
+        log.warn({ drift: r.drift, event: r.event.event, callId: session.callId }, "stream frame fields differ from Twilio's documented shape (accepted; logged once per stream)");
       }
       try {
         session.onFrame(r.event);

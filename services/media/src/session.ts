@@ -32,6 +32,8 @@ export interface SessionDeps {
   onEnded(s: StreamSession): void;
   /** Run `fn` after the reconnect grace unless cancelled (keyed by streamSid). */
   grace(streamSid: string, fn: () => Promise<void>): void;
+  /** The upgrade carried a valid X-Twilio-Signature (required for phone calls; the browser phone has none). */
+  signed: boolean;
 }
 
 export type EndReason = "stop" | "closed" | "drain" | "error" | "replaced";
@@ -115,6 +117,9 @@ export class StreamSession {
     const check = verifyStreamToken(this.d.cfg.STREAM_TOKEN_SECRET, token, callId, callSid);
     if (!check.ok) return this.reject(1008, `token ${check.reason}`);
     const { store } = this.d;
+    // A phone call's token is in TwiML that anyone with the webhook's answer has seen; only Twilio can
+    // sign the upgrade. Checked before the token is spent, so an unsigned copy cannot burn Twilio's.
+    if (!this.d.signed && (await store.getCall(callId))?.channel !== "web") return this.reject(1008, "unsigned stream for a phone call");
     // Single use across every worker: the gateway mints a fresh token for each stream (reconnects too),
     // so a second start with the same token — whatever its streamSid — is a replay that would steal the lease.
     // Both in one round trip: this is on the path to the caller's first greeting frame.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { waitFor } from "@voicecall/testkit";
 import { mintStreamToken } from "@voicecall/auth";
-import { startHarness, rampAudio, SECRET, type Harness } from "./test-support/harness";
+import { startHarness, rampAudio, AUTH_TOKEN, SECRET, type Harness } from "./test-support/harness";
 import { TwilioClient } from "./test-support/twilio-client";
 
 // Hostile and broken clients against one worker behind Caddy TLS; after each, the worker still serves.
@@ -28,6 +28,24 @@ describe("media: socket hygiene and stream auth", () => {
     const c = h.client(call, { authToken: "not-the-token" });
     await expect(c.opened).rejects.toThrow("status 403");
     await survives();
+  });
+
+  it("refuses an unsigned upgrade carrying a fresh, valid token of a phone call; the genuine stream then starts", async () => {
+    const call = await h.newCall();
+    const token = h.token(call.callId, call.callSid);
+    const unsigned = h.client(call, { authToken: undefined, customParameters: { callId: call.callId, token } });
+    expect(await unsigned.closed).toEqual({ code: 1008, reason: "unsigned stream for a phone call" });
+    expect(h.of(call.callId, "stream.started")).toEqual([]);
+    // The token was not spent: Twilio's own (signed) socket with it is served.
+    const genuine = h.client(call, { customParameters: { callId: call.callId, token } });
+    await waitFor(() => h.of(call.callId, "stream.started").length === 1, "the signed stream");
+    genuine.stop();
+    // A browser-phone call has no Twilio to sign: its token alone opens the stream.
+    const web = await h.newCall();
+    await h.store.update(web.callId, { channel: "web" });
+    const page = h.client(web, { authToken: undefined });
+    await waitFor(() => h.of(web.callId, "stream.started").length === 1, "the browser phone's unsigned stream");
+    page.stop();
   });
 
   it("closes 1008 on a bad token, a token of another call, and a missing token", async () => {
@@ -109,7 +127,7 @@ describe("media: socket hygiene and stream auth", () => {
     const port = (w.app.server.address() as { port: number }).port;
     const url = `ws://127.0.0.1:${port}/voice/stream`;
     const call = await h.newCall();
-    const c = new TwilioClient({ url, callSid: call.callSid, customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
+    const c = new TwilioClient({ url, authToken: AUTH_TOKEN, signUrl: h.streamUrl, callSid: call.callSid, customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "started on the draining worker");
     const drained = w.app.drain(200);
     const late = new WebSocket(url);

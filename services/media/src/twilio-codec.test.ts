@@ -27,9 +27,19 @@ describe("twilio codec: inbound", () => {
     expect(m.ok && m.event.event === "media" && mediaAudio(m.event).length).toBe(160);
   });
 
-  it("keeps Twilio's vocabulary: numbers as strings, dtmf track inbound_track", () => {
-    expect(parseInbound(frames.media.replace(`"chunk":"1"`, `"chunk":1`))).toMatchObject({ ok: false, reason: "invalid" });
-    expect(parseInbound(frames.start.replace(`"sequenceNumber":"1"`, `"sequenceNumber":1`))).toMatchObject({ ok: false, reason: "invalid" });
+  it("accepts a drift in fields we do not use (numbers, missing) and names it; the documented shape has none", () => {
+    for (const text of Object.values(frames)) expect(parseInbound(text)).not.toHaveProperty("drift");
+    const media = parseInbound(frames.media.replace(`"chunk":"1"`, `"chunk":1`).replace(`"timestamp":"52"`, `"timestamp":52`).replace(`"sequenceNumber":"2"`, `"sequenceNumber":2`));
+    expect(media).toMatchObject({ ok: true, drift: ["sequenceNumber: number", "media.chunk: number", "media.timestamp: number"] });
+    expect(media.ok && media.event.event === "media" && mediaAudio(media.event).length).toBe(160);
+    expect(parseInbound(frames.start.replace(`"sequenceNumber":"1"`, `"sequenceNumber":1`))).toMatchObject({ ok: true, drift: ["sequenceNumber: number"] });
+    expect(parseInbound(frames.mark.replace(`"sequenceNumber":"103",`, ""))).toMatchObject({ ok: true, event: { mark: { name: "Repeat message 0" } }, drift: ["sequenceNumber: missing"] });
+    expect(parseInbound(`{"event":"connected","protocol":"Call"}`)).toMatchObject({ ok: true, drift: ["version: missing"] });
+  });
+
+  it("validates what it uses: payload, streamSid, mark name, digit, dtmf track inbound_track", () => {
+    expect(parseInbound(frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":5`))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.mark.replace(`"name":"Repeat message 0"`, `"name":7`))).toMatchObject({ ok: false, reason: "invalid" });
     expect(parseInbound(frames.dtmf.replace("inbound_track", "inbound"))).toMatchObject({ ok: false, reason: "invalid" });
     expect(parseInbound(frames.dtmf.replace(`"digit":"1"`, `"digit":"x"`))).toMatchObject({ ok: false, reason: "invalid" });
   });

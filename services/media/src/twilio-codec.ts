@@ -4,12 +4,20 @@ import { z } from "zod";
  * Twilio Media Streams codec: pure JSON ⇄ typed events, no I/O. Wire shapes follow Twilio's docs and a
  * real capture: every number-like field is a string except `mediaFormat.sampleRate`/`channels`;
  * `dtmf.track` is "inbound_track" while `media.track` is "inbound". Unknown extra fields are dropped.
+ * What we use (event, streamSid, payload, mark name, digit, the start's sids and parameters) is
+ * validated strictly; the rest is accepted as number or string (see `unused`).
  */
 
-const seqNo = z.string().regex(/^\d{1,12}$/);
 const sid = z.string().min(1).max(64);
+/**
+ * Fields we do not use (sequence numbers, chunk, timestamp, version): Twilio documents them as strings
+ * today, but nothing guarantees it, and a drift must not take calls down. Number or string, or absent;
+ * `drift()` names what differs from the documented shape, for one log line per stream.
+ */
+const unused = z.union([z.string().max(32), z.number()]).optional();
+const seqNo = unused;
 
-export const ConnectedFrame = z.object({ event: z.literal("connected"), protocol: z.string().max(64), version: z.string().max(32) });
+export const ConnectedFrame = z.object({ event: z.literal("connected"), protocol: z.string().max(64).optional(), version: unused });
 
 export const StartFrame = z.object({
   event: z.literal("start"),
@@ -32,7 +40,7 @@ export const MediaFrame = z.object({
   event: z.literal("media"),
   sequenceNumber: seqNo,
   streamSid: sid,
-  media: z.object({ track: z.enum(["inbound", "outbound"]), chunk: seqNo, timestamp: seqNo, payload }),
+  media: z.object({ track: z.enum(["inbound", "outbound"]), chunk: unused, timestamp: unused, payload }),
 });
 
 export const DtmfFrame = z.object({
@@ -56,7 +64,7 @@ export type InboundFrame = z.infer<typeof InboundFrame>;
 export type StartFrame = z.infer<typeof StartFrame>;
 export type MediaFrame = z.infer<typeof MediaFrame>;
 
-export type ParseResult = { ok: true; event: InboundFrame } | { ok: false; reason: "not-text" | "too-large" | "not-json" | "unknown-event" | "invalid"; detail?: string };
+export type ParseResult = { ok: true; event: InboundFrame; drift?: string[] } | { ok: false; reason: "not-text" | "too-large" | "not-json" | "unknown-event" | "invalid"; detail?: string };
 
 const known = new Set(["connected", "start", "media", "dtmf", "mark", "stop"]);
 
@@ -79,7 +87,24 @@ export function parseInbound(text: unknown, maxChars = 65_536): ParseResult {
   if (fast) return { ok: true, event: fast };
   const r = InboundFrame.safeParse(raw);
   if (!r.success) return { ok: false, reason: "invalid", detail: r.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
-  return { ok: true, event: r.data };
+  const d = drift(raw as Obj);
+  return d.length ? { ok: true, event: r.data, drift: d } : { ok: true, event: r.data };
+}
+
+/** Unused fields not in Twilio's documented shape (a numeric string, present): `media.chunk: number`, `sequenceNumber: missing`. */
+export function drift(raw: Obj): string[] {
+  const out: string[] = [];
+  const check = (path: string, v: unknown) => {
+    if (v === undefined) out.push(`${path}: missing`);
+    else if (!seqOk(v)) out.push(`${path}: ${typeof v}`);
+  };
+  if (raw.event !== "connected") check("sequenceNumber", raw.sequenceNumber);
+  if (raw.event === "connected" && typeof raw.version !== "string") out.push(`version: ${raw.version === undefined ? "missing" : typeof raw.version}`);
+  if (raw.event === "media" && isObj(raw.media)) {
+    check("media.chunk", raw.media.chunk);
+    check("media.timestamp", raw.media.timestamp);
+  }
+  return out;
 }
 
 type Obj = Record<string, unknown>;
@@ -91,6 +116,7 @@ const sidOk = (x: unknown): x is string => typeof x === "string" && x.length >= 
 
 /** `MediaFrame.parse` for a valid frame (unknown fields dropped), or undefined to let zod decide. */
 function fastMedia(raw: Obj): MediaFrame | undefined {
+  // Only the documented shape; anything else (numbers, missing fields) goes through zod and `drift`.
   const { sequenceNumber, streamSid, media } = raw;
   if (!seqOk(sequenceNumber) || !sidOk(streamSid) || !isObj(media)) return undefined;
   const { track, chunk, timestamp, payload } = media;

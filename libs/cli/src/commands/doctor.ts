@@ -165,13 +165,31 @@ async function twilioChecks(ctx: Ctx, pub?: string): Promise<Check[]> {
   if (!number) return [...out, { ok: "warn", name: "Twilio number", detail: "TWILIO_FROM_NUMBER unset" }];
   try {
     const [n] = await client.incomingPhoneNumbers.list({ phoneNumber: number, limit: 1 });
-    const want = pub ? `${pub}/voice/webhook` : undefined;
     if (!n) out.push({ ok: false, name: "Twilio number belongs to the account", detail: number, fix: "buy or port the number into this account" });
-    else out.push({ ok: !!want && n.voiceUrl === want, name: "number's voice URL points here", detail: n.voiceUrl || "(empty)", fix: want ? `set the number's Voice URL to ${want} (POST)` : undefined });
+    else out.push(...numberUrlChecks(n, pub));
   } catch (err) {
     out.push({ ok: false, name: "Twilio number lookup", detail: (err as Error).message });
   }
   return out;
+}
+
+/**
+ * Both URLs of the number, as Twilio's REST API has them: the Voice URL (POST) and the "call status
+ * changes" URL (POST). Without the second, Twilio sends no status callbacks for inbound calls; the
+ * gateway then ends them by asking Twilio REST after the stream stops, so it is a warning.
+ */
+function numberUrlChecks(n: { voiceUrl: string; voiceMethod: string; statusCallback: string; statusCallbackMethod: string }, pub?: string): Check[] {
+  const voice = pub ? `${pub}/voice/webhook` : undefined;
+  const status = pub ? `${pub}/voice/status` : undefined;
+  const method = (m: string) => (m || "POST").toUpperCase();
+  const voiceOk = !!voice && n.voiceUrl === voice && method(n.voiceMethod) === "POST";
+  const statusCheck: Check = !n.statusCallback
+    ? { ok: "warn", name: "number's status callback points here", detail: "(empty): Twilio sends no status callbacks for inbound calls", fix: status ? `set the number's "call status changes" URL to ${status} (POST)` : undefined }
+    : { ok: !!status && n.statusCallback === status && method(n.statusCallbackMethod) === "POST", name: "number's status callback points here", detail: `${n.statusCallback} (${method(n.statusCallbackMethod)})`, fix: status ? `set the number's "call status changes" URL to ${status} (POST)` : undefined };
+  return [
+    { ok: voiceOk, name: "number's voice URL points here", detail: `${n.voiceUrl || "(empty)"} (${method(n.voiceMethod)})`, fix: voice ? `set the number's Voice URL to ${voice} (POST)` : undefined },
+    statusCheck,
+  ];
 }
 
 /** `voicecall doctor [--public-url URL] [--allow-local] [--ca file]` */
