@@ -5,14 +5,15 @@
  * A mark's echo says the player stood at the mark half a round trip ago (the echo's way back), so it
  * re-anchors there. The round trip itself comes from the send clock: a mark is due when a player with no
  * delay would reach it, and its echo comes back one round trip later, or later still if the caller's player
- * stalled. The smallest lateness of the recent echoes is therefore the round trip, and a stall does not
- * count into it. The split into halves assumes a symmetric path (the one thing marks cannot tell).
+ * stalled. The median lateness of the recent echoes is the round trip: the smallest would be biased low by
+ * the jitter (by 60 ms at ±30 ms each way, all of it error), while a rare stall moves the median little.
+ * The split into halves assumes a symmetric path (the one thing marks cannot tell).
  */
 export class PlayheadEstimate {
   private anchor = { t: 0, pos: 0 };
   private readonly lateness: number[] = [];
   private readonly errs: number[] = [];
-  /** Round trip (ms): the smallest echo lateness of the last `window` marks; 0 before any echo. */
+  /** Round trip (ms): the median echo lateness of the last `window` marks; 0 before any echo. */
   rttMs = 0;
 
   constructor(
@@ -43,7 +44,8 @@ export class PlayheadEstimate {
     const calibrating = this.lateness.length === 0;
     this.lateness.push(Math.max(0, now - dueAt));
     if (this.lateness.length > this.window) this.lateness.shift();
-    this.rttMs = Math.min(...this.lateness);
+    const sorted = [...this.lateness].sort((a, b) => a - b);
+    this.rttMs = sorted[Math.floor(sorted.length / 2)]!;
     const half = this.rttMs / 2;
     const observed = Math.min(sent, pos + half * this.bytesPerMs);
     const err = (this.at(now, sent) - observed) / this.bytesPerMs;
