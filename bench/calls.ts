@@ -59,8 +59,10 @@ export interface NoiseOutcome {
   /** `resumed` came (it went on where it stopped), and when. */
   resumed: boolean;
   resumedAfterEndMs?: number;
-  /** The agent took a turn on it (`agent.turn`, or a reply with a new generation). */
+  /** The agent took a turn on it (`agent.turn`). */
   tookTurn: boolean;
+  /** What the recogniser made of it (`transcript.final` texts), for the report. */
+  heard: string[];
 }
 
 export interface DriveOptions {
@@ -182,13 +184,13 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         r.endedAfterNoise = lastNoise;
         break;
       }
-      lastNoise = undefined;
       const askedAt = Date.now();
       await p.say(o.audio.question);
       const endAbs = await until(() => mouth.ends.find((t) => t >= askedAt), "end of caller speech", 10_000, o.signal);
       const replyAbs = await until(() => firstHeardAfter(p, endAbs) ?? (p.status !== "in-progress" ? -1 : undefined), "reply audio", 60_000, o.signal);
       if (replyAbs < 0) {
         r.endedByAgent = true;
+        r.endedAfterNoise = lastNoise;
         break;
       }
       r.turns++;
@@ -270,6 +272,7 @@ async function playNoise(p: Phone, mouth: ReturnType<typeof watchMouth>, n: Nois
     resumed: !!resumed,
     resumedAfterEndMs: resumed ? resumed.ts - endAbs : undefined,
     tookTurn: inWindow("agent.turn").length > 0,
+    heard: inWindow("transcript.final").map((e) => `${String(e.text)}${e.backchannel ? " (backchannel)" : ""}`),
   };
 }
 

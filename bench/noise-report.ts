@@ -13,18 +13,28 @@ export interface NoiseRow {
   tookTurn: number;
   /** Noise end → `resumed`, of the resumed ones. */
   resumeAfterEndMs: Dist;
+  /** What the recogniser heard, most frequent first ("text ×n"). */
+  heardAs: string[];
 }
 
 export interface NoiseReport {
   rows: NoiseRow[];
   total: NoiseRow;
-  /** Calls the agent ended while the noise rounds ran (a noise heard as "goodbye"). */
+  /** Calls the agent ended early after a noise took a turn (a noise heard as "no thanks" or "goodbye"). */
   callsEndedByNoise: number;
+  /** Calls the agent ended early, for whatever reason. */
+  callsEndedEarly: number;
   bargeIns: number;
   bargeInsCut: number;
 }
 
 const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
+
+function tally(xs: string[]): string[] {
+  const m = new Map<string, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  return [...m].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([t, n]) => `${t} ×${n}`);
+}
 
 function row(name: string, xs: NoiseOutcome[]): NoiseRow {
   const resumed = xs.filter((x) => x.resumed && x.resumedAfterEndMs !== undefined).map((x) => x.resumedAfterEndMs!);
@@ -36,6 +46,7 @@ function row(name: string, xs: NoiseOutcome[]): NoiseRow {
     resumedWithin300: resumed.filter((ms) => ms <= 300).length,
     tookTurn: xs.filter((x) => x.tookTurn).length,
     resumeAfterEndMs: dist(resumed),
+    heardAs: tally(xs.flatMap((x) => x.heard)),
   };
 }
 
@@ -45,7 +56,8 @@ export function noiseReport(results: CallResult[]): NoiseReport {
   return {
     rows: names.map((n) => row(n, all.filter((x) => x.name === n))),
     total: row("all", all),
-    callsEndedByNoise: results.filter((r) => r.endedByAgent && r.endedAfterNoise !== undefined).length,
+    callsEndedByNoise: results.filter((r) => r.endedByAgent && r.perNoise.some((x) => x.tookTurn)).length,
+    callsEndedEarly: results.filter((r) => r.endedByAgent).length,
     bargeIns: results.reduce((a, r) => a + r.bargeIns, 0),
     bargeInsCut: results.reduce((a, r) => a + r.bargeInsCut, 0),
   };
@@ -56,14 +68,14 @@ const pct = (a: number, b: number) => (b ? `${Math.round((a / b) * 1000) / 10} %
 /** A markdown table of the per-noise outcomes plus the goal lines. */
 export function noiseMarkdown(r: NoiseReport): string {
   const out = [
-    "| noise over agent speech | n | paused | ended the utterance (goal 0) | took the turn | resumed ≤ 300 ms after it ended | noise end → resumed p50 / p95 (ms) |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    "| noise over agent speech | n | paused | ended the utterance (goal 0) | took the turn | resumed ≤ 300 ms after it ended | noise end → resumed p50 / p95 (ms) | heard as |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
   ];
   for (const x of [...r.rows, r.total]) {
     const res = x.resumeAfterEndMs;
-    out.push(`| ${x.name === "all" ? "**all**" : x.name} | ${x.n} | ${pct(x.paused, x.n)} | ${pct(x.ended, x.n)} | ${pct(x.tookTurn, x.n)} | ${x.paused ? pct(x.resumedWithin300, x.paused) : "-"} | ${res.n ? `${res.p50} / ${res.p95}` : "-"} |`);
+    out.push(`| ${x.name === "all" ? "**all**" : x.name} | ${x.n} | ${pct(x.paused, x.n)} | ${pct(x.ended, x.n)} | ${pct(x.tookTurn, x.n)} | ${x.paused ? pct(x.resumedWithin300, x.paused) : "-"} | ${res.n ? `${res.p50} / ${res.p95}` : "-"} | ${x.name === "all" ? "" : x.heardAs.join(", ")} |`);
   }
   out.push("");
-  out.push(`utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %)`);
+  out.push(`utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %)`);
   return out.join("\n");
 }

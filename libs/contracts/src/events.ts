@@ -17,7 +17,14 @@ export const CallEvent = z.discriminatedUnion("type", [
   e("speech.started", { streamSid: z.string(), agentSpeaking: z.boolean() }),
   e("speech.stopped", { streamSid: z.string(), durationMs: z.number() }),
   e("transcript.partial", { streamSid: z.string(), text: z.string() }),
-  e("transcript.final", { streamSid: z.string(), text: z.string(), confidence: z.number().optional(), speechMs: z.number().optional() }),
+  e("transcript.final", {
+    streamSid: z.string(),
+    text: z.string(),
+    confidence: z.number().optional(),
+    speechMs: z.number().optional(),
+    /** Media heard it over agent speech and it has no words but backchannels ("yeah", "uh-huh"): not a turn. */
+    backchannel: z.boolean().optional(),
+  }),
   e("playback.mark", {
     streamSid: z.string(),
     utteranceId: z.string(),

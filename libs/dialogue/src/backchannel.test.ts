@@ -11,6 +11,8 @@ describe("backchannels", () => {
   it("give the grammar a sink besides the script's phrases", () => {
     const g = jsgfGrammar(loadScript());
     expect(g).toMatch(/^<backchannel> = \( uh huh \) \|/m);
-    expect(g).toMatch(/^public <utterance> = .*\| <backchannel>;$/m);
+    expect(g).toMatch(/^public <utterance> = .*\| <backchannel> \| <acknowledgement>;$/m);
+    // "right" said over the agent is heard as itself, not as the nearest script phrase ("bye").
+    expect(g).toMatch(/^<acknowledgement> = \( right \) \| \( alright \);$/m);
   });
 });

@@ -4,6 +4,13 @@
  */
 export const BACKCHANNEL_PHRASES = ["uh huh", "uh-huh", "mm hmm", "mhm", "hmm", "huh", "uh", "mm"] as const;
 
+/**
+ * Acknowledgements said over the agent ("right"): in the grammar so that the decoder hears them as
+ * themselves rather than as the nearest script phrase ("bye"). Over agent speech media marks them as
+ * backchannels; said on their own they are the caller's turn ("yeah" also answers a yes/no question).
+ */
+export const ACKNOWLEDGEMENT_PHRASES = ["right", "alright"] as const;
+
 const words = new Set(BACKCHANNEL_PHRASES.flatMap((p) => p.split(" ")));
 
 /** True when `text` has words and all of them are backchannel sounds ("uh huh", "mm"). */

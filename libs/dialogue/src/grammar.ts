@@ -1,6 +1,6 @@
 import { normalize, spellDigits as spell } from "./match";
 import type { DialogueScript } from "./script";
-import { BACKCHANNEL_PHRASES } from "./backchannel";
+import { ACKNOWLEDGEMENT_PHRASES, BACKCHANNEL_PHRASES } from "./backchannel";
 
 /**
  * JSGF grammar (text) accepting exactly the script's example phrases, normalised the way
@@ -19,6 +19,8 @@ export function jsgfGrammar(script: DialogueScript): string {
   // nearest script phrase (a "no" can end the call). Media and the agent treat these words as no turn.
   lines.push(`<backchannel> = ${BACKCHANNEL_PHRASES.map((p) => `( ${p} )`).join(" | ")};`);
   rules.push("<backchannel>");
+  lines.push(`<acknowledgement> = ${ACKNOWLEDGEMENT_PHRASES.map((p) => `( ${p} )`).join(" | ")};`);
+  rules.push("<acknowledgement>");
   lines.splice(4, 0, `public <utterance> = ${rules.join(" | ")};`, "");
   return lines.join("\n") + "\n";
 }

@@ -177,6 +177,17 @@ describe("agent", () => {
     expect(t.find((e) => e.role === "caller")!.text).toBe("what are your opening hours");
   });
 
+  it("a final media marked as a backchannel (said over the agent) is not a turn; the same word on its own is", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation");
+    await streamStarted(callId);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "right", backchannel: true });
+    await barrier(callId, rec);
+    expect(rec.spoken().filter((s) => s.purpose === "reply")).toEqual([]);
+    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "right" });
+    await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "a reply to the caller's own line");
+  });
+
   it("keeps only the heard part of an interrupted reply in history and transcript", async () => {
     const a = await startAgent();
     const { callId, rec } = await newCall("conversation");

@@ -175,7 +175,7 @@ export class Conversation {
         this.armSilence();
         return;
       case "transcript.final":
-        return this.onCallerText(e.text, false, e.ts);
+        return this.onCallerText(e.text, false, e.ts, e.backchannel === true);
       case "dtmf":
         return this.onCallerText(dtmfInput(e.digit), true);
       case "amd.result":
@@ -242,7 +242,8 @@ export class Conversation {
   // ── turns ───────────────────────────────────────────────────────────────
 
   /** `finalTs`: the `ts` of a `transcript.final` (the same media wrote to the call record). */
-  private async onCallerText(text: string, dtmf: boolean, finalTs?: number): Promise<void> {
+  /** `backchannel`: media heard it over agent speech as an acknowledgement ("yeah"), not a turn. */
+  private async onCallerText(text: string, dtmf: boolean, finalTs?: number, backchannel = false): Promise<void> {
     if (finalTs !== undefined) {
       const seen = this.seenFinal;
       if (finalTs < seen.ts || (finalTs === seen.ts && text === seen.text)) return; // heard already (live and recovered)
@@ -254,7 +255,7 @@ export class Conversation {
       this.log.debug({ pii: { text } }, "ignored own echo");
       return this.handled(finalTs);
     }
-    if (!dtmf && isBackchannel(text)) {
+    if (!dtmf && (backchannel || isBackchannel(text))) {
       this.log.debug({ pii: { text } }, "ignored backchannel");
       return this.handled(finalTs);
     }

@@ -8,6 +8,7 @@ const cfg = (o: Partial<BargeInConfig> = {}): BargeInConfig => ({
   falseInterruptionMs: 600,
   backchannelMaxMs: 700,
   recognitionTimeoutMs: 5000,
+  resumeGapMs: 250,
   backchannels: parseBackchannels("uh-huh,mm-hmm,yeah,okay"),
   ...o,
 });
@@ -105,6 +106,54 @@ describe("barge-in policy", () => {
     expect(run(p, 0, 1000, "speaking")).toBeUndefined();
     expect(p.final("no thanks", "speaking")).toBe("confirm");
     expect(p.final("yeah", "speaking")).toBeNull();
+  });
+
+  it("counts voiced speech, not time since the onset: a 120 ms knock followed by silence never pauses", () => {
+    const p = new BargeInPolicy(cfg());
+    p.speechStarted(0);
+    for (let t = 20; t <= 1000; t += 20) expect(p.tick(t, "speaking", Math.min(t, 120))).toBeNull();
+    // Continuous voice pauses exactly when it did before: 200 ms after the onset.
+    const v = new BargeInPolicy(cfg());
+    v.speechStarted(0);
+    let at = 0;
+    for (let t = 20; !at && t <= 1000; t += 20) if (v.tick(t, "speaking", t) === "pause") at = t;
+    expect(at).toBe(200);
+  });
+
+  it("early check: quiet after a paused-over noise asks for a decode; no words resumes, words confirm, a stale answer is ignored", () => {
+    const mk = () => {
+      const p = new BargeInPolicy(cfg());
+      p.earlyCheck = true;
+      p.speechStarted(0);
+      let t = 20;
+      for (; t <= 400; t += 20) if (p.tick(t, "speaking", t) === "pause") break;
+      expect(t).toBe(200);
+      for (t += 20; t <= 400; t += 20) expect(p.tick(t, "idle", t)).toBeNull(); // still voiced up to 400
+      for (; t < 650; t += 20) expect(p.tick(t, "idle", 400)).toBeNull();
+      expect(p.tick(660, "idle", 400)).toBe("check");
+      expect(p.tick(680, "idle", 400)).toBeNull(); // one check per quiet gap
+      return p;
+    };
+    const a = mk();
+    expect(a.checked("mm-hmm", 400, 700)).toBe("resume");
+    expect(a.paused).toBe(false);
+    expect(a.judgedNonTurn).toBe(true);
+    // The same utterance goes on (the endpointer still in speech): no pause again until new voice…
+    for (let t = 720; t <= 1000; t += 20) expect(a.tick(t, "speaking", 400)).toBeNull();
+    // …and then only after the minimum speech of it.
+    let again = 0;
+    for (let t = 1020; !again && t <= 1600; t += 20) if (a.tick(t, "speaking", t) === "pause") again = t;
+    expect(again).toBe(1200);
+    expect(a.judgedNonTurn).toBe(false); // new voice: judged afresh
+    // With no voice after the check, the utterance's final is no turn even if it decodes to words.
+    const b = mk();
+    b.checked("mm-hmm", 400, 700);
+    expect(b.final("that works", "speaking")).toBeNull();
+    expect(mk().checked("no thanks", 400, 700)).toBe("confirm");
+    const c = mk();
+    c.tick(700, "idle", 700); // the caller spoke again before the answer came
+    expect(c.checked("", 400, 720)).toBeNull();
+    expect(c.paused).toBe(true);
   });
 
   it("disabled: never pauses", () => {

@@ -10,6 +10,11 @@
  * (`backchannelMaxMs`) is a possible sentence, so the pause holds until its final transcript (or the
  * recogniser's "no words") arrives, however slow recognition is. A reply must never come back while
  * the sentence that cut it is still being recognised.
+ *
+ * Speech length counts voiced audio (onset → last voiced frame), not time since the onset: a knock
+ * followed by silence is not 200 ms of speech. With a pipeline that can decode the running utterance
+ * (`earlyCheck`), a pause whose caller has gone quiet for `resumeGapMs` asks for that decode (`check`):
+ * no words resumes within a few hundred ms of the noise ending; words confirm at once.
  */
 
 export interface BargeInThresholds {
@@ -31,11 +36,14 @@ export interface BargeInConfig {
   backchannelMaxMs: number;
   /** Speech longer than a backchannel that gets no transcript within this (ms after it ended): drop the cut reply, never replay it. */
   recognitionTimeoutMs: number;
+  /** Quiet this long (ms) after paused-over speech: decode what was said so far (`check`) to resume early. */
+  resumeGapMs: number;
   backchannels: ReadonlySet<string>;
 }
 
 export type AgentState = "speaking" | "thinking" | "idle";
-export type BargeInDecision = "pause" | "confirm" | "resume" | null;
+/** `check`: decode the running utterance now and hand the text to `checked`. */
+export type BargeInDecision = "pause" | "confirm" | "resume" | "check" | null;
 
 /** Lower-case words of a transcript, punctuation stripped (hyphens kept: "uh-huh"). */
 export function words(text: string): string[] {
@@ -57,13 +65,21 @@ export function parseBackchannels(list: string): Set<string> {
 
 export class BargeInPolicy {
   private speaking = false;
-  private speechStartMs = 0;
   private partialWords = 0;
   /** A partial came back and it was only backchannels: do not pause on duration alone. */
   private onlyBackchannel = false;
   private pausedAtMs: number | null = null;
   /** Stream time a paused-over utterance longer than a backchannel ended; its transcript is awaited. */
   private awaitingSinceMs: number | null = null;
+  /** Stream time of the last voiced frame (the pipeline's), and where voiced speech counts from. */
+  private lastVoicedMs = 0;
+  private voicedFromMs: number | null = 0;
+  /** The `lastVoicedMs` a check was asked for (one per quiet gap); a later voice makes its answer stale. */
+  private checkedAtVoicedMs: number | null = null;
+  /** An early check found no words and no voice came since: this utterance's final is not a turn either. */
+  private nonTurn = false;
+  /** The pipeline can decode the running utterance (pocketsphinx): early checks are on. */
+  earlyCheck = false;
 
   constructor(private readonly cfg: BargeInConfig) {}
 
@@ -77,7 +93,9 @@ export class BargeInPolicy {
 
   speechStarted(atMs: number): void {
     this.speaking = true;
-    this.speechStartMs = atMs;
+    this.voicedFromMs = atMs;
+    this.checkedAtVoicedMs = null;
+    this.nonTurn = false;
     this.partialWords = 0;
     this.onlyBackchannel = false;
   }
@@ -98,9 +116,19 @@ export class BargeInPolicy {
     this.onlyBackchannel = this.partialWords === 0 && words(text).length > 0;
   }
 
+  /**
+   * The utterance now ending was judged a non-turn by an early check with no voice after it: its final
+   * (the same audio plus its tail) is not a turn even if its words differ; the grammar decode of a murmur
+   * can flip between the sink and a phrase ("uh huh" / "that works") on a few frames.
+   */
+  get judgedNonTurn(): boolean {
+    return this.nonTurn;
+  }
+
   /** A final transcript ends the caller's turn. */
   final(text: string, agent: AgentState): BargeInDecision {
-    const real = realWords(text, this.cfg.backchannels);
+    const real = this.nonTurn ? 0 : realWords(text, this.cfg.backchannels);
+    this.nonTurn = false;
     this.speaking = false;
     this.partialWords = 0;
     this.awaitingSinceMs = null;
@@ -113,9 +141,34 @@ export class BargeInPolicy {
     return null;
   }
 
-  /** Call on every inbound frame with the stream clock. */
-  tick(nowMs: number, agent: AgentState): BargeInDecision {
+  /** The answer to a `check`: the running utterance decoded as `text`. */
+  checked(text: string, atVoicedMs: number, nowMs: number): BargeInDecision {
+    if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs || !this.speaking) return null; // voice came back: stale
+    this.pausedAtMs = null;
+    this.awaitingSinceMs = null;
+    if (realWords(text, this.cfg.backchannels) > 0) return "confirm";
+    // A non-turn: resume, and count speech afresh from the next voiced frame, so the same noise does not pause again.
+    this.voicedFromMs = null;
+    this.checkedAtVoicedMs = nowMs;
+    this.nonTurn = true;
+    return "resume";
+  }
+
+  /**
+   * Call on every inbound frame with the stream clock and the pipeline's last voiced frame
+   * (`lastVoicedMs`; without it, every frame of an utterance counts as voiced).
+   */
+  tick(nowMs: number, agent: AgentState, lastVoicedMs = nowMs): BargeInDecision {
+    this.lastVoicedMs = lastVoicedMs;
+    if (this.voicedFromMs === null && this.checkedAtVoicedMs !== null && lastVoicedMs > this.checkedAtVoicedMs) {
+      this.voicedFromMs = lastVoicedMs - 20; // the caller goes on: what follows is judged afresh
+      this.nonTurn = false;
+    }
     if (this.pausedAtMs !== null) {
+      if (this.earlyCheck && this.speaking && nowMs - lastVoicedMs >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
+        this.checkedAtVoicedMs = lastVoicedMs;
+        return "check";
+      }
       if (this.awaitingSinceMs !== null) {
         if (nowMs - this.awaitingSinceMs < this.cfg.recognitionTimeoutMs) return null;
         // The recogniser never answered: treat the sentence as a turn (drop, do not replay).
@@ -131,7 +184,8 @@ export class BargeInPolicy {
     }
     if (!this.cfg.enabled || agent === "idle" || !this.speaking || this.onlyBackchannel) return null;
     const t = this.cfg[agent];
-    if (nowMs - this.speechStartMs >= t.minSpeechMs && this.partialWords >= t.minWords) {
+    if (this.voicedFromMs === null) return null;
+    if (lastVoicedMs - this.voicedFromMs >= t.minSpeechMs && this.partialWords >= t.minWords) {
       this.pausedAtMs = nowMs;
       return "pause";
     }

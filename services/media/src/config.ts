@@ -4,6 +4,7 @@ import { speechConfigSchema } from "./speech/config";
 import { parseBackchannels, type BargeInConfig } from "./barge-in";
 
 const { ms, bool } = fields;
+const db = (def: number) => z.coerce.number().min(0).max(60).default(def).describe(`decibels 0..60 (0 = off), e.g. ${def}`);
 const count = (def: number) => z.coerce.number().int().nonnegative().default(def).describe(`a count, e.g. ${def}`);
 
 /** Media service environment (speech fields: ./speech/config.ts). Durations end in `_MS`. */
@@ -60,8 +61,21 @@ export const MediaConfigSchema = z
   BARGE_IN_BACKCHANNEL_MAX_MS: ms(700),
   /** Such speech with no transcript this long after it ended (STT down): the cut reply is dropped, not replayed. */
   BARGE_IN_RECOGNITION_TIMEOUT_MS: ms(5000),
+  /**
+   * Caller quiet this long after speech that paused the agent: decode what was said so far (pocketsphinx)
+   * and resume at once if it was no words. 200: longer than the gaps inside a word (stop closures run
+   * under 150 ms), and leaves ~100 ms for the decode so a noise's pause can end within 300 ms of it.
+   */
+  BARGE_IN_RESUME_GAP_MS: ms(200),
+  /**
+   * Echo guard: while agent audio plays, inbound frames more than this many dB below its level are not
+   * speech. 9: a speakerphone echo comes back 10–20 dB down; a caller talking over the agent is near its level.
+   */
+  BARGE_IN_ECHO_GUARD_DB: db(9),
+  /** Inbound frames this many dB below the caller's own voice (learnt from their turns) are not speech. 14: background speech runs 20 dB down. */
+  BARGE_IN_CALLER_FLOOR_DB: db(14),
   /** Comma list of words that never count as an interruption. */
-  BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,sure"),
+  BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,alright,sure"),
   })
   .merge(speechConfigSchema);
 
@@ -80,6 +94,7 @@ export function bargeInConfig(c: MediaConfig): BargeInConfig {
     falseInterruptionMs: c.FALSE_INTERRUPTION_MS,
     backchannelMaxMs: c.BARGE_IN_BACKCHANNEL_MAX_MS,
     recognitionTimeoutMs: c.BARGE_IN_RECOGNITION_TIMEOUT_MS,
+    resumeGapMs: c.BARGE_IN_RESUME_GAP_MS,
     backchannels: parseBackchannels(c.BACKCHANNELS),
   };
 }

@@ -170,6 +170,7 @@ export class StreamSession {
       playout: this.playout,
       policy: new BargeInPolicy(this.d.bargeIn),
       thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
+      levels: { echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB },
       countsAsWords: (t) => realWords(t, this.d.bargeIn.backchannels) > 0,
       emit: this.emit,
       onFalseInterruption: () => {
@@ -324,7 +325,7 @@ export class StreamSession {
     const ts = Date.now();
     // The newest final is kept on the call record too: an agent that missed the event (restart, NATS
     // down) finds it there. Not awaited: the agent compares timestamps, so the order does not matter.
-    if (e.type === "transcript.final" && typeof e.text === "string") void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
+    if (e.type === "transcript.final" && typeof e.text === "string" && !e.backchannel) void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
     try {
       this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts, callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
     } catch (err) {

@@ -4,6 +4,7 @@ import { FRAME_MS } from "@voicecall/audio";
 import type { SpeechEvent, SpeechPipeline } from "./speech/types";
 import type { BargeInDecision, BargeInPolicy, AgentState } from "./barge-in";
 import { msOf, type Playout } from "./playout";
+import { LevelFloor, type LevelFloorConfig } from "./level-floor";
 import type { Emit } from "./session";
 
 export interface SpeechInOptions {
@@ -11,6 +12,8 @@ export interface SpeechInOptions {
   playout: Playout;
   policy: BargeInPolicy;
   thinkingWindowMs: number;
+  /** Echo guard and background-speech floor (absent: no floor). */
+  levels?: LevelFloorConfig;
   countsAsWords: (text: string) => boolean;
   emit: Emit;
   /** A paused utterance resumed; returns the call's count so far. */
@@ -29,25 +32,35 @@ export class SpeechIn {
   finalAt?: number;
   /** The utterance a barge-in cut, reported in `interrupted`. */
   private interrupted?: { id: string; generation: number };
+  private readonly levels?: LevelFloor;
+  private floor = 0;
 
   constructor(private readonly o: SpeechInOptions) {
+    if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
+    o.policy.earlyCheck = !!o.pipeline.peek;
     void this.run();
   }
 
   /** One inbound 20 ms mu-law frame. */
   push(frame: Uint8Array): void {
     this.streamMs += FRAME_MS;
+    const { pipeline, policy, playout } = this.o;
+    if (this.levels) {
+      const floor = this.levels.floor(playout.speaking ? playout.current()?.id : undefined);
+      if (floor !== this.floor) pipeline.setLevelFloor!((this.floor = floor));
+    }
     try {
-      this.o.pipeline.push(frame);
+      pipeline.push(frame);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, "speech pipeline push failed");
     }
-    this.apply(this.o.policy.tick(this.streamMs, this.agentState()));
+    this.apply(policy.tick(this.streamMs, this.agentState(), pipeline.lastVoicedMs));
   }
 
   /** One chunk of agent audio from the bus. */
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
     this.o.playout.push(h, payload);
+    this.levels?.agentAudio(h.utteranceId, payload);
     this.lastFinalAtMs = null;
   }
 
@@ -94,9 +107,13 @@ export class SpeechIn {
         this.apply(policy.final("", this.agentState()));
         return;
       case "transcript.final": {
+        // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
+        const over = this.o.playout.speaking || policy.paused;
+        const backchannel = (over && !this.o.countsAsWords(ev.text)) || policy.judgedNonTurn ? true : undefined;
         const decision = policy.final(ev.text, this.agentState());
-        emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs });
+        emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs, backchannel });
         if (this.o.countsAsWords(ev.text)) {
+          this.levels?.callerTurn(ev.level);
           this.lastFinalAtMs = this.streamMs;
           this.finalAt = performance.now();
         }
@@ -110,6 +127,16 @@ export class SpeechIn {
     if (d === "pause") this.pause();
     else if (d === "confirm") this.confirm();
     else if (d === "resume") this.resume();
+    else if (d === "check") this.check();
+  }
+
+  /** Decode what the caller said so far over the paused reply; no words resumes it now. */
+  private check(): void {
+    const at = this.o.pipeline.lastVoicedMs ?? this.streamMs;
+    this.o.pipeline.peek?.().then(
+      (text) => text !== undefined && this.apply(this.o.policy.checked(text, at, this.streamMs)),
+      (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
+    );
   }
 
   private pause(): void {

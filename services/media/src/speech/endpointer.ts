@@ -67,6 +67,11 @@ export class Endpointer {
     return this.speaking;
   }
 
+  /** The running utterance's PCM so far (a copy), or undefined when idle: for a provisional decode. */
+  current(): Int16Array | undefined {
+    return this.speaking ? this.utt.slice(0, this.uttLen) : undefined;
+  }
+
   /** Stream time (ms) at the end of the frames pushed so far. */
   get nowMs(): number {
     return this.frame * this.frameMs;

@@ -69,6 +69,35 @@ describe("speech pipeline with pocketsphinx", () => {
     expect(final.speechMs).toBeGreaterThan(1000);
   });
 
+  it("a level floor keeps quiet speech (an echo, the room) from starting an utterance; the voiced level is reported", async () => {
+    const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
+    const loud = await feed(factory.open({ callId: "lvl", signal: new AbortController().signal }), mu);
+    const final = loud.find((e) => e.type === "transcript.final") as Extract<SpeechEvent, { type: "transcript.final" }>;
+    expect(final.text).toBe("yes please");
+    expect(final.level).toBeGreaterThan(0.03);
+    const p = factory.open({ callId: "lvl2", signal: new AbortController().signal });
+    p.setLevelFloor!(final.level! * 1.5);
+    expect(await feed(p, mu)).toEqual([]);
+  });
+
+  it("peek decodes the running utterance before its end; lastVoicedMs follows the voice", async () => {
+    const speech = await synthMulaw("flite:rms", "yes please");
+    const p = factory.open({ callId: "peek", signal: new AbortController().signal });
+    const mu = new Uint8Array(4000 + speech.length + 2400).fill(0xff);
+    mu.set(speech, 4000);
+    for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES)); // 300 ms quiet after it: still in the utterance
+    expect(p.lastVoicedMs).toBeGreaterThan(500);
+    expect(p.lastVoicedMs).toBeLessThanOrEqual(mu.length / 8 - 200);
+    expect(await p.peek!()).toBe("yes please");
+    const ev: SpeechEvent[] = [];
+    const done = (async () => {
+      for await (const e of p.events) ev.push(e);
+    })();
+    p.close();
+    await done;
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+  });
+
   it("silence alone gives no events", async () => {
     const ev = await feed(factory.open({ callId: "quiet", signal: new AbortController().signal }), new Uint8Array(8000 * 2).fill(0xff));
     expect(ev).toEqual([]);

@@ -2,6 +2,7 @@ import type { Logger } from "@voicecall/log";
 import { Endpointer, type EndpointerOptions } from "./endpointer";
 import { EventQueue } from "./event-queue";
 import { decodeMulawInto } from "./mulaw-frame";
+import { rms } from "@voicecall/audio";
 import type { SpeechEvent, SpeechPipeline, SpeechToText, SttStream, VadStream, VoiceActivityDetector } from "./types";
 
 const FRAME_BYTES = 160;
@@ -30,13 +31,35 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
   const stt: SttStream = parts.stt.open({ callId: o.callId, signal: sttAbort.signal, grammar: o.grammar });
   /** Speech lengths of utterances handed to the STT and not yet answered (utterance-level engines). */
   const pendingSpeechMs: number[] = [];
+  /** Voiced-frame RMS of those utterances, in the same order. */
+  const pendingLevel: number[] = [];
   let lastSpeechMs = 0;
+  let lastLevel = 0;
   let closed = false;
+  let streamMs = 0;
+  let lastVoicedMs = 0;
+  let floor = 0;
+  /** Sum of squares and count of voiced frames' RMS in the running utterance. */
+  let voicedSq = 0;
+  let voicedN = 0;
 
   const frame = (mu: Uint8Array) => {
     if (streaming) stt.pushFrame(mu);
-    const ev = ep.push(vad.isSpeech(decodeMulawInto(mu, pcm)), pcm);
+    streamMs += 20;
+    decodeMulawInto(mu, pcm);
+    let voiced = vad.isSpeech(pcm);
+    if (voiced) {
+      const level = rms(pcm);
+      if (level < floor) voiced = false;
+      else {
+        lastVoicedMs = streamMs;
+        voicedSq += level * level;
+        voicedN++;
+      }
+    }
+    const ev = ep.push(voiced, pcm);
     if (ev) onEndpoint(ev);
+    else if (!voiced && !ep.inSpeech) voicedSq = voicedN = 0; // a blip that started no utterance
   };
 
   const onEndpoint = (ev: NonNullable<ReturnType<Endpointer["push"]>>) => {
@@ -46,7 +69,13 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     }
     events.push({ type: "speech.stopped", atMs: ev.atMs, durationMs: ev.durationMs });
     lastSpeechMs = ev.durationMs;
-    if (!streaming) pendingSpeechMs.push(ev.durationMs);
+    lastLevel = voicedN ? Math.sqrt(voicedSq / voicedN) : 0;
+    voicedSq = 0;
+    voicedN = 0;
+    if (!streaming) {
+      pendingSpeechMs.push(ev.durationMs);
+      pendingLevel.push(lastLevel);
+    }
     stt.endUtterance(ev.pcm);
   };
 
@@ -59,11 +88,12 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
           continue;
         }
         const speechMs = streaming ? lastSpeechMs : (pendingSpeechMs.shift() ?? lastSpeechMs);
+        const level = streaming ? lastLevel : (pendingLevel.shift() ?? lastLevel);
         if (!r.text.trim()) {
           events.push({ type: "transcript.none", speechMs }); // noise decoded to nothing: no turn
           continue;
         }
-        events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs, decodeMs: r.decodeMs });
+        events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs, decodeMs: r.decodeMs, level });
         parts.log?.debug({ callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } }, "transcript final");
       }
     } catch (err) {
@@ -115,6 +145,20 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     setGrammar(jsgf) {
       stt.setGrammar?.(jsgf);
     },
+    get lastVoicedMs() {
+      return lastVoicedMs;
+    },
+    setLevelFloor(rmsFloor: number) {
+      floor = rmsFloor;
+    },
+    ...(stt.peek
+      ? {
+          async peek() {
+            const utt = ep.current();
+            return utt && utt.length ? stt.peek!(utt) : undefined;
+          },
+        }
+      : {}),
     /** Ends the stream: a running utterance is cut and transcribed, then `events` finishes. */
     close() {
       shutdown(false);

@@ -119,6 +119,13 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       setGrammar(jsgf) {
         grammar = jsgf;
       },
+      async peek(pcm8k: Int16Array) {
+        const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
+        const pcm = pcm8k.slice();
+        const r = await call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        if (!r.ok) throw new Error(r.error);
+        return r.text ?? "";
+      },
       get results() {
         return results;
       },

@@ -42,6 +42,8 @@ export interface SttStream {
   close(): void;
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
   setGrammar?(jsgf: string | undefined): void;
+  /** Decode `pcm8k` now, apart from the results (a provisional look at speech still going on). Absent when unsupported. */
+  peek?(pcm8k: Int16Array): Promise<string>;
 }
 /**
  * `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them.
@@ -54,7 +56,8 @@ export type SpeechEvent =
   | { type: "speech.started"; atMs: number }
   | { type: "speech.stopped"; atMs: number; durationMs: number }
   | { type: "transcript.partial"; text: string }
-  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number }
+  /** `level`: RMS (0..1) of the utterance's voiced frames, when the pipeline measured it. */
+  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number; level?: number }
   /** The recogniser answered an utterance with no words (a noise): no turn, but a paused reply may resume. */
   | { type: "transcript.none"; speechMs: number };
 
@@ -65,6 +68,12 @@ export interface SpeechPipeline {
   close(): void;
   /** Switch the STT grammar (JSGF text; undefined = open vocabulary) for the next utterances. */
   setGrammar?(jsgf: string | undefined): void;
+  /** Stream time (ms, end of frame) of the last frame counted as speech; read right after `push`. */
+  readonly lastVoicedMs?: number;
+  /** Frames quieter than this RMS (0..1) are not speech whatever the VAD says (echo guard, background speech). */
+  setLevelFloor?(rms: number): void;
+  /** Decode the running utterance so far (undefined when idle or unsupported). */
+  peek?(): Promise<string | undefined>;
 }
 
 export interface SpeechPipelineFactory {
