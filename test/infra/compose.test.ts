@@ -106,6 +106,20 @@ describe("docker-compose.yml", () => {
     for (const n of ["gateway", "media"]) expect(withDefaults(svc(n).environment!.PUBLIC_URL!)).toBe("https://localhost");
   });
 
+  it("the network has a fixed subnet, Caddy a fixed address outside the dynamic range, and the gateway trusts exactly Caddy", () => {
+    const net = (c as unknown as { networks: { default: { ipam: { config: { subnet: string; ip_range: string }[] } } } }).networks.default.ipam.config[0]!;
+    const caddyIp = (svc("caddy").networks!.default as { ipv4_address?: string }).ipv4_address!;
+    const inCidr = (ip: string, cidr: string) => {
+      const [base, bits] = cidr.split("/");
+      const n = (a: string) => a.split(".").reduce((x, o) => x * 256 + Number(o), 0);
+      const size = 2 ** (32 - Number(bits));
+      return Math.floor(n(ip) / size) === Math.floor(n(base!) / size);
+    };
+    expect(inCidr(caddyIp, net.subnet)).toBe(true);
+    expect(inCidr(caddyIp, net.ip_range)).toBe(false);
+    expect(svc("gateway").environment!.TRUSTED_PROXIES).toBe(caddyIp);
+  });
+
   it("declares every named volume it uses", () => {
     const used = Object.values(c.services).flatMap((s) => (s.volumes ?? []).map((v) => v.split(":")[0]!).filter((v) => !v.startsWith(".")));
     expect(Object.keys(c.volumes ?? {}).sort()).toEqual([...new Set(used)].sort());

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { freePort } from "@voicecall/testkit";
 import { read, root } from "./infra-files";
 
-// Offline lint of the Dockerfile (no engine here to build it) and the two scripts it runs.
+// Offline lint of the Dockerfile and the two scripts it runs; `npm run test:docker` builds and runs it for real.
 const text = read("Dockerfile");
 const stages = [...text.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map((m) => ({ image: m[1]!, name: m[2] }));
 const finalStage = text.slice(text.lastIndexOf("\nFROM "));
@@ -34,6 +34,22 @@ describe("Dockerfile", () => {
     expect(finalStage).toMatch(/^ENTRYPOINT \["\/usr\/bin\/tini", "--", "scripts\/docker-entry.sh"\]/m);
     expect(text).not.toMatch(/^ADD\s+https?:/im);
     expect(text).not.toMatch(/:latest\b/);
+  });
+
+  it("builds with the classic builder or BuildKit offline: no `# syntax=` frontend line", () => {
+    expect(text).not.toMatch(/^#\s*syntax\s*=/im);
+  });
+
+  it("has build arguments for a registry mirror, an npm mirror, an extra CA, and Silero", () => {
+    for (const a of ["NODE_IMAGE", "NPM_REGISTRY", "EXTRA_CA_CERT", "SILERO"]) expect(text, a).toMatch(new RegExp(`^ARG ${a}=`, "m"));
+    expect(text).toMatch(/NODE_EXTRA_CA_CERTS=/);
+    expect(text).toMatch(/--registry "\$NPM_REGISTRY"/);
+    // the lean default: onnxruntime-web (VAD_PROVIDER=silero only) is removed unless SILERO=true
+    expect(text).toMatch(/if \[ "\$SILERO" != true \]; then rm -rf node_modules\/onnxruntime-web/);
+  });
+
+  it("exposes no port itself: one image, four services, and compose gives each container its own", () => {
+    expect(text).not.toMatch(/^EXPOSE\b/m);
   });
 
   it(".dockerignore keeps node_modules, .git and .env out of the image", () => {

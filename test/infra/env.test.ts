@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEPLOY_VARIABLES, SERVICES, configVariables, generated, type ConfigVariable, type Service } from "../../scripts/config-docs";
+import { cliSchema } from "@voicecall/cli";
 import { compose, envExample, interpolations, read, root } from "./infra-files";
 
 // One list of variables, four places that must agree: the services' zod config schemas (the truth),
@@ -50,9 +51,12 @@ describe("configuration variables agree across schemas, .env.example, compose an
   });
 
   it("compose hands each service exactly the variables its config reads (INSTANCE_ID stays per replica)", () => {
+    // The gateway container also runs the ops CLI (`docker compose exec gateway voicecall doctor`).
+    const cliOnly: Partial<Record<Service, string[]>> = { gateway: ["PUBLIC_URL_VIA"] };
     for (const s of SERVICES) {
       const given = Object.keys(c.services[s]!.environment ?? {}).filter((k) => k !== "SERVICE").sort();
-      const read = (perService[s] ?? []).filter((k) => k !== "INSTANCE_ID").sort();
+      const read = [...(perService[s] ?? []).filter((k) => k !== "INSTANCE_ID"), ...(cliOnly[s] ?? [])].sort();
+      for (const k of cliOnly[s] ?? []) expect(Object.keys(cliSchema.shape), `${k} is read by the CLI`).toContain(k);
       expect(given, `environment of compose service ${s}`).toEqual(read);
       expect(c.services[s]!.environment!.SERVICE).toBe(s);
     }

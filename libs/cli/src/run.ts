@@ -15,14 +15,14 @@ const commands: Record<string, { run: Command; help: string }> = {
   tail: { run: tailCommand, help: "tail [callId] [--json]     live events" },
   hangup: { run: hangupCommand, help: "hangup <callId|CallSid>" },
   latency: { run: latencyCommand, help: "latency [--since 1h]       per-turn latency percentiles" },
-  doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file]" },
+  doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file] [--via host:port]" },
   simulate: {
     run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
     help: "simulate [--say text]... [--wav tmp/simulated-call.wav] [--ca file]   a call through the Twilio simulator",
   },
 };
 
-const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "wav", "to", "api"];
+const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "via", "wav", "to", "api"];
 
 export function usage(): string {
   return [

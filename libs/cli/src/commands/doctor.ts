@@ -1,53 +1,19 @@
 import { lookup } from "node:dns/promises";
-import { request as httpsRequest } from "node:https";
-import { request as httpRequest } from "node:http";
-import { WebSocket } from "ws";
 import { twilioSignature } from "@voicecall/auth";
 import type { Ctx } from "../context";
+import { parseVia, post, tlsProbe, upgrade, type Reach } from "./doctor-probe";
 
 export type Check = { ok: boolean | "warn"; name: string; detail: string; fix?: string };
 
 const privateHost = (h: string) =>
   h === "localhost" || /^127\./.test(h) || /^10\./.test(h) || /^192\.168\./.test(h) || /^172\.(1[6-9]|2\d|3[01])\./.test(h) || h === "::1" || h.endsWith(".local") || h.endsWith(".internal");
 
-interface HttpResult {
-  status: number;
-  type: string;
-  body: string;
-}
-
-function post(url: string, body: string, headers: Record<string, string>, ca?: Buffer): Promise<HttpResult> {
-  const u = new URL(url);
-  const req = u.protocol === "https:" ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const r = req(u, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body), ...headers }, ca, timeout: 10_000 }, (res) => {
-      let data = "";
-      res.on("data", (d) => (data += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: data }));
-    });
-    r.on("timeout", () => r.destroy(new Error("timed out after 10 s")));
-    r.on("error", reject);
-    r.end(body);
-  });
-}
-
-function upgrade(url: string, ca?: Buffer): Promise<{ status: number; detail: string }> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(url, { ca, handshakeTimeout: 10_000 });
-    ws.on("upgrade", (res) => resolve({ status: res.statusCode ?? 101, detail: "upgraded" }));
-    ws.on("open", () => ws.close(1000, "doctor"));
-    ws.on("unexpected-response", (_req, res) => {
-      resolve({ status: res.statusCode ?? 0, detail: `HTTP ${res.statusCode}` });
-      ws.terminate();
-    });
-    ws.on("error", (err) => resolve({ status: 0, detail: err.message }));
-  });
-}
-
 export interface DoctorOptions {
   publicUrl?: string;
   allowLocal: boolean;
   ca?: Buffer;
+  /** host:port to reach the public origin through (default PUBLIC_URL_VIA). */
+  via?: string;
 }
 
 /** Every check of the deployment checklist, in order; none throws. */
@@ -55,6 +21,11 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const pub = o.publicUrl ?? ctx.config.PUBLIC_URL;
+  // Without Twilio credentials only the browser phone is in use: a private host is then a warning, not a failure.
+  const twilio = !!(ctx.config.TWILIO_ACCOUNT_SID && ctx.config.TWILIO_AUTH_TOKEN);
+  const localOk = o.allowLocal || !twilio ? "warn" : false;
+  const reach: Reach = { ca: o.ca, via: parseVia(o.via ?? ctx.config.PUBLIC_URL_VIA) };
+  const where = reach.via ? `${reach.via.host}:${reach.via.port}` : undefined;
   let host = "";
   if (!pub) add({ ok: false, name: "PUBLIC_URL", detail: "unset", fix: "set PUBLIC_URL=https://your.public.host in .env (with npm run dev: source tmp/dev/cli.env, as it prints)" });
   else {
@@ -64,33 +35,57 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
     else add({ ok: true, name: "PUBLIC_URL is https", detail: pub });
     try {
       const a = await lookup(host);
+      // Inside the compose network the public name is Caddy's network alias: its answer says nothing about public DNS.
+      const alias = reach.via && !privateHost(host) && (await lookup(reach.via.host).then((e) => e.address === a.address, () => false));
       const local = privateHost(host) || privateHost(a.address);
-      add({ ok: local ? (o.allowLocal ? "warn" : false) : true, name: "PUBLIC_URL resolves to a public address", detail: `${host} → ${a.address}`, fix: local ? "Twilio cannot reach a private or loopback address: use a public DNS name (or a tunnel)" : undefined });
+      if (alias) add({ ok: "warn", name: "PUBLIC_URL resolves to a public address", detail: `${host} → ${a.address}, Caddy's address inside the compose network (network alias)`, fix: `public DNS cannot be seen from inside the stack: check it outside (dig ${host}, or voicecall doctor on another machine)` });
+      else add({ ok: local ? localOk : true, name: "PUBLIC_URL resolves to a public address", detail: `${host} → ${a.address}${where ? ` (doctor reaches it via ${where})` : ""}`, fix: local ? `Twilio cannot reach a private or loopback address${twilio ? "" : " (fine for the browser phone; Twilio is not configured)"}: use a public DNS name (or a tunnel)` : undefined });
     } catch (err) {
       add({ ok: false, name: "PUBLIC_URL resolves", detail: (err as Error).message, fix: "create a DNS record for the host" });
     }
   }
 
-  if (pub) {
+  let reachable = false;
+  if (pub && pub.startsWith("https:")) {
+    const target = where ?? `${host}:${new URL(pub).port || 443}`;
+    try {
+      const t = await tlsProbe(new URL(pub), reach);
+      reachable = true;
+      if (t.authorized) add({ ok: true, name: "TLS certificate trusted", detail: `issued by ${t.issuer}` });
+      else if (t.caddyLocal) {
+        reach.acceptLocalCa = true;
+        add({ ok: twilio && !ctx.config.TWILIO_API_BASE_URL ? false : "warn", name: "TLS certificate trusted", detail: `issued by Caddy's local CA (CADDY_TLS=internal): browsers must accept it once, Twilio refuses it`, fix: "for Twilio, CADDY_TLS=acme with a public PUBLIC_HOST; to trust the local CA here: --ca <root.crt> (docker compose cp caddy:/data/caddy/pki/authorities/local/root.crt .)" });
+      } else add({ ok: false, name: "TLS certificate trusted", detail: `${t.error} (issued by ${t.issuer})`, fix: "Caddy's certificate is not trusted: check CADDY_TLS and its logs (docker compose logs caddy)" });
+    } catch (err) {
+      add({ ok: false, name: "webhook reachable", detail: `${target}: ${(err as Error).message}`, fix: where ? `Caddy does not answer at ${where} inside the stack: docker compose ps caddy; docker compose logs caddy` : `nothing answers at ${target}: is Caddy running (docker compose ps caddy), ports 443/80 open, and does ${host} point at this machine?` });
+    }
+  }
+
+  if (pub && reachable) {
     const hook = `${pub}/voice/webhook`;
     const form = new URLSearchParams({ CallSid: "CA00000000000000000000000000000000", AccountSid: ctx.config.TWILIO_ACCOUNT_SID ?? "AC00000000000000000000000000000000", From: "+15005550006", To: "+15005550006", Direction: "inbound", CallStatus: "ringing" }).toString();
+    let gatewayHasTwilio = true;
     try {
-      const r = await post(hook, form, {}, o.ca);
+      const r = await post(hook, form, {}, reach);
       if (r.status === 403) add({ ok: true, name: "unsigned webhook is refused (403)", detail: "signature checking is on" });
       else if (r.status === 200) add({ ok: false, name: "unsigned webhook is refused (403)", detail: "got 200: signature checking is OFF", fix: "remove TWILIO_SKIP_SIGNATURE=true" });
-      else add({ ok: false, name: "unsigned webhook is refused (403)", detail: `got ${r.status}`, fix: r.status === 404 || r.status === 502 ? "the /voice/webhook route does not reach the gateway: check caddy/Caddyfile" : "check the gateway logs" });
+      else if (r.status === 503 && /Twilio is not configured/.test(r.body)) {
+        gatewayHasTwilio = false;
+        add({ ok: twilio ? false : "warn", name: "webhooks reach the gateway", detail: "it refuses them (503): Twilio is not configured on the gateway", fix: twilio ? "this shell has Twilio credentials the gateway lacks: put them in .env and run docker compose up -d" : "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER in .env for phone calls" });
+      } else add({ ok: false, name: "unsigned webhook is refused (403)", detail: `got ${r.status}`, fix: r.status === 404 || r.status === 502 ? "the /voice/webhook route does not reach the gateway: check caddy/Caddyfile" : "check the gateway logs" });
     } catch (err) {
-      add({ ok: false, name: "webhook reachable", detail: (err as Error).message, fix: `is Caddy running and port ${new URL(pub).port || 443} open (and the DNS record right)?` });
+      add({ ok: false, name: "webhook reachable", detail: (err as Error).message, fix: "Caddy answered TLS but not the request: docker compose logs caddy gateway" });
     }
 
     const token = ctx.config.TWILIO_AUTH_TOKEN;
-    if (!token) add({ ok: false, name: "signed webhook answers TwiML", detail: "TWILIO_AUTH_TOKEN unset here", fix: "run doctor with the same .env as the gateway" });
+    if (!token && !gatewayHasTwilio) add({ ok: "warn", name: "signed webhook answers TwiML", detail: "not checked: Twilio is not configured (no TWILIO_AUTH_TOKEN here or on the gateway)" });
+    else if (!token) add({ ok: false, name: "signed webhook answers TwiML", detail: "TWILIO_AUTH_TOKEN unset here, but the gateway has one", fix: "run doctor with the same .env as the gateway (docker compose exec gateway voicecall doctor)" });
     else {
       const probeUrl = `${hook}?probe=1`;
       const params = Object.fromEntries(new URLSearchParams(form));
       const sig = twilioSignature(token, probeUrl.replace(/^(https:\/\/[^/:]+):\d+/, "$1"), params);
       try {
-        const r = await post(probeUrl, form, { "x-twilio-signature": sig }, o.ca);
+        const r = await post(probeUrl, form, { "x-twilio-signature": sig }, reach);
         const m = /<Stream[^>]*\surl="([^"]+)"/.exec(r.body);
         if (r.status !== 200 || !/xml/.test(r.type)) add({ ok: false, name: "signed webhook answers 200 text/xml", detail: `got ${r.status} ${r.type}`, fix: r.status === 403 ? "TWILIO_AUTH_TOKEN or PUBLIC_URL differ between doctor and gateway" : "check the gateway logs" });
         else if (!m) add({ ok: false, name: "TwiML has a <Stream url>", detail: r.body.slice(0, 200), fix: "the gateway must answer <Connect><Stream>" });
@@ -99,7 +94,7 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
           const good = su.protocol === "wss:" && su.hostname === host;
           const local = privateHost(su.hostname);
           add({ ok: good ? (local ? (o.allowLocal ? "warn" : false) : true) : false, name: "stream URL is wss:// on the public host", detail: su.toString(), fix: good ? (local ? "a private stream host is unreachable for Twilio" : undefined) : "set PUBLIC_URL on the gateway to the public https origin" });
-          const up = await upgrade(su.toString(), o.ca);
+          const up = await upgrade(su.toString(), reach);
           add({ ok: up.status === 101, name: "stream URL upgrades to a WebSocket (101)", detail: up.detail, fix: up.status === 101 ? undefined : "route /voice/stream* to the media workers in caddy/Caddyfile" });
         }
       } catch (err) {
@@ -113,7 +108,7 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
     await bus.flush();
     add({ ok: true, name: "NATS reachable", detail: ctx.config.NATS_URL });
   } catch (err) {
-    add({ ok: false, name: "NATS reachable", detail: (err as Error).message, fix: "check NATS_URL and that nats is running" });
+    add({ ok: false, name: "NATS reachable", detail: `${ctx.config.NATS_URL}: ${(err as Error).message}`, fix: "check NATS_URL and that nats is running (the compose stack does not publish NATS: docker compose exec gateway voicecall doctor)" });
   }
   try {
     const store = await ctx.store();
@@ -126,14 +121,16 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
       add({ ok: n > 0, name: `${svc} alive (heartbeats)`, detail: `${n} instance(s)`, fix: n ? undefined : `start the ${svc} service (docker compose up -d ${svc})` });
     }
   } catch (err) {
-    add({ ok: false, name: "Redis reachable", detail: (err as Error).message, fix: "check REDIS_URL and that redis is running" });
+    add({ ok: false, name: "Redis reachable", detail: `${ctx.config.REDIS_URL}: ${(err as Error).message}`, fix: "check REDIS_URL and that redis is running (the compose stack does not publish Redis: docker compose exec gateway voicecall doctor)" });
   }
 
   try {
     const d = await ctx.api.request<{ inboundPolicy: string; allowFrom: number; signatureChecking: boolean }>("GET", "/api/diagnostics");
     add({ ok: d.inboundPolicy === "open" ? "warn" : true, name: "inbound policy", detail: `${d.inboundPolicy}${d.inboundPolicy === "allowlist" ? ` (${d.allowFrom} numbers)` : ""}`, fix: d.inboundPolicy === "open" ? "anyone can call the agent: consider INBOUND_POLICY=allowlist" : undefined });
   } catch (err) {
-    add({ ok: false, name: "gateway API reachable", detail: (err as Error).message, fix: "check API_URL and API_TOKEN" });
+    const cause = String(((err as Error).cause as Error | undefined)?.message ?? "");
+    const tls = /certificate|self.signed|issuer/i.test(cause);
+    add({ ok: false, name: "gateway API reachable", detail: `${ctx.config.API_URL}: ${(err as Error).message}${cause ? ` (${cause})` : ""}`, fix: tls ? "the API's TLS certificate is not trusted here: NODE_EXTRA_CA_CERTS=<Caddy's root.crt>" : "check API_URL and API_TOKEN" });
   }
 
   checks.push(...(await twilioChecks(ctx, pub)));
@@ -192,12 +189,13 @@ function numberUrlChecks(n: { voiceUrl: string; voiceMethod: string; statusCallb
   ];
 }
 
-/** `voicecall doctor [--public-url URL] [--allow-local] [--ca file]` */
+/** `voicecall doctor [--public-url URL] [--allow-local] [--ca file] [--via host:port]` */
 export async function doctorCommand(ctx: Ctx, _args: string[], flags: Record<string, string | boolean>): Promise<number> {
   const checks = await runChecks(ctx, {
     publicUrl: flags["public-url"] as string | undefined,
     allowLocal: !!flags["allow-local"],
     ca: ctx.ca(),
+    via: flags.via as string | undefined,
   });
   if (flags.json) ctx.out(JSON.stringify(checks));
   else for (const c of checks) ctx.out(`${c.ok === true ? "✅" : c.ok === "warn" ? "⚠️ " : "❌"} ${c.name}: ${c.detail}${c.ok !== true && c.fix ? `\n   fix: ${c.fix}` : ""}`);

@@ -6,7 +6,6 @@ import { openPipeline } from "./pipeline";
 import { createDeepgramStt } from "./stt-deepgram";
 import { createPocketsphinxStt } from "./stt-pocketsphinx";
 import type { SpeechPipelineFactory, SpeechToText, VoiceActivityDetector } from "./types";
-import { createSileroVad } from "./vad-silero";
 import { createWebrtcVad } from "./vad-webrtc";
 
 export interface SpeechFactoryDeps {
@@ -30,8 +29,14 @@ async function makeVad(cfg: SpeechConfig, log?: Logger): Promise<VoiceActivityDe
   switch (cfg.VAD_PROVIDER) {
     case "webrtc":
       return createWebrtcVad({ mode: cfg.VAD_MODE });
-    case "silero":
-      return createSileroVad({ threshold: cfg.SILERO_THRESHOLD, log });
+    case "silero": {
+      // Loaded only when chosen: the default Docker image leaves onnxruntime-web (139 MB) out.
+      const silero = await import("./vad-silero").catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== "ERR_MODULE_NOT_FOUND" && !/onnxruntime-web|vad-web/.test(err.message)) throw err;
+        throw new ConfigError("config: VAD_PROVIDER=silero needs onnxruntime-web, which this install lacks (Docker: build with --build-arg SILERO=true)", "VAD_PROVIDER");
+      });
+      return silero.createSileroVad({ threshold: cfg.SILERO_THRESHOLD, log });
+    }
   }
 }
 

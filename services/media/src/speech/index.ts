@@ -4,6 +4,6 @@ export { createSpeechPipelineFactory, type SpeechFactory, type SpeechFactoryDeps
 export { openPipeline, type PipelineParts } from "./pipeline";
 export { Endpointer, type EndpointerOptions, type EndpointEvent } from "./endpointer";
 export { createWebrtcVad } from "./vad-webrtc";
-export { createSileroVad, defaultSileroModelPath, type SileroOptions } from "./vad-silero";
+// Silero (./vad-silero) is not re-exported: the factory imports it only when VAD_PROVIDER=silero.
 export { createPocketsphinxStt, type PocketsphinxOptions, type PocketsphinxStt } from "./stt-pocketsphinx";
 export { createDeepgramStt, deepgramListenUrl, type DeepgramOptions } from "./stt-deepgram";

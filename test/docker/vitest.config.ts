@@ -1,0 +1,15 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:docker`: the compose stack on a Docker engine (one story, in file order, no retries).
+export default defineConfig({
+  test: {
+    include: ["test/docker/**/*.test.ts"],
+    testTimeout: 240_000,
+    hookTimeout: 1_500_000,
+    pool: "forks",
+    maxWorkers: 1,
+    minWorkers: 1,
+    fileParallelism: false,
+    sequence: { concurrent: false },
+  },
+});
