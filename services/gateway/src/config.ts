@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError, commonFields, fields, parseConfig } from "@voicecall/config";
-import { E164 } from "@voicecall/contracts";
+import { CallEngine, E164 } from "@voicecall/contracts";
 
 const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits").describe("e.g. AC0123456789abcdef0123456789abcdef");
 const seconds = (def: number) => z.coerce.number().int().positive().default(def).describe("seconds, e.g. 60");
@@ -47,6 +47,8 @@ export const GatewayConfigSchema = z.object({
   /** Peers whose X-Forwarded-For is believed (IPs or IPv4 CIDRs); the signature URL never uses headers. */
   TRUSTED_PROXIES: list.describe("e.g. 172.18.0.0/16,127.0.0.1"),
   CALL_RETENTION_MS: fields.ms(7 * 24 * 3600_000),
+  /** How calls are voiced unless `POST /api/calls` says otherwise (inbound calls too): `realtime` needs media's REALTIME_* settings. */
+  VOICE_ENGINE: CallEngine.default("pipeline").describe("pipeline|realtime"),
 });
 
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>;
