@@ -207,6 +207,8 @@ export class FakeSession {
       rec.status = status;
       const output: Msg[] = [];
       if (ms) output.push({ id: itemId, type: "message", role: "assistant" });
+      // The words come ahead of the audio: a cut response still has its whole transcript.
+      if (ms && status === "cancelled") this.send({ type: names.tr, response_id: id, item_id: itemId, output_index: 0, content_index: 0, transcript: rep.say });
       if (status === "completed" && rep.tool) {
         const call = { id: this.id("item_fc"), type: "function_call", call_id: this.id("call"), name: rep.tool.name, arguments: JSON.stringify(rep.tool.args) };
         this.items.push(call);
