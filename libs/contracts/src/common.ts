@@ -30,6 +30,9 @@ export const Direction = z.enum(["inbound", "outbound"]);
 export type Direction = z.infer<typeof Direction>;
 export const CallMode = z.enum(["conversation", "notify"]);
 export type CallMode = z.infer<typeof CallMode>;
+/** How a call is voiced: the chained STT → LLM → TTS pipeline, or a speech-to-speech realtime model in media. */
+export const CallEngine = z.enum(["pipeline", "realtime"]);
+export type CallEngine = z.infer<typeof CallEngine>;
 
 /** What an utterance is for; the agent treats greeting/notify/voicemail as "must be heard". */
 export const Purpose = z.enum(["greeting", "reply", "notify", "voicemail", "prompt", "operator"]);

@@ -48,6 +48,10 @@ export const CallEvent = z.discriminatedUnion("type", [
     /** False interruptions of this call so far, this one included. */
     falseInterruptions: z.number().int().optional(),
   }),
+  /** Realtime engine: what the model said, written once heard (or cut: `interrupted`, only the heard share). */
+  e("transcript.agent", { streamSid: z.string(), utteranceId: z.string(), text: z.string(), interrupted: z.boolean().optional() }),
+  /** Realtime engine: the model's vendor failed (code as the vendor gave it; never a key). */
+  e("realtime.error", { streamSid: z.string(), code: z.string(), message: z.string(), action: z.enum(["reconnect", "apology", "ignored"]) }),
   e("dtmf", { streamSid: z.string(), digit: z.string().regex(/^[0-9*#A-D]$/) }),
   e("tts.error", { utteranceId: z.string(), provider: z.string(), message: z.string(), fallback: z.string().optional() }),
   e("tts.first-chunk", { utteranceId: z.string(), provider: z.string(), latencyMs: z.number(), cached: z.boolean() }),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AnsweredBy, CallMode, CallState, Direction } from "./common";
+import { AnsweredBy, CallEngine, CallMode, CallState, Direction } from "./common";
 
 const num = z.coerce.number();
 const bool = z.union([z.boolean(), z.enum(["0", "1", "true", "false"])]).transform((v) => v === true || v === "1" || v === "true");
@@ -15,6 +15,8 @@ export const CallRecord = z.object({
   mode: CallMode,
   /** `web`: the browser phone speaks Media Streams itself; there is no Twilio call to control. */
   channel: z.enum(["twilio", "web"]).default("twilio"),
+  /** `realtime`: media bridges the stream to a realtime voice model and holds the conversation; the agent stands aside. */
+  engine: CallEngine.default("pipeline"),
   from: z.string(),
   to: z.string(),
   callSid: z.string().optional(),

@@ -25,9 +25,10 @@ export interface StoreOptions {
   retentionMs?: number;
 }
 
-type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel"> & {
+type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel" | "engine"> & {
   state?: CallState;
   channel?: CallRecord["channel"];
+  engine?: CallRecord["engine"];
 };
 
 /** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */

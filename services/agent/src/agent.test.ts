@@ -94,7 +94,7 @@ function recorder(callId: string) {
   return { says, ctls, cmds, spoken, close: () => subs.forEach((s) => s.unsubscribe()) };
 }
 
-async function newCall(mode: CallMode, extra: { greeting?: string; voicemailMessage?: string } = {}) {
+async function newCall(mode: CallMode, extra: { greeting?: string; voicemailMessage?: string; engine?: "pipeline" | "realtime" } = {}) {
   const callId = `c${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   await store.createCall({ callId, direction: "outbound", mode, from: "+14155550001", to: "+14155550002", ...extra });
   await store.transition(callId, "in-progress", "test");
@@ -136,6 +136,21 @@ async function barrier(callId: string, rec: ReturnType<typeof recorder>): Promis
 const conv = (a: { app: AgentApp }, callId: string) => a.app.claims.conversation(callId)!;
 
 describe("agent", () => {
+  it("stands aside for a realtime call (media's bridge talks): holds the claim, says nothing, lets go when the call ends", async () => {
+    const a = await startAgent();
+    const { callId, rec } = await newCall("conversation", { greeting: "Hello.", engine: "realtime" });
+    await streamStarted(callId);
+    await final(callId, "hello there");
+    evt(callId, { type: "dtmf", streamSid: "MZ", digit: "5" });
+    await store.transition(callId, "completed", "test");
+    // Events are handled in order: once the call's end was seen, so were the events before it.
+    evt(callId, { type: "call.state", state: "completed", prev: "in-progress" });
+    await waitFor(() => a.app.claims.conversation(callId) === undefined, "conversation released");
+    expect(rec.says).toEqual([]);
+    expect(rec.ctls).toEqual([]);
+    expect(await store.transcript(callId)).toEqual([]);
+  });
+
   it("says the greeting on stream.started, again on a new stream without a mark, clears it once on the mark", async () => {
     await startAgent();
     const { callId, rec } = await newCall("conversation", { greeting: "Hello from the test." });

@@ -51,6 +51,8 @@ export class Conversation {
   private streamLive = false;
   private ending = false;
   private stopped = false;
+  /** A realtime call: only its end is followed (media's bridge talks). */
+  private passive = false;
   private ready: Promise<void> = Promise.resolve();
   /** Streams that started up to this time (epoch ms) were found live at start and handled there. */
   private coveredUntil = 0;
@@ -82,6 +84,14 @@ export class Conversation {
     const call = await store.getCall(callId);
     if (!call || isTerminal(call.state)) return this.end("call not active");
     this.call = call;
+    if (call.engine === "realtime") {
+      // Media's realtime bridge holds this conversation (greeting, turns, tools, silence); keeping the
+      // claim (and its lease) only stops other instances and the scan from taking it up again.
+      this.log.info("realtime call: media holds the conversation, agent stands aside");
+      this.passive = true;
+      loaded();
+      return;
+    }
     this.generation = call.generation ?? 0;
     this.history = historyFromTranscript(await store.transcript(callId));
     this.pending = mustHearMessage(call, this.d.script);
@@ -105,7 +115,7 @@ export class Conversation {
    * an agent that handled it (answered or ignored) wrote `handledFinalTs` at least that high.
    */
   async recover(): Promise<void> {
-    if (this.stopped || this.ending || !this.streamLive) return;
+    if (this.stopped || this.passive || this.ending || !this.streamLive) return;
     const call = await this.d.store.getCall(this.d.callId).catch((err: Error) => void this.log.warn({ err: err.message }, "call not read for recovery"));
     const ts = call?.lastFinalTs;
     const text = call?.lastFinalText;
@@ -136,6 +146,7 @@ export class Conversation {
   private async onEvent(e: CallEvent): Promise<void> {
     await this.ready;
     if (this.stopped) return;
+    if (this.passive) return void (e.type === "call.state" && isTerminal(e.state) && this.end(`call ${e.state}`));
     switch (e.type) {
       case "stream.started":
         this.streamLive = true;

@@ -38,6 +38,17 @@ describe("calls API", () => {
     expect(h.stub.requests).toHaveLength(0);
   });
 
+  it("engine per call: realtime when asked, else the pipeline (VOICE_ENGINE's default); a bad engine names the field", async () => {
+    const rt = (await api(g.url, "POST", "/api/calls", { to: "+14155550123", engine: "realtime" })).json as { callId: string };
+    expect((await h.store.getCall(rt.callId))!.engine).toBe("realtime");
+    const plain = await place();
+    expect((await h.store.getCall(plain.callId))!.engine).toBe("pipeline");
+    const bad = await api(g.url, "POST", "/api/calls", { to: "+14155550123", engine: "s2s" });
+    expect(bad.status).toBe(400);
+    expect(bad.json.fields).toEqual(["engine"]);
+    for (const c of [rt, plain]) await api(g.url, "POST", `/api/calls/${c.callId}/hangup`);
+  });
+
   it("lists active calls, shows one, 404 for unknown; MAX_CONCURRENT_CALLS → 429", async () => {
     const a = await place();
     const b = await place();

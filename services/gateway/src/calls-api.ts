@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { dependencyGate } from "@voicecall/runtime";
-import { CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
+import { CallEngine, CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
 import { httpUrl, twilioOffReason } from "./config";
@@ -16,6 +16,8 @@ export const CreateCallBody = z
     to: PhoneAddress,
     from: E164.optional(),
     mode: CallMode.default("conversation"),
+    /** `pipeline` (STT → LLM → TTS) or `realtime` (a speech-to-speech model bridged by media); default VOICE_ENGINE. */
+    engine: CallEngine.optional(),
     greeting: z.string().min(1).max(1000).optional(),
     /** Notify mode: what to say before hanging up. */
     message: z.string().min(1).max(2000).optional(),
@@ -71,6 +73,7 @@ export function callsApi(ctx: GatewayContext): Router {
         callId,
         direction: "outbound",
         mode: d.mode,
+        engine: d.engine ?? ctx.config.VOICE_ENGINE,
         from,
         to: d.to,
         greeting: d.mode === "notify" ? (d.message ?? d.greeting) : d.greeting,
@@ -98,7 +101,7 @@ export function callsApi(ctx: GatewayContext): Router {
       });
       const current = await ctx.store.getCall(callId);
       if (!current?.callSid) await ctx.store.linkCallSid(callId, call.sid);
-      log.info({ callSid: call.sid, mode: d.mode, pii: { to: d.to } }, "outbound call placed");
+      log.info({ callSid: call.sid, mode: d.mode, engine: rec.engine, pii: { to: d.to } }, "outbound call placed");
       res.status(202).json({ callId, callSid: call.sid });
     } catch (err) {
       if (!(err instanceof TwilioFailure)) throw err;

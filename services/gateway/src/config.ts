@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError, commonFields, fields, parseConfig } from "@voicecall/config";
-import { E164 } from "@voicecall/contracts";
+import { CallEngine, E164 } from "@voicecall/contracts";
 
 const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits").describe("e.g. AC0123456789abcdef0123456789abcdef");
 const seconds = (def: number) => z.coerce.number().int().positive().default(def).describe("seconds, e.g. 60");
@@ -63,6 +63,8 @@ export const GatewayConfigSchema = z.object({
   EVENT_RETRY_BASE_MS: fields.ms(1_000),
   EVENT_RETRY_MAX_MS: fields.ms(60_000),
   EVENT_RETRY_BUDGET_MS: fields.ms(24 * 3600_000),
+  /** How calls are voiced unless `POST /api/calls` says otherwise (inbound calls too): `realtime` needs media's REALTIME_* settings. */
+  VOICE_ENGINE: CallEngine.default("pipeline").describe("pipeline|realtime"),
 });
 
 export type GatewayConfig = Readonly<z.infer<typeof GatewayConfigSchema>>;

@@ -147,7 +147,7 @@ async function inboundCall(ctx: GatewayContext, p: WebhookParams, t: TwilioReque
     const callId = randomUUID();
     const log = ctx.log.child({ callId, callSid: p.CallSid });
     const rec = await ctx.store.createCall(
-      { callId, state: "ringing", direction: "inbound", mode: "conversation", from, to: p.To, callSid: p.CallSid, greeting: verdict.ok ? ctx.config.INBOUND_GREETING : undefined },
+      { callId, state: "ringing", direction: "inbound", mode: "conversation", engine: ctx.config.VOICE_ENGINE, from, to: p.To, callSid: p.CallSid, greeting: verdict.ok ? ctx.config.INBOUND_GREETING : undefined },
       ctx.now(),
     );
     if (!verdict.ok) {

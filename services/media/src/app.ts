@@ -7,6 +7,7 @@ import { createMetrics, healthRouter, metricsRouter } from "@voicecall/runtime";
 import { bargeInConfig, type MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { StreamServer } from "./server";
+import { createRealtimeModel, realtimeBridges, type RealtimeModel } from "./realtime/index";
 
 export interface AppDeps {
   config: MediaConfig;
@@ -15,6 +16,8 @@ export interface AppDeps {
   log: Logger;
   /** Speech in (VAD → STT), one per worker; `createSpeechPipelineFactory` in production. */
   speech: SpeechPipelineFactory;
+  /** The realtime voice model for `engine: realtime` calls; default from config (`REALTIME_*`, no I/O until a call). */
+  realtime?: RealtimeModel;
   /** This worker's id (lease owner, `worker` in events). */
   instanceId: string;
 }
@@ -43,6 +46,7 @@ export function createApp(d: AppDeps): App {
     log: d.log,
     speech: d.speech,
     bargeIn: bargeInConfig(d.config),
+    realtime: realtimeBridges({ bus: d.bus, store: d.store, model: d.realtime ?? createRealtimeModel(d.config), cfg: d.config, bargeIn: d.config.BARGE_IN_ENABLED }),
     worker: d.instanceId,
   });
   app.use(healthRouter({ bus: d.bus, redis: d.store.redis, notReady: () => (streams.isDraining ? "draining" : undefined) }));

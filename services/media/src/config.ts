@@ -2,12 +2,13 @@ import { z } from "zod";
 import { commonFields, fields, parseConfig } from "@voicecall/config";
 import { speechConfigSchema } from "./speech/config";
 import { parseBackchannels, type BargeInConfig } from "./barge-in";
+import { realtimeConfigSchema } from "./realtime/config";
 
 const { ms, bool } = fields;
 const db = (def: number) => z.coerce.number().min(0).max(60).default(def).describe(`decibels 0..60 (0 = off), e.g. ${def}`);
 const count = (def: number) => z.coerce.number().int().nonnegative().default(def).describe(`a count, e.g. ${def}`);
 
-/** Media service environment (speech fields: ./speech/config.ts). Durations end in `_MS`. */
+/** Media service environment (speech fields: ./speech/config.ts; realtime: ./realtime/config.ts). Durations end in `_MS`. */
 export const MediaConfigSchema = z
   .object({
   ...commonFields,
@@ -77,7 +78,8 @@ export const MediaConfigSchema = z
   /** Comma list of words that never count as an interruption. */
   BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,alright,sure"),
   })
-  .merge(speechConfigSchema);
+  .merge(speechConfigSchema)
+  .merge(realtimeConfigSchema);
 
 export type MediaConfig = z.infer<typeof MediaConfigSchema>;
 

@@ -16,6 +16,8 @@ import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechIn } from "./speech-in";
 import { dtmfTones } from "./dtmf-tones";
 import type { Metrics } from "@voicecall/runtime";
+import type { CallRecord } from "@voicecall/contracts";
+import type { RealtimeBridge, RealtimeBridges } from "./realtime/index";
 
 export interface SessionDeps {
   cfg: MediaConfig;
@@ -27,6 +29,8 @@ export interface SessionDeps {
   worker: string;
   /** Prometheus counters (frames in, barge-ins); absent in unit tests. */
   metrics?: Metrics;
+  /** Opens the realtime bridge of a call whose `engine` is `realtime` (else caller audio goes to `speech`). */
+  realtime?: RealtimeBridges;
   /** Registry hooks: the stream became live / the session is over. */
   onLive(s: StreamSession): void;
   onEnded(s: StreamSession): void;
@@ -50,7 +54,9 @@ export class StreamSession {
   private subs: Subscription[] = [];
   private stopRenew?: () => void;
   private playout?: Playout;
-  private speechIn?: SpeechIn;
+  /** Where caller audio goes: the speech pipeline, or the realtime model's bridge (`bridge`). */
+  private speechIn?: SpeechIn | RealtimeBridge;
+  private bridge?: RealtimeBridge;
   private stopSeen = false;
   /** performance.now() when the `start` frame arrived, for the greeting latency. */
   private startedAt = 0;
@@ -87,6 +93,7 @@ export class StreamSession {
           this.emit({ type: "dtmf", digit: f.dtmf.digit });
           // The webhook event is written here, at the source: no agent needs to be up for it.
           void this.d.store.appendEvent(this.callId!, "dtmf", { digit: f.dtmf.digit }).catch((err: Error) => this.log.warn({ err: err.message }, "dtmf event not recorded"));
+          this.bridge?.dtmf(f.dtmf.digit);
         }
         return;
       case "mark":
@@ -142,7 +149,7 @@ export class StreamSession {
     }
     this.state = "live";
     this.d.onLive(this);
-    this.goLive();
+    this.goLive(call);
     // The record names the new stream before anyone hears of it: an old stream's late stop then sees
     // it is stale (`report`) and stays quiet.
     const [, streams] = await Promise.all([store.update(callId, { mediaOwner: this.d.worker, streamSid }), store.incrStreamCount(callId)]);
@@ -150,7 +157,7 @@ export class StreamSession {
     this.log.info({ streams, previousOwner: cur ?? undefined }, "stream started");
   }
 
-  private goLive(): void {
+  private goLive(call: CallRecord): void {
     const { bus, cfg } = this.d;
     const callId = this.callId!;
     const streamSid = this.streamSid!;
@@ -160,13 +167,17 @@ export class StreamSession {
       chunkMs: cfg.PLAYOUT_CHUNK_MS,
       leadMs: cfg.PLAYOUT_LEAD_MS,
       markMs: cfg.PLAYOUT_MARK_MS,
-      onDone: (u) => this.emit({ type: "playback.mark", utteranceId: u.id, done: true, playedMs: msOf(u.totalBytes) }),
+      onDone: (u) => {
+        this.emit({ type: "playback.mark", utteranceId: u.id, done: true, playedMs: msOf(u.totalBytes) });
+        this.bridge?.onPlayed(u);
+      },
       onFirstSent: (u) => this.firstAudio(u),
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
-    const pipeline = this.d.speech.open({ callId, signal: this.abort.signal });
-    this.speechIn = new SpeechIn({
-      pipeline,
+    if (call.engine === "realtime" && this.d.realtime) {
+      this.speechIn = this.bridge = this.d.realtime({ call, playout: this.playout, emit: this.emit, log: this.log, signal: this.abort.signal });
+    } else this.speechIn = new SpeechIn({
+      pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
       playout: this.playout,
       policy: new BargeInPolicy(this.d.bargeIn),
       thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,

@@ -34,7 +34,7 @@ export function phoneRouter(ctx: GatewayContext): Router {
     if ((await ctx.store.activeCallIds()).length >= ctx.config.MAX_CONCURRENT_CALLS) return void res.status(429).json({ error: "too many concurrent calls" });
     const callId = randomUUID();
     const callSid = `CA${hex(16)}`;
-    const rec = await ctx.store.createCall({ callId, callSid, channel: "web", direction: "inbound", mode: "conversation", from: "client:browser", to: "agent", greeting: ctx.config.INBOUND_GREETING }, ctx.now());
+    const rec = await ctx.store.createCall({ callId, callSid, channel: "web", direction: "inbound", mode: "conversation", engine: ctx.config.VOICE_ENGINE, from: "client:browser", to: "agent", greeting: ctx.config.INBOUND_GREETING }, ctx.now());
     ctx.lifecycle.created(rec);
     await ctx.lifecycle.apply(callId, "in-progress", "web", "browser phone");
     ctx.log.info({ callId, callSid }, "browser phone call started");
