@@ -5,6 +5,7 @@ import { callsCommand, showCommand } from "./commands/calls";
 import { tailCommand } from "./commands/tail";
 import { latencyCommand } from "./commands/latency";
 import { doctorCommand } from "./commands/doctor";
+import { eventsCommand } from "./commands/events";
 
 type Command = (ctx: Ctx, args: string[], flags: Record<string, string | boolean>) => Promise<number>;
 
@@ -15,6 +16,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   tail: { run: tailCommand, help: "tail [callId] [--json]     live events" },
   hangup: { run: hangupCommand, help: "hangup <callId|CallSid>" },
   latency: { run: latencyCommand, help: "latency [--since 1h]       per-turn latency percentiles" },
+  events: { run: eventsCommand, help: "events [resend <id>|--all]  undelivered call events, dead letters, resend" },
   doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file]" },
   simulate: {
     run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
