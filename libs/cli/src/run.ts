@@ -5,6 +5,8 @@ import { callsCommand, showCommand } from "./commands/calls";
 import { tailCommand } from "./commands/tail";
 import { latencyCommand } from "./commands/latency";
 import { doctorCommand } from "./commands/doctor";
+import { eventsCommand } from "./commands/events";
+import { mcpCommand } from "./commands/mcp";
 
 type Command = (ctx: Ctx, args: string[], flags: Record<string, string | boolean>) => Promise<number>;
 
@@ -15,6 +17,8 @@ const commands: Record<string, { run: Command; help: string }> = {
   tail: { run: tailCommand, help: "tail [callId] [--json]     live events" },
   hangup: { run: hangupCommand, help: "hangup <callId|CallSid>" },
   latency: { run: latencyCommand, help: "latency [--since 1h]       per-turn latency percentiles" },
+  events: { run: eventsCommand, help: "events [resend <id>|--all]  undelivered call events, dead letters, resend" },
+  mcp: { run: mcpCommand, help: "mcp [--http [--port 3100] [--host 127.0.0.1]]  call tools for AI agents (Model Context Protocol)" },
   doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file] [--via host:port]" },
   simulate: {
     run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
@@ -22,7 +26,7 @@ const commands: Record<string, { run: Command; help: string }> = {
   },
 };
 
-const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "via", "wav", "to", "api"];
+const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "via", "wav", "to", "api", "port", "host"];
 
 export function usage(): string {
   return [

@@ -1,5 +1,24 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+
+export type VerifyEvent = (secret: string, header: unknown, raw: string, toleranceSec?: number, nowSec?: number) => boolean;
+
+/**
+ * `verifyVoicecallEvent` exactly as README.md shows it (between the verify-example markers), loaded
+ * as its own module: the tests check signatures with the documented code, not a copy of it.
+ */
+export async function readmeEventVerifier(readmePath = new URL("../../../README.md", import.meta.url)): Promise<VerifyEvent> {
+  const readme = readFileSync(readmePath, "utf8");
+  const m = /<!-- verify-example:begin -->\s*```js\n([\s\S]*?)```\s*<!-- verify-example:end -->/.exec(readme);
+  if (!m) throw new Error("README.md has no verify-example block");
+  const file = join(mkdtempSync(join(tmpdir(), "vc-verify-")), "verify.mjs");
+  writeFileSync(file, m[1]!);
+  return (await import(pathToFileURL(file).href)).verifyVoicecallEvent as VerifyEvent;
+}
 
 /** One request the receiver got, as it arrived on the wire. */
 export interface ReceivedRequest {

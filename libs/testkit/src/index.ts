@@ -5,4 +5,4 @@ export { dockerAvailable } from "./containers";
 export { testLogger } from "./log";
 export { startStack, stackRoutes, generateSecrets, cliEnvFor, GATEWAY_PATHS, MEDIA_PATH, SERVICE_NAMES, type Stack, type StackOptions, type StackSecrets, type ServiceHandle, type ServiceName } from "./stack";
 export { startVoiceStack, type VoiceStack, type VoiceStackOptions } from "./voice-stack";
-export { EventReceiver, type ReceivedRequest, type Answer } from "./event-receiver";
+export { EventReceiver, readmeEventVerifier, type ReceivedRequest, type Answer, type VerifyEvent } from "./event-receiver";

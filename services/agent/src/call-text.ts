@@ -32,6 +32,18 @@ export function systemPrompt(call: CallRecord | undefined): string {
   return DEFAULT_SYSTEM_PROMPT;
 }
 
+/**
+ * False when the call was placed with `agent.replies: false` (e.g. by `voicecall mcp`): another agent
+ * leads it through the API (`say`, `continue`); this one records the caller's words and stays quiet.
+ */
+export function agentReplies(call: CallRecord | undefined): boolean {
+  try {
+    return !(call?.agentOptions && (JSON.parse(call.agentOptions) as { replies?: unknown }).replies === false);
+  } catch {
+    return true;
+  }
+}
+
 /** Rebuild the model's history from the call's transcript (a new owner continues the conversation). */
 export function historyFromTranscript(entries: TranscriptEntry[]): ChatMessage[] {
   const out: ChatMessage[] = [];

@@ -6,7 +6,7 @@ import { isBackchannel, type DialogueScript } from "@voicecall/dialogue";
 import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { AgentConfig } from "./config";
-import { historyFromTranscript, mustHearMessage, systemPrompt, voicemailText, type MustHear } from "./call-text";
+import { agentReplies, historyFromTranscript, mustHearMessage, systemPrompt, voicemailText, type MustHear } from "./call-text";
 import { isEcho } from "./heard";
 import { SpeechLedger } from "./ledger";
 import { dtmfInput, type ChatMessage, type LanguageModel } from "./llm/types";
@@ -277,6 +277,7 @@ export class Conversation {
     await this.transcript("caller", text);
     await this.handled(finalTs);
     this.history.push({ role: "user", content: text });
+    if (!agentReplies(this.call)) return;
     const turn: Turn = { generation, startedAt: Date.now(), ac: new AbortController(), said: [], finished: false };
     this.turn = turn;
     void this.runTurn(turn);
@@ -377,7 +378,7 @@ export class Conversation {
 
   /** First silence: re-prompt. Second: goodbye, then hang up once it was heard. */
   private onSilence(count: number): void {
-    if (this.stopped || this.ending) return;
+    if (this.stopped || this.ending || !agentReplies(this.call)) return;
     this.log.info({ silences: count }, "caller silent");
     if (count === 1) {
       this.say(`p-${randomUUID().slice(0, 8)}`, this.d.script.reprompt, "prompt");

@@ -8,6 +8,7 @@ import { requireBearer } from "./bearer";
 import { httpUrl, twilioOffReason } from "./config";
 import type { GatewayContext } from "./context";
 import { hangupCall } from "./call-control";
+import { ContinueBody, continueCall } from "./call-continue";
 import { RateLimiter } from "./rate-limit";
 import { TwilioFailure, twilioAnswer } from "./twilio-failure";
 
@@ -157,6 +158,17 @@ export function callsApi(ctx: GatewayContext): Router {
     if (isTerminal(rec.state)) return void res.status(409).json({ error: "call already ended", state: rec.state });
     ctx.bus.publish(subjects.evt(rec.callId), CallEvent, { type: "operator.say", callId: rec.callId, ts: ctx.now(), text: b.data.text });
     res.status(202).json({ callId: rec.callId });
+  });
+
+  r.post("/:id/continue", async (req, res) => {
+    const rec = await load(req, res);
+    if (!rec) return;
+    const b = ContinueBody.safeParse(req.body ?? {});
+    if (!b.success) return badRequest(res, b.error);
+    if (isTerminal(rec.state)) return void res.status(409).json({ error: "call already ended", state: rec.state });
+    const r = await continueCall(ctx, rec, b.data.text, b.data.timeoutMs);
+    if (r.kind === "ended") return void res.status(409).json({ error: "call ended before the caller answered", state: r.state });
+    res.json(r.kind === "answer" ? { callId: rec.callId, answered: true, text: r.text, ts: r.ts } : { callId: rec.callId, answered: false, timedOut: true });
   });
 
   // express.json errors (bad JSON, too large) as JSON answers.

@@ -1,10 +1,6 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebhookEvent, WebhookEventData } from "@voicecall/contracts";
-import { EventReceiver, waitFor } from "@voicecall/testkit";
+import { EventReceiver, readmeEventVerifier, waitFor, type VerifyEvent } from "@voicecall/testkit";
 import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test-harness";
 
 /**
@@ -14,26 +10,15 @@ import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness,
  * 100 ms, so 3 s down here stands for ~10 min down under the defaults (1 s doubling to 60 s).
  */
 const SECRET = "event-secret-0123456789abcdef";
-type Verify = (secret: string, header: unknown, raw: string, toleranceSec?: number, nowSec?: number) => boolean;
-
-/** The verification function exactly as README.md shows it, loaded as its own module. */
-async function readmeVerifier(): Promise<Verify> {
-  const readme = readFileSync(new URL("../../../../README.md", import.meta.url), "utf8");
-  const m = /<!-- verify-example:begin -->\s*```js\n([\s\S]*?)```\s*<!-- verify-example:end -->/.exec(readme);
-  if (!m) throw new Error("README.md has no verify-example block");
-  const file = join(mkdtempSync(join(tmpdir(), "vc-verify-")), "verify.mjs");
-  writeFileSync(file, m[1]!);
-  return (await import(pathToFileURL(file).href)).verifyVoicecallEvent as Verify;
-}
 
 let h: Harness;
 let g: RunningGateway | undefined;
 let rx: EventReceiver;
-let verify: Verify;
+let verify: VerifyEvent;
 
 beforeAll(async () => {
   h = await startHarness();
-  verify = await readmeVerifier();
+  verify = await readmeEventVerifier();
 });
 afterAll(async () => {
   await h?.stop();
