@@ -7,6 +7,8 @@ export const cliSchema = z.object({
   API_TOKEN: z.string().optional(),
   NATS_URL: fields.natsUrl,
   REDIS_URL: fields.redisUrl,
+  REDIS_SENTINELS: fields.redisSentinels,
+  REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster"),
   PUBLIC_URL: z.string().url().optional().describe("e.g. https://voice.example.com"),
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_ACCOUNT_SID: z.string().optional(),

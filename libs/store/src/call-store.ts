@@ -10,6 +10,7 @@ import {
   type CallState,
   type LeaseKind,
 } from "@voicecall/contracts";
+import type { DurableWrites } from "./redis";
 
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
 const TRANSITION = lua("transition");
@@ -21,7 +22,16 @@ export type TransitionResult = { result: "applied" | "same" | "refused" | "missi
 export interface StoreOptions {
   /** How long an ended call (hash, timeline, transcript) is kept. Default 7 days. */
   retentionMs?: number;
+  /**
+   * With replicas (Sentinel): after the writes a failover must not lose (a new call record, a state
+   * change and its timeline entry, a transcript line, a linked CallSid, a field update) wait until
+   * that many replicas have them. Undefined = no wait (one Redis, or replication lag accepted).
+   */
+  durable?: DurableWrites;
 }
+
+/** After a WAIT timed out (replica down or lagging), writes stop waiting for this long: one slow WAIT per window, not one per write. */
+const SHORTFALL_BACKOFF_MS = 5000;
 
 type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel"> & {
   state?: CallState;
@@ -31,11 +41,29 @@ type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "
 /** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */
 export class CallStore {
   private readonly retentionMs: number;
+  private readonly durable?: DurableWrites;
+  private waitSkippedUntil = 0;
   constructor(
     readonly redis: Redis,
     opts: StoreOptions = {},
   ) {
     this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
+    this.durable = opts.durable;
+  }
+
+  /**
+   * WAIT until the configured replicas have every write this connection made so far. WAIT blocks
+   * the connection (later commands queue behind it), so after a shortfall it is skipped for a while:
+   * with the replica gone, writes live on the primary alone, as they would without a replica.
+   */
+  private async replicated(): Promise<void> {
+    const d = this.durable;
+    if (!d || Date.now() < this.waitSkippedUntil) return;
+    const acked = await this.redis.wait(d.replicas, d.timeoutMs);
+    if (acked < d.replicas) {
+      this.waitSkippedUntil = Date.now() + SHORTFALL_BACKOFF_MS;
+      d.onShortfall?.(acked, d.replicas);
+    }
   }
 
   async createCall(c: NewCall, now = Date.now()): Promise<CallRecord> {
@@ -46,6 +74,7 @@ export class CallStore {
     if (rec.callSid) m.set(keys.callSid(rec.callSid), rec.callId, "PX", this.retentionMs);
     m.zadd(keys.active, now, rec.callId);
     await m.exec();
+    await this.replicated();
     return rec;
   }
 
@@ -61,6 +90,7 @@ export class CallStore {
 
   async linkCallSid(callId: string, callSid: string): Promise<void> {
     await this.redis.multi().hset(keys.call(callId), "callSid", callSid).set(keys.callSid(callSid), callId, "PX", this.retentionMs).exec();
+    await this.replicated();
   }
 
   /** Set non-state fields (state only moves through `transition`). */
@@ -68,6 +98,7 @@ export class CallStore {
     const h = toHash(fields);
     if (Object.keys(h).length === 0) return;
     await this.redis.hset(keys.call(callId), { ...h, updatedAt: String(Date.now()) });
+    await this.replicated();
   }
 
   async incrStreamCount(callId: string): Promise<number> {
@@ -103,6 +134,7 @@ export class CallStore {
       String(this.retentionMs),
       callId,
     )) as [TransitionResult["result"], string];
+    if (result === "applied") await this.replicated();
     return { result, prev: prev ? (prev as CallState) : undefined };
   }
 
@@ -115,7 +147,9 @@ export class CallStore {
     const t = TranscriptEntry.parse(e);
     const flat: string[] = [];
     for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
-    return (await this.redis.xadd(keys.transcript(callId), "*", ...flat))!;
+    const id = (await this.redis.xadd(keys.transcript(callId), "*", ...flat))!;
+    await this.replicated();
+    return id;
   }
 
   async transcript(callId: string): Promise<TranscriptEntry[]> {

@@ -1,2 +1,2 @@
 export { CallStore, type TransitionResult, type StoreOptions } from "./call-store";
-export { connectRedis } from "./redis";
+export { connectRedis, durableWrites, type RedisSettings, type DurableWrites } from "./redis";
