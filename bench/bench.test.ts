@@ -35,6 +35,9 @@ describe("npm run bench (smoke)", () => {
     }
     expect(typeof s.underrunsPerCall).toBe("number");
     expect(s.media?.rssPeakMB).toBeGreaterThan(0);
+    // What crossed the bus and Redis (docs/scaling.md's per-call figures): audio went over NATS.
+    expect(s.wire.natsMsgsPerCallSBySubject.audio).toBeGreaterThan(0);
+    expect(s.wire.redisOpsPerCallS).toBeGreaterThan(0);
     expect(saved.capacity?.steps.length).toBeGreaterThan(1);
     expect(typeof saved.capacity?.steps.at(-1)?.lagP99Ms).toBe("number");
     expect(r.table).toMatch(/greeting: start → first frame heard/);

@@ -122,6 +122,9 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
     if (s.noises) lines.push(noiseMarkdown(s.noises));
     lines.push(`[${s.scenario}] driver (simulated Twilio, this process): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}), ${s.driver.cpuCores} cores; services: ${Object.entries(s.serviceCpuCores).map(([k, v]) => `${k} ${v}`).join(", ")} cores`);
+    const perCore = Object.entries(s.serviceCpuCores).map(([k, c]) => `${k} ${c > 0 ? Math.round(s.calls.requested / c) : "∞"}`);
+    lines.push(`[${s.scenario}] calls per core (calls ÷ mean cores over the calls): ${perCore.join(", ")}`);
+    lines.push(`[${s.scenario}] per call-second: Redis ${s.wire.redisOpsPerCallS} commands, NATS ${s.wire.natsMsgsPerCallS} messages (${Object.entries(s.wire.natsMsgsPerCallSBySubject).map(([k, v]) => `${k} ${v}`).join(", ")}), ${s.wire.natsBytesPerCallS} B`);
     if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
     lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
   }

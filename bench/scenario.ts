@@ -3,6 +3,7 @@ import { startVoiceStack, type VoiceStack } from "@voicecall/testkit";
 import { startFakeVendors, type FakeVendors } from "../services/tts/src/testing/fake-vendors";
 import { startFakeDeepgram, type FakeDeepgram } from "../services/media/src/speech/deepgram-fake";
 import { callerAudio } from "./audio";
+import { countWire } from "./wire";
 import { driveCall, type BusEvent, type CallResult } from "./calls";
 import { startInstantLlm, type InstantLlm } from "./fakes";
 import { cpuShare, sampleProc, type ProcSample } from "./proc-stats";
@@ -57,6 +58,11 @@ export interface ScenarioReport {
   /** Mean CPU (cores) of each service process over the calls. */
   serviceCpuCores: Record<string, number>;
   media: { peakCpuCores: number; cpuPerCallMs: number; rssIdleMB: number; rssPeakMB: number; rssPerCallKB: number } | null;
+  /**
+   * Per call-second (calls × the call phase's wall time): Redis commands the server processed, NATS
+   * messages and bytes (subject + payload) published, and NATS messages by subject kind.
+   */
+  wire: { callSeconds: number; redisOpsPerCallS: number; natsMsgsPerCallS: number; natsBytesPerCallS: number; natsMsgsPerCallSBySubject: Record<string, number> };
   wallSeconds: number;
 }
 
@@ -134,6 +140,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     const cpu0 = process.cpuUsage();
     const procs = stack.stack.all().map((h) => ({ name: h.instance, pid: h.proc.child.pid! }));
     const svc0 = procs.map((p) => sampleProc(p.pid));
+    const wire = await countWire(stack.bus.nc, stack.store.redis);
     const signal = AbortSignal.timeout(o.durationS * 1000 + 180_000);
     const results: CallResult[] = await Promise.all(
       Array.from({ length: o.calls }, async (_, i) => {
@@ -141,6 +148,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
         return driveCall({ v: stack, events, audio, index: i, greeting: greeting ?? "Hello, thanks for calling Acme Dental. How can I help?", durationMs: o.durationS * 1000, withNoises: !instant, signal });
       }),
     );
+    const counted = await wire.stop();
     clearInterval(sampler);
     lag.disable();
     const cpu1 = process.cpuUsage(cpu0);
@@ -162,6 +170,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     const idleRss = idle.reduce((a, s) => a + s.rss, 0);
     const noises = results.reduce((a, r) => a + r.noises, 0);
     const callSeconds = results.reduce((a, r) => a + r.heardMs, 0) / 1000;
+    const callPhaseS = (o.calls * wallMs) / 1000;
+    const perCallS = (n: number) => Math.round((n / callPhaseS) * 100) / 100;
     return {
       scenario: o.scenario,
       providers,
@@ -200,6 +210,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
             rssPerCallKB: Math.round((peaks.rss - idleRss) / 1024 / Math.max(1, o.calls)),
           }
         : null,
+      wire: {
+        callSeconds: Math.round(callPhaseS),
+        redisOpsPerCallS: perCallS(counted.redisCommands),
+        natsMsgsPerCallS: perCallS(counted.natsMsgs),
+        natsBytesPerCallS: Math.round(counted.natsBytes / callPhaseS),
+        natsMsgsPerCallSBySubject: Object.fromEntries(Object.entries(counted.natsBySubject).map(([k, n]) => [k, perCallS(n)])),
+      },
       wallSeconds: Math.round((Date.now() - t0) / 1000),
     };
   } finally {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor, type VoiceStack } from "@voicecall/testkit";
-import { CallDriver, type TurnResult } from "./calls";
+import { CallDriver } from "./calls";
 import { lost, snapshot, type Ledger } from "./ledger";
+import { runPhase } from "./phase";
 import { chaosCalls, printTable, writeArtifact, type FaultRow } from "./report";
 import { leakedSecrets } from "./secrets";
 import { startChaosStack } from "./stack";
@@ -13,11 +14,7 @@ import { startChaosStack } from "./stack";
  * in a terminal state); how many calls continued and the longest gap heard are reported as numbers.
  */
 const N = chaosCalls();
-const TURN_TIMEOUT_MS = 30_000;
 const GREETING = "Hello, this is Acme Dental.";
-/** Long reply (the fault hits while it plays) / short reply (the turn after the fault). */
-const LONG = "what are your opening hours";
-const SHORT = "yes please";
 
 let v: VoiceStack;
 let calls: CallDriver[] = [];
@@ -55,62 +52,15 @@ afterAll(async () => {
 }, 120_000);
 
 const ids = () => calls.map((c) => c.callId);
-const live = () => calls.filter((c) => c.phone.status === "in-progress");
 
-/**
- * One phase: every call says something with a long reply; once replies are playing the fault runs
- * (and its part comes back); then every call speaks again (repeating once if unanswered).
- */
 async function phase(name: string, fault: (() => Promise<void>) | undefined): Promise<FaultRow> {
-  const before = await snapshot(v.store, ids());
-  const liveBefore = live();
-  const saysBefore = new Map(liveBefore.map((c) => [c, says(c).length]));
-  const inFlight = liveBefore.map((c) => c.turn(LONG, TURN_TIMEOUT_MS));
-  let faultMs = 0;
-  if (fault) {
-    // Strike while replies are being heard (or after a while if none comes).
-    const t0 = Date.now();
-    const playing = (c: CallDriver) => says(c).length > saysBefore.get(c)! && heardSinceLastSay(c) > 300;
-    await waitFor(() => liveBefore.some(playing) || Date.now() - t0 > 20_000, "a reply playing", 30_000, 50);
-    const f0 = Date.now();
-    await fault();
-    faultMs = Date.now() - f0;
-  }
-  const first = await Promise.all(inFlight);
-  const after = await Promise.all(liveBefore.map((c) => c.turnWithRetry(SHORT, TURN_TIMEOUT_MS)));
-  const ledger = await snapshot(v.store, ids());
-  const loss = lost(before, ledger);
+  const { row, ledger } = await runPhase(v, calls, name, fault);
   lastLedger = ledger;
-  if (loss.details.length) process.stdout.write(`chaos ${name}: lost\n  ${loss.details.join("\n  ")}\n`);
-  const turns: TurnResult[] = [...first, ...after.flatMap((a) => a.results)];
-  const row: FaultRow = {
-    fault: name,
-    faultMs,
-    calls: liveBefore.length,
-    inFlightAnswered: first.filter((t) => t.answered).length,
-    continued: after.filter((a) => a.answered).length,
-    continuedFirstTry: after.filter((a) => a.results[0]!.answered).length,
-    longestGapMs: Math.max(0, ...turns.map((t) => t.gapMs ?? 0)),
-    lostRecords: loss.records,
-    lostTimelineEntries: loss.timelineEntries,
-    lostTranscriptLines: loss.transcriptLines,
-    dropped: liveBefore.length - live().length,
-  };
   rows.push(row);
   return row;
 }
 
 let lastLedger: Ledger | undefined;
-
-const says = (c: CallDriver) => c.phone.events.filter((e) => e.type === "caller.say");
-
-/** Audio heard since the caller last finished speaking. */
-function heardSinceLastSay(c: CallDriver): number {
-  const last = says(c).at(-1);
-  if (!last) return 0;
-  const end = (last.atMs as number) + ((last.ms as number) ?? 0);
-  return c.phone.heard().segments.reduce((ms, s) => ms + Math.max(0, s.atMs + s.durationMs - Math.max(end, s.atMs)), 0);
-}
 
 function expectNothingLost(row: FaultRow): void {
   expect({ records: row.lostRecords, timeline: row.lostTimelineEntries, transcript: row.lostTranscriptLines }).toEqual({ records: 0, timeline: 0, transcript: 0 });

@@ -109,7 +109,7 @@ export function headerRecord(m: Msg): Record<string, string> {
 
 /** Connect with endless reconnects; at start, wait (with backoff, logged) until NATS answers. */
 export async function connectBus(o: BusOptions): Promise<Bus> {
-  const servers = o.url.split(",");
+  const servers = o.url.split(",").map((u) => u.trim());
   let attempt = 0;
   for (;;) {
     try {

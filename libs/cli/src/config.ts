@@ -7,6 +7,8 @@ export const cliSchema = z.object({
   API_TOKEN: z.string().optional(),
   NATS_URL: fields.natsUrl,
   REDIS_URL: fields.redisUrl,
+  REDIS_SENTINELS: fields.redisSentinels,
+  REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster"),
   PUBLIC_URL: z.string().url().optional().describe("e.g. https://voice.example.com"),
   /** Where doctor connects for PUBLIC_URL when the name leads elsewhere from here (compose: caddy:443). */
   PUBLIC_URL_VIA: z.string().regex(/^\[?[^\]\s]+\]?:\d+$/, "expected host:port").optional().describe("e.g. caddy:443"),

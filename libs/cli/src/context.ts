@@ -51,7 +51,7 @@ export class Ctx {
 
   async store(): Promise<CallStore> {
     if (!this.storeP) {
-      this.redis = connectRedis(this.config.REDIS_URL, this.log, "voicecall-cli");
+      this.redis = connectRedis(this.config, this.log, "voicecall-cli");
       this.storeP = new CallStore(this.redis);
     }
     return this.storeP;

@@ -10,7 +10,12 @@ export const port = (def: number) =>
 
 export const ms = (def: number) => z.coerce.number().int().nonnegative().default(def).describe("milliseconds, e.g. 5000");
 
-export const natsUrl = z.string().regex(/^(nats|tls):\/\/.+/, "must be nats://host:port").default("nats://127.0.0.1:4222").describe("e.g. nats://nats:4222");
+/** One NATS URL, or a comma-separated list of a cluster's nodes (the client tries each and fails over). */
+export const natsUrl = z
+  .string()
+  .refine((v) => v.split(",").every((u) => /^(nats|tls):\/\/[^\s,]+$/.test(u.trim())), "must be nats://host:port, or a comma-separated list of them")
+  .default("nats://127.0.0.1:4222")
+  .describe("e.g. nats://nats:4222 or nats://n1:4222,nats://n2:4222,nats://n3:4222");
 export const redisUrl = z.string().regex(/^rediss?:\/\/.+/, "must be redis://host:port").default("redis://127.0.0.1:6379").describe("e.g. redis://redis:6379");
 
 /** The public https origin Twilio reaches, without a trailing slash or path. */
@@ -25,10 +30,23 @@ export const secret = (what: string) => z.string().min(16, `${what} must be at l
 
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 
+/** Redis Sentinel: a comma-separated list of sentinels; when set, the primary is found through them. */
+export const redisSentinels = z
+  .string()
+  .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, "must be host:port, or a comma-separated list of them")
+  .optional()
+  .describe("e.g. sentinel-0:26379,sentinel-1:26379,sentinel-2:26379");
+
 /** Fields every service has. */
 export const commonFields = {
   NATS_URL: natsUrl,
   REDIS_URL: redisUrl,
+  /** Set = Sentinel mode: REDIS_URL's host is unused, its password, database and TLS still apply. */
+  REDIS_SENTINELS: redisSentinels,
+  REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster").describe("the name in `sentinel monitor NAME …`"),
+  /** Writes that must survive a failover (call record, state change, transcript line) wait for this many replicas; default 1 with Sentinel, else 0. */
+  REDIS_WAIT_REPLICAS: z.coerce.number().int().min(0).max(16).optional().describe("a count, e.g. 1"),
+  REDIS_WAIT_MS: ms(500),
   LOG_LEVEL: logLevel,
   LOG_PRETTY: bool.default("false"),
   INSTANCE_ID: z.string().min(1).optional().describe("e.g. media-1; defaults to hostname + pid"),

@@ -12,6 +12,7 @@ import {
   type WebhookEventType,
 } from "@voicecall/contracts";
 import { EventOutbox, queueEvent } from "./event-outbox";
+import type { DurableWrites } from "./redis";
 
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
 const TRANSITION = lua("transition");
@@ -23,7 +24,16 @@ export type TransitionResult = { result: "applied" | "same" | "refused" | "missi
 export interface StoreOptions {
   /** How long an ended call (hash, timeline, transcript) is kept. Default 7 days. */
   retentionMs?: number;
+  /**
+   * With replicas (Sentinel): after the writes a failover must not lose (a new call record, a state
+   * change and its timeline entry, a transcript line, a linked CallSid, a field update) wait until
+   * that many replicas have them. Undefined = no wait (one Redis, or replication lag accepted).
+   */
+  durable?: DurableWrites;
 }
+
+/** After a WAIT timed out (replica down or lagging), writes stop waiting for this long: one slow WAIT per window, not one per write. */
+const SHORTFALL_BACKOFF_MS = 5000;
 
 type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel" | "engine"> & {
   state?: CallState;
@@ -36,12 +46,30 @@ export class CallStore {
   private readonly retentionMs: number;
   /** The calls' event outbox (webhook events): appended here beside the writes they report. */
   readonly events: EventOutbox;
+  private readonly durable?: DurableWrites;
+  private waitSkippedUntil = 0;
   constructor(
     readonly redis: Redis,
     opts: StoreOptions = {},
   ) {
     this.retentionMs = opts.retentionMs ?? 7 * 24 * 3600_000;
     this.events = new EventOutbox(redis, this.retentionMs);
+    this.durable = opts.durable;
+  }
+
+  /**
+   * WAIT until the configured replicas have every write this connection made so far. WAIT blocks
+   * the connection (later commands queue behind it), so after a shortfall it is skipped for a while:
+   * with the replica gone, writes live on the primary alone, as they would without a replica.
+   */
+  private async replicated(): Promise<void> {
+    const d = this.durable;
+    if (!d || Date.now() < this.waitSkippedUntil) return;
+    const acked = await this.redis.wait(d.replicas, d.timeoutMs);
+    if (acked < d.replicas) {
+      this.waitSkippedUntil = Date.now() + SHORTFALL_BACKOFF_MS;
+      d.onShortfall?.(acked, d.replicas);
+    }
   }
 
   async createCall(c: NewCall, now = Date.now()): Promise<CallRecord> {
@@ -53,6 +81,7 @@ export class CallStore {
     m.zadd(keys.active, now, rec.callId);
     queueEvent(m, rec.callId, "call.created", now, { direction: rec.direction, mode: rec.mode, from: rec.from, to: rec.to, state: rec.state }, this.retentionMs);
     await m.exec();
+    await this.replicated();
     return rec;
   }
 
@@ -68,6 +97,7 @@ export class CallStore {
 
   async linkCallSid(callId: string, callSid: string): Promise<void> {
     await this.redis.multi().hset(keys.call(callId), "callSid", callSid).set(keys.callSid(callSid), callId, "PX", this.retentionMs).exec();
+    await this.replicated();
   }
 
   /** Set non-state fields (state only moves through `transition`). */
@@ -75,6 +105,7 @@ export class CallStore {
     const h = toHash(fields);
     if (Object.keys(h).length === 0) return;
     await this.redis.hset(keys.call(callId), { ...h, updatedAt: String(Date.now()) });
+    await this.replicated();
   }
 
   async incrStreamCount(callId: string): Promise<number> {
@@ -112,6 +143,7 @@ export class CallStore {
       String(this.retentionMs),
       callId,
     )) as [TransitionResult["result"], string];
+    if (result === "applied") await this.replicated();
     return { result, prev: prev ? (prev as CallState) : undefined };
   }
 
@@ -127,6 +159,7 @@ export class CallStore {
     const m = this.redis.multi().xadd(keys.transcript(callId), "*", ...flat);
     const [[err, id]] = (await queueEvent(m, callId, "transcript", t.ts, t, this.retentionMs).exec()) as [[Error | null, string]];
     if (err) throw err;
+    await this.replicated();
     return id;
   }
 

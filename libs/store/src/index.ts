@@ -1,3 +1,3 @@
 export { CallStore, type TransitionResult, type StoreOptions } from "./call-store";
-export { connectRedis } from "./redis";
+export { connectRedis, durableWrites, type RedisSettings, type DurableWrites } from "./redis";
 export { EventOutbox, type OutboxItem } from "./event-outbox";

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 const aptPackage: Record<string, string> = {
   "nats-server": "nats-server",
   "redis-server": "redis-server",
+  "redis-sentinel": "redis-sentinel",
   caddy: "caddy",
   flite: "flite",
   "espeak-ng": "espeak-ng",

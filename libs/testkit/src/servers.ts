@@ -30,6 +30,8 @@ export interface Servers {
   natsPort: number;
   redisPort: number;
   caddy?: CaddyHandle;
+  /** Extra env the services need to reach these servers (e.g. REDIS_SENTINELS); none for one of each. */
+  env?: Record<string, string>;
   /** Restart redis-server on the same port and data dir (AOF: nothing lost). */
   restartRedis(): Promise<void>;
   /** Restart nats-server on the same port. */

@@ -145,6 +145,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const common: Record<string, string> = {
     NATS_URL: servers.natsUrl,
     REDIS_URL: servers.redisUrl,
+    ...servers.env,
     PUBLIC_URL: servers.caddy.origin,
     LOG_LEVEL: "info",
     TWILIO_FROM_NUMBER: "+15005550006",

@@ -4,7 +4,7 @@ import { connectBus, type Bus } from "@voicecall/bus";
 import { startSimulator, type Simulator, type SimulatorOptions } from "@voicecall/twilio-sim";
 import { testLogger } from "./log";
 import { freePort } from "./ports";
-import { startServers } from "./servers";
+import { startServers, type ServerOptions, type Servers } from "./servers";
 import { generateSecrets, startStack, type Stack, type StackOptions } from "./stack";
 
 export interface VoiceStack {
@@ -20,6 +20,8 @@ export interface VoiceStack {
 
 export type VoiceStackOptions = Omit<StackOptions, "twilioApiBaseUrl" | "startServers" | "secrets"> & {
   sim?: Omit<SimulatorOptions, "accountSid" | "authToken" | "ca" | "port">;
+  /** The NATS/Redis/Caddy to run on; default `startServers` (one of each). */
+  servers?: (o: Pick<ServerOptions, "caddy">) => Promise<Servers>;
 };
 
 /**
@@ -36,7 +38,7 @@ export async function startVoiceStack(o: VoiceStackOptions = {}): Promise<VoiceS
     secrets,
     twilioApiBaseUrl: `http://127.0.0.1:${simPort}`,
     startServers: async (routes) => {
-      const servers = await startServers({ caddy: { routes } });
+      const servers = await (o.servers ?? startServers)({ caddy: { routes } });
       sim = await startSimulator({ ...o.sim, port: simPort, accountSid: secrets.TWILIO_ACCOUNT_SID, authToken: secrets.TWILIO_AUTH_TOKEN, ca: servers.caddy!.ca });
       return servers;
     },
@@ -45,7 +47,7 @@ export async function startVoiceStack(o: VoiceStackOptions = {}): Promise<VoiceS
     throw err;
   });
   const { log } = testLogger("e2e", "warn");
-  const redis = connectRedis(stack.servers.redisUrl, log, "e2e");
+  const redis = connectRedis({ REDIS_URL: stack.servers.redisUrl, ...stack.servers.env }, log, "e2e");
   const store = new CallStore(redis);
   const bus = await connectBus({ url: stack.servers.natsUrl, name: "e2e", log });
 

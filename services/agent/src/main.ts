@@ -3,7 +3,7 @@ import { loadConfig } from "@voicecall/config";
 import { loadScript } from "@voicecall/dialogue";
 import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
-import { CallStore, connectRedis } from "@voicecall/store";
+import { CallStore, connectRedis, durableWrites } from "@voicecall/store";
 import { createApp } from "./app";
 import { AgentConfigSchema } from "./config";
 import { createLanguageModel } from "./llm/factory";
@@ -20,8 +20,8 @@ const script = (() => {
   }
 })();
 const model = createLanguageModel(config, script, log);
-const redis = connectRedis(config.REDIS_URL, log, "agent");
-const store = new CallStore(redis);
+const redis = connectRedis(config, log, "agent");
+const store = new CallStore(redis, { durable: durableWrites(config, log) });
 const bus = await connectBus({ url: config.NATS_URL, name: instanceId, log });
 
 const app = createApp({ config, bus, redis, store, model, script, log, instanceId });

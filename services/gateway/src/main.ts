@@ -3,7 +3,7 @@ import { connectBus } from "@voicecall/bus";
 import { loadConfig } from "@voicecall/config";
 import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
-import { CallStore, connectRedis } from "@voicecall/store";
+import { CallStore, connectRedis, durableWrites } from "@voicecall/store";
 import { createApp } from "./app";
 import { GatewayConfigSchema, eventSettings, twilioOffReason, twilioSettings } from "./config";
 import { createTwilioCalls, twilioNotConfigured } from "./twilio-client";
@@ -20,8 +20,8 @@ try {
 const instance = config.INSTANCE_ID ?? defaultInstanceId("gateway");
 const log = createLogger({ service: "gateway", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
 
-const redis = connectRedis(config.REDIS_URL, log, instance);
-const store = new CallStore(redis, { retentionMs: config.CALL_RETENTION_MS });
+const redis = connectRedis(config, log, instance);
+const store = new CallStore(redis, { retentionMs: config.CALL_RETENTION_MS, durable: durableWrites(config, log) });
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
 const off = twilioOffReason(config);
 const twilio = account && !off ? createTwilioCalls({ accountSid: account.accountSid, authToken: account.authToken, apiBaseUrl: config.TWILIO_API_BASE_URL }) : twilioNotConfigured(off);

@@ -1,7 +1,7 @@
 import { loadConfig } from "@voicecall/config";
 import { configSecrets, createLogger } from "@voicecall/log";
 import { connectBus } from "@voicecall/bus";
-import { CallStore, connectRedis } from "@voicecall/store";
+import { CallStore, connectRedis, durableWrites } from "@voicecall/store";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { MediaConfigSchema } from "./config";
 import { createApp } from "./app";
@@ -12,8 +12,8 @@ const config = loadConfig(MediaConfigSchema);
 const instance = config.INSTANCE_ID ?? defaultInstanceId("media");
 const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
-const redis = connectRedis(config.REDIS_URL, log, instance);
-const store = new CallStore(redis);
+const redis = connectRedis(config, log, instance);
+const store = new CallStore(redis, { durable: durableWrites(config, log) });
 // The built-in agent's phrases as the recogniser's grammar make offline recognition near-exact.
 const grammar = !config.STT_GRAMMAR && config.STT_VOCABULARY === "script" ? jsgfGrammar(loadScript(config.AGENT_SCRIPT)) : undefined;
 const speech = await createSpeechPipelineFactory(config, { log, grammar });

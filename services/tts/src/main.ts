@@ -3,7 +3,7 @@ import { connectBus } from "@voicecall/bus";
 import { ConfigError } from "@voicecall/config";
 import { configSecrets, createLogger } from "@voicecall/log";
 import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
-import { CallStore, connectRedis } from "@voicecall/store";
+import { CallStore, connectRedis, durableWrites } from "@voicecall/store";
 import { createApp } from "./app";
 import { parseTtsConfig, type TtsConfig } from "./config";
 import { createTts } from "./providers";
@@ -26,8 +26,8 @@ const log = createLogger({ service: "tts", instance, level: cfg.LOG_LEVEL, prett
 const tts = createTts(cfg);
 log.info({ provider: tts.label, voice: tts.voice, fallback: cfg.TTS_FALLBACK_PROVIDER, engine: cfg.LOCAL_TTS_ENGINE }, "tts provider configured");
 
-const redis = connectRedis(cfg.REDIS_URL, log, `tts:${instance}`);
-const store = new CallStore(redis);
+const redis = connectRedis(cfg, log, `tts:${instance}`);
+const store = new CallStore(redis, { durable: durableWrites(cfg, log) });
 const bus = await connectBus({ url: cfg.NATS_URL, name: `tts:${instance}`, log });
 const app = createApp({ bus, redis, store, tts, log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS, instanceId: instance });
 app.start();
