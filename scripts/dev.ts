@@ -17,13 +17,32 @@ import { onLauncherExit } from "@voicecall/runtime";
 import { root } from "./config-docs";
 import { portOr, startDevServers, type DevServers } from "./dev-servers";
 
-const { values: args } = parseArgs({
-  options: {
-    media: { type: "string", default: "1" },
-    "random-ports": { type: "boolean", default: false },
-    "twilio-api": { type: "string" },
-  },
-});
+const USAGE = `usage: npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
+  --media N          media workers behind Caddy (default 1)
+  --random-ports     free random ports instead of 4222, 6379, 8443, 8088, 3000, 8080, 8081, 8082
+  --twilio-api URL   send Twilio REST requests here (a simulator) instead of api.twilio.com
+Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment when set, else are generated.`;
+
+function cliArgs() {
+  try {
+    return parseArgs({
+      options: {
+        media: { type: "string", default: "1" },
+        "random-ports": { type: "boolean", default: false },
+        "twilio-api": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const args = cliArgs();
+if (args.help) {
+  process.stdout.write(USAGE + "\n");
+  process.exit(0);
+}
 
 const colors = [36, 35, 33, 32, 34, 31, 96, 95, 93];
 const color = new Map<string, number>();
