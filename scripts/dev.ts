@@ -7,7 +7,8 @@
  *
  *   npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
  *
- * Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment when set, else are generated.
+ * Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment, else from .env (what
+ * scripts/init-env.sh wrote), else are generated for the run; the summary says which.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,15 +16,36 @@ import { parseArgs } from "node:util";
 import { cliEnvFor, freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
 import { onLauncherExit } from "@voicecall/runtime";
 import { root } from "./config-docs";
+import { devSecrets, readDotEnv } from "./dev-secrets";
 import { portOr, startDevServers, type DevServers } from "./dev-servers";
 
-const { values: args } = parseArgs({
-  options: {
-    media: { type: "string", default: "1" },
-    "random-ports": { type: "boolean", default: false },
-    "twilio-api": { type: "string" },
-  },
-});
+const USAGE = `usage: npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
+  --media N          media workers behind Caddy (default 1)
+  --random-ports     free random ports instead of 4222, 6379, 8443, 8088, 3000, 8080, 8081, 8082
+  --twilio-api URL   send Twilio REST requests here (a simulator) instead of api.twilio.com
+Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment, else from .env, else are generated.
+Logs go to stdout only; keep them with: npm run dev 2>&1 | tee tmp/dev.log`;
+
+function cliArgs() {
+  try {
+    return parseArgs({
+      options: {
+        media: { type: "string", default: "1" },
+        "random-ports": { type: "boolean", default: false },
+        "twilio-api": { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const args = cliArgs();
+if (args.help) {
+  process.stdout.write(USAGE + "\n");
+  process.exit(0);
+}
 
 const colors = [36, 35, 33, 32, 34, 31, 96, 95, 93];
 const color = new Map<string, number>();
@@ -35,23 +57,29 @@ function print(name: string, line: string): void {
 }
 
 async function main(): Promise<void> {
-  const pick = (p: number) => (args["random-ports"] ? freePort() : portOr(p));
+  const replaced: string[] = [];
+  const pick = async (p: number, what: string) => {
+    if (args["random-ports"]) return freePort();
+    const got = await portOr(p);
+    if (got !== p) replaced.push(`${what} port ${p} is taken: using ${got}`);
+    return got;
+  };
   const replicas = Math.max(1, Number(args.media) || 1);
   const ports = {
-    nats: await pick(4222),
-    redis: await pick(6379),
-    https: await pick(8443),
-    http: await pick(8088),
+    nats: await pick(4222, "NATS"),
+    redis: await pick(6379, "Redis"),
+    https: await pick(8443, "Caddy https"),
+    http: await pick(8088, "Caddy http"),
   };
   const svcPorts = {
-    gateway: await pick(3000),
-    tts: await pick(8081),
-    agent: await pick(8082),
-    media: [await pick(8080), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i))))],
+    gateway: await pick(3000, "gateway"),
+    tts: await pick(8081, "tts"),
+    agent: await pick(8082, "agent"),
+    media: [await pick(8080, "media-0"), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i, `media-${i + 1}`))))],
   };
-  const fromEnv = Object.fromEntries(
-    (["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "API_TOKEN", "STREAM_TOKEN_SECRET"] as const).flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])),
-  ) as Partial<StackSecrets>;
+  for (const r of replaced) print("dev", `warning: ${r} (the URLs printed below, and tmp/dev/cli.env, have the real ports)`);
+  const { given, line: secretsLine } = devSecrets(process.env, readDotEnv(join(root, ".env")));
+  const fromEnv = given as Partial<StackSecrets>;
   // Made-up Twilio values still sign and check webhooks (browser phone, `voicecall simulate`), but must
   // never be sent to Twilio as if they were an account: the gateway answers phone calls 503 instead.
   const twilioApi = args["twilio-api"] ?? process.env.TWILIO_API_BASE_URL;
@@ -89,7 +117,11 @@ async function main(): Promise<void> {
     secrets: { ...generateSecrets(), ...fromEnv },
     twilioApiBaseUrl: twilioApi,
     ports: svcPorts,
-    env: { LOG_PRETTY: process.env.LOG_PRETTY ?? (useColor ? "true" : "false"), LOG_LEVEL: process.env.LOG_LEVEL ?? "info" },
+    env: {
+      LOG_PRETTY: process.env.LOG_PRETTY ?? (useColor ? "true" : "false"),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+      ...(given.TWILIO_FROM_NUMBER ? { TWILIO_FROM_NUMBER: given.TWILIO_FROM_NUMBER } : {}),
+    },
     // A local stack answers simulated inbound calls (`voicecall simulate`) unless told otherwise.
     serviceEnv: { gateway: { INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open", TWILIO_ACCOUNT_GENERATED: String(twilioGenerated) } },
     onLine: print,
@@ -115,7 +147,8 @@ async function main(): Promise<void> {
     `public origin   ${s.origin}   (PUBLIC_URL; Caddy's local CA: ${s.servers.caddy!.caPath})`,
     `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
     `browser phone   ${s.origin}/phone#token=${s.secrets.API_TOKEN}   (microphone; no Twilio needed)`,
-    `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}`,
+    `NATS ${s.servers.natsUrl}   Redis ${s.servers.redisUrl}   (redis-cli -u "$REDIS_URL" after sourcing the CLI env below)`,
+    `secrets         ${secretsLine}   (other settings: from the environment only)`,
     twilioGenerated
       ? `Twilio          credentials GENERATED, not a real account: phone calls and hangups answer 503 (export TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER before \`npm run dev\` to use yours)`
       : `Twilio          account ${s.secrets.TWILIO_ACCOUNT_SID}${twilioApi ? ` at ${twilioApi}` : ""}`,

@@ -15,3 +15,4 @@ fi
 token=$(sed -n 's/^API_TOKEN=//p' .env)
 host=$(sed -n 's/^PUBLIC_HOST=//p' .env)
 echo "after \`docker compose up -d\`: browser phone https://${host:-localhost}/phone#token=$token"
+echo "\`npm run dev\` uses this .env's API_TOKEN, STREAM_TOKEN_SECRET and TWILIO_* too (its other settings: export them)"

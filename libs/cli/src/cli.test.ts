@@ -51,7 +51,13 @@ describe("voicecall CLI", () => {
   it("prints usage and exits 2 without a command, names an unknown one", async () => {
     const c = cli();
     expect(await c.run()).toBe(2);
-    expect(c.out.join("\n")).toContain("voicecall doctor");
+    expect(c.err.join("\n")).toContain("voicecall doctor");
+    for (const argv of [["--help"], ["-h"], ["help"]]) {
+      const h = cli();
+      expect(await h.run(...argv), argv.join(" ")).toBe(0);
+      expect(h.out.join("\n")).toMatch(/voicecall simulate .*--ca file/);
+      expect(h.out.join("\n")).toMatch(/CADDY_CA/);
+    }
     const d = cli();
     expect(await d.run("frobnicate")).toBe(2);
     expect(d.err.join("\n")).toContain("unknown command frobnicate");
@@ -77,6 +83,34 @@ describe("voicecall CLI", () => {
     expect(JSON.parse(j.out[0]!).timeline.map((t: { state: string }) => t.state)).toEqual(["queued", "ringing", "in-progress"]);
     const missing = cli();
     expect(await missing.run("show", "nope")).toBe(2);
+  });
+
+  it("show takes the 12-character id prefix tail prints; an ambiguous prefix lists the calls", async () => {
+    const ids = ["5f3c9a1e-77aa-4b1c-9d2e-000000000001", "5f3c9a1e-78bb-4b1c-9d2e-000000000002"];
+    for (const callId of ids) await store.createCall({ callId, direction: "outbound", mode: "notify", from: "+15550001111", to: "+15550002222" });
+    const c = cli();
+    expect(await c.run("show", ids[0]!.slice(0, 12))).toBe(0);
+    expect(c.out.join("\n")).toContain(`call ${ids[0]}`);
+    const both = cli();
+    expect(await both.run("show", "5f3c9a1e-7")).toBe(2);
+    expect(both.err.join("\n")).toMatch(/^5f3c9a1e-7 is the start of 2 calls: .*; give more of the id$/);
+    for (const id of ids) expect(both.err.join("\n")).toContain(id);
+  });
+
+  it("tail says in words when the NATS connection goes and comes back", async () => {
+    const own = await startServers({ nats: true, redis: false });
+    const c = cli({ NATS_URL: own.natsUrl });
+    const done = c.run("tail", "--ready");
+    try {
+      await waitFor(() => c.err.includes("tailing"), "tail subscribed", 10_000, 50);
+      await own.restartNats();
+      await waitFor(() => c.err.some((l) => l.startsWith("tail: lost the NATS connection")), "disconnect line", 15_000, 100);
+      await waitFor(() => c.err.some((l) => l === "tail: NATS connection back; following events again"), "reconnect line", 15_000, 100);
+    } finally {
+      c.ac.abort();
+      expect(await done).toBe(0);
+      await own.stop();
+    }
   });
 
   it("tail prints live events for a call", async () => {

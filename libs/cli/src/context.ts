@@ -62,10 +62,17 @@ export class Ctx {
     return this.busP;
   }
 
-  /** Accept a callId or a Twilio CallSid. */
+  /**
+   * Accept a callId, a Twilio CallSid, or the start of a callId (the 12 characters `tail` prints).
+   * A prefix that matches several calls is an error listing them.
+   */
   async resolveCallId(id: string): Promise<string | null> {
-    if (/^CA[0-9a-f]{32}$/i.test(id)) return (await this.store()).callIdBySid(id);
-    return id;
+    const store = await this.store();
+    if (/^CA[0-9a-f]{32}$/i.test(id)) return store.callIdBySid(id);
+    if (await store.getCall(id)) return id;
+    const matches = id.length >= 6 ? await store.callIdsByPrefix(id) : [];
+    if (matches.length > 1) throw new Error(`${id} is the start of ${matches.length} calls: ${matches.join(", ")}; give more of the id`);
+    return matches[0] ?? id;
   }
 
   async close(): Promise<void> {

@@ -50,9 +50,13 @@ export async function runCli(ctx: Ctx, argv: string[]): Promise<number> {
     },
   });
   const [name, ...args] = positionals;
-  if (!name || values.help) {
+  if (values.help || name === "help") {
     ctx.out(usage());
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (!name) {
+    ctx.err(usage());
+    return 2;
   }
   const cmd = commands[name];
   if (!cmd) {

@@ -26,6 +26,16 @@ describe("parseConfig", () => {
       expect(msg.split("\n")).toHaveLength(1);
     }
   });
+  it("reports every bad variable at once, one line each", () => {
+    try {
+      parseConfig(schema, { PORT: "70000", NATS_URL: "http://nats", LOG_LEVEL: "loud" });
+      expect.unreachable();
+    } catch (err) {
+      const lines = (err as Error).message.split("\n");
+      expect(lines.map((l) => /^config: (\w+) is/.exec(l)?.[1]).sort()).toEqual(["LOG_LEVEL", "NATS_URL", "PORT", "PUBLIC_URL"]);
+      expect((err as ConfigError).variable).toBe(lines[0]!.split(" ")[1]);
+    }
+  });
   it("reports a missing required variable as unset", () => {
     expect(() => parseConfig(schema, {})).toThrow(/PUBLIC_URL is unset/);
   });

@@ -181,6 +181,26 @@ export class CallStore {
     return this.redis.zrange(keys.active, "0", "-1");
   }
 
+  /**
+   * Ids of kept calls (active or ended, within retention) that start with `prefix` — the short ids
+   * `voicecall tail` prints — at most `limit`. SCAN, so it is for people, not for hot paths.
+   */
+  async callIdsByPrefix(prefix: string, limit = 10): Promise<string[]> {
+    if (!/^[A-Za-z0-9_-]+$/.test(prefix)) return [];
+    const base = keys.call("");
+    const found = new Set<string>();
+    let cursor = "0";
+    do {
+      const [next, batch] = await this.redis.scan(cursor, "MATCH", `${keys.call(prefix)}*`, "COUNT", 1000);
+      cursor = next;
+      for (const k of batch) {
+        const id = k.slice(base.length);
+        if (!id.includes(":")) found.add(id);
+      }
+    } while (cursor !== "0" && found.size < limit);
+    return [...found].slice(0, limit);
+  }
+
   /** True the first time `key` is seen within `ttlMs` (webhook de-duplication, single-use tokens). */
   async firstSeen(key: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(keys.seen(key), "1", "PX", ttlMs, "NX")) === "OK";

@@ -25,7 +25,12 @@ export async function showCommand(ctx: Ctx, args: string[], flags: Record<string
   const id = args[0];
   if (!id) return ctx.fail("usage: voicecall show <callId|CallSid>");
   const store = await ctx.store();
-  const callId = (await ctx.resolveCallId(id)) ?? id;
+  let callId: string;
+  try {
+    callId = (await ctx.resolveCallId(id)) ?? id;
+  } catch (err) {
+    return ctx.fail((err as Error).message);
+  }
   const rec = await store.getCall(callId);
   if (!rec) return ctx.fail(`no call ${id} (ended calls are kept for CALL_RETENTION_MS)`);
   const [timeline, transcript] = await Promise.all([store.timeline(callId), store.transcript(callId)]);

@@ -20,14 +20,31 @@ export async function tailCommand(ctx: Ctx, args: string[], flags: Record<string
   const max = flags.count ? Number(flags.count) : Infinity;
   let seen = 0;
   return new Promise<number>((resolve) => {
-    const done = () => resolve(0);
+    let finished = false;
+    const done = (code = 0) => {
+      finished = true;
+      resolve(code);
+    };
+    // Say in words what happens to the event stream, instead of leaving the terminal silent.
+    void (async () => {
+      for await (const st of bus.nc.status()) {
+        if (finished) return;
+        if (st.type === "disconnect") ctx.err(`tail: lost the NATS connection (${ctx.config.NATS_URL}); reconnecting, events meanwhile are missed`);
+        if (st.type === "reconnect") ctx.err("tail: NATS connection back; following events again");
+      }
+    })();
+    void bus.nc.closed().then((err) => {
+      if (finished) return;
+      ctx.err(`tail: the NATS connection closed${err ? ` (${err.message})` : ""}; no more events`);
+      done(1);
+    });
     const show = (e: CallEvent | LifecycleEvent) => {
       ctx.out(flags.json ? JSON.stringify(e) : describeEvent(e));
       if (++seen >= max) done();
     };
     bus.subscribe(callId ? subjects.evt(callId) : subjects.allEvt, CallEvent, show);
     if (!callId) bus.subscribe(subjects.lifecycle, LifecycleEvent, show);
-    ctx.signal.addEventListener("abort", done);
+    ctx.signal.addEventListener("abort", () => done(0));
     if (flags.ready) void bus.flush().then(() => ctx.err("tailing"));
   });
 }

@@ -3,6 +3,7 @@ import { verifyStreamToken } from "@voicecall/auth";
 import { CallEvent, SayMessage, subjects } from "@voicecall/contracts";
 import { waitFor } from "@voicecall/testkit";
 import { API_TOKEN, PUBLIC_URL, STREAM_SECRET, api, startGateway, startHarness, type Harness, type RunningGateway } from "../test-harness";
+import { explainRefusal } from "./page/explain";
 
 // The browser phone's routes in-process (the page itself runs in Chromium: test/browser/phone.test.ts).
 let h: Harness;
@@ -110,5 +111,14 @@ describe("browser phone routes", () => {
     // Again: nothing more to do, still completed.
     expect((await api(g.url, "POST", `/phone/calls/${c.callId}/hangup`, {})).status).toBe(200);
     expect((await api(g.url, "POST", `/phone/calls/nope/hangup`, {})).status).toBe(404);
+  });
+});
+
+describe("the page's words for a refused call", () => {
+  it("turns 401 and 429 into sentences that say where the token comes from and what is busy", () => {
+    expect(explainRefusal(401, JSON.stringify({ error: "unauthorized: enter the API token" }))).toMatch(/API token was not accepted.*npm run dev.*API_TOKEN in \.env/);
+    expect(explainRefusal(429, JSON.stringify({ error: "too many concurrent calls" }))).toMatch(/^Too many calls are in progress/);
+    expect(explainRefusal(503, JSON.stringify({ error: "redis unreachable", reason: "redis unreachable: reconnecting" }))).toBe("The voice service is not ready: redis unreachable: reconnecting.");
+    expect(explainRefusal(500, "internal error")).toBe("The call could not start (HTTP 500): internal error.");
   });
 });

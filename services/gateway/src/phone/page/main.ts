@@ -1,6 +1,7 @@
 import { toBase64, fromBase64 } from "./mulaw";
 import { startCapture } from "./capture";
 import { Playback } from "./playback";
+import { explainRefusal } from "./explain";
 
 // The browser phone: speaks Twilio's Media Streams protocol itself, so the call takes the same
 // path (media, agent, tts) as a phone call. Plain DOM, no framework.
@@ -154,7 +155,7 @@ async function call() {
     mic.getTracks().forEach((t) => t.stop());
     void ctx.close();
     setState(`error ${res.status}`);
-    line("system", await res.text());
+    line("system", explainRefusal(res.status, await res.text()));
     callBtn.disabled = false;
     return;
   }
