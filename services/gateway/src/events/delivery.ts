@@ -85,6 +85,8 @@ export class EventDelivery {
     const url = rec?.eventWebhookUrl ?? this.o.url;
     const secret = this.o.secret;
     let st = await ev.state(callId);
+    // claimDue held the call for leaseMs from about now.
+    let leaseUntil = this.now() + this.o.leaseMs - 1000;
     for (;;) {
       const items = await ev.after(callId, st.cursor, BATCH);
       if (items.length === 0) break;
@@ -98,7 +100,10 @@ export class EventDelivery {
       for (const item of items) {
         if (this.stopped) return void (await ev.release(callId, this.now()));
         // The claim must outlast this attempt, or another gateway could take the call meanwhile.
-        await ev.extend(callId, this.now() + this.o.leaseMs);
+        if (this.now() + this.o.timeoutMs + 1000 > leaseUntil) {
+          leaseUntil = this.now() + this.o.leaseMs;
+          await ev.extend(callId, leaseUntil);
+        }
         const body = JSON.stringify(await webhookEvent(this.store, callId, item));
         const attempt = st.attempts + 1;
         const id = eventId(callId, item);
