@@ -93,7 +93,7 @@ describe("outbound call", () => {
     expect(new Set(answers.flatMap((a) => tokensIn(a.body))).size).toBe(1);
     expect(await h.store.activeCallIds()).toEqual([callId]);
     expect(await h.redis.keys("vc:call:*")).toEqual(expect.arrayContaining([`vc:call:${callId}`]));
-    expect((await h.redis.keys("vc:call:*")).filter((k) => !k.includes(":timeline") && !k.includes(":transcript"))).toHaveLength(1);
+    expect((await h.redis.keys("vc:call:*")).filter((k) => !/:(timeline|transcript|events|delivery)$/.test(k))).toHaveLength(1);
 
     const first = tokensIn(answers[0]!.body)[0];
     const re1 = await twilioPost(g.url, `/voice/webhook?callId=${callId}&reconnect=1`, params, { idempotencyToken: "idem-2" });

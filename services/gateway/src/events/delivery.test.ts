@@ -36,7 +36,7 @@ afterEach(async () => {
 const gateway = async (env: Record<string, string> = {}) => {
   const r = await startGateway(
     h,
-    { EVENT_WEBHOOK_URL: rx.url, EVENT_WEBHOOK_SECRET: SECRET, EVENT_RETRY_BASE_MS: "20", EVENT_RETRY_MAX_MS: "100", EVENT_WEBHOOK_TIMEOUT_MS: "500", ...env },
+    { EVENT_WEBHOOK_URL: rx.url, EVENT_WEBHOOK_SECRET: SECRET, EVENT_RETRY_BASE_MS: "20", EVENT_RETRY_MAX_MS: "100", EVENT_WEBHOOK_TIMEOUT_MS: "5000", ...env },
     { eventPollMs: 20, eventLeaseMs: 2_000 },
   );
   await r.gw.start();
@@ -106,7 +106,7 @@ describe("call events", () => {
 
   it("retries 5xx and timeouts with the same id and holds the call's later events back", async () => {
     rx.answer = (_r, n) => (n === 1 ? 503 : n === 2 ? "hang" : n === 3 ? 429 : 204);
-    g = await gateway();
+    g = await gateway({ EVENT_WEBHOOK_TIMEOUT_MS: "1000" });
     const callId = await wholeCall(g);
     await delivered(callId, WHOLE.length);
     expect(rx.events(callId).map((e) => e.type)).toEqual(WHOLE);

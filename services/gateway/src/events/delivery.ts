@@ -31,6 +31,8 @@ export class EventDelivery {
   private running?: Promise<void>;
   private readonly ac = new AbortController();
   private stopped = false;
+  /** Calls this process is delivering now: never two loops on one call (order). */
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly store: CallStore,
@@ -63,12 +65,17 @@ export class EventDelivery {
   async tick(): Promise<void> {
     const ids = await this.store.events.claimDue(this.now(), this.o.leaseMs, this.o.concurrency);
     await Promise.all(
-      ids.map((id) =>
-        this.deliverCall(id).catch(async (err) => {
-          this.log.warn({ callId: id, err: (err as Error).message }, "event delivery failed");
-          await this.store.events.release(id, this.now() + this.o.policy.baseMs).catch(() => undefined);
+      ids
+        .filter((id) => !this.inFlight.has(id))
+        .map((id) => {
+          this.inFlight.add(id);
+          return this.deliverCall(id)
+            .catch(async (err) => {
+              this.log.warn({ callId: id, err: (err as Error).message }, "event delivery failed");
+              await this.store.events.release(id, this.now() + this.o.policy.baseMs).catch(() => undefined);
+            })
+            .finally(() => this.inFlight.delete(id));
         }),
-      ),
     );
   }
 
@@ -78,16 +85,24 @@ export class EventDelivery {
     const url = rec?.eventWebhookUrl ?? this.o.url;
     const secret = this.o.secret;
     let st = await ev.state(callId);
+    // claimDue held the call for leaseMs from about now.
+    let leaseUntil = this.now() + this.o.leaseMs - 1000;
     for (;;) {
       const items = await ev.after(callId, st.cursor, BATCH);
       if (items.length === 0) break;
+      if (!url || !secret) {
+        // Nobody listens for this call: the outbox is only kept moving.
+        const last = items.at(-1)!.id;
+        await ev.advance(callId, last);
+        st = { cursor: last, attempts: 0 };
+        continue;
+      }
       for (const item of items) {
         if (this.stopped) return void (await ev.release(callId, this.now()));
-        if (!url || !secret) {
-          // Nobody listens for this call: the outbox is only kept moving.
-          await ev.advance(callId, item.id);
-          st = { cursor: item.id, attempts: 0 };
-          continue;
+        // The claim must outlast this attempt, or another gateway could take the call meanwhile.
+        if (this.now() + this.o.timeoutMs + 1000 > leaseUntil) {
+          leaseUntil = this.now() + this.o.leaseMs;
+          await ev.extend(callId, leaseUntil);
         }
         const body = JSON.stringify(await webhookEvent(this.store, callId, item));
         const attempt = st.attempts + 1;
@@ -112,7 +127,6 @@ export class EventDelivery {
         await ev.advance(callId, item.id);
         st = { cursor: item.id, attempts: 0 };
       }
-      await ev.extend(callId, this.now() + this.o.leaseMs);
     }
     await ev.release(callId, this.now());
   }
