@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--json out.json]`
+ * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--rtt MS] [--jitter MS] [--json out.json]`
  *
  * Drives N concurrent simulated calls through Caddy TLS into the real stack and prints a table (and
  * writes JSON, default artifacts/bench.json). `--capacity` (or `--scenario capacity`) ramps raw Media
@@ -26,6 +26,9 @@ export interface BenchOptions {
   gcTrace?: boolean;
   mediaReplicas: number;
   staggerMs: number;
+  /** Network between the stack and the simulated Twilio: round trip, and jitter ± each way (ms). */
+  rttMs: number;
+  jitterMs: number;
   json: string;
   quiet: boolean;
 }
@@ -41,7 +44,7 @@ export interface BenchReport {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, json: "artifacts/bench.json", quiet: false };
+  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, rttMs: 0, jitterMs: 0, json: "artifacts/bench.json", quiet: false };
   let scenarioSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -60,6 +63,8 @@ export function parseArgs(argv: string[]): BenchOptions {
     else if (a === "--json") o.json = val();
     else if (a === "--media") o.mediaReplicas = Math.max(1, Math.floor(num()));
     else if (a === "--stagger") o.staggerMs = num();
+    else if (a === "--rtt") o.rttMs = num();
+    else if (a === "--jitter") o.jitterMs = num();
     else if (a === "--capacity") o.capacity = true;
     else if (a === "--capacity-step") o.capacityStep = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-max") o.capacityMax = Math.max(1, Math.floor(num()));
@@ -102,6 +107,8 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
     out.push({ metric: `${p}barge-in: onset → clear − 180 ms policy hold`, d: s.bargeInOverheadMs, unit: "ms", target: TARGETS.bargeIn });
     out.push({ metric: `${p}barge-in: speech.started → clear`, d: s.bargeInAfterVadMs, unit: "ms" });
     out.push({ metric: `${p}underrun gap lengths`, d: s.underrunMs, unit: "ms" });
+    out.push({ metric: `${p}played position: |interrupted.playedMs − heard|`, d: s.playedErrorMs, unit: "ms", target: "≤ 100" });
+    out.push({ metric: `${p}played position: error media reported`, d: s.reportedErrorMs, unit: "ms" });
   }
   return out;
 }
@@ -109,6 +116,7 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
 function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
+    lines.push(`[${s.scenario}] network: RTT ${s.network.rttMs} ms, jitter ±${s.network.jitterMs} ms each way; media PLAYOUT_LEAD_MS ${s.network.leadMs}`);
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
@@ -129,7 +137,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const log = o.quiet ? () => undefined : (l: string) => console.error(l);
   const scenarios: ScenarioReport[] = [];
   for (const s of o.scenarios) {
-    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, log }));
+    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, rttMs: o.rttMs, jitterMs: o.jitterMs, log }));
   }
   const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, gcTrace: o.gcTrace, log }) : undefined;
   const body = { scenarios, capacity };
