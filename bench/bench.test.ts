@@ -14,6 +14,8 @@ describe("npm run bench (smoke)", () => {
     expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({ calls: 7, durationS: 3, scenarios: ["offline"], json: "x.json" });
     expect(parseArgs(["--scenario", "all"])).toMatchObject({ scenarios: ["instant", "offline"], capacity: true });
     expect(parseArgs(["--capacity"])).toMatchObject({ scenarios: [], capacity: true });
+    expect(parseArgs(["--rtt", "200", "--jitter", "30"])).toMatchObject({ rttMs: 200, jitterMs: 30 });
+    expect(() => parseArgs(["--rtt", "-5"])).toThrow(/--rtt needs a number/);
     expect(() => parseArgs(["--scenario", "fast"])).toThrow(/--scenario/);
     expect(() => parseArgs(["--calls"])).toThrow(/needs a value/);
   });

@@ -33,6 +33,10 @@ export interface CallResult {
   underruns: number;
   underrunMs: number[];
   heardMs: number;
+  /** Per barge-in: media's interrupted.playedMs minus what the caller heard of that utterance (ms). */
+  playedErrorMs: number[];
+  /** Per barge-in: the error media reported with it (interrupted.playedErrMs). */
+  reportedErrorMs: number[];
   /** Scripted noises/backchannels played over agent speech, and what media did about them. */
   noises: number;
   /** Noises that paused agent speech (a false interruption: the agent stopped for a non-turn). */
@@ -150,7 +154,7 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
  * duration is up → caller hangs up.
  */
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
-  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, perNoise: [] };
+  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, playedErrorMs: [], reportedErrorMs: [], noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, perNoise: [] };
   let lastNoise: string | undefined;
   const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
   let phone: Phone | undefined;
@@ -243,7 +247,7 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
   } finally {
     if (phone) {
       await phone.hangup().catch(() => undefined);
-      Object.assign(r, gaps(phone, (r.callId && o.events.get(r.callId)) || []));
+      Object.assign(r, gaps(phone, (r.callId && o.events.get(r.callId)) || []), playedErrors(phone, (r.callId && o.events.get(r.callId)) || []));
     }
   }
   return r;
@@ -288,10 +292,25 @@ export function gaps(p: Phone, events: BusEvent[]): Pick<CallResult, "underruns"
     ...events.filter((e) => (e.type === "playback.mark" && e.done === true) || e.type === "interrupted" || e.type === "resumed").map((e) => e.ts - t0),
     ...p.call.recorder.clears.map((c) => c.atMs),
   ];
+  // Where utterances (or runs after a clear) begin, in ms of heard audio: media marks each one's start, and
+  // the simulator notes the playhead there. Over a network the done event comes half a round trip after the
+  // audio ended, so a silence between two utterances is told apart by these positions, not by event times.
+  const h = p.heard();
+  const starts = new Set<number>();
+  let prevUtt = "";
+  let nextClear = 0;
+  for (const m of h.marks) {
+    const utt = m.name.slice(0, m.name.lastIndexOf(":"));
+    const afterClear = nextClear < h.clears.length && m.receivedAtMs > h.clears[nextClear]!.atMs;
+    if (afterClear) while (nextClear < h.clears.length && m.receivedAtMs > h.clears[nextClear]!.atMs) nextClear++;
+    if ((utt !== prevUtt || afterClear) && m.heardMs !== undefined) starts.add(Math.round(m.heardMs));
+    prevUtt = utt;
+  }
   const underrunMs: number[] = [];
   let heard = 0;
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i]!;
+    const before = heard;
     heard += c.bytes.length / 8;
     if (i === 0) continue;
     const prev = chunks[i - 1]!;
@@ -299,7 +318,35 @@ export function gaps(p: Phone, events: BusEvent[]): Pick<CallResult, "underruns"
     const gap = c.atMs - prevEnd;
     if (gap <= 2) continue;
     if (boundaries.some((b) => b >= prevEnd - 60 && b <= c.atMs + 5)) continue;
+    if ([-1, 0, 1].some((d) => starts.has(Math.round(before) + d))) continue;
     underrunMs.push(gap);
   }
   return { underruns: underrunMs.length, underrunMs, heardMs: heard };
+}
+
+/**
+ * For each barge-in, media's estimate of what the caller heard against what the simulator played. The
+ * simulator's truth: from the mark media sends before an utterance's first audio (where the caller began to
+ * hear it) to where the `clear` found the playhead. A cut after a resume is measured from the resumed run's
+ * start mark plus `resumed.fromMs`.
+ */
+export function playedErrors(p: Phone, events: BusEvent[]): Pick<CallResult, "playedErrorMs" | "reportedErrorMs"> {
+  const h = p.heard();
+  const t0 = t0Of(p);
+  const out: Pick<CallResult, "playedErrorMs" | "reportedErrorMs"> = { playedErrorMs: [], reportedErrorMs: [] };
+  for (const e of events) {
+    // A barge-in's own cut carries its reported error; the other utterances a confirmed turn drops do not.
+    if (e.type !== "interrupted" || typeof e.playedMs !== "number" || typeof e.playedErrMs !== "number") continue;
+    const id = String(e.utteranceId);
+    const k = h.clears.findIndex((c) => t0 + c.atMs >= e.ts - 5);
+    if (k < 0) continue;
+    const prevAt = k > 0 ? h.clears[k - 1]!.atMs : -Infinity;
+    const start = h.marks.find((m) => m.name.startsWith(`${id}:`) && m.receivedAtMs > prevAt && m.heardMs !== undefined);
+    if (!start) continue;
+    const resumed = events.filter((x) => x.type === "resumed" && x.utteranceId === id && x.ts <= e.ts).at(-1);
+    const heard = Math.min(Number(e.totalMs), Number(resumed?.fromMs ?? 0) + h.clears[k]!.heardMs - start.heardMs!);
+    out.playedErrorMs.push(e.playedMs - heard);
+    out.reportedErrorMs.push(e.playedErrMs);
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--media-env K=V]… [--json out.json]`
+ * `npm run bench -- [--calls N] [--duration S] [--scenario instant|offline|all] [--capacity] [--media-env K=V]… [--rtt MS] [--jitter MS] [--json out.json]`
  *
  * Drives N concurrent simulated calls through Caddy TLS into the real stack and prints a table (and
  * writes JSON, default artifacts/bench.json). `--capacity` (or `--scenario capacity`) ramps raw Media
@@ -29,6 +29,9 @@ export interface BenchOptions {
   staggerMs: number;
   /** Extra media environment (`--media-env KEY=VALUE`, repeatable): measure a barge-in or speech setting. */
   mediaEnv: Record<string, string>;
+  /** Network between the stack and the simulated Twilio: round trip, and jitter ± each way (ms). */
+  rttMs: number;
+  jitterMs: number;
   json: string;
   quiet: boolean;
 }
@@ -44,7 +47,7 @@ export interface BenchReport {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, mediaEnv: {}, json: "artifacts/bench.json", quiet: false };
+  const o: BenchOptions = { calls: 100, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, mediaEnv: {}, rttMs: 0, jitterMs: 0, json: "artifacts/bench.json", quiet: false };
   let scenarioSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -68,7 +71,9 @@ export function parseArgs(argv: string[]): BenchOptions {
       const eq = kv.indexOf("=");
       if (eq < 1) throw new Error(`--media-env needs KEY=VALUE (got ${kv})`);
       o.mediaEnv[kv.slice(0, eq)] = kv.slice(eq + 1);
-    } else if (a === "--capacity") o.capacity = true;
+    } else if (a === "--rtt") o.rttMs = num();
+    else if (a === "--jitter") o.jitterMs = num();
+    else if (a === "--capacity") o.capacity = true;
     else if (a === "--capacity-step") o.capacityStep = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-max") o.capacityMax = Math.max(1, Math.floor(num()));
     else if (a === "--capacity-step-s") o.capacityStepS = num();
@@ -110,6 +115,8 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
     out.push({ metric: `${p}barge-in: onset → clear − 180 ms policy hold`, d: s.bargeInOverheadMs, unit: "ms", target: TARGETS.bargeIn });
     out.push({ metric: `${p}barge-in: speech.started → clear`, d: s.bargeInAfterVadMs, unit: "ms" });
     out.push({ metric: `${p}underrun gap lengths`, d: s.underrunMs, unit: "ms" });
+    out.push({ metric: `${p}played position: |interrupted.playedMs − heard|`, d: s.playedErrorMs, unit: "ms", target: "≤ 100" });
+    out.push({ metric: `${p}played position: error media reported`, d: s.reportedErrorMs, unit: "ms" });
   }
   return out;
 }
@@ -117,6 +124,7 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
 function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
+    lines.push(`[${s.scenario}] network: RTT ${s.network.rttMs} ms, jitter ±${s.network.jitterMs} ms each way; media PLAYOUT_LEAD_MS ${s.network.leadMs}`);
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
       lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
@@ -141,7 +149,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const log = o.quiet ? () => undefined : (l: string) => console.error(l);
   const scenarios: ScenarioReport[] = [];
   for (const s of o.scenarios) {
-    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, mediaEnv: o.mediaEnv, log }));
+    scenarios.push(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, mediaEnv: o.mediaEnv, rttMs: o.rttMs, jitterMs: o.jitterMs, log }));
   }
   const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, gcTrace: o.gcTrace, log }) : undefined;
   const body = { scenarios, capacity };

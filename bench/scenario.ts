@@ -1,5 +1,7 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { startVoiceStack, type VoiceStack } from "@voicecall/testkit";
+import { roundTrip } from "@voicecall/twilio-sim";
+import { MediaConfigSchema } from "../services/media/src/config";
 import { startFakeVendors, type FakeVendors } from "../services/tts/src/testing/fake-vendors";
 import { startFakeDeepgram, type FakeDeepgram } from "../services/media/src/speech/deepgram-fake";
 import { callerAudio } from "./audio";
@@ -22,6 +24,9 @@ export interface ScenarioOptions {
   staggerMs: number;
   /** Extra media environment, applied last. */
   mediaEnv?: Record<string, string>;
+  /** The simulated network to Twilio's media edge (ms). */
+  rttMs: number;
+  jitterMs: number;
   log: (line: string) => void;
 }
 
@@ -44,6 +49,11 @@ export interface ScenarioReport {
   bargeInOverheadMs: Dist;
   underrunsPerCall: number;
   underrunMs: Dist;
+  /** Barge-ins: |media's interrupted.playedMs − what the simulated caller heard of that utterance|. */
+  playedErrorMs: Dist;
+  /** What media said its error was (interrupted.playedErrMs). */
+  reportedErrorMs: Dist;
+  network: { rttMs: number; jitterMs: number; leadMs: number };
   heardSeconds: number;
   /** Scripted noises/backchannels that paused agent speech, per call, and per noise played over speech. */
   falseInterruptionsPerCall: number | null;
@@ -103,7 +113,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
     Object.assign(serviceEnv.media!, o.mediaEnv ?? {});
     for (const [k, val] of Object.entries(o.mediaEnv ?? {})) providers[`media ${k}`] = val;
     o.log(`[${o.scenario}] starting the stack (${o.mediaReplicas} media worker${o.mediaReplicas > 1 ? "s" : ""})`);
-    v = await startVoiceStack({ mediaReplicas: o.mediaReplicas, env: { LOG_LEVEL: "warn" }, serviceEnv });
+    const network = o.rttMs > 0 || o.jitterMs > 0 ? roundTrip(o.rttMs, o.jitterMs) : undefined;
+    v = await startVoiceStack({ mediaReplicas: o.mediaReplicas, env: { LOG_LEVEL: "warn" }, serviceEnv, sim: { defaultOutcome: { network } } });
     const stack = v;
     const events = new Map<string, BusEvent[]>();
     const sub = stack.bus.nc.subscribe("vc.call.*.evt", {
@@ -188,6 +199,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport> {
       bargeInOverheadMs: dist(flat((r) => r.bargeInMs.map((x) => x - BARGE_IN_HOLD_MS))),
       underrunsPerCall: results.length ? results.reduce((a, r) => a + r.underruns, 0) / results.length : 0,
       underrunMs: dist(flat((r) => r.underrunMs)),
+      playedErrorMs: dist(flat((r) => r.playedErrorMs.map(Math.abs))),
+      reportedErrorMs: dist(flat((r) => r.reportedErrorMs)),
+      network: { rttMs: o.rttMs, jitterMs: o.jitterMs, leadMs: Number(serviceEnv.media!.PLAYOUT_LEAD_MS ?? MediaConfigSchema.shape.PLAYOUT_LEAD_MS.parse(undefined)) },
       heardSeconds: Math.round(callSeconds),
       falseInterruptionsPerCall: instant ? null : results.reduce((a, r) => a + r.interruptions, 0) / Math.max(1, results.length),
       interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,

@@ -191,6 +191,11 @@ describe("browser phone", () => {
 
       await waitFor(() => events().find((e) => e.type === "interrupted"), "interrupted", 60_000, 200);
       await waitFor(async () => ((await page.evaluate(() => (window as unknown as { phoneStats: { clears: number } }).phoneStats.clears)) > 0) || undefined, "clear honoured by the page", 30_000, 100);
+      // The page buffered media's lead (wall-clock pacing sends 400 ms ahead, not a self-clocked 160) and
+      // the clear emptied its buffer at once.
+      const buf = await page.evaluate(() => (window as unknown as { phoneStats: { maxBufferedMs: number; bufferedAfterClearMs: number } }).phoneStats);
+      expect(buf.maxBufferedMs).toBeGreaterThanOrEqual(250);
+      expect(buf.bufferedAfterClearMs).toBe(0);
       await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
       await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
       const cut = events().find((e) => e.type === "interrupted");

@@ -2,12 +2,10 @@ import { isIP } from "node:net";
 import WebSocket from "ws";
 import { twilioSignature } from "@voicecall/auth";
 import type { HeardRecorder, MarkRecord } from "./heard";
-import { DelayLine, type NetworkConditions } from "./network";
+import { arrivalTime, clock, DelayLine, type NetworkConditions } from "./network";
 import { Player } from "./player";
 
 const TICK_MS = 20;
-/** The player's clock: epoch ms with sub-ms resolution. */
-const clock = (): number => performance.timeOrigin + performance.now();
 
 export interface MediaStreamOptions {
   /** The Stream url as Twilio connects to it (query string already handled by the caller). */
@@ -149,7 +147,7 @@ export class MediaStream {
       streamSid: this.o.streamSid,
     });
     ws.on("message", (data, isBinary) => {
-      const arrivedAt = clock();
+      const arrivedAt = arrivalTime();
       this.toTwilio.send((at) => this.onMessage(data as Buffer, isBinary, at), arrivedAt);
     });
     this.mediaStart = clock();

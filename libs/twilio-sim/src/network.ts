@@ -1,3 +1,26 @@
+/** The simulator's clock: epoch ms with sub-ms resolution. */
+export const clock = (): number => performance.timeOrigin + performance.now();
+
+const ALIVE_EVERY_MS = 5;
+let lastAlive = 0;
+let watch: NodeJS.Timeout | undefined;
+
+/**
+ * When a message read now reached the simulator, at the earliest. The simulator runs every call in one
+ * event loop; when that loop is blocked, a message that came in during the block is read only after it.
+ * A real Twilio edge would have had it at once, so the simulator's own lag must not make it late: if the
+ * loop has not ticked for a while, the message is taken to have arrived when the block began.
+ */
+export function arrivalTime(): number {
+  if (!watch) {
+    watch = setInterval(() => (lastAlive = clock()), ALIVE_EVERY_MS);
+    watch.unref();
+    lastAlive = clock();
+  }
+  const now = clock();
+  return now - lastAlive > 2 * ALIVE_EVERY_MS ? Math.min(now, lastAlive + ALIVE_EVERY_MS) : now;
+}
+
 /** One direction of a call's Media Streams socket: a one-way delay, and jitter of ± `jitterMs` (uniform). */
 export interface LinkConditions {
   delayMs: number;

@@ -92,8 +92,9 @@ describe("media with the Twilio simulator", () => {
     // The clear drops what was ahead: the lead (400 ms) and at most one piece (100 ms).
     expect(heard.clears[0]!.droppedMs).toBeLessThanOrEqual(500);
     // The playhead estimate (the newest mark, played on in real time) against what the caller heard:
-    // within a frame plus event-loop lag here; the network tests in libs/twilio-sim hold it to ±100 ms.
-    expect(Math.abs(cut.playedMs - (heard.ms - before))).toBeLessThanOrEqual(40);
+    // a few ms on an idle machine, up to ~70 ms with a load average of 40 (event-loop lag on both sides);
+    // the bound is the one the history needs (one word, ±100 ms), as in test/e2e/network.test.ts.
+    expect(Math.abs(cut.playedMs - (heard.ms - before))).toBeLessThanOrEqual(100);
     expect(h.of(call.callId, "resumed")).toEqual([]);
 
     // A worker dies mid-call: the stream drops, Twilio reconnects (Redirect → new Connect/Stream), another worker takes it.

@@ -40,6 +40,9 @@ interface PhoneStats {
   marksEchoed: number;
   /** `clear` messages honoured (barge-in). */
   clears: number;
+  /** Most agent audio the page's own buffer held ahead of playback (ms), and what a clear left in it. */
+  maxBufferedMs?: number;
+  bufferedAfterClearMs?: number;
 }
 const w = window as unknown as { phoneStats?: PhoneStats };
 let since = () => 0;
@@ -198,12 +201,14 @@ async function call() {
       stats.firstMediaMs ??= since();
       const startsIn = playback.enqueue(fromBase64(msg.media.payload));
       const heardAt = Math.round(since() + startsIn * 1000);
+      stats.maxBufferedMs = Math.max(stats.maxBufferedMs ?? 0, Math.round(playback.bufferedMs));
       stats.firstAudioMs ??= heardAt;
       if (stats.callerFinalMs !== undefined) stats.replyAudioMs ??= heardAt;
     } else if (msg.event === "mark") playback.mark(msg.mark.name);
     else if (msg.event === "clear") {
       stats.clears++;
       playback.clear();
+      stats.bufferedAfterClearMs = playback.bufferedMs;
     }
   };
   ws.onclose = (e) => {
