@@ -27,6 +27,11 @@ export interface GatewayTuning {
   maxDurationGraceMs: number;
   /** Waits before each Twilio REST fetch after a stream `stop` or a hang-up (`settleCall`); ~5 s in all. */
   settleDelaysMs: number[];
+  /** More stream reconnects than this within `reconnectWindowMs` end the call (apology + hang-up). */
+  maxReconnects: number;
+  reconnectWindowMs: number;
+  /** `<Pause>` before a reconnect's `<Connect>`, seconds. */
+  reconnectPauseSec: number;
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -41,6 +46,9 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     stuckAfterMs: (c.RING_TIMEOUT_SECONDS + 60) * 1000,
     maxDurationGraceMs: 10_000,
     settleDelaysMs: [200, 300, 500, 750, 1000, 1000, 1000],
+    maxReconnects: 5,
+    reconnectWindowMs: 120_000,
+    reconnectPauseSec: 1,
   };
 }
 
