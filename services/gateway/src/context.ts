@@ -32,6 +32,8 @@ export interface GatewayTuning {
   reconnectWindowMs: number;
   /** `<Pause>` before a reconnect's `<Connect>`, seconds. */
   reconnectPauseSec: number;
+  /** An answered call with no stream lease and a quiet record for this long is ended (reaper). */
+  orphanGraceMs: number;
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -49,6 +51,7 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     maxReconnects: 5,
     reconnectWindowMs: 120_000,
     reconnectPauseSec: 1,
+    orphanGraceMs: 30_000,
   };
 }
 
