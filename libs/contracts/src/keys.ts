@@ -6,6 +6,8 @@ export const keys = {
   call: (callId: string) => `vc:call:${callId}`,
   timeline: (callId: string) => `vc:call:${callId}:timeline`,
   transcript: (callId: string) => `vc:call:${callId}:transcript`,
+  /** Stream reconnects of a call in the current window (a counter that expires with the window). */
+  reconnects: (callId: string) => `vc:call:${callId}:reconnects`,
   callSid: (callSid: string) => `vc:callsid:${callSid}`,
   active: "vc:calls:active",
   seen: (key: string) => `vc:seen:${key}`,

@@ -34,6 +34,8 @@ export const CallRecord = z.object({
   mediaOwner: z.string().optional(),
   streamSid: z.string().optional(),
   streamCount: num.default(0),
+  /** Twilio's last `StreamError` for this call (Stream statusCallback `stream-error`). */
+  lastStreamError: z.string().optional(),
   /** Barge-ins that turned out to be noise (a cough, "uh-huh") and were resumed; counted by media. */
   falseInterruptions: num.optional(),
   /** Last turn generation handed out by `CallStore.nextGeneration` (agent). */

@@ -147,6 +147,20 @@ export class CallStore {
     return { result, prev: prev ? (prev as CallState) : undefined };
   }
 
+  /**
+   * Count one stream reconnect of a call; the count is of the window that began with the first one
+   * (the key expires with the window, and at the latest with the call's retention).
+   */
+  async countReconnect(callId: string, windowMs: number): Promise<number> {
+    const [[, n]] = (await this.redis.multi().incr(keys.reconnects(callId)).pexpire(keys.reconnects(callId), windowMs, "NX").exec()) as [[null, number]];
+    return n;
+  }
+
+  /** Add a timeline entry that is not a state change (e.g. a stream error); the state is the current one. */
+  async note(callId: string, e: TimelineEntry): Promise<void> {
+    await this.redis.rpush(keys.timeline(callId), JSON.stringify(TimelineEntry.parse(e)));
+  }
+
   async timeline(callId: string): Promise<TimelineEntry[]> {
     const rows = await this.redis.lrange(keys.timeline(callId), 0, -1);
     return rows.map((r) => TimelineEntry.parse(JSON.parse(r)));

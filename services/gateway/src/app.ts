@@ -7,7 +7,7 @@ import { createMetrics, healthRouter, metricsRouter, every } from "@voicecall/ru
 import type { CallStore } from "@voicecall/store";
 import { CallLifecycle } from "./call-lifecycle";
 import { subscribeCommands } from "./call-control";
-import { amdCallback, statusCallback } from "./callbacks";
+import { amdCallback, statusCallback, streamStatusCallback } from "./callbacks";
 import { callsApi } from "./calls-api";
 import { proxyMatcher } from "./client-ip";
 import type { GatewayConfig } from "./config";
@@ -82,6 +82,7 @@ export function createApp(d: GatewayDeps): Gateway {
   });
   app.post("/voice/webhook", verify, voiceWebhook(ctx));
   app.post("/voice/status", verify, statusCallback(ctx));
+  app.post("/voice/status/stream", verify, streamStatusCallback(ctx));
   app.post("/voice/amd", verify, amdCallback(ctx));
   app.use("/api/calls", callsApi(ctx));
   app.use("/api/diagnostics", diagnosticsRouter(ctx));

@@ -65,6 +65,41 @@ export function statusCallback(ctx: GatewayContext) {
   };
 }
 
+const StreamStatusParams = z.object({
+  CallSid,
+  StreamSid: z.string().min(1).max(64),
+  StreamEvent: z.enum(["stream-started", "stream-stopped", "stream-error"]),
+  StreamError: z.string().max(1000).optional(),
+});
+
+/**
+ * `POST /voice/status/stream?callId=…`: the `<Stream statusCallback>`. Twilio's only word on a stream
+ * that never reached media (handshake refused, TLS, no worker): a `stream-error` is logged as an error,
+ * kept on the record (the cause named when reconnects run out) and added to the call's timeline.
+ */
+export function streamStatusCallback(ctx: GatewayContext) {
+  return async (req: Request, res: Response) => {
+    const t = res.locals.twilio as TwilioRequest;
+    const p = StreamStatusParams.safeParse(flat(t.params));
+    if (!p.success) return invalid(ctx, res, p.error.issues);
+    const rec = await resolveCall(ctx, req, p.data.CallSid);
+    if (!rec) {
+      ctx.log.warn({ callSid: p.data.CallSid }, "stream status callback for unknown call");
+      res.status(404).type("text/plain").send("unknown call");
+      return;
+    }
+    const log = ctx.log.child({ callId: rec.callId, callSid: p.data.CallSid, streamSid: p.data.StreamSid });
+    if (!(await firstDelivery(ctx, t))) return sendTwiml(res, emptyTwiml());
+    if (p.data.StreamEvent === "stream-error") {
+      const error = p.data.StreamError ?? "(no detail)";
+      log.error({ streamError: error }, "twilio reports a stream error");
+      await ctx.store.update(rec.callId, { lastStreamError: error });
+      await ctx.store.note(rec.callId, { ts: ctx.now(), state: rec.state, source: "stream-status", reason: `stream-error: ${error}`.slice(0, 300) });
+    } else log.info({ event: p.data.StreamEvent }, "stream status");
+    sendTwiml(res, emptyTwiml());
+  };
+}
+
 /** `POST /voice/amd?callId=…`: the async answering-machine result. */
 export function amdCallback(ctx: GatewayContext) {
   return async (req: Request, res: Response) => {

@@ -33,6 +33,13 @@ export interface GatewayTuning {
   eventLeaseMs: number;
   /** Calls whose events are delivered at the same time. Default 16. */
   eventConcurrency: number;
+  /** More stream reconnects than this within `reconnectWindowMs` end the call (apology + hang-up). */
+  maxReconnects: number;
+  reconnectWindowMs: number;
+  /** `<Pause>` before a reconnect's `<Connect>`, seconds. */
+  reconnectPauseSec: number;
+  /** An answered call with no stream lease and a quiet record for this long is ended (reaper). */
+  orphanGraceMs: number;
 }
 
 export function defaultTuning(c: GatewayConfig): GatewayTuning {
@@ -50,6 +57,10 @@ export function defaultTuning(c: GatewayConfig): GatewayTuning {
     eventPollMs: 250,
     eventLeaseMs: c.EVENT_WEBHOOK_TIMEOUT_MS + 20_000,
     eventConcurrency: 16,
+    maxReconnects: 5,
+    reconnectWindowMs: 120_000,
+    reconnectPauseSec: 1,
+    orphanGraceMs: 30_000,
   };
 }
 

@@ -147,7 +147,11 @@ describe("gateway end to end (Caddy TLS + Twilio simulator)", () => {
     await phone.waitForEnd();
     await waitFor(async () => (await store.getCall(callId))?.state === "completed", "completed in redis");
     const timeline = (await store.timeline(callId)).map((t) => t.state);
-    expect(timeline).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+    // Callbacks and the webhook race (Twilio: "no guarantee they will arrive in the same order"); a
+    // ringing that lands after the webhook's in-progress is refused, so early states may be missing.
+    const order = ["queued", "initiated", "ringing", "in-progress", "completed"];
+    expect(timeline.slice(-2)).toEqual(["in-progress", "completed"]);
+    expect([...timeline].sort((a, b) => order.indexOf(a) - order.indexOf(b))).toEqual(timeline);
     const rec = await store.getCall(callId);
     expect(rec).toMatchObject({ callSid: phone.sid, direction: "outbound" });
     expect(phone.requests().every((q) => q.status === 200)).toBe(true);

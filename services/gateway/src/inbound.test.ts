@@ -46,7 +46,7 @@ describe("inbound policy", () => {
     expect(JSON.stringify(no.logs)).not.toContain("+14155550199");
 
     const yes = await ring(env, "+14155550111");
-    expect(yes.r.body).toContain('<Stream url="wss://voice.example.test/voice/stream">');
+    expect(yes.r.body).toContain('<Stream url="wss://voice.example.test/voice/stream" statusCallback="https://voice.example.test/voice/status/stream?callId=');
     expect(yes.rec).toMatchObject({ state: "in-progress", direction: "inbound", from: "+14155550111", greeting: expect.any(String) });
     expect(verifyStreamToken(STREAM_SECRET, tokensIn(yes.r.body)[0]!, yes.rec!.callId, yes.params.CallSid).ok).toBe(true);
   });

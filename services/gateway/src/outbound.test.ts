@@ -47,7 +47,7 @@ describe("outbound call", () => {
     const wh = await twilioPost(g.url, `/voice/webhook?callId=${callId}`, base(callSid, { CallStatus: "in-progress" }));
     expect(wh.status).toBe(200);
     expect(wh.type).toMatch(/^text\/xml/);
-    expect(wh.body).toContain('<Stream url="wss://voice.example.test/voice/stream">');
+    expect(wh.body).toContain('<Stream url="wss://voice.example.test/voice/stream" statusCallback="https://voice.example.test/voice/status/stream?callId=');
     expect(wh.body).toContain(`<Parameter name="callId" value="${callId}"/>`);
     expect(wh.body).toContain(`<Redirect method="POST">https://voice.example.test/voice/webhook?callId=${callId}&amp;reconnect=1</Redirect>`);
     const [token] = tokensIn(wh.body);

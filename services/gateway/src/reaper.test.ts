@@ -10,9 +10,9 @@ afterAll(() => h?.stop());
 beforeEach(() => h.reset());
 
 /** A gateway whose clock the test moves. */
-async function withClock(env: Record<string, string> = {}) {
+async function withClock(env: Record<string, string> = {}, orphanGraceMs = 3_600_000) {
   let t = Date.now();
-  const g = await startGateway(h, { MAX_DURATION_SECONDS: "60", RING_TIMEOUT_SECONDS: "20", ...env }, { maxDurationGraceMs: 1000 }, () => t);
+  const g = await startGateway(h, { MAX_DURATION_SECONDS: "60", RING_TIMEOUT_SECONDS: "20", ...env }, { maxDurationGraceMs: 1000, orphanGraceMs }, () => t);
   return { g, advance: (ms: number) => (t += ms) };
 }
 
@@ -51,6 +51,41 @@ describe("reaper", () => {
       expect((await h.store.getCall(done.callId))!.state).toBe("busy");
       expect(await h.store.getCall(stuck.callId)).toMatchObject({ state: "canceled", endReason: "stuck" });
       expect(h.stub.requests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
+    } finally {
+      await g.close();
+    }
+  });
+});
+
+describe("reaper: calls without a stream owner", () => {
+  it("ends a browser-phone call whose worker died or whose stream never came; asks Twilio about a phone call; leaves a streaming call alone", async () => {
+    const { g, advance } = await withClock({ MAX_DURATION_SECONDS: "600" }, 30_000);
+    try {
+      const web = async (mediaOwner?: string) => {
+        const callId = `web-${Math.random().toString(36).slice(2, 10)}`;
+        await h.store.createCall({ callId, callSid: `WEB${callId}`, channel: "web", direction: "inbound", mode: "conversation", from: "client:browser", to: "agent", state: "in-progress", ...(mediaOwner ? { mediaOwner } : {}) });
+        return callId;
+      };
+      const deadWorker = await web("media-dead");
+      const neverStreamed = await web();
+      const streaming = await web("media-1");
+      await h.store.acquireLease("stream", streaming, "media-1/MZ1", 3_600_000);
+      const phone = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
+      h.stub.statuses.set(phone.callSid, "in-progress");
+      await twilioPost(g.url, `/voice/status?callId=${phone.callId}`, { CallSid: phone.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
+      advance(10_000);
+      expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 4, reaped: 0 });
+      advance(25_000);
+      // Twilio still has the phone call live (it may be a transfer's <Dial>): it stays.
+      expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 4, reaped: 2 });
+      expect(await h.store.getCall(deadWorker)).toMatchObject({ state: "completed", endReason: "stream owner gone" });
+      expect(await h.store.getCall(neverStreamed)).toMatchObject({ state: "completed", endReason: "stream owner gone" });
+      expect((await h.store.getCall(streaming))!.state).toBe("in-progress");
+      expect((await h.store.getCall(phone.callId))!.state).toBe("in-progress");
+      // Twilio ended it (its callback was lost): the reaper's check applies that.
+      h.stub.statuses.set(phone.callSid, "completed");
+      expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 1 });
+      expect((await h.store.getCall(phone.callId))!.state).toBe("completed");
     } finally {
       await g.close();
     }

@@ -1,6 +1,7 @@
 import { isTerminal, type CallRecord } from "@voicecall/contracts";
 import type { GatewayContext } from "./context";
 import { applyTwilioStatus, hangupCall } from "./call-control";
+import { endWebCall } from "./phone/routes";
 import { restError } from "./twilio-client";
 
 /** Ask Twilio how a call really is and apply it (never dials): used at start and for stuck calls. */
@@ -24,6 +25,17 @@ export async function reconcileCall(ctx: GatewayContext, rec: CallRecord): Promi
   }
 }
 
+/**
+ * An answered call with no stream owner (nobody holds its stream lease: the worker died, or the stream
+ * never connected) and nothing written to its record for `orphanGraceMs`. A browser-phone call is then
+ * over (its stream is the call); a phone call is checked with Twilio, which may still have it live
+ * without our stream (a transfer's `<Dial>`), and ended if Twilio ended it.
+ */
+async function orphaned(ctx: GatewayContext, rec: CallRecord, now: number): Promise<boolean> {
+  if (now - Math.max(rec.updatedAt, rec.answeredAt ?? 0) < ctx.tuning.orphanGraceMs) return false;
+  return !(await ctx.store.leaseOwner("stream", rec.callId));
+}
+
 /** At start: bring every active call in line with Twilio. */
 export async function reconcileActiveCalls(ctx: GatewayContext): Promise<number> {
   const ids = await ctx.store.activeCallIds();
@@ -36,8 +48,9 @@ export async function reconcileActiveCalls(ctx: GatewayContext): Promise<number>
 
 /**
  * One pass of the reaper: calls past MAX_DURATION_SECONDS (counted from answer, or creation for calls
- * that never saw an answer callback) are hung up; calls not answered and silent for `stuckAfterMs`
- * are reconciled with Twilio, and hung up when they still are not live.
+ * that never saw an answer callback) are hung up; answered calls without a stream owner are ended
+ * (`orphaned`); calls not answered and silent for `stuckAfterMs` are reconciled with Twilio, and hung
+ * up when they still are not live.
  */
 export async function reapOnce(ctx: GatewayContext): Promise<{ checked: number; reaped: number }> {
   let reaped = 0;
@@ -52,6 +65,13 @@ export async function reapOnce(ctx: GatewayContext): Promise<{ checked: number; 
       ctx.log.warn({ callId: id, ageMs: now - since }, "call over max duration, hanging up");
       await hangupCall(ctx, rec, "max-duration").catch(() => ctx.lifecycle.apply(id, "completed", "reaper", "max-duration"));
       reaped++;
+      continue;
+    }
+    if (rec.state === "in-progress" && (await orphaned(ctx, rec, now))) {
+      ctx.log.warn({ callId: id, channel: rec.channel, mediaOwner: rec.mediaOwner, quietMs: now - rec.updatedAt }, "call has no live stream, ending it");
+      if (rec.channel === "web") await endWebCall(ctx, id, "stream owner gone");
+      else await reconcileCall(ctx, rec);
+      if (isTerminal((await ctx.store.getCall(id))?.state ?? "completed")) reaped++;
       continue;
     }
     if (rec.state !== "in-progress" && now - rec.updatedAt > ctx.tuning.stuckAfterMs) {

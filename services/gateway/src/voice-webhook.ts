@@ -70,10 +70,19 @@ export function voiceWebhook(ctx: GatewayContext) {
 
 const ttlOfAnswer = (ctx: GatewayContext) => (ctx.config.MAX_DURATION_SECONDS + ctx.config.RING_TIMEOUT_SECONDS) * 1000 + 10 * 60_000;
 
-function streamTwiml(ctx: GatewayContext, callId: string, callSid: string): string {
+function streamTwiml(ctx: GatewayContext, callId: string, callSid: string, reconnect = false): string {
   const token = mintStreamToken(ctx.config.STREAM_TOKEN_SECRET, callId, callSid, ctx.tuning.streamTokenTtlMs, ctx.now());
-  return connectStreamTwiml({ streamUrl: ctx.urls.streamUrl, callId, token, redirectUrl: ctx.urls.webhook(callId, true) });
+  return connectStreamTwiml({
+    streamUrl: ctx.urls.streamUrl,
+    callId,
+    token,
+    redirectUrl: ctx.urls.webhook(callId, true),
+    statusCallback: ctx.urls.streamStatus(callId),
+    pauseSec: reconnect ? ctx.tuning.reconnectPauseSec : 0,
+  });
 }
+
+export const RECONNECTS_EXHAUSTED = "Sorry, we are having technical trouble connecting this call. Please try again later. Goodbye.";
 
 /**
  * The first answer for a CallSid, built once: concurrent duplicates wait for the winner's TwiML and,
@@ -119,8 +128,18 @@ async function knownCall(ctx: GatewayContext, callId: string, reconnect: boolean
   const key = t.idempotencyToken ? `${p.CallSid}:reconnect:${t.idempotencyToken}` : undefined;
   const cached = key ? await ctx.store.cachedWebhookAnswer(key) : null;
   if (cached) return cached;
-  log.info("stream reconnect requested");
-  const twiml = streamTwiml(ctx, callId, p.CallSid);
+  // Every lost stream comes back here; one that fails every time (signature, TLS, no media worker) must
+  // not become a silent, billed loop until TimeLimit.
+  const n = await ctx.store.countReconnect(callId, ctx.tuning.reconnectWindowMs);
+  if (n > ctx.tuning.maxReconnects) {
+    const cause = rec.lastStreamError ?? (rec.streamCount === 0 ? "no stream ever started" : "streams keep ending");
+    log.error({ reconnects: n, windowMs: ctx.tuning.reconnectWindowMs, streams: rec.streamCount, cause }, "stream reconnects exhausted, hanging up");
+    await ctx.lifecycle.apply(callId, "completed", "webhook", `stream reconnects exhausted: ${cause}`.slice(0, 300));
+    const bye = sayHangupTwiml(RECONNECTS_EXHAUSTED);
+    return key ? ctx.store.webhookAnswer(key, bye, ctx.tuning.dedupeTtlMs) : bye;
+  }
+  log.info({ reconnects: n }, "stream reconnect requested");
+  const twiml = streamTwiml(ctx, callId, p.CallSid, true);
   return key ? ctx.store.webhookAnswer(key, twiml, ctx.tuning.dedupeTtlMs) : twiml;
 }
 

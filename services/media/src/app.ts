@@ -26,7 +26,7 @@ export interface App {
   /** HTTP server: `/healthz`, `/readyz`, and the `/voice/stream` upgrade. Not listening yet. */
   server: Server;
   streams: StreamServer;
-  /** SIGTERM path: 503 new upgrades, let calls finish up to `timeoutMs`, then close the rest with 1001. */
+  /** SIGTERM path: stop listening (new streams go to other replicas), let calls finish up to `timeoutMs`, then close the rest with 1001. */
   drain(timeoutMs: number): Promise<void>;
   /** Close the HTTP server; streams still open are dropped as in a crash (use `drain` first). */
   close(): Promise<void>;
@@ -55,6 +55,11 @@ export function createApp(d: AppDeps): App {
     server,
     streams,
     drain: async (timeoutMs) => {
+      // Stop listening: a new upgrade is then refused at the TCP level, which Caddy retries on another
+      // replica (lb_try_duration); it never retries a response, so a 503 here would reach Twilio.
+      // Open sockets (live calls) are not affected and finish below.
+      server.close();
+      server.closeIdleConnections();
       await streams.drain(timeoutMs);
       await streams.close();
     },

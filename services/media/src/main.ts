@@ -26,8 +26,8 @@ const heartbeat = () => store.heartbeat({ service: "media", instance, ts: Date.n
 await heartbeat().catch(() => undefined);
 const stopHeartbeat = every(2000, heartbeat, log);
 
-// SIGTERM: 503 for new upgrades (Caddy moves on), let calls finish up to the drain timeout, then
-// close the rest with 1001 so Twilio runs the <Redirect> and reconnects to another worker.
+// SIGTERM: stop listening (Caddy's dial fails and it tries another replica), let calls finish up to
+// the drain timeout, then close the rest with 1001 so Twilio runs the <Redirect> and reconnects elsewhere.
 onShutdown(log, config.DRAIN_TIMEOUT_MS + config.SHUTDOWN_TIMEOUT_MS, async () => {
   await app.drain(config.DRAIN_TIMEOUT_MS);
   stopHeartbeat();

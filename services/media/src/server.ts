@@ -47,6 +47,7 @@ export class StreamServer {
     socket.on("error", () => undefined);
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path !== STREAM_PATH && path !== STREAM_PATH + "/") return refuse(socket, 404, "Not Found");
+    // Only on a connection accepted before the drain began (the listener is closed by then).
     if (this.draining) return refuse(socket, 503, "Service Unavailable");
     const sig = req.headers["x-twilio-signature"];
     const token = this.d.cfg.TWILIO_AUTH_TOKEN;

@@ -122,7 +122,7 @@ describe("media: socket hygiene and stream auth", () => {
     await survives();
   });
 
-  it("drain: 503 to new upgrades, live streams closed 1001 after the drain timeout, stream.stopped drain", async () => {
+  it("drain: stops listening (new upgrades refused at TCP), live streams closed 1001 after the drain timeout, stream.stopped drain", async () => {
     const w = await h.startWorker(0, 9);
     const port = (w.app.server.address() as { port: number }).port;
     const url = `ws://127.0.0.1:${port}/voice/stream`;
@@ -131,8 +131,8 @@ describe("media: socket hygiene and stream auth", () => {
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "started on the draining worker");
     const drained = w.app.drain(200);
     const late = new WebSocket(url);
-    const status = await new Promise<number>((r) => late.once("unexpected-response", (_q, res) => r(res.statusCode ?? 0)));
-    expect(status).toBe(503);
+    const err = await new Promise<string>((r) => late.once("error", (e: NodeJS.ErrnoException) => r(e.code ?? e.message)));
+    expect(err).toBe("ECONNREFUSED");
     expect(await c.closed).toEqual({ code: 1001, reason: "worker draining" });
     await drained;
     const stopped = await waitFor(() => h.of(call.callId, "stream.stopped")[0], "stopped");

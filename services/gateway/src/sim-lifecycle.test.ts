@@ -1,13 +1,15 @@
 /**
- * Hang-up as Twilio runs it, against the simulator (which models Twilio's `canceled` vs `completed`):
- * the callee has answered but neither the `answered` callback nor the voice webhook has reached us.
+ * Call lifecycle as Twilio runs it, against the simulator (gateway in-process, real NATS and Redis):
+ * hang-up in the window after answer (the simulator models Twilio's `canceled` vs `completed`), and a
+ * stream that fails every time (its handshake refused, as with a signature mismatch at first deploy).
  */
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, AUTH_TOKEN, api, startGateway, startHarness, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, api, startGateway, startHarness, type Harness, type RunningGateway } from "./test-harness";
+import { RECONNECTS_EXHAUSTED } from "./voice-webhook";
 
 /** Between the simulator and the gateway: forwards Twilio's requests, holding those `hold` picks until released. */
 function gate(target: () => string) {
@@ -24,6 +26,7 @@ function gate(target: () => string) {
     f.end(body);
   };
   const server: Server = createServer((req, res) => {
+    // (an upgrade is refused below: no media worker behind this gate)
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -32,6 +35,8 @@ function gate(target: () => string) {
       else forward(req, body, res);
     });
   });
+  // Every stream handshake is refused, as a media worker does when the signature does not match.
+  server.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
   return {
     server,
     held,
@@ -60,7 +65,7 @@ beforeAll(async () => {
   await gw.listen();
   // Every request for the public URL goes through the gate (signing still uses the public URL).
   sim = await startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`) });
-  g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin });
+  g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin, INBOUND_POLICY: "open" }, { maxReconnects: 3 });
 });
 afterAll(async () => {
   gw.release();
@@ -92,5 +97,27 @@ describe("hang-up", () => {
     // The webhook that arrives after the hang-up gets no stream: the call never streams.
     await phone.call.callbacksSettled();
     expect(phone.streams).toHaveLength(0);
+  });
+});
+
+describe("reconnects", () => {
+  it("a stream that fails every time ends the call after maxReconnects: apology, hang-up, error logged with Twilio's cause", async () => {
+    const phone = await sim.incoming({ from: "+14155550199", to: "+14155550100", url: `${PUBLIC_URL}/voice/webhook` });
+    expect(await phone.waitForEnd(30_000)).toBe("completed");
+    const voice = phone.requests().filter((r) => r.url.includes("/voice/webhook"));
+    expect(voice.filter((r) => r.url.includes("reconnect=1"))).toHaveLength(4); // 3 allowed, the 4th hangs up
+    expect(voice.at(-1)!.body).toContain("<Hangup/>");
+    // A reconnect waits a moment, and every stream reports to our stream status callback.
+    expect(voice[1]!.body).toMatch(/<Pause length="1"\/><Connect><Stream url="wss:\/\/voice\.example\.test\/voice\/stream" statusCallback="https:\/\/voice\.example\.test\/voice\/status\/stream\?callId=/);
+    expect(phone.streams.every((st) => st.result && !st.result.ok)).toBe(true);
+    expect(phone.heard().sayTexts.map((t) => t.text)).toContain(RECONNECTS_EXHAUSTED);
+    const callId = (await h.store.callIdBySid(phone.sid))!;
+    const rec = (await h.store.getCall(callId))!;
+    expect(rec.state).toBe("completed");
+    expect(rec.endReason).toMatch(/^stream reconnects exhausted: Stream - WebSocket - Handshake Error: status 403/);
+    const err = g.logs.lines.find((l) => l.msg === "stream reconnects exhausted, hanging up");
+    expect(err).toMatchObject({ level: 50, reconnects: 4, cause: expect.stringMatching(/status 403/) });
+    expect(g.logs.lines.some((l) => l.msg === "twilio reports a stream error" && l.level === 50)).toBe(true);
+    expect((await h.store.timeline(callId)).some((t) => t.source === "stream-status" && /stream-error: .*403/.test(t.reason ?? ""))).toBe(true);
   });
 });
