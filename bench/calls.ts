@@ -262,8 +262,8 @@ async function playNoise(p: Phone, mouth: ReturnType<typeof watchMouth>, n: Nois
     await p.say(n.mu!);
     endAbs = mouth.ends.find((t) => t >= at) ?? Date.now();
   }
-  // Long enough for the endpoint silence (600 ms), a decode and the resume.
-  await sleep(2000);
+  // Long enough for the endpoint silence (600 ms), a decode on a loaded machine and the resume.
+  await sleep(3000);
   const inWindow = (type: string) => ev().filter((e) => e.type === type && e.ts >= at && e.ts <= Date.now());
   const resumed = inWindow("resumed")[0];
   return {
