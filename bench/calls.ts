@@ -43,6 +43,8 @@ export interface CallResult {
   /** Sentences said over agent speech, and of those the ones media cut (`clear`). */
   bargeIns: number;
   bargeInsCut: number;
+  /** Barge-ins after which the cut reply came back (`resumed`): the replay bug. */
+  bargeInsReplayed: number;
   /** Per scripted noise played over agent speech: what happened to the utterance. */
   perNoise: NoiseOutcome[];
   /** The agent ended the call before the duration was up (it heard a goodbye). */
@@ -150,7 +152,7 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
  * duration is up → caller hangs up.
  */
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
-  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, perNoise: [] };
+  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, bargeInsReplayed: 0, perNoise: [] };
   let lastNoise: string | undefined;
   const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
   let phone: Phone | undefined;
@@ -219,6 +221,7 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         // The barge-in was a real turn: wait for its reply before the next round.
         const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt) ?? (p.status !== "in-progress" && Date.now()), "end of barge-in speech", 10_000, o.signal);
         await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
+        if (speaking && evAfter("resumed", bargeAt)) r.bargeInsReplayed++;
         await sleep(300);
       }
       if (o.withNoises) {
