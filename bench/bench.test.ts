@@ -18,6 +18,8 @@ describe("npm run bench (smoke)", () => {
     expect(() => parseArgs(["--rtt", "-5"])).toThrow(/--rtt needs a number/);
     expect(() => parseArgs(["--scenario", "fast"])).toThrow(/--scenario/);
     expect(() => parseArgs(["--calls"])).toThrow(/needs a value/);
+    expect(parseArgs(["--media-env", "VAD_PROVIDER=silero", "--media-env", "STT_VOCABULARY=open"]).mediaEnv).toEqual({ VAD_PROVIDER: "silero", STT_VOCABULARY: "open" });
+    expect(() => parseArgs(["--media-env", "=x"])).toThrow(/KEY=VALUE/);
   });
 
   it("runs 3 calls and a capacity step and writes the JSON report", async () => {

@@ -47,6 +47,8 @@ export interface CallResult {
   /** Sentences said over agent speech, and of those the ones media cut (`clear`). */
   bargeIns: number;
   bargeInsCut: number;
+  /** Barge-ins after which the cut reply came back (`resumed`): the replay bug. */
+  bargeInsReplayed: number;
   /** Per scripted noise played over agent speech: what happened to the utterance. */
   perNoise: NoiseOutcome[];
   /** The agent ended the call before the duration was up (it heard a goodbye). */
@@ -154,7 +156,7 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
  * duration is up → caller hangs up.
  */
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
-  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, playedErrorMs: [], reportedErrorMs: [], noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, perNoise: [] };
+  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, playedErrorMs: [], reportedErrorMs: [], noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, bargeInsReplayed: 0, perNoise: [] };
   let lastNoise: string | undefined;
   const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
   let phone: Phone | undefined;
@@ -223,6 +225,7 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         // The barge-in was a real turn: wait for its reply before the next round.
         const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt) ?? (p.status !== "in-progress" && Date.now()), "end of barge-in speech", 10_000, o.signal);
         await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
+        if (speaking && evAfter("resumed", bargeAt)) r.bargeInsReplayed++;
         await sleep(300);
       }
       if (o.withNoises) {
@@ -266,8 +269,8 @@ async function playNoise(p: Phone, mouth: ReturnType<typeof watchMouth>, n: Nois
     await p.say(n.mu!);
     endAbs = mouth.ends.find((t) => t >= at) ?? Date.now();
   }
-  // Long enough for the endpoint silence (600 ms), a decode and the resume.
-  await sleep(2000);
+  // Long enough for the endpoint silence (600 ms), a decode on a loaded machine and the resume.
+  await sleep(3000);
   const inWindow = (type: string) => ev().filter((e) => e.type === type && e.ts >= at && e.ts <= Date.now());
   const resumed = inWindow("resumed")[0];
   return {

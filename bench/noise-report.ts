@@ -26,6 +26,7 @@ export interface NoiseReport {
   callsEndedEarly: number;
   bargeIns: number;
   bargeInsCut: number;
+  bargeInsReplayed: number;
 }
 
 const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
@@ -60,6 +61,7 @@ export function noiseReport(results: CallResult[]): NoiseReport {
     callsEndedEarly: results.filter((r) => r.endedByAgent).length,
     bargeIns: results.reduce((a, r) => a + r.bargeIns, 0),
     bargeInsCut: results.reduce((a, r) => a + r.bargeInsCut, 0),
+    bargeInsReplayed: results.reduce((a, r) => a + r.bargeInsReplayed, 0),
   };
 }
 
@@ -76,6 +78,6 @@ export function noiseMarkdown(r: NoiseReport): string {
     out.push(`| ${x.name === "all" ? "**all**" : x.name} | ${x.n} | ${pct(x.paused, x.n)} | ${pct(x.ended, x.n)} | ${pct(x.tookTurn, x.n)} | ${x.paused ? pct(x.resumedWithin300, x.paused) : "-"} | ${res.n ? `${res.p50} / ${res.p95}` : "-"} | ${x.name === "all" ? "" : x.heardAs.join(", ")} |`);
   }
   out.push("");
-  out.push(`utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %)`);
+  out.push(`utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %), cut reply replayed after one: ${r.bargeInsReplayed} (goal 0)`);
   return out.join("\n");
 }

@@ -154,6 +154,11 @@ describe("barge-in policy", () => {
     c.tick(700, "idle", 700); // the caller spoke again before the answer came
     expect(c.checked("", 400, 720)).toBeNull();
     expect(c.paused).toBe(true);
+    // A slow answer still counts after the utterance ended, if no voice came since; its final is then no turn.
+    const d = mk();
+    d.speechStopped(1000, 400);
+    expect(d.checked("", 400, 1100)).toBe("resume");
+    expect(d.final("that works", "speaking")).toBeNull();
   });
 
   it("disabled: never pauses", () => {

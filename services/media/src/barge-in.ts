@@ -143,7 +143,8 @@ export class BargeInPolicy {
 
   /** The answer to a `check`: the running utterance decoded as `text`. */
   checked(text: string, atVoicedMs: number, nowMs: number): BargeInDecision {
-    if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs || !this.speaking) return null; // voice came back: stale
+    // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
+    if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
     this.pausedAtMs = null;
     this.awaitingSinceMs = null;
     if (realWords(text, this.cfg.backchannels) > 0) return "confirm";
