@@ -131,6 +131,19 @@ describe("media: realtime engine", () => {
     expect(cmdsOf(call.callId)).toEqual([]);
   });
 
+  it("a rate-limited (failed) response counts as the vendor failing: logged with its code, one reconnect, answered there", async () => {
+    const { call, c, s } = await live();
+    fake.onUserTurn = () => ({ say: "Sure.", ms: 600 });
+    s.fault = { failNextResponse: "rate_limit_exceeded" };
+    const n = fake.sessions.length;
+    c.say(400);
+    await waitFor(() => h.of(call.callId, "realtime.error")[0], "realtime.error", 30_000);
+    expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "rate_limit_exceeded", action: "reconnect" }]);
+    await waitFor(() => fake.sessions.length === n + 1, "reconnected", 30_000);
+    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "Sure."), "answered on the new session", 30_000);
+    expect(h.workers.map((w) => w.logs.text()).join("\n")).toContain("rate_limit_exceeded");
+  });
+
   it("the model gone for good: a short apology in the local voice (tts), heard, then a clean hang-up; the key is never logged", async () => {
     const { call, s } = await live();
     const says: SayMessage[] = [];

@@ -182,7 +182,10 @@ export class RealtimeBridge {
         return this.tool(ev.responseId, ev.callId, ev.name, ev.args);
       case "response.done": {
         const r = this.out.done(ev.responseId);
-        if (ev.status === "failed") return void this.failed(ev.code ?? "response_failed", "response failed");
+        if (ev.status === "failed") {
+          this.answerAgain = this.greetingDone; // the caller is still waiting for this answer
+          return this.failed(ev.code ?? "response_failed", "response failed");
+        }
         if (this.out.heard(r)) this.responseHeard(r);
         return;
       }
@@ -290,7 +293,7 @@ export class RealtimeBridge {
     this.session = undefined;
     old.close();
     // A half-said answer is not left hanging: it is dropped and asked for again on the new session.
-    this.answerAgain = this.out.inProgress && this.greetingDone;
+    this.answerAgain ||= this.out.inProgress && this.greetingDone;
     if (this.out.inProgress) this.out.cut();
     this.out.abandon();
     if (this.nextStep(code, message) === "reconnect") void this.open();
