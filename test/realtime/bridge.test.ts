@@ -36,7 +36,7 @@ describe("media: realtime engine", () => {
     const n = sessionsBefore();
     const call = await newCall(o);
     const c = h.client(call, { autoTick });
-    await waitFor(() => fake.sessions.length > n && fake.sessions.at(-1)!.config.instructions, "realtime session configured");
+    await waitFor(() => fake.sessions.length > n && fake.sessions.at(-1)!.config.instructions, "realtime session configured", 30_000);
     return { call, c, s: fake.sessions.at(-1)! };
   };
   const transcript = (callId: string) => h.store.transcript(callId);
@@ -53,7 +53,7 @@ describe("media: realtime engine", () => {
     expect(await transcript(call.callId)).toEqual([]);
     const t = setInterval(() => c.tick(), 20);
     try {
-      await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greetingPlayed", 15_000);
+      await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greetingPlayed", 30_000);
     } finally {
       clearInterval(t);
     }
@@ -93,7 +93,7 @@ describe("media: realtime engine", () => {
     const { call, c } = await live();
     fake.onUserTurn = () => ({ say: "Goodbye now.", tool: { name: "end_call", args: { reason: "caller done" } } });
     c.say(400);
-    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 15_000);
+    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 30_000);
     expect(hang).toMatchObject({ reason: "agent:caller done" });
     const done = h.of(call.callId, "playback.mark").find((e) => e.done);
     expect(done).toBeDefined();
@@ -106,12 +106,12 @@ describe("media: realtime engine", () => {
     fake.onUserTurn = (text) => (text.includes("pressed key 5") ? { say: "Pressing one two.", tool: { name: "send_digits", args: { digits: "12" } } } : { say: "Transferring you.", tool: { name: "transfer_call", args: { to: "+14155550199" } } });
     fake.onToolOutput = () => ({ say: "Done." });
     c.dtmf("5");
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId.startsWith("digits-")), "digits played", 15_000);
+    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId.startsWith("digits-")), "digits played", 30_000);
     expect(s.items.find((i) => i.type === "function_call_output")).toMatchObject({ output: JSON.stringify({ ok: true, sent: "12" }) });
     expect(s.items.some((i) => i.role === "user" && i.content?.[0]?.text === "The caller pressed key 5.")).toBe(true);
     expect(await transcript(call.callId)).toContainEqual(expect.objectContaining({ role: "caller", text: "The caller pressed key 5." }));
     c.say(400);
-    const tr = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "transfer"), "transfer", 15_000);
+    const tr = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "transfer"), "transfer", 30_000);
     expect(tr).toMatchObject({ to: "+14155550199" });
     expect(await transcript(call.callId)).toContainEqual(expect.objectContaining({ role: "system", text: "transferred to +14155550199" }));
   });
@@ -123,12 +123,25 @@ describe("media: realtime engine", () => {
     s.fault = { disconnectAfterDeltas: 2 };
     const n = fake.sessions.length;
     c.say(400);
-    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "reconnected and answering", 15_000);
+    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "reconnected and answering", 30_000);
     expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "close_1006", action: "reconnect" }]);
     const again = fake.last!;
-    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "We open at nine."), "answer heard", 15_000);
+    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "We open at nine."), "answer heard", 30_000);
     expect(again.items.filter((i) => i.type === "message").map((i) => [i.role, i.content?.[0]?.text])).toContainEqual(["user", "what are your hours"]);
     expect(cmdsOf(call.callId)).toEqual([]);
+  });
+
+  it("a rate-limited (failed) response counts as the vendor failing: logged with its code, one reconnect, answered there", async () => {
+    const { call, c, s } = await live();
+    fake.onUserTurn = () => ({ say: "Sure.", ms: 600 });
+    s.fault = { failNextResponse: "rate_limit_exceeded" };
+    const n = fake.sessions.length;
+    c.say(400);
+    await waitFor(() => h.of(call.callId, "realtime.error")[0], "realtime.error", 30_000);
+    expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "rate_limit_exceeded", action: "reconnect" }]);
+    await waitFor(() => fake.sessions.length === n + 1, "reconnected", 30_000);
+    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "Sure."), "answered on the new session", 30_000);
+    expect(h.workers.map((w) => w.logs.text()).join("\n")).toContain("rate_limit_exceeded");
   });
 
   it("the model gone for good: a short apology in the local voice (tts), heard, then a clean hang-up; the key is never logged", async () => {
@@ -142,7 +155,7 @@ describe("media: realtime engine", () => {
     await h.bus.flush();
     fake.refuse = 5;
     s.terminate();
-    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 15_000);
+    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 30_000);
     expect(hang).toMatchObject({ reason: "realtime-unavailable" });
     expect(says).toMatchObject([{ type: "say", text: h.config.REALTIME_APOLOGY, purpose: "operator" }]);
     const played = h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId === (says[0] as { utteranceId: string }).utteranceId);
@@ -162,17 +175,17 @@ describe("media: realtime engine", () => {
     await h.store.appendTranscript(call.callId, { role: "caller", text: "my order is 42", ts: Date.now() });
     const n = fake.sessions.length;
     const c2 = h.client(call, { customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
-    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "new session greeting", 15_000);
+    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "new session greeting", 30_000);
     const s2 = fake.last!;
     expect(s2.items.filter((i) => i.content?.[0]?.text !== undefined).map((i) => [i.role, i.content?.[0]?.text])).toEqual([["user", "my order is 42"]]);
     expect(s2.responses[0]!.metadata).toEqual({ vc: "greeting" });
-    await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greeting played on the new stream", 15_000);
+    await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greeting played on the new stream", 30_000);
     expect(c2.played).toBeGreaterThan(0);
   });
 
   it("notify mode: the message, heard, then hang-up; the model never answers on its own and has no tools", async () => {
     const { call, s } = await live({ mode: "notify", greeting: "Your parcel arrives today." });
-    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 15_000);
+    const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 30_000);
     expect(hang).toMatchObject({ reason: "notify-complete" });
     expect(s.config.audio.input.turn_detection).toMatchObject({ create_response: false, interrupt_response: false });
     expect(s.config.tools).toEqual([]);

@@ -45,7 +45,9 @@ export class FakeSession {
   readonly items: Msg[] = [];
   /** Audio ms of every output item, by id. */
   readonly itemMs = new Map<string, number>();
-  readonly responses: { id: string; instructions?: string; metadata?: Msg; status?: string; audioBytes: number }[] = [];
+  readonly responses: { id: string; instructions?: string; metadata?: Msg; status?: string; audioBytes: number; firstDeltaAt?: number }[] = [];
+  /** performance.now() when the last voiced caller frame arrived (for the bench's voice-to-voice split). */
+  lastVoicedAt = 0;
   /** The audio bytes actually sent, per response (in order). */
   readonly sentAudio: Uint8Array[] = [];
   fault?: { disconnectAfterDeltas?: number; failNextResponse?: string };
@@ -136,6 +138,7 @@ export class FakeSession {
       const voiced = Math.sqrt(e / pcm.length) > 1000;
       if (!td) continue;
       if (voiced) {
+        this.lastVoicedAt = performance.now();
         this.voicedRun++;
         this.silentMs = 0;
         if (!this.speaking && this.voicedRun >= 3) {
@@ -178,7 +181,7 @@ export class FakeSession {
   private respond(r: Msg): void {
     this.active?.stop();
     const id = this.id("resp");
-    const rec = { id, instructions: r.instructions, metadata: r.metadata, audioBytes: 0, status: undefined as string | undefined };
+    const rec: FakeSession["responses"][number] = { id, instructions: r.instructions, metadata: r.metadata, audioBytes: 0 };
     this.responses.push(rec);
     this.send({ type: "response.created", response: { id, status: "in_progress", metadata: r.metadata ?? null, output: [] } });
     this.send({ type: "rate_limits.updated", rate_limits: [{ name: "requests", limit: 1000, remaining: this.fault?.failNextResponse ? 0 : 999, reset_seconds: 1 }] });
@@ -228,6 +231,7 @@ export class FakeSession {
       this.send({ type: names.delta, response_id: id, item_id: itemId, output_index: 0, content_index: 0, delta: Buffer.from(audio.subarray(off, off + n)).toString("base64") });
       off += n;
       rec.audioBytes = off;
+      rec.firstDeltaAt ??= performance.now();
       if (this.fault?.disconnectAfterDeltas !== undefined && ++deltas >= this.fault.disconnectAfterDeltas) return this.terminate();
       if (off < audio.length) return void (timer = setTimeout(step, 100 / this.server.speedup));
       this.send({ type: names.done, response_id: id, item_id: itemId, output_index: 0, content_index: 0 });

@@ -1,3 +1,4 @@
+import { describe, expect, it } from "vitest";
 import { createOpenAiRealtime } from "../../services/media/src/realtime/openai-realtime";
 import { realtimeConformance, type VendorFake } from "./conformance";
 import { FakeRealtimeServer } from "./fake-realtime-server";
@@ -57,3 +58,28 @@ for (const shape of ["ga", "beta"] as const) {
       }),
   });
 }
+
+describe("openai realtime: vendor text never carries the key", () => {
+  it("an error event quoting the key (masked or whole) reaches us scrubbed", async () => {
+    const key = "sk-proj-abcdef0123456789SECRET";
+    const srv = await FakeRealtimeServer.start({ apiKey: key });
+    const ac = new AbortController();
+    try {
+      const m = createOpenAiRealtime({ url: srv.url, model: "m", voice: "alloy", apiKey: key, authHeader: "bearer", shape: "ga", vad: { type: "server_vad", threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 }, transcribeModel: "t", connectTimeoutMs: 5000 });
+      const s = await m.connect({ instructions: "x", tools: [], history: [], respondToSpeech: true, interruptOnSpeech: true, signal: ac.signal });
+      srv.last!.send({ type: "error", error: { type: "invalid_request_error", code: "invalid_api_key", message: `Incorrect API key provided: sk-proj-ab***ET, and ${key}` } });
+      for await (const e of s.events) {
+        if (e.type !== "error") continue;
+        expect(e.code).toBe("invalid_api_key");
+        expect(e.fatal).toBe(true);
+        expect(e.message).not.toContain("sk-");
+        expect(e.message).not.toContain("SECRET");
+        expect(e.message).toContain("Incorrect API key provided: [key]");
+        break;
+      }
+    } finally {
+      ac.abort();
+      await srv.close();
+    }
+  });
+});

@@ -54,6 +54,8 @@ export class RealtimeBridge {
   private closed = false;
   private greetingDone: boolean;
   private callerSpeaking = false;
+  /** The model's input clock at the caller's speech onset (for `speech.stopped.durationMs`). */
+  private speechFromMs?: number;
   private silences = 0;
   private silenceTimer?: NodeJS.Timeout;
   /** An action waiting for the response that asked for it to be heard (end_call, transfer, goodbye). */
@@ -128,7 +130,7 @@ export class RealtimeBridge {
         return;
       } catch (err) {
         const e = err instanceof RealtimeError ? err : new RealtimeError((err as Error).message, "connect_failed", true);
-        if (this.closed || this.nextStep(e.code, e.message) !== "reconnect") return;
+        if (this.closed || this.nextStep(e.code, e.message, e.retryable) !== "reconnect") return;
       }
     }
   }
@@ -148,12 +150,15 @@ export class RealtimeBridge {
     const { emit } = this.o;
     switch (ev.type) {
       case "speech.started":
+        this.speechFromMs = ev.audioStartMs;
         return this.speechStarted();
-      case "speech.stopped":
+      case "speech.stopped": {
         this.callerSpeaking = false;
         this.finalAt = performance.now();
-        emit({ type: "speech.stopped", durationMs: 0 });
+        const from = this.speechFromMs;
+        emit({ type: "speech.stopped", durationMs: from !== undefined && ev.audioEndMs !== undefined ? Math.max(0, ev.audioEndMs - from) : 0 });
         return;
+      }
       case "response.started":
         this.out.started(ev.responseId, ev.tag);
         clearTimeout(this.silenceTimer);
@@ -177,7 +182,10 @@ export class RealtimeBridge {
         return this.tool(ev.responseId, ev.callId, ev.name, ev.args);
       case "response.done": {
         const r = this.out.done(ev.responseId);
-        if (ev.status === "failed") return void this.failed(ev.code ?? "response_failed", "response failed");
+        if (ev.status === "failed") {
+          this.answerAgain = this.greetingDone; // the caller is still waiting for this answer
+          return this.failed(ev.code ?? "response_failed", "response failed");
+        }
         if (this.out.heard(r)) this.responseHeard(r);
         return;
       }
@@ -285,19 +293,19 @@ export class RealtimeBridge {
     this.session = undefined;
     old.close();
     // A half-said answer is not left hanging: it is dropped and asked for again on the new session.
-    this.answerAgain = this.out.inProgress && this.greetingDone;
+    this.answerAgain ||= this.out.inProgress && this.greetingDone;
     if (this.out.inProgress) this.out.cut();
     this.out.abandon();
     if (this.nextStep(code, message) === "reconnect") void this.open();
   }
 
-  /** One reconnect per stream; after that, an apology in the local voice and a hang-up. */
-  private nextStep(code: string, message: string): "reconnect" | "stop" {
+  /** One reconnect per stream (none for a final refusal, e.g. a bad key); after that, an apology in the local voice and a hang-up. */
+  private nextStep(code: string, message: string, retryable = true): "reconnect" | "stop" {
     if (this.ending && this.after) {
       this.o.log.warn({ code }, "realtime session lost while the call is ending");
       return "stop";
     }
-    if (this.reconnects < 1) {
+    if (this.reconnects < 1 && retryable) {
       this.reconnects++;
       this.o.log.warn({ code, message, model: this.o.model.label }, "realtime model failed, reconnecting once");
       this.o.emit({ type: "realtime.error", code, message, action: "reconnect" });

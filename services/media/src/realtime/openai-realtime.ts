@@ -21,6 +21,16 @@ type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 /** Vendor errors after which the session is of no more use: the bridge reconnects (once). */
 const FATAL_CODES = new Set(["session_expired", "rate_limit_exceeded", "insufficient_quota", "server_error", "invalid_api_key"]);
 
+/**
+ * Vendor text (error messages, close reasons) can quote the key, masked or not ("Incorrect API key
+ * provided: sk-ab***yz"): such tokens are cut before the text goes anywhere.
+ */
+export function scrub(text: string, key?: string): string {
+  let t = key ? text.split(key).join("[key]") : text;
+  t = t.replace(/\b(sk|rk|pk)-[A-Za-z0-9*_.-]{3,}/g, "[key]");
+  return t.slice(0, 300);
+}
+
 /** The OpenAI Realtime protocol (OpenAI, Azure OpenAI and servers that speak it) over its WebSocket. */
 export function createOpenAiRealtime(o: OpenAiRealtimeOptions): RealtimeModel {
   return {
@@ -113,7 +123,7 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
     });
     ws.on("close", (code, reason) => {
       if (!ready) fail(new RealtimeError(`realtime socket closed before the session was ready (${code})`, `close_${code}`, true));
-      if (!closedByUs) events.push({ type: "closed", code, reason: reason.toString().slice(0, 200) });
+      if (!closedByUs) events.push({ type: "closed", code, reason: scrub(reason.toString(), o.apiKey) });
       events.end();
     });
     ws.on("message", (data) => {
@@ -129,10 +139,11 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
           clearTimeout(timer);
           return resolve(session);
         }
-        if (m.type === "error") return fail(new RealtimeError(`realtime session refused: ${String(m.error?.message ?? "").slice(0, 200)}`, String(m.error?.code ?? m.error?.type ?? "error"), false));
+        if (m.type === "error") return fail(new RealtimeError(`realtime session refused: ${scrub(String(m.error?.message ?? ""), o.apiKey)}`, String(m.error?.code ?? m.error?.type ?? "error"), false));
         return;
       }
       const ev = translate(m, tools);
+      if (ev?.type === "error") ev.message = scrub(ev.message, o.apiKey);
       if (ev) events.push(ev);
     });
   });
