@@ -82,7 +82,7 @@ describe(`cluster chaos: ${N} concurrent calls, NATS cluster and Redis Sentinel`
     });
     lastLedger = ledger;
     const moved = reconnectTimes(killedAt);
-    rows.push({ ...row, reconnectMs: Object.values(moved).sort((a, b) => a - b).join("/"), promotedMs: "" });
+    rows.push({ ...row, reconnectMs: Object.entries(moved).map(([who, ms]) => `${who} ${ms}`).join(", "), promotedMs: "" });
     await servers.nats.start(0);
     expectNothingLost(row);
     // Something was on the killed node and came back through the list (gossip is off).
