@@ -217,7 +217,7 @@ describe("browser phone", () => {
       await page.goto(`${v.stack.origin}/phone#token=wrong`);
       await page.click("#call");
       await waitFor(async () => (await page.locator("#state").textContent()) === "error 401", "error 401 shown", 30_000, 100);
-      expect(await page.locator("#transcript").innerText()).toContain("enter the API token");
+      expect(await page.locator("#transcript").innerText()).toContain("The API token was not accepted");
       expect(await page.locator("#call").isEnabled()).toBe(true);
       expect((await v.store.activeCallIds()).length).toBe(before);
     } finally {

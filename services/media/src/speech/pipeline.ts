@@ -50,7 +50,9 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     let voiced = vad.isSpeech(pcm);
     if (voiced) {
       const level = rms(pcm);
-      if (level < floor) voiced = false;
+      // The floor keeps echo and background speech from starting an utterance; inside one that a voice
+      // loud enough started, softer frames are that voice (gating them would delay a real barge-in).
+      if (level < floor && !ep.inSpeech) voiced = false;
       else {
         lastVoicedMs = streamMs;
         voicedSq += level * level;
