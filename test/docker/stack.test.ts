@@ -286,6 +286,8 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
   it("restart redis with a call in flight: the call goes on and nothing is lost", async () => {
     const c = await placeCall();
     await timed("restart redis (call in flight)", () => p.must(["restart", "redis"]));
+    // Until the gateway has reconnected, the API answers 503 "redis unreachable" (by design): wait for it.
+    await waitFor(async () => (await apiCall(api, "GET", `/api/calls/${c.callId}`)).status === 200, "API answers after the restart", 30_000, 200);
     await hours(c);
     const v = await callView(api, c.callId);
     expect(v.call.state).toBe("in-progress");

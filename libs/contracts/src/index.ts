@@ -5,3 +5,4 @@ export * from "./audio";
 export * from "./records";
 export * from "./keys";
 export * from "./webhook-events";
+export * from "./call-tools";

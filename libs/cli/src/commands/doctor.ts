@@ -129,8 +129,9 @@ export async function runChecks(ctx: Ctx, o: DoctorOptions): Promise<Check[]> {
     add({ ok: d.inboundPolicy === "open" ? "warn" : true, name: "inbound policy", detail: `${d.inboundPolicy}${d.inboundPolicy === "allowlist" ? ` (${d.allowFrom} numbers)` : ""}`, fix: d.inboundPolicy === "open" ? "anyone can call the agent: consider INBOUND_POLICY=allowlist" : undefined });
   } catch (err) {
     const cause = String(((err as Error).cause as Error | undefined)?.message ?? "");
-    const tls = /certificate|self.signed|issuer/i.test(cause);
-    add({ ok: false, name: "gateway API reachable", detail: `${ctx.config.API_URL}: ${(err as Error).message}${cause ? ` (${cause})` : ""}`, fix: tls ? "the API's TLS certificate is not trusted here: NODE_EXTRA_CA_CERTS=<Caddy's root.crt>" : "check API_URL and API_TOKEN" });
+    // The TLS reason is the message itself or its cause, depending on how far the client reduced the error.
+    const tls = /certificate|self.signed|issuer/i.test(`${(err as Error).message} ${cause}`);
+    add({ ok: false, name: "gateway API reachable", detail: `${ctx.config.API_URL}: ${(err as Error).message}${cause ? ` (${cause})` : ""}`, fix: tls ? "the API's TLS certificate is not trusted here: --ca <Caddy's root.crt> (or CADDY_CA, or NODE_EXTRA_CA_CERTS=<Caddy's root.crt>)" : "check API_URL and API_TOKEN" });
   }
 
   checks.push(...(await twilioChecks(ctx, pub)));

@@ -1,23 +1,8 @@
+import { callTools } from "@voicecall/contracts";
 import type { RealtimeTool } from "./types";
 
-/** The tools the model is offered: the same three the pipeline's LLM has, with the same names. */
-export const realtimeTools: RealtimeTool[] = [
-  {
-    name: "end_call",
-    description: "Hang up the call after what you are saying now has been heard. Say goodbye first.",
-    parameters: { type: "object", properties: { reason: { type: "string" } }, additionalProperties: false },
-  },
-  {
-    name: "transfer_call",
-    description: "Transfer the caller to a phone number (E.164, e.g. +14155550100). Tell them first.",
-    parameters: { type: "object", properties: { to: { type: "string" } }, required: ["to"], additionalProperties: false },
-  },
-  {
-    name: "send_digits",
-    description: "Press keys on the call (DTMF), e.g. to navigate a phone menu. Digits 0-9, * and #, w = half-second pause.",
-    parameters: { type: "object", properties: { digits: { type: "string" } }, required: ["digits"], additionalProperties: false },
-  },
-];
+/** The tools the model is offered: one list for every engine (libs/contracts). */
+export const realtimeTools: RealtimeTool[] = [...callTools];
 
 export type ToolAction =
   | { kind: "hangup"; reason: string }
