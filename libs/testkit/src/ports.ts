@@ -1,13 +1,28 @@
 import { createServer, connect } from "node:net";
 
-/** A free TCP port on loopback (the OS picks; tiny race accepted in tests). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A free TCP port on loopback, drawn at random from 20000–32767, below Linux's ephemeral range
+ * (32768–60999). Port 0 would hand out an ephemeral port, the same pool every outgoing connection of every
+ * parallel test process draws its source port from; between our close and the service's bind, a client
+ * socket or another file's server could take it, and a service then talks to the wrong peer or fails to
+ * bind. A random draw below that pool leaves only other draws to collide with (a tiny race, accepted).
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_768);
+    if (await bindable(port)) return port;
+  }
+  return bindable(0);
+}
+
+/** `port` if it can be bound on loopback now (0: the OS's choice), else 0. */
+function bindable(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
+    s.once("error", () => resolve(0));
+    s.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
       const addr = s.address();
-      s.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
     });
   });
 }
