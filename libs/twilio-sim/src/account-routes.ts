@@ -6,7 +6,10 @@ export interface OwnedNumber {
   phoneNumber: string;
   voiceUrl: string;
   voiceMethod: string;
-  /** The console's "call status changes" URL; "" when unset (Twilio then sends no status callbacks for inbound calls). */
+  /**
+   * The console's "call status changes" URL; "" when unset: Twilio then sends no status callbacks for the
+   * number's inbound calls [DOC voice-webhooks, IncomingPhoneNumber `status_callback`; twilio-wire.md, addendum "what a real deployment adds"].
+   */
   statusCallback: string;
   statusCallbackMethod: string;
 }

@@ -28,7 +28,10 @@ export interface LinkConditions {
 }
 
 /**
- * The network between the app and Twilio's media edge, per call. `toTwilio` delays what the app sends
+ * The network between the app and Twilio's media edge, per call. Twilio documents no figures for it (the
+ * round trip is the path from the app's host to the edge of Twilio's region): delay and jitter are set per
+ * call, jitter is drawn per message (the less forgiving choice: a real TCP segment often carries a burst
+ * whole), order is kept as TCP keeps it, and loss is not modelled (see README, "Network"). `toTwilio` delays what the app sends
  * (media, marks, clear), `fromTwilio` what Twilio sends (caller frames, mark echoes, dtmf, stop).
  */
 export interface NetworkConditions {

@@ -21,6 +21,11 @@ export interface PlayerOptions {
  * echoed when playback gets there (at once on an empty buffer); `clear` drops what has not played by its
  * arrival and echoes the pending marks. Times are when things arrive, not when this code runs, so the
  * simulator's own event-loop lag neither stalls the player nor delays its echoes beyond the network's.
+ * Twilio's docs (twilio-wire.md §1): outbound media "are buffered and played in the order received. The
+ * audio can be of any size"; a mark comes back "when the audio ends (or if there is no audio buffered)";
+ * `clear` "empties all buffered audio and causes any mark messages to be sent back" [DOC websocket-messages].
+ * Undocumented, and taken the less forgiving way: no jitter buffer before playback starts (an underrun is
+ * silence at once), and a mark that arrives on an empty buffer is echoed at once even if audio is in flight.
  */
 export class Player {
   private items: Item[] = [];
