@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { EventReceiver, waitFor } from "@voicecall/testkit";
-import { startGateway, startHarness } from "../services/gateway/src/test-harness";
+import { startGateway, startHarness } from "@voicecall/gateway/testing";
 
 const { values } = parseArgs({ options: { calls: { type: "string" }, lines: { type: "string" }, "down-s": { type: "string" } } });
 const CALLS = Number(values.calls ?? 20);

@@ -18,7 +18,7 @@ import { randomUUID } from "node:crypto";
 import { mintStreamToken } from "@voicecall/auth";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { generateSecrets, startStack, testLogger, waitFor } from "@voicecall/testkit";
-import { TwilioClient, sid } from "../services/media/src/test-support/twilio-client";
+import { TwilioStream, sid } from "@voicecall/media/testing";
 import { FakeRealtimeServer } from "../test/realtime/fake-realtime-server";
 import { dist, markdown, table, type Row } from "./stats";
 
@@ -51,7 +51,7 @@ async function oneCall(i: number): Promise<void> {
   const callSid = sid("CA");
   await store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", engine: "realtime", from: "+14155550100", to: "+14155550101", state: "in-progress" });
   const before = new Set(fake.sessions);
-  const c = new TwilioClient({ url: wss, ca: stack.ca, authToken: secrets.TWILIO_AUTH_TOKEN, callSid, customParameters: { callId, token: mintStreamToken(secrets.STREAM_TOKEN_SECRET, callId, callSid, 60_000) }, autoTick: false });
+  const c = new TwilioStream({ url: wss, ca: stack.ca, authToken: secrets.TWILIO_AUTH_TOKEN, callSid, customParameters: { callId, token: mintStreamToken(secrets.STREAM_TOKEN_SECRET, callId, callSid, 60_000) }, autoTick: false });
   let firstAudioAt = 0;
   c.ws.on("message", (d) => {
     if (!firstAudioAt && d.toString().includes('"event":"media"')) firstAudioAt = performance.now();

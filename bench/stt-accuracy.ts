@@ -1,19 +1,18 @@
 /**
  * Word accuracy and speed of the speech-in pipeline on synthetic callers.
- * Run: npx tsx services/media/src/speech/bench-stt.ts [noiseRms ...]
+ * Run: npx tsx bench/stt-accuracy.ts [noiseRms ...]
  * Each phrase: TTS CLI → WAV → 8 kHz → mu-law → 20 ms frames → WebRTC VAD → endpointer →
  * pocketsphinx (whole utterance, 16 kHz). Prints a Markdown table.
  */
 import { FRAME_BYTES } from "@voicecall/audio";
 import { parseConfig } from "@voicecall/config";
-import { speechConfigSchema } from "./config";
-import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
-import { openPipeline } from "./pipeline";
-import { callerTurn, TEST_VOICES, type TestVoice } from "./synth-speech";
-import { PHRASES, phraseGrammar, wordErrors } from "./test-phrases";
-import type { SpeechEvent, SpeechToText, SttStream } from "./types";
-import { EventQueue } from "./event-queue";
-import { createWebrtcVad } from "./vad-webrtc";
+import { speechConfigSchema } from "../services/media/src/speech/config";
+import { createSpeechPipelineFactory, type SpeechFactory } from "../services/media/src/speech/factory";
+import { openPipeline } from "../services/media/src/speech/pipeline";
+import type { SpeechEvent, SpeechToText, SttStream } from "../services/media/src/speech/types";
+import { EventQueue } from "../services/media/src/speech/event-queue";
+import { createWebrtcVad } from "../services/media/src/speech/vad-webrtc";
+import { callerTurn, TEST_VOICES, type TestVoice, PHRASES, phraseGrammar, wordErrors } from "@voicecall/media/testing";
 
 async function runTurns(factory: SpeechFactory, audio: Map<string, Uint8Array>, grammar: string | undefined) {
   let errors = 0, words = 0, decodeMs = 0, audioMs = 0, missed = 0;

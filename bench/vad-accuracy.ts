@@ -1,18 +1,16 @@
 /**
  * VAD segmentation accuracy and per-frame cost: WebRTC vs Silero on the same synthetic callers.
- * Run: npx tsx services/media/src/speech/bench-vad.ts
+ * Run: npx tsx bench/vad-accuracy.ts
  * Each phrase of `test-phrases.ts` × each voice: 800 ms silence, speech, 1200 ms silence (8 kHz mu-law)
  * → 20 ms frames → VAD → endpointer (defaults). Boundary error = VAD boundary − true boundary (positive = late)
  * (first/last sample above −40 dBFS). Also white noise alone (no speech) at a few levels.
  * Cost = wall time per frame with the inference awaited (µs per 20 ms frame, amortised). Prints Markdown.
  */
 import { mulawEncode } from "@voicecall/audio";
-import { callerTurn, TEST_VOICES } from "./synth-speech";
-import { PHRASES } from "./test-phrases";
-import type { VoiceActivityDetector } from "./types";
-import { segmentWith, speechSpan } from "./vad-eval";
-import { createSileroVad, sileroSettled } from "./vad-silero";
-import { createWebrtcVad } from "./vad-webrtc";
+import type { VoiceActivityDetector } from "../services/media/src/speech/types";
+import { createSileroVad, sileroSettled } from "../services/media/src/speech/vad-silero";
+import { createWebrtcVad } from "../services/media/src/speech/vad-webrtc";
+import { callerTurn, TEST_VOICES, PHRASES, segmentWith, speechSpan } from "@voicecall/media/testing";
 
 function noise(ms: number, rms: number): Uint8Array {
   const pcm = new Int16Array(ms * 8);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulawDecode, voicedMs } from "@voicecall/audio";
 import { CallEvent, subjects } from "@voicecall/contracts";
 import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
-import { startFakeVendors, type FakeVendors } from "../../services/tts/src/testing/fake-vendors";
+import { startFakeVendors, type FakeVendors } from "@voicecall/tts/testing";
 
 /**
  * The TTS vendor fails (HTTP 500 from a local server speaking ElevenLabs' protocol): the tts service

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { waitFor } from "@voicecall/testkit";
 import { CommandMessage, SayMessage, subjects, type CallRecord } from "@voicecall/contracts";
-import { startHarness, type Harness } from "../../services/media/src/test-support/harness";
-import { sid } from "../../services/media/src/test-support/twilio-client";
+import { sid, startHarness, type Harness } from "@voicecall/media/testing";
 import { FakeRealtimeServer, modelAudio } from "./fake-realtime-server";
 
 const KEY = "sk-realtime-test-key-0123456789";

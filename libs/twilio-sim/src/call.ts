@@ -1,10 +1,11 @@
-import { HeardRecorder } from "./heard";
+import { HeardRecorder } from "./heard-recorder";
 import { Mouth } from "./mouth";
 import { interpret, type Outcome, type TwimlHost } from "./interpreter";
 import { parseTwiml, TwimlError, type ParsedTwiml } from "./twiml";
 import { sendWebhook, type WebhookKind, type WebhookRecord } from "./webhooks";
 import { rfc2822 } from "./sids";
-import { Keypad, sleep } from "./keypad";
+import { Keypad } from "./keypad";
+import { sleep } from "./sleep";
 import { verbHost } from "./verb-host";
 import { StreamRunner } from "./stream-runner";
 import { terminalStatuses, type AnsweredBy, type CallEventRecord, type CallStatus, type DialOutcome, type SimContext } from "./types";

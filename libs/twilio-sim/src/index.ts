@@ -9,7 +9,7 @@ export { parseXml, XmlError, type XmlElement } from "./xml";
 export { MediaStream, type MediaStreamOptions, type OpenResult, type CloseInfo } from "./media-stream";
 export { DelayLine, roundTrip, type NetworkConditions, type LinkConditions } from "./network";
 export { Player } from "./player";
-export { HeardRecorder, type Heard, type HeardSegment, type MarkRecord, type ClearRecord } from "./heard";
+export { HeardRecorder, type Heard, type HeardSegment, type MarkRecord, type ClearRecord } from "./heard-recorder";
 export { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 export type { StreamRecord } from "./stream-runner";
 export { defaultKnobs, type SimKnobs, type DialOutcome, type AnsweredBy, type CallStatus, type CallEventRecord } from "./types";

@@ -1,16 +1,4 @@
-/** Resolve after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+import { sleep } from "./sleep";
 
 /** DTMF the caller pressed, consumed by `<Gather>` the way Twilio collects digits. */
 export class Keypad {

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import WebSocket from "ws";
 import { twilioSignature } from "@voicecall/auth";
-import type { HeardRecorder, MarkRecord } from "./heard";
+import type { HeardRecorder, MarkRecord } from "./heard-recorder";
 import { arrivalTime, clock, DelayLine, type NetworkConditions } from "./network";
 import { Player } from "./player";
 

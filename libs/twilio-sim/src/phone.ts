@@ -1,6 +1,6 @@
 import { mulawEncode } from "@voicecall/audio";
 import type { SimCall } from "./call";
-import type { Heard } from "./heard";
+import type { Heard } from "./heard-recorder";
 import { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 import type { StreamRecord } from "./stream-runner";
 import type { NetworkConditions } from "./network";

@@ -1,4 +1,4 @@
-import type { HeardRecorder, MarkRecord } from "./heard";
+import type { HeardRecorder, MarkRecord } from "./heard-recorder";
 
 /** Outbound audio cap: "More than 10 minutes of audio is buffered … No more data is accepted" (31931). */
 const MAX_QUEUED_MS = 10 * 60 * 1000;

@@ -1,6 +1,6 @@
 import type { TwimlHost } from "./interpreter";
 import type { SimCall } from "./call";
-import { sleep } from "./keypad";
+import { sleep } from "./sleep";
 
 /** The verbs' effects on a simulated call (what the caller hears, streams, digits, transfers). */
 export function verbHost(call: SimCall, signal: AbortSignal): TwimlHost {

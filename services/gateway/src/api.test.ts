@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CommandMessage, subjects } from "@voicecall/contracts";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test/harness";
 
 let h: Harness;
 let g: RunningGateway;

@@ -14,7 +14,7 @@ import type { GatewayConfig } from "./config";
 import { defaultTuning, type GatewayContext, type GatewayTuning } from "./context";
 import { RateLimiter } from "./rate-limit";
 import { reapOnce, reconcileActiveCalls } from "./reaper";
-import type { TwilioCalls } from "./twilio-client";
+import type { TwilioCalls } from "./twilio-calls";
 import { verifyTwilioRequest } from "./twilio-request";
 import { publicUrls } from "./twiml";
 import { voiceWebhook } from "./voice-webhook";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CallEvent, subjects } from "@voicecall/contracts";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test/harness";
 
 /** `POST /api/calls/:id/continue`: say, then wait for the caller's next final words (real NATS and Redis). */
 let h: Harness;

@@ -2,7 +2,7 @@ import type { Subscription } from "nats";
 import { CallState, CommandMessage, isTerminal, subjects, queues, type CallRecord } from "@voicecall/contracts";
 import type { GatewayContext } from "./context";
 import { endWebCall } from "./phone/routes";
-import { restError } from "./twilio-client";
+import { restError } from "./twilio-calls";
 import { settleCall } from "./settle-call";
 import { dialTwiml } from "./twiml";
 

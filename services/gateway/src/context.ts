@@ -3,7 +3,7 @@ import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { CallLifecycle } from "./call-lifecycle";
 import type { GatewayConfig } from "./config";
-import type { TwilioCalls } from "./twilio-client";
+import type { TwilioCalls } from "./twilio-calls";
 import type { publicUrls } from "./twiml";
 
 /** Tunables that are not operator settings (tests shorten them). All durations in ms. */

@@ -6,8 +6,8 @@ import { startServers, testLogger, waitFor, type Servers } from "@voicecall/test
 import type { Redis } from "ioredis";
 import { createApp } from "./app";
 import { parseGatewayConfig } from "./config";
-import { API_TOKEN, PUBLIC_URL, STREAM_SECRET, api, close, listen, origin } from "./test-harness";
-import { twilioNotConfigured } from "./twilio-client";
+import { API_TOKEN, PUBLIC_URL, STREAM_SECRET, api, close, listen, origin } from "../test/harness";
+import { twilioNotConfigured } from "./twilio-calls";
 
 /**
  * NATS and Redis of their own (the shared harness ones must stay up), stopped under a running gateway:

@@ -17,8 +17,8 @@ import { startServers, testLogger, waitFor, type Servers } from "@voicecall/test
 import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import { createApp, type Gateway } from "./app";
 import { parseGatewayConfig } from "./config";
-import { createTwilioCalls } from "./twilio-client";
-import { API_TOKEN, STREAM_SECRET } from "./test-harness";
+import { createTwilioCalls } from "./twilio-calls";
+import { API_TOKEN, STREAM_SECRET } from "../test/harness";
 import type { Redis } from "ioredis";
 
 const listen = (s: Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));

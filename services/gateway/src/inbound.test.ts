@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifyStreamToken } from "@voicecall/auth";
 import { subjects } from "@voicecall/contracts";
-import { ACCOUNT_SID, STREAM_SECRET, newCallSid, startGateway, startHarness, tokensIn, twilioPost, type Harness } from "./test-harness";
+import { ACCOUNT_SID, STREAM_SECRET, newCallSid, startGateway, startHarness, tokensIn, twilioPost, type Harness } from "../test/harness";
 
 let h: Harness;
 beforeAll(async () => {

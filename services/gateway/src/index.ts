@@ -1,4 +1,4 @@
 export { createApp, type Gateway, type GatewayDeps } from "./app";
 export { GatewayConfigSchema, parseGatewayConfig, normalizeE164, type GatewayConfig } from "./config";
-export { createTwilioCalls, type TwilioCalls } from "./twilio-client";
+export { createTwilioCalls, type TwilioCalls } from "./twilio-calls";
 export { defaultTuning, type GatewayTuning } from "./context";

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { freePort, startProc, startServers, waitFor, type Servers } from "@voicecall/testkit";
-import { ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, STREAM_SECRET, startRestStub } from "./test-harness";
+import { ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, STREAM_SECRET, startRestStub } from "../test/harness";
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
 let servers: Servers;

@@ -6,7 +6,7 @@ import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { CallStore, connectRedis, durableWrites } from "@voicecall/store";
 import { createApp } from "./app";
 import { GatewayConfigSchema, eventSettings, twilioOffReason, twilioSettings } from "./config";
-import { createTwilioCalls, twilioNotConfigured } from "./twilio-client";
+import { createTwilioCalls, twilioNotConfigured } from "./twilio-calls";
 
 const config = loadConfig(GatewayConfigSchema);
 let account: ReturnType<typeof twilioSettings>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "@voicecall/config";
 import { parseGatewayConfig } from "./config";
-import { api, newCallSid, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "./test-harness";
+import { api, newCallSid, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test/harness";
 
 /** No Twilio account (the "try it with no accounts" path): the gateway runs, phone calls are refused clearly. */
 let h: Harness;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifyStreamToken } from "@voicecall/auth";
 import { subjects } from "@voicecall/contracts";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, STREAM_SECRET, api, evtTypes, startGateway, startHarness, tokensIn, twilioPost, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, STREAM_SECRET, api, evtTypes, startGateway, startHarness, tokensIn, twilioPost, type Harness, type RunningGateway } from "../test/harness";
 
 let h: Harness;
 let g: RunningGateway;

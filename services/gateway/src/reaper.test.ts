@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ACCOUNT_SID, api, newCallSid, startGateway, startHarness, twilioPost, type Harness } from "./test-harness";
+import { ACCOUNT_SID, api, newCallSid, startGateway, startHarness, twilioPost, type Harness } from "../test/harness";
 import { reapOnce, reconcileActiveCalls } from "./reaper";
 
 let h: Harness;

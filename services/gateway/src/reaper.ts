@@ -2,7 +2,7 @@ import { isTerminal, type CallRecord } from "@voicecall/contracts";
 import type { GatewayContext } from "./context";
 import { applyTwilioStatus, hangupCall } from "./call-control";
 import { endWebCall } from "./phone/routes";
-import { restError } from "./twilio-client";
+import { restError } from "./twilio-calls";
 
 /** Ask Twilio how a call really is and apply it (never dials): used at start and for stuck calls. */
 export async function reconcileCall(ctx: GatewayContext, rec: CallRecord): Promise<void> {

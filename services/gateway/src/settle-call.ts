@@ -1,7 +1,7 @@
 import { isTerminal, type CallState } from "@voicecall/contracts";
 import type { GatewayContext } from "./context";
 import { applyTwilioStatus } from "./call-control";
-import { restError } from "./twilio-client";
+import { restError } from "./twilio-calls";
 
 export interface SettleWhy {
   /** Recorded as the end reason, e.g. `stream stop`, `api-hangup`. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness } from "./test-harness";
+import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness } from "../test/harness";
 import { proxyMatcher, normalizeIp } from "./client-ip";
 import { parseForm } from "./twilio-request";
 

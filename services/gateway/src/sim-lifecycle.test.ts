@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, api, startGateway, startHarness, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, api, startGateway, startHarness, type Harness, type RunningGateway } from "../test/harness";
 import { RECONNECTS_EXHAUSTED } from "./voice-webhook";
 
 /** Between the simulator and the gateway: forwards Twilio's requests, holding those `hold` picks until released. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminal, subjects, type CallState } from "@voicecall/contracts";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "./test-harness";
+import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test/harness";
 
 let h: Harness;
 let g: RunningGateway;

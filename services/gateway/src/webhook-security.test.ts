@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { twilioSignature } from "@voicecall/auth";
 import { keys } from "@voicecall/contracts";
-import { AUTH_TOKEN, ACCOUNT_SID, PUBLIC_URL, api, newCallSid, startGateway, startHarness, twilioPost, type Harness, type PostOptions, type RunningGateway } from "./test-harness";
+import { AUTH_TOKEN, ACCOUNT_SID, PUBLIC_URL, api, newCallSid, startGateway, startHarness, twilioPost, type Harness, type PostOptions, type RunningGateway } from "../test/harness";
 
 let h: Harness;
 let g: RunningGateway;

@@ -12,10 +12,10 @@ import { connectBus, type Bus } from "@voicecall/bus";
 import { subjects } from "@voicecall/contracts";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
-import { createApp, type Gateway } from "./app";
-import { parseGatewayConfig, twilioOffReason, type GatewayConfig } from "./config";
-import type { GatewayTuning } from "./context";
-import { twilioNotConfigured, createTwilioCalls } from "./twilio-client";
+import { createApp, type Gateway } from "../src/app";
+import { parseGatewayConfig, twilioOffReason, type GatewayConfig } from "../src/config";
+import type { GatewayTuning } from "../src/context";
+import { twilioNotConfigured, createTwilioCalls } from "../src/twilio-calls";
 
 export const AUTH_TOKEN = "test-auth-token-0123456789abcdef";
 export const ACCOUNT_SID = "AC" + "0123456789abcdef".repeat(2);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@voicecall/testkit";
-import { startHarness, type Harness } from "./test-support/harness";
+import { startHarness, type Harness } from "../test/harness";
 
 // A drain through real Caddy (round robin, lb_try_duration) over two workers: Caddy retries a failed
 // dial on another replica but never a response, so the draining worker must stop listening.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@voicecall/testkit";
 import { mulawDecode } from "@voicecall/audio";
-import { startHarness, rampAudio, type Harness } from "./test-support/harness";
+import { startHarness, rampAudio, type Harness } from "../test/harness";
 import { detectDigit } from "./dtmf-tones";
 
 // Two media workers behind Caddy TLS, real NATS and Redis; a client speaking Twilio's protocol.

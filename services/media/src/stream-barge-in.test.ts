@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@voicecall/testkit";
-import { startHarness, rampAudio, type Harness } from "./test-support/harness";
-import { energyPipelineFactory } from "./test-support/energy-pipeline";
+import { startHarness, rampAudio, type Harness } from "../test/harness";
+import { energyPipelineFactory } from "../test/energy-pipeline";
 
 // One media worker behind Caddy TLS, real NATS and Redis; its recogniser answers 1.5 s after each utterance.
 describe("media: barge-in with a slow recogniser", () => {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { waitFor } from "@voicecall/testkit";
 import { mintStreamToken } from "@voicecall/auth";
-import { startHarness, rampAudio, AUTH_TOKEN, SECRET, type Harness } from "./test-support/harness";
-import { TwilioClient } from "./test-support/twilio-client";
+import { startHarness, rampAudio, AUTH_TOKEN, SECRET, type Harness } from "../test/harness";
+import { TwilioStream } from "../test/twilio-stream";
 
 // Hostile and broken clients against one worker behind Caddy TLS; after each, the worker still serves.
 describe("media: socket hygiene and stream auth", () => {
@@ -127,7 +127,7 @@ describe("media: socket hygiene and stream auth", () => {
     const port = (w.app.server.address() as { port: number }).port;
     const url = `ws://127.0.0.1:${port}/voice/stream`;
     const call = await h.newCall();
-    const c = new TwilioClient({ url, authToken: AUTH_TOKEN, signUrl: h.streamUrl, callSid: call.callSid, customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
+    const c = new TwilioStream({ url, authToken: AUTH_TOKEN, signUrl: h.streamUrl, callSid: call.callSid, customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "started on the draining worker");
     const drained = w.app.drain(200);
     const late = new WebSocket(url);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@voicecall/testkit";
 import { mulawEncode } from "@voicecall/audio";
 import { HeardRecorder, MediaStream, newSid } from "@voicecall/twilio-sim";
-import { AUTH_TOKEN, startHarness, rampAudio, type Harness } from "./test-support/harness";
+import { AUTH_TOKEN, startHarness, rampAudio, type Harness } from "../test/harness";
 
 /** The caller's outgoing frames; `push` resolves once they have all been sent. */
 class Mouth {

@@ -4,8 +4,8 @@ import { MULAW_SILENCE } from "@voicecall/audio";
 import { synthesize } from "@voicecall/twilio-sim";
 import { createSpeechPipelineFactory, type SpeechFactory } from "./speech/index";
 import { parseMediaConfig } from "./config";
-import { startHarness, type Harness } from "./test-support/harness";
-import { TwilioClient } from "./test-support/twilio-client";
+import { startHarness, type Harness } from "../test/harness";
+import { TwilioStream } from "../test/twilio-stream";
 
 // The production speech side (WebRTC VAD + PocketSphinx, from ./speech) behind the stream core:
 // a caller's spoken words arrive as a transcript.final on the bus.
@@ -25,7 +25,7 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
 
   it("flite speech through the 8 kHz mu-law stream becomes a final transcript, kept on the call record too", async () => {
     const call = await h.newCall();
-    const c: TwilioClient = h.client(call);
+    const c: TwilioStream = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
     const audio = await synthesize("no thanks", "flite");
     const frames: Uint8Array[] = [];
@@ -55,7 +55,7 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
 
   it("a murmur over the agent pauses it, is decoded before its endpoint and resumes; the final is marked a backchannel", async () => {
     const call = await h.newCall();
-    const c: TwilioClient = h.client(call);
+    const c: TwilioStream = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
     h.speak(call.callId, "reply", await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"), { chunks: 4 });
     await waitFor(() => c.played >= 4000, "half a second played");
@@ -71,7 +71,7 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
 
   it("words over the agent cut it for good: no resume, and the final is a turn", async () => {
     const call = await h.newCall();
-    const c: TwilioClient = h.client(call);
+    const c: TwilioStream = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
     h.speak(call.callId, "reply", await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"), { chunks: 4 });
     await waitFor(() => c.played >= 4000, "half a second played");

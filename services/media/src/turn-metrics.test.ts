@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "@voicecall/testkit";
-import { startHarness, rampAudio, type Harness } from "./test-support/harness";
+import { startHarness, rampAudio, type Harness } from "../test/harness";
 
 // Per-turn latency is recorded where the turn ends: the first frame of a greeting / reply sent to Twilio.
 describe("media: per-turn latency records (store.recordTurn)", () => {

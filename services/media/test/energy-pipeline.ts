@@ -1,5 +1,5 @@
 import { mulawDecode, rms, FRAME_MS } from "@voicecall/audio";
-import type { SpeechEvent, SpeechPipeline, SpeechPipelineFactory } from "../speech/types";
+import type { SpeechEvent, SpeechPipeline, SpeechPipelineFactory } from "../src/speech/types";
 
 /**
  * A real, tiny speech pipeline for tests of the stream core: a frame is speech when its level is above

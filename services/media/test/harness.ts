@@ -4,11 +4,11 @@ import { CallStore, connectRedis } from "@voicecall/store";
 import { mintStreamToken } from "@voicecall/auth";
 import { audioHeaderRecord, CallEvent, subjects, type Purpose } from "@voicecall/contracts";
 import { freePort, startServers, testLogger, type Servers } from "@voicecall/testkit";
-import { createApp, type App } from "../app";
-import { parseMediaConfig, type MediaConfig } from "../config";
+import { createApp, type App } from "../src/app";
+import { parseMediaConfig, type MediaConfig } from "../src/config";
 import { energyPipelineFactory } from "./energy-pipeline";
-import type { SpeechPipelineFactory } from "../speech/types";
-import { TwilioClient, sid, type ClientOptions } from "./twilio-client";
+import type { SpeechPipelineFactory } from "../src/speech/types";
+import { TwilioStream, sid, type TwilioStreamOptions } from "./twilio-stream";
 
 export const AUTH_TOKEN = "test-auth-token-0123456789";
 export const SECRET = "stream-token-secret-0123456789abcdef";
@@ -59,7 +59,7 @@ export async function startHarness(workers: number, env: Record<string, string> 
   bus.subscribe("vc.call.*.evt", CallEvent, (e) => void events.push(e));
   await bus.flush();
 
-  const clients: TwilioClient[] = [];
+  const clients: TwilioStream[] = [];
   const h = {
     servers,
     caddy,
@@ -79,8 +79,8 @@ export async function startHarness(workers: number, env: Record<string, string> 
     },
     token: (callId: string, callSid: string, ttlMs = 60_000) => mintStreamToken(SECRET, callId, callSid, ttlMs),
     /** A signed client through Caddy; `params` default to a valid callId + token. */
-    client(call: { callId: string; callSid: string }, o: Partial<ClientOptions> = {}): TwilioClient {
-      const c = new TwilioClient({
+    client(call: { callId: string; callSid: string }, o: Partial<TwilioStreamOptions> = {}): TwilioStream {
+      const c = new TwilioStream({
         url: h.streamUrl,
         ca: caddy.ca,
         authToken: AUTH_TOKEN,

@@ -9,7 +9,7 @@ import { FRAME_BYTES, MULAW_SILENCE, mulawEncode } from "@voicecall/audio";
  * wall time (a late tick plays what the clock says was due, as a real-time player would) with marks echoed
  * when playback reaches them, and `clear` flushing the queue and echoing pending marks, as Twilio does.
  */
-export interface ClientOptions {
+export interface TwilioStreamOptions {
   url: string;
   ca?: Buffer;
   /** Sign the upgrade with this auth token over `signUrl` (default: `url`); omit to send no signature. */
@@ -28,7 +28,7 @@ type Item = { audio: Uint8Array; off: number } | { mark: string };
 
 export const sid = (p: "CA" | "MZ" | "AC") => p + randomBytes(16).toString("hex");
 
-export class TwilioClient {
+export class TwilioStream {
   readonly ws: WebSocket;
   readonly callSid: string;
   readonly streamSid: string;
@@ -54,7 +54,7 @@ export class TwilioClient {
   private playStart = 0;
   private playedSince = 0;
 
-  constructor(readonly o: ClientOptions) {
+  constructor(readonly o: TwilioStreamOptions) {
     this.callSid = o.callSid ?? sid("CA");
     this.streamSid = o.streamSid ?? sid("MZ");
     const headers: Record<string, string> = {};

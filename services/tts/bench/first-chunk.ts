@@ -13,7 +13,7 @@ import { startServers } from "@voicecall/testkit";
 import { createApp } from "../src/app";
 import { PhraseCache } from "../src/cache";
 import { ElevenLabsTts, LocalTts, OpenAiTts, ResilientTts, type TextToSpeech } from "../src/providers";
-import { startFakeVendors } from "../src/testing/fake-vendors";
+import { startFakeVendors } from "../test/fake-vendors";
 
 const RUNS = Number(process.argv[2] ?? 15);
 const TEXTS = [

@@ -8,7 +8,7 @@ import { headerRecord } from "@voicecall/bus";
 import { createApp, type TtsApp } from "./app";
 import { parseTtsConfig } from "./config";
 import { createTts } from "./providers";
-import { startFakeVendors, type FakeVendors } from "./testing/fake-vendors";
+import { startFakeVendors, type FakeVendors } from "../test/fake-vendors";
 
 let s: Servers;
 let bus: Bus;

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebhookEvent, WebhookEventData } from "@voicecall/contracts";
 import { EventReceiver, readmeEventVerifier, waitFor, type VerifyEvent } from "@voicecall/testkit";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test-harness";
+import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../../test/harness";
 
 /**
  * Call events to a real receiver on loopback, from the in-process gateway over real Redis: order,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifyStreamToken } from "@voicecall/auth";
 import { CallEvent, SayMessage, subjects } from "@voicecall/contracts";
 import { waitFor } from "@voicecall/testkit";
-import { API_TOKEN, PUBLIC_URL, STREAM_SECRET, api, startGateway, startHarness, type Harness, type RunningGateway } from "../test-harness";
+import { API_TOKEN, PUBLIC_URL, STREAM_SECRET, api, startGateway, startHarness, type Harness, type RunningGateway } from "../../test/harness";
 import { explainRefusal } from "./page/explain";
 
 // The browser phone's routes in-process (the page itself runs in Chromium: test/browser/phone.test.ts).

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FRAME_BYTES, mulawDecode } from "@voicecall/audio";
 import { parseConfig } from "@voicecall/config";
 import { speechConfigSchema } from "./config";
-import { startFakeDeepgram, type FakeDeepgram } from "./deepgram-fake";
+import { startFakeDeepgram, type FakeDeepgram } from "../../test/speech/deepgram-fake";
 import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
-import { callerTurn, synthMulaw } from "./synth-speech";
-import { phraseGrammar } from "./test-phrases";
+import { callerTurn, synthMulaw } from "../../test/speech/synth-speech";
+import { phraseGrammar } from "../../test/speech/test-phrases";
 import type { SpeechEvent, SpeechPipeline } from "./types";
 
 /** Push a whole recording as 20 ms frames, close, and gather every event. */

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulawDecode, voicedMs } from "@voicecall/audio";
 import { waitFor } from "@voicecall/testkit";
-import { startFakeDeepgram, type FakeDeepgram } from "./deepgram-fake";
+import { startFakeDeepgram, type FakeDeepgram } from "../../test/speech/deepgram-fake";
 import { createDeepgramStt, deepgramListenUrl } from "./stt-deepgram";
-import { CONFORMANCE_PHRASES, collect, sttConformance } from "./stt-conformance";
-import { synthMulaw } from "./synth-speech";
+import { CONFORMANCE_PHRASES, collect, sttConformance } from "../../test/speech/stt-conformance";
+import { synthMulaw } from "../../test/speech/synth-speech";
 
 const KEY = "test-key-0123456789";
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mulawDecode } from "@voicecall/audio";
-import { collect, sttConformance } from "./stt-conformance";
+import { collect, sttConformance } from "../../test/speech/stt-conformance";
 import { createPocketsphinxStt, type PocketsphinxStt } from "./stt-pocketsphinx";
-import { synthMulaw } from "./synth-speech";
+import { synthMulaw } from "../../test/speech/synth-speech";
 
 sttConformance("pocketsphinx", async () => {
   const stt = await createPocketsphinxStt();

@@ -3,11 +3,11 @@ import { FRAME_BYTES, mulawEncode } from "@voicecall/audio";
 import { parseConfig } from "@voicecall/config";
 import { speechConfigSchema } from "./config";
 import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
-import { callerTurn } from "./synth-speech";
+import { callerTurn } from "../../test/speech/synth-speech";
 import { decodeMulawInto } from "./mulaw-frame";
-import { phraseGrammar } from "./test-phrases";
+import { phraseGrammar } from "../../test/speech/test-phrases";
 import type { SpeechEvent, SpeechPipeline, VoiceActivityDetector } from "./types";
-import { segmentWith, speechSpan } from "./vad-eval";
+import { segmentWith, speechSpan } from "../../test/speech/vad-eval";
 import { createSileroVad } from "./vad-silero";
 import { createWebrtcVad } from "./vad-webrtc";
 

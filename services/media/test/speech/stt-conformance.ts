@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FRAME_BYTES, mulawDecode } from "@voicecall/audio";
 import { callerTurn } from "./synth-speech";
 import { phraseGrammar } from "./test-phrases";
-import type { SpeechToText, SttResult, SttStream } from "./types";
+import type { SpeechToText, SttResult, SttStream } from "../../src/speech/types";
 
 export const CONFORMANCE_PHRASES = ["what are your opening hours", "yes please", "i want to book an appointment"];
 

@@ -1,6 +1,6 @@
 /**
  * Test/benchmark speech: local TTS CLI → WAV → 8 kHz 16-bit → G.711 mu-law, i.e. what a caller's
- * audio looks like after Twilio. Used by the tests and `bench-stt.ts` (not by the service).
+ * audio looks like after Twilio. Used by the tests and `bench/stt-accuracy.ts` (not by the service).
  */
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

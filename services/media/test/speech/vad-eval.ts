@@ -3,9 +3,9 @@
  * endpointer frame by frame, and find where the speech really is.
  */
 import { FRAME_BYTES, mulawDecode } from "@voicecall/audio";
-import { Endpointer, type EndpointEvent, type EndpointerOptions } from "./endpointer";
-import { decodeMulawInto } from "./mulaw-frame";
-import type { VoiceActivityDetector } from "./types";
+import { Endpointer, type EndpointEvent, type EndpointerOptions } from "../../src/speech/endpointer";
+import { decodeMulawInto } from "../../src/speech/mulaw-frame";
+import type { VoiceActivityDetector } from "../../src/speech/types";
 
 export interface Segment {
   startMs: number;

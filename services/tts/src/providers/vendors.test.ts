@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { concat, mulawDecode, rms, voicedMs } from "@voicecall/audio";
-import { startFakeVendors, type FakeVendors } from "../testing/fake-vendors";
+import { startFakeVendors, type FakeVendors } from "../../test/fake-vendors";
 import { ElevenLabsTts } from "./elevenlabs";
 import { FallbackTts } from "./fallback";
 import { LocalTts } from "./local";
