@@ -13,6 +13,7 @@ import {
 } from "@voicecall/contracts";
 import { EventOutbox, queueEvent } from "./event-outbox";
 import type { DurableWrites } from "./redis";
+import { admitStream, type StreamAdmission, type StreamAdmissionRequest } from "./stream-admission";
 
 const lua = (name: string) => readFileSync(new URL(`./${name}.lua`, import.meta.url), "utf8");
 const TRANSITION = lua("transition");
@@ -232,6 +233,13 @@ export class CallStore {
 
   async releaseLease(kind: LeaseKind, callId: string, owner: string): Promise<boolean> {
     return (await this.redis.eval(RELEASE, 1, keys.lease(kind, callId), owner)) === 1;
+  }
+
+  /** Admit a Media Stream in one round trip (`stream-admission.ts`); the record write is durable like `update`. */
+  async admitStream(r: StreamAdmissionRequest): Promise<StreamAdmission> {
+    const a = await admitStream(this.redis, r);
+    if (a.ok) await this.replicated();
+    return a;
   }
 
   async leaseOwner(kind: LeaseKind, callId: string): Promise<string | null> {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { Playout, type Utterance } from "./playout";
-import { VirtualClock, VirtualTwilio } from "./test-support/virtual-line";
+import { Playout, type UtteranceAudio } from "./playout";
+import { VirtualClock, VirtualTwilio } from "../test/virtual-line";
 
 /** A Twilio stand-in that only records: the test decides when marks come back. */
 const setup = (chunkMs = 20, leadMs = 60, markMs = 20) => {
   const clock = new VirtualClock();
   const sent: { event: string; media?: { payload: string }; mark?: { name: string } }[] = [];
-  const done: Utterance[] = [];
+  const done: UtteranceAudio[] = [];
   const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs, leadMs, markMs, onDone: (u) => done.push(u), now: clock.now, schedule: clock.schedule });
   const marks = () => sent.filter((m) => m.event === "mark").map((m) => m.mark!.name);
   const bytes = () => sent.filter((m) => m.event === "media").reduce((n, m) => n + Buffer.from(m.media!.payload, "base64").length, 0);

@@ -14,7 +14,7 @@ import { PlayheadEstimate } from "./playhead";
 
 const BYTES_PER_MS = 8;
 
-export interface Utterance {
+export interface UtteranceAudio {
   id: string;
   generation: number;
   purpose: string;
@@ -38,7 +38,7 @@ export interface Utterance {
 }
 
 interface PendingMark {
-  u: Utterance;
+  u: UtteranceAudio;
   endByte: number;
   /** Stream byte position the mark stands at. */
   pos: number;
@@ -55,9 +55,9 @@ export interface PlayoutOptions {
   /** A mark every this much audio (besides each utterance's start and end). */
   markMs: number;
   /** The utterance's last mark came back: all of it was played. */
-  onDone: (u: Utterance) => void;
+  onDone: (u: UtteranceAudio) => void;
   /** The first audio of an utterance went to Twilio (once per utterance, not again after a rewind). */
-  onFirstSent?: (u: Utterance) => void;
+  onFirstSent?: (u: UtteranceAudio) => void;
   /** An echo corrected the playhead estimate by this much (ms; positive: the estimate was ahead). */
   onEstimateError?: (errMs: number) => void;
   /** Clock in ms (default `performance.now`). */
@@ -67,7 +67,7 @@ export interface PlayoutOptions {
 }
 
 export interface Cut {
-  u: Utterance;
+  u: UtteranceAudio;
   playedMs: number;
   totalMs: number;
   /** How far off the playhead estimate has recently been (ms): the largest of the newest corrections. */
@@ -82,7 +82,7 @@ const defaultSchedule = (fn: () => void, ms: number) => {
 };
 
 export class Playout {
-  private queue: Utterance[] = [];
+  private queue: UtteranceAudio[] = [];
   private readonly pending = new Map<string, PendingMark>();
   private markSeq = 0;
   private readonly now: () => number;
@@ -127,11 +127,11 @@ export class Playout {
     return this.queue.reduce((g, u) => Math.max(g, u.generation), this.minGeneration);
   }
 
-  current(): Utterance | undefined {
+  current(): UtteranceAudio | undefined {
     return this.queue[0];
   }
 
-  utterances(): readonly Utterance[] {
+  utterances(): readonly UtteranceAudio[] {
     return this.queue;
   }
 
@@ -166,14 +166,14 @@ export class Playout {
   }
 
   /** An echoed mark. Returns the utterance it finished, if any. */
-  onMark(name: string): Utterance | undefined {
+  onMark(name: string): UtteranceAudio | undefined {
     const m = this.pending.get(name);
     if (!m) return undefined;
     this.pending.delete(name);
     const err = this.playhead.echo(this.now(), m.pos, m.dueAt, this.sent);
     this.o.onEstimateError?.(err);
     m.u.playedBytes = Math.max(m.u.playedBytes, m.endByte);
-    let done: Utterance | undefined;
+    let done: UtteranceAudio | undefined;
     if (m.final) {
       done = m.u;
       this.remove(m.u);
@@ -194,7 +194,7 @@ export class Playout {
     if (this.sent === 0 || !this.queue[0]) return undefined;
     const now = this.now();
     const pos = this.playhead.at(now + this.playhead.rttMs / 2, this.sent);
-    let cut: Utterance | undefined;
+    let cut: UtteranceAudio | undefined;
     for (const u of this.queue) {
       if (u.streamBase === undefined) continue;
       const played = u.baseByte + Math.max(0, Math.min(u.sentBytes - u.baseByte, pos - u.streamBase));
@@ -207,14 +207,14 @@ export class Playout {
   }
 
   /** Play on from where each utterance stopped. */
-  resume(): Utterance | undefined {
+  resume(): UtteranceAudio | undefined {
     this.held = false;
     this.pump();
     return this.queue[0];
   }
 
   /** Drop queued audio of generations below `beforeGeneration`, now and when late chunks arrive. */
-  cancel(beforeGeneration: number): Utterance[] {
+  cancel(beforeGeneration: number): UtteranceAudio[] {
     this.minGeneration = Math.max(this.minGeneration, beforeGeneration);
     const dropped = this.queue.filter((u) => u.generation < beforeGeneration);
     if (dropped.length === 0) return [];
@@ -226,7 +226,7 @@ export class Playout {
   }
 
   /** Drop everything queued and empty Twilio's buffer. */
-  clear(): Utterance[] {
+  clear(): UtteranceAudio[] {
     const dropped = [...this.queue];
     for (const u of dropped) this.remove(u);
     this.flush();
@@ -241,7 +241,7 @@ export class Playout {
 
   private readonly finished = new Set<string>();
 
-  private remove(u: Utterance): void {
+  private remove(u: UtteranceAudio): void {
     this.queue = this.queue.filter((x) => x !== u);
     this.finished.add(u.id);
     if (this.finished.size > 500) this.finished.delete(this.finished.values().next().value!);
@@ -290,7 +290,7 @@ export class Playout {
     }
   }
 
-  private sendPiece(u: Utterance, piece: Uint8Array, now: number): void {
+  private sendPiece(u: UtteranceAudio, piece: Uint8Array, now: number): void {
     if (this.clockPos(now) >= this.sent) {
       // Twilio's buffer has run out (or never had audio): playback starts again as this piece arrives.
       this.clock = { t: now, pos: this.sent };
@@ -314,7 +314,7 @@ export class Playout {
     else if (u.sentBytes - u.lastMarkByte >= this.markBytes) this.sendMark(u, false, now);
   }
 
-  private sendMark(u: Utterance, final: boolean, now: number): void {
+  private sendMark(u: UtteranceAudio, final: boolean, now: number): void {
     const name = `${u.id}:${this.markSeq++}`;
     this.o.send(markMessage(this.o.streamSid, name));
     const dueAt = this.clockPos(now) >= this.sent ? now : this.clock.t + (this.sent - this.clock.pos) / BYTES_PER_MS;
@@ -336,7 +336,7 @@ export class Playout {
   }
 }
 
-function append(u: Utterance, p: Uint8Array): void {
+function append(u: UtteranceAudio, p: Uint8Array): void {
   if (u.totalBytes + p.length > u.data.length) {
     const next = new Uint8Array(Math.max(u.data.length * 2, u.totalBytes + p.length));
     next.set(u.data.subarray(0, u.totalBytes));

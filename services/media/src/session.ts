@@ -4,20 +4,22 @@ import type { Bus } from "@voicecall/bus";
 import type { CallStore } from "@voicecall/store";
 import type { Logger } from "@voicecall/log";
 import { callLogger } from "@voicecall/log";
-import { verifyStreamToken } from "@voicecall/auth";
 import { every } from "@voicecall/runtime";
 import { toFrames, FRAME_BYTES } from "@voicecall/audio";
-import { CallEvent, CommandMessage, ControlMessage, isTerminal, parseAudioHeaders, subjects } from "@voicecall/contracts";
+import { CommandMessage, ControlMessage, isTerminal, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
 import type { MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
-import { Playout, msOf, type Utterance } from "./playout";
+import { Playout, msOf, type UtteranceAudio } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
-import { SpeechIn } from "./speech-in";
+import { SpeechLoop } from "./speech-loop";
 import { dtmfTones } from "./dtmf-tones";
 import type { Metrics } from "@voicecall/runtime";
 import type { CallRecord } from "@voicecall/contracts";
 import type { RealtimeBridge, RealtimeBridges } from "./realtime/index";
+import { admitStream, type StreamIdentity } from "./admission";
+import { streamEvents, type Emit, type StreamEvent } from "./stream-events";
+import { TurnLatency } from "./turn-latency";
 
 export interface SessionDeps {
   cfg: MediaConfig;
@@ -41,26 +43,29 @@ export interface SessionDeps {
 }
 
 export type EndReason = "stop" | "closed" | "drain" | "error" | "replaced";
-export type Emit = (e: Record<string, unknown> & { type: CallEvent["type"] }, force?: boolean) => void;
+
+/** Where a live stream's audio goes: caller frames in, agent audio out (the speech loop, or the realtime bridge). */
+interface CallAudio {
+  push(frame: Uint8Array): void;
+  audio(h: AudioChunkHeaders, payload: Uint8Array): void;
+  close(): void;
+}
 
 /** One Twilio Media Stream: authenticate on `start`, own the call's stream, move audio both ways. */
 export class StreamSession {
   state: "pending" | "starting" | "live" | "ended" = "pending";
-  callId?: string;
-  streamSid?: string;
-  private callSid?: string;
+  /** Set once admitted. */
+  private id?: StreamIdentity;
   private log: Logger;
   private readonly abort = new AbortController();
   private subs: Subscription[] = [];
   private stopRenew?: () => void;
   private playout?: Playout;
-  /** Where caller audio goes: the speech pipeline, or the realtime model's bridge (`bridge`). */
-  private speechIn?: SpeechIn | RealtimeBridge;
+  private callAudio?: CallAudio;
   private bridge?: RealtimeBridge;
   private stopSeen = false;
-  /** performance.now() when the `start` frame arrived, for the greeting latency. */
-  private startedAt = 0;
-  private greetingReported = false;
+  private latency?: TurnLatency;
+  private publish?: (e: StreamEvent) => void;
   falseInterruptions = 0;
 
   constructor(
@@ -70,8 +75,16 @@ export class StreamSession {
     this.log = d.log;
   }
 
-  get owner(): string {
-    return `${this.d.worker}/${this.streamSid}`;
+  get callId(): string | undefined {
+    return this.id?.callId;
+  }
+
+  get streamSid(): string | undefined {
+    return this.id?.streamSid;
+  }
+
+  private get owner(): string {
+    return this.id!.owner;
   }
 
   /** A valid frame from the socket. */
@@ -85,7 +98,7 @@ export class StreamSession {
       case "media":
         if (this.state === "live" && f.streamSid === this.streamSid) {
           this.d.metrics?.framesIn.inc();
-          for (const fr of frames(mediaAudio(f))) this.speechIn!.push(fr);
+          for (const fr of frames(mediaAudio(f))) this.callAudio!.push(fr);
         }
         return;
       case "dtmf":
@@ -116,51 +129,29 @@ export class StreamSession {
 
   private async start(f: StartFrame): Promise<void> {
     this.state = "starting";
-    this.startedAt = performance.now();
-    const { callSid, streamSid, customParameters: p } = f.start;
-    const callId = p.callId ?? "";
-    const token = p.token ?? "";
-    if (!/^[A-Za-z0-9_-]{1,64}$/.test(callId) || !token) return this.reject(1008, "missing callId or token");
-    const check = verifyStreamToken(this.d.cfg.STREAM_TOKEN_SECRET, token, callId, callSid);
-    if (!check.ok) return this.reject(1008, `token ${check.reason}`);
-    const { store } = this.d;
-    // A phone call's token is in TwiML that anyone with the webhook's answer has seen; only Twilio can
-    // sign the upgrade. Checked before the token is spent, so an unsigned copy cannot burn Twilio's.
-    if (!this.d.signed && (await store.getCall(callId))?.channel !== "web") return this.reject(1008, "unsigned stream for a phone call");
-    // Single use across every worker: the gateway mints a fresh token for each stream (reconnects too),
-    // so a second start with the same token — whatever its streamSid — is a replay that would steal the lease.
-    // Both in one round trip: this is on the path to the caller's first greeting frame.
-    const [fresh, call] = await Promise.all([store.firstSeen(`stream-token:${check.id}`, Math.max(60_000, check.expiresAt - Date.now() + 60_000)), store.getCall(callId)]);
-    if (!fresh) return this.reject(1008, "token already used");
-    if (!call) return this.reject(1008, "unknown call");
-    if (isTerminal(call.state)) return this.reject(1000, "call ended");
-    this.callId = callId;
-    this.callSid = callSid;
-    this.streamSid = streamSid;
+    this.latency = new TurnLatency(performance.now());
+    const { store, cfg, worker } = this.d;
+    const a = await admitStream({ store, secret: cfg.STREAM_TOKEN_SECRET, worker, leaseTtlMs: cfg.STREAM_LEASE_TTL_MS }, f, this.d.signed);
+    if (!a.ok) return this.reject(a.code, a.reason);
+    const { callId, callSid, streamSid } = a;
+    this.id = { callId, callSid, streamSid, owner: a.owner };
     this.log = callLogger(this.d.log, callId, callSid).child({ streamSid });
-    // Twilio allows one bidirectional stream per call: a verified start with a new streamSid means the
-    // previous stream is gone, so its lease (on a dead or stale worker) is taken over at once.
-    const cur = await store.leaseOwner("stream", callId);
-    const steal = cur && !cur.endsWith(`/${streamSid}`) ? cur : "";
-    if (!(await store.acquireLease("stream", callId, this.owner, this.d.cfg.STREAM_LEASE_TTL_MS, steal))) return this.reject(1013, "stream owned elsewhere");
+    this.publish = streamEvents({ bus: this.d.bus, store, log: this.log, metrics: this.d.metrics, callId, streamSid });
     if (this.ws.readyState !== this.ws.OPEN) {
-      await store.releaseLease("stream", callId, this.owner);
+      // Closed while it was admitted: the record names this stream now, so it ends as a lost stream does.
+      this.d.grace(streamSid, () => this.report("closed"));
       return this.finish();
     }
     this.state = "live";
     this.d.onLive(this);
-    this.goLive(call);
-    // The record names the new stream before anyone hears of it: an old stream's late stop then sees
-    // it is stale (`report`) and stays quiet.
-    const [, streams] = await Promise.all([store.update(callId, { mediaOwner: this.d.worker, streamSid }), store.incrStreamCount(callId)]);
-    this.emit({ type: "stream.started", callSid, worker: this.d.worker });
-    this.log.info({ streams, previousOwner: cur ?? undefined }, "stream started");
+    this.goLive(a.call);
+    this.emit({ type: "stream.started", callSid, worker });
+    this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
   }
 
   private goLive(call: CallRecord): void {
     const { bus, cfg } = this.d;
-    const callId = this.callId!;
-    const streamSid = this.streamSid!;
+    const { callId, streamSid } = this.id!;
     this.playout = new Playout({
       streamSid,
       send: (t) => this.send(t),
@@ -175,8 +166,8 @@ export class StreamSession {
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
     if (call.engine === "realtime" && this.d.realtime) {
-      this.speechIn = this.bridge = this.d.realtime({ call, playout: this.playout, emit: this.emit, log: this.log, signal: this.abort.signal });
-    } else this.speechIn = new SpeechIn({
+      this.callAudio = this.bridge = this.d.realtime({ call, playout: this.playout, emit: this.emit, onCallerFinal: () => this.latency!.callerFinal(), log: this.log, signal: this.abort.signal });
+    } else this.callAudio = new SpeechLoop({
       pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
       playout: this.playout,
       policy: new BargeInPolicy(this.d.bargeIn),
@@ -184,6 +175,7 @@ export class StreamSession {
       levels: { echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB },
       countsAsWords: (t) => realWords(t, this.d.bargeIn.backchannels) > 0,
       emit: this.emit,
+      onCallerFinal: () => this.latency!.callerFinal(),
       onFalseInterruption: () => {
         this.falseInterruptions++;
         void this.d.store.incrFalseInterruptions(callId).catch(() => undefined);
@@ -194,7 +186,7 @@ export class StreamSession {
     this.subs.push(
       bus.subscribeBinary(subjects.audio(callId), (payload, hdrs) => {
         const h = parseAudioHeaders(hdrs);
-        if (h.callId === callId && this.state === "live") this.speechIn!.audio(h, payload);
+        if (h.callId === callId && this.state === "live") this.callAudio!.audio(h, payload);
       }),
       bus.subscribe(subjects.ctl(callId), ControlMessage, (m) => this.control(m)),
     );
@@ -208,27 +200,12 @@ export class StreamSession {
     }, this.log);
   }
 
-  /**
-   * Per-turn latency where it ends, at the first frame sent to Twilio: greeting = `start` received →
-   * first greeting frame; reply = the caller's final transcript → first reply frame (`store.recordTurn`).
-   */
-  private firstAudio(u: Utterance): void {
-    const now = performance.now();
-    let kind: "greeting" | "reply" | undefined;
-    let from = 0;
-    if (u.purpose === "greeting" && !this.greetingReported) {
-      this.greetingReported = true;
-      kind = "greeting";
-      from = this.startedAt;
-    } else if (u.purpose === "reply" && this.speechIn?.finalAt !== undefined) {
-      kind = "reply";
-      from = this.speechIn.finalAt;
-      this.speechIn.finalAt = undefined;
-    }
-    if (!kind) return;
-    const latencyMs = Math.round((now - from) * 10) / 10;
-    this.d.metrics?.turnLatency.observe({ kind }, latencyMs);
-    void this.d.store.recordTurn({ callId: this.callId!, kind, latencyMs, ts: Date.now() }).catch(() => undefined);
+  /** The first frame of an utterance went out: record the turn's latency if it ends one (`turn-latency.ts`). */
+  private firstAudio(u: UtteranceAudio): void {
+    const t = this.latency!.firstAudio(u);
+    if (!t) return;
+    this.d.metrics?.turnLatency.observe({ kind: t.kind }, t.latencyMs);
+    void this.d.store.recordTurn({ callId: this.id!.callId, kind: t.kind, latencyMs: t.latencyMs, ts: Date.now() }).catch(() => undefined);
   }
 
   private control(m: ControlMessage): void {
@@ -276,26 +253,27 @@ export class StreamSession {
     if (code !== undefined && this.ws.readyState === this.ws.OPEN) this.ws.close(code, text);
     this.d.onEnded(this);
     this.log.info({ reason, falseInterruptions: this.falseInterruptions }, "stream ended");
-    const callId = this.callId!;
-    const streamSid = this.streamSid!;
-    const report = async (why: EndReason) => {
-      const call = await this.d.store.getCall(callId);
-      // A stop or close of an old stream is ignored when the call already has a newer one.
-      if (call && call.streamSid !== streamSid) return this.log.info("old stream ended, ignored");
-      await this.d.store.releaseLease("stream", callId, this.owner);
-      this.emit({ type: "stream.stopped", reason: why, worker: this.d.worker }, true);
-      // A browser phone has no Twilio behind it to <Redirect> and reconnect: its stream is the call.
-      if (call?.channel === "web" && !isTerminal(call.state)) {
-        this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: Date.now(), reason: `browser stream ${why}` });
-      } else if (call && !isTerminal(call.state) && (why === "stop" || why === "closed")) {
-        // Twilio's `stop` means the call ended (or its TwiML was replaced); an inbound call may have
-        // no status callback to say so, so the gateway asks Twilio REST.
-        this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "reconcile", callId, ts: Date.now(), streamSid, reason: `stream ${why}` });
-      }
-    };
     if (reason === "replaced") return;
-    if (reason === "closed") return this.d.grace(streamSid, () => report("closed"));
-    await report(reason).catch((err) => this.log.warn({ err: (err as Error).message }, "stream end report failed"));
+    if (reason === "closed") return this.d.grace(this.id!.streamSid, () => this.report("closed"));
+    await this.report(reason).catch((err) => this.log.warn({ err: (err as Error).message }, "stream end report failed"));
+  }
+
+  /** Tell the call this stream ended: released lease, `stream.stopped`, and the gateway's next step. */
+  private async report(why: EndReason): Promise<void> {
+    const { callId, streamSid } = this.id!;
+    const call = await this.d.store.getCall(callId);
+    // A stop or close of an old stream is ignored when the call already has a newer one.
+    if (call && call.streamSid !== streamSid) return this.log.info("old stream ended, ignored");
+    await this.d.store.releaseLease("stream", callId, this.owner);
+    this.emit({ type: "stream.stopped", reason: why, worker: this.d.worker }, true);
+    // A browser phone has no Twilio behind it to <Redirect> and reconnect: its stream is the call.
+    if (call?.channel === "web" && !isTerminal(call.state)) {
+      this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: Date.now(), reason: `browser stream ${why}` });
+    } else if (call && !isTerminal(call.state) && (why === "stop" || why === "closed")) {
+      // Twilio's `stop` means the call ended (or its TwiML was replaced); an inbound call may have
+      // no status callback to say so, so the gateway asks Twilio REST.
+      this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "reconcile", callId, ts: Date.now(), streamSid, reason: `stream ${why}` });
+    }
   }
 
   private teardown(): void {
@@ -304,7 +282,7 @@ export class StreamSession {
     this.stopRenew?.();
     for (const s of this.subs) s.unsubscribe();
     this.subs = [];
-    this.speechIn?.close();
+    this.callAudio?.close();
   }
 
   private reject(code: number, reason: string): void {
@@ -330,18 +308,7 @@ export class StreamSession {
   }
 
   private readonly emit: Emit = (e, force = false) => {
-    if (!this.callId || (this.state !== "live" && !force)) return;
-    if (e.type === "interrupted") this.d.metrics?.bargeIns.inc({ kind: "real" });
-    else if (e.type === "resumed") this.d.metrics?.bargeIns.inc({ kind: "false" });
-    const ts = Date.now();
-    // The newest final is kept on the call record too: an agent that missed the event (restart, NATS
-    // down) finds it there. Not awaited: the agent compares timestamps, so the order does not matter.
-    if (e.type === "transcript.final" && typeof e.text === "string" && !e.backchannel) void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
-    try {
-      this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts, callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
-    } catch (err) {
-      this.log.error({ err: (err as Error).message, type: e.type }, "event not published");
-    }
+    if (this.state === "live" || force) this.publish?.(e);
   };
 }
 

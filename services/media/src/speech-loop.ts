@@ -5,9 +5,9 @@ import type { SpeechEvent, SpeechPipeline } from "./speech/types";
 import type { BargeInDecision, BargeInPolicy, AgentState } from "./barge-in";
 import { msOf, type Playout } from "./playout";
 import { LevelFloor, type LevelFloorConfig } from "./level-floor";
-import type { Emit } from "./session";
+import type { Emit } from "./stream-events";
 
-export interface SpeechInOptions {
+export interface SpeechLoopOptions {
   pipeline: SpeechPipeline;
   playout: Playout;
   policy: BargeInPolicy;
@@ -16,6 +16,8 @@ export interface SpeechInOptions {
   levels?: LevelFloorConfig;
   countsAsWords: (text: string) => boolean;
   emit: Emit;
+  /** The caller finished a turn (a final with words): the reply's latency counts from here. */
+  onCallerFinal: () => void;
   /** A paused utterance resumed; returns the call's count so far. */
   onFalseInterruption: () => number;
   log: Logger;
@@ -25,17 +27,15 @@ export interface SpeechInOptions {
  * Caller audio → speech pipeline → events, and the barge-in loop around the playout. The clock is the
  * inbound stream itself (20 ms per frame), so decisions do not depend on timers or load.
  */
-export class SpeechIn {
+export class SpeechLoop {
   private streamMs = 0;
   private lastFinalAtMs: number | null = null;
-  /** Clock time (performance.now) of the caller's last final with words, until a reply is sent. */
-  finalAt?: number;
   /** The utterance a barge-in cut, reported in `interrupted`. */
   private interrupted?: { id: string; generation: number };
   private readonly levels?: LevelFloor;
   private floor = 0;
 
-  constructor(private readonly o: SpeechInOptions) {
+  constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
     o.policy.earlyCheck = !!o.pipeline.peek;
     void this.run();
@@ -115,7 +115,7 @@ export class SpeechIn {
         if (this.o.countsAsWords(ev.text)) {
           this.levels?.callerTurn(ev.level);
           this.lastFinalAtMs = this.streamMs;
-          this.finalAt = performance.now();
+          this.o.onCallerFinal();
         }
         this.apply(decision);
         return;

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { AudioChunkHeaders, CallRecord, TranscriptEntry } from "@voicecall/contracts";
 import type { Logger } from "@voicecall/log";
-import type { Playout, Utterance } from "../playout";
-import type { Emit } from "../session";
+import type { Playout, UtteranceAudio } from "../playout";
+import type { Emit } from "../stream-events";
 import { ModelOutput, type OutItem, type OutResponse } from "./output";
 import { dtmfText, prompts, realtimeTools, toolAction } from "./tools";
 import { RealtimeError, type HistoryItem, type RealtimeEvent, type RealtimeModel, type RealtimeSession } from "./types";
@@ -32,6 +32,8 @@ export interface BridgeOptions {
   model: RealtimeModel;
   playout: Playout;
   emit: Emit;
+  /** The caller's end of speech: the reply's latency counts from here (the session keeps the clock). */
+  onCallerFinal: () => void;
   ports: BridgePorts;
   settings: BridgeSettings;
   log: Logger;
@@ -42,11 +44,9 @@ export interface BridgeOptions {
  * One stream's conversation with a realtime model: caller audio up, model audio out through the
  * playout (marks say what was heard), barge-in, tools, transcripts, greeting, silence, and a failing
  * vendor (one reconnect, then an apology in the local voice and a hang-up: the call never goes silent).
- * It takes the place of `SpeechIn` in the session; the agent service stands aside for these calls.
+ * It takes the place of `SpeechLoop` in the session; the agent service stands aside for these calls.
  */
 export class RealtimeBridge {
-  /** Clock time of the caller's last end of speech, for the reply latency (read by the session). */
-  finalAt?: number;
   private session?: RealtimeSession;
   private readonly out: ModelOutput;
   private reconnects = 0;
@@ -90,7 +90,7 @@ export class RealtimeBridge {
   }
 
   /** The playout's last mark of an utterance echoed: it was heard. */
-  onPlayed(u: Utterance): void {
+  onPlayed(u: UtteranceAudio): void {
     const it = this.out.played(u);
     if (this.after?.utteranceId === u.id) return this.runAfter();
     if (!it) return;
@@ -154,7 +154,7 @@ export class RealtimeBridge {
         return this.speechStarted();
       case "speech.stopped": {
         this.callerSpeaking = false;
-        this.finalAt = performance.now();
+        this.o.onCallerFinal();
         const from = this.speechFromMs;
         emit({ type: "speech.stopped", durationMs: from !== undefined && ev.audioEndMs !== undefined ? Math.max(0, ev.audioEndMs - from) : 0 });
         return;

@@ -3,7 +3,7 @@ import { CommandMessage, SayMessage, subjects, type CallRecord } from "@voicecal
 import type { Logger } from "@voicecall/log";
 import type { CallStore } from "@voicecall/store";
 import type { Playout } from "../playout";
-import type { Emit } from "../session";
+import type { Emit } from "../stream-events";
 import { dtmfTones } from "../dtmf-tones";
 import { RealtimeBridge } from "./bridge";
 import type { RealtimeConfig } from "./config";
@@ -26,6 +26,7 @@ export interface StreamParts {
   call: CallRecord;
   playout: Playout;
   emit: Emit;
+  onCallerFinal: () => void;
   log: Logger;
   signal: AbortSignal;
 }
@@ -34,7 +35,7 @@ export interface StreamParts {
 export type RealtimeBridges = (p: StreamParts) => RealtimeBridge;
 
 export function realtimeBridges(d: RealtimeDeps): RealtimeBridges {
-  return ({ call, playout, emit, log, signal }) => {
+  return ({ call, playout, emit, onCallerFinal, log, signal }) => {
     const { callId } = call;
     const ts = () => Date.now();
     return new RealtimeBridge({
@@ -42,6 +43,7 @@ export function realtimeBridges(d: RealtimeDeps): RealtimeBridges {
       model: d.model,
       playout,
       emit,
+      onCallerFinal,
       log,
       signal,
       settings: {

@@ -1,5 +1,5 @@
 import type { Purpose } from "@voicecall/contracts";
-import { msOf, type Playout, type Utterance } from "../playout";
+import { msOf, type Playout, type UtteranceAudio } from "../playout";
 
 /** One output item of the model (one spoken message), played as one playout utterance named by its id. */
 export interface OutItem {
@@ -105,7 +105,7 @@ export class ModelOutput {
   }
 
   /** The playout finished an utterance (its last mark echoed). */
-  played(u: Utterance): OutItem | undefined {
+  played(u: UtteranceAudio): OutItem | undefined {
     const it = this.items.get(u.id);
     if (it && it.state === "playing") it.state = "played";
     return it;
