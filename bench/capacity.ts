@@ -9,7 +9,7 @@ import { CallStore, connectRedis } from "@voicecall/store";
 import { audioHeaderRecord, subjects } from "@voicecall/contracts";
 import { FRAME_BYTES, MULAW_SILENCE } from "@voicecall/audio";
 import { startStack, testLogger } from "@voicecall/testkit";
-import { synthesize } from "@voicecall/twilio-sim";
+import { StreamFrames, synthesize } from "@voicecall/twilio-sim";
 import { trimSilence } from "./audio";
 import { cpuShare, sampleProc } from "./proc-stats";
 
@@ -102,14 +102,14 @@ class RawStream {
   private playedTotal = 0;
   framesOut = 0;
   live = false;
-  private readonly prefix: string;
+  private readonly frames: StreamFrames;
 
   constructor(url: string, sig: string, readonly callId: string, private readonly callSid: string, token: string, private readonly track: string[], private readonly phase: number, accountSid: string) {
     this.ws = new WebSocket(url, { headers: { "X-Twilio-Signature": sig }, perMessageDeflate: false });
-    this.prefix = `{"event":"media","streamSid":"${this.streamSid}","sequenceNumber":"`;
+    this.frames = new StreamFrames({ accountSid, callSid, streamSid: this.streamSid });
     this.ws.on("open", () => {
-      this.ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
-      this.ws.send(JSON.stringify({ event: "start", sequenceNumber: "1", streamSid: this.streamSid, start: { accountSid, streamSid: this.streamSid, callSid: this.callSid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId, token } } }));
+      this.ws.send(this.frames.connected());
+      this.ws.send(this.frames.start({ callId, token }));
       this.startAt = Date.now();
       this.live = true;
     });
@@ -123,8 +123,7 @@ class RawStream {
     const due = Math.floor((now - this.startAt) / TICK) + 1;
     while (this.sent < due) {
       const i = (this.sent + this.phase) % this.track.length;
-      const n = this.sent + 2;
-      this.ws.send(`${this.prefix}${n}","media":{"track":"inbound","chunk":"${this.sent + 1}","timestamp":"${this.sent * TICK}","payload":"${this.track[i]}"}}`);
+      this.ws.send(this.frames.media({ chunk: this.sent + 1, timestampMs: this.sent * TICK }, this.track[i]!));
       this.sent++;
     }
     // Playback: 160 bytes per tick; echo marks the playhead reaches.
@@ -135,7 +134,7 @@ class RawStream {
   }
 
   private echo(name: string): void {
-    this.ws.send(`{"event":"mark","streamSid":"${this.streamSid}","sequenceNumber":"0","mark":{"name":"${name}"}}`);
+    this.ws.send(this.frames.mark(name));
   }
 
   private onMessage(d: Buffer): void {

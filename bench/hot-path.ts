@@ -5,6 +5,7 @@
 import { parseInbound, mediaAudio, mediaMessage, markMessage, type MediaFrame } from "../services/media/src/twilio-codec";
 import { decodeMulawInto } from "../services/media/src/speech/mulaw-frame";
 import { createWebrtcVad } from "../services/media/src/speech/vad-webrtc";
+import { StreamFrames } from "@voicecall/twilio-sim/frames";
 
 function time(label: string, n: number, fn: (i: number) => void): { label: string; usPerOp: number } {
   for (let i = 0; i < Math.min(n, 20_000); i++) fn(i); // warm up
@@ -19,8 +20,10 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
   for (let i = 0; i < 160; i++) mu[i] = (i * 37) & 0xff;
   const b64 = Buffer.from(mu).toString("base64");
   const sid = "MZ" + "a".repeat(32);
-  const frames = Array.from({ length: 64 }, (_, i) => JSON.stringify({ event: "media", sequenceNumber: String(i + 2), media: { track: "inbound", chunk: String(i + 1), timestamp: String(i * 20), payload: b64 }, streamSid: sid }));
-  const mark = JSON.stringify({ event: "mark", sequenceNumber: "9", streamSid: sid, mark: { name: "u1:3" } });
+  const twilio = new StreamFrames({ accountSid: "AC" + "a".repeat(32), callSid: "CA" + "a".repeat(32), streamSid: sid });
+  twilio.start({});
+  const frames = Array.from({ length: 64 }, (_, i) => twilio.media({ chunk: i + 1, timestampMs: i * 20 }, b64));
+  const mark = twilio.mark("u1:3");
   const parsed = parseInbound(frames[0]).ok ? ((parseInbound(frames[0]) as { event: MediaFrame }).event) : undefined;
   if (!parsed) throw new Error("codec did not parse a media frame");
   const pcm = new Int16Array(160);

@@ -14,3 +14,4 @@ export { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 export type { StreamRecord } from "./stream-runner";
 export { defaultKnobs, type SimKnobs, type DialOutcome, type AnsweredBy, type CallStatus, type CallEventRecord } from "./types";
 export { newSid, rfc2822 } from "./sids";
+export { StreamFrames, CONNECTED, type StreamIds, type MediaPosition } from "./stream-frames";

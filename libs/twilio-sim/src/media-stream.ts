@@ -4,6 +4,7 @@ import { twilioSignature } from "@voicecall/auth";
 import type { HeardRecorder, MarkRecord } from "./heard-recorder";
 import { arrivalTime, clock, DelayLine, type NetworkConditions } from "./network";
 import { Player } from "./player";
+import { StreamFrames } from "./stream-frames";
 
 const TICK_MS = 20;
 
@@ -50,7 +51,7 @@ export interface CloseInfo {
  */
 export class MediaStream {
   private ws?: WebSocket;
-  private seq = 0;
+  private readonly frames: StreamFrames;
   private framesSent = 0;
   private mediaStart = 0;
   private timer?: NodeJS.Timeout;
@@ -67,6 +68,7 @@ export class MediaStream {
   readonly received: Record<string, number> = {};
 
   constructor(readonly o: MediaStreamOptions) {
+    this.frames = new StreamFrames({ accountSid: o.accountSid, callSid: o.callSid, streamSid: o.streamSid });
     this.toTwilio = new DelayLine(() => o.network?.()?.toTwilio, clock);
     this.fromTwilio = new DelayLine(() => o.network?.()?.fromTwilio, clock);
     this.player = new Player({ recorder: o.recorder, streamSid: o.streamSid, now: clock, echo: (rec, at) => this.echoMark(rec, at), warn: (c, m) => this.warn(c, m) });
@@ -123,8 +125,7 @@ export class MediaStream {
   }
 
   /** Onto the network toward the app; `sentAt` is when Twilio would have sent it (default now). */
-  private send(msg: object, sentAt?: number): void {
-    const text = JSON.stringify(msg);
+  private send(text: string, sentAt?: number): void {
     this.fromTwilio.send(() => {
       if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
     }, sentAt);
@@ -132,20 +133,8 @@ export class MediaStream {
 
   private begin(): void {
     const ws = this.ws!;
-    this.send({ event: "connected", protocol: "Call", version: "1.0.0" });
-    this.send({
-      event: "start",
-      sequenceNumber: String(++this.seq),
-      start: {
-        accountSid: this.o.accountSid,
-        streamSid: this.o.streamSid,
-        callSid: this.o.callSid,
-        tracks: this.o.tracks ?? ["inbound"],
-        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-        customParameters: this.o.customParameters,
-      },
-      streamSid: this.o.streamSid,
-    });
+    this.send(this.frames.connected());
+    this.send(this.frames.start(this.o.customParameters, this.o.tracks));
     ws.on("message", (data, isBinary) => {
       const arrivedAt = arrivalTime();
       this.toTwilio.send((at) => this.onMessage(data as Buffer, isBinary, at), arrivedAt);
@@ -161,12 +150,8 @@ export class MediaStream {
     const due = Math.floor((now - this.mediaStart) / TICK_MS) + 1;
     while (this.framesSent < due && this.ws?.readyState === WebSocket.OPEN) {
       const frame = this.o.nextCallerFrame() ?? new Uint8Array(160).fill(0xff);
-      this.send({
-        event: "media",
-        sequenceNumber: String(++this.seq),
-        media: { track: "inbound", chunk: String(this.framesSent + 1), timestamp: String((this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS), payload: Buffer.from(frame).toString("base64") },
-        streamSid: this.o.streamSid,
-      }, this.mediaStart + this.framesSent * TICK_MS);
+      const at = { chunk: this.framesSent + 1, timestampMs: (this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS };
+      this.send(this.frames.media(at, Buffer.from(frame).toString("base64")), this.mediaStart + this.framesSent * TICK_MS);
       this.framesSent++;
     }
     this.player.advance(now);
@@ -174,7 +159,7 @@ export class MediaStream {
 
   private echoMark(rec: MarkRecord, at: number): void {
     rec.echoedAtMs = at - this.o.recorder.t0;
-    this.send({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.o.streamSid, mark: { name: rec.name } }, at);
+    this.send(this.frames.mark(rec.name), at);
   }
 
   private warn(code: number, message: string): void {
@@ -211,7 +196,7 @@ export class MediaStream {
 
   /** Send a `dtmf` message (bidirectional streams only carry inbound DTMF). */
   dtmf(digit: string): void {
-    this.send({ event: "dtmf", streamSid: this.o.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: "inbound_track", digit } });
+    this.send(this.frames.dtmf(digit));
   }
 
   /** Twilio ends the stream: `stop` (unless `sendStop` is false), then close. Resolves once closed. */
@@ -219,7 +204,7 @@ export class MediaStream {
     if (!this.ws || this.ws.readyState >= WebSocket.CLOSING) return this.closed;
     this.stopping = true;
     this.halt();
-    if (sendStop) this.send({ event: "stop", sequenceNumber: String(++this.seq), stop: { accountSid: this.o.accountSid, callSid: this.o.callSid }, streamSid: this.o.streamSid });
+    if (sendStop) this.send(this.frames.stop());
     // The close travels behind what is still on its way to the app (the stop included).
     await this.fromTwilio.drained();
     if (this.ws.readyState < WebSocket.CLOSING) this.ws.close(this.o.closeCode ?? 1000);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { StreamFrames } from "@voicecall/twilio-sim/frames";
 import { clearMessage, markMessage, mediaAudio, mediaMessage, parseInbound } from "./twilio-codec";
 
 // Exact frames from the wire reference (Twilio docs + the connect-basic capture).
@@ -13,6 +14,42 @@ const frames = {
   mark: `{"event":"mark","sequenceNumber":"103","streamSid":"${MZ}","mark":{"name":"Repeat message 0"}}`,
   stop: `{"event":"stop","sequenceNumber":"5","stop":{"accountSid":"${AC}","callSid":"${CA}"},"streamSid":"${MZ}"}`,
 };
+
+// The caller side: one writer (libs/twilio-sim's StreamFrames) for the simulator, media's test client, the
+// browser phone and the benches. It must write the documented frames byte for byte, so what they all send
+// is what Twilio sends; only the sequence numbers are its own (it counts from 1 at start).
+describe("twilio codec: the caller-side writer", () => {
+  const seqOf = (text: string) => /"sequenceNumber":"(\d+)"/.exec(text)?.[1];
+  const withSeq = (text: string, n: string | undefined) => text.replace(/"sequenceNumber":"\d+"/, `"sequenceNumber":"${n}"`);
+
+  it("writes connected, start and the first media frame exactly as documented, numbered 1, 2", () => {
+    const w = new StreamFrames({ accountSid: AC, callSid: CA, streamSid: MZ });
+    expect(w.connected()).toBe(frames.connected);
+    expect(w.start({ sessionId: "abc123" })).toBe(frames.start);
+    expect(w.media({ chunk: 1, timestampMs: 52 }, Buffer.alloc(160, 0xff).toString("base64"))).toBe(frames.media);
+    expect(w.sequence).toBe(2);
+  });
+
+  it("writes dtmf, mark and stop in the documented shape and field order, each with the next number", () => {
+    const w = new StreamFrames({ accountSid: AC, callSid: CA, streamSid: MZ });
+    w.start({});
+    const written = { dtmf: w.dtmf("1"), mark: w.mark("Repeat message 0"), stop: w.stop() };
+    expect(Object.values(written).map(seqOf)).toEqual(["2", "3", "4"]);
+    for (const [name, text] of Object.entries(written)) {
+      const doc = frames[name as keyof typeof written];
+      expect(text, name).toBe(withSeq(doc, seqOf(text)));
+      expect(parseInbound(text), name).toEqual({ ok: true, event: JSON.parse(text) });
+    }
+  });
+
+  it("escapes what JSON needs in a mark name and in custom parameters", () => {
+    const w = new StreamFrames({ accountSid: AC, callSid: CA, streamSid: MZ });
+    const r = parseInbound(w.start({ note: 'say "hi"\n' }));
+    expect(r.ok && r.event.event === "start" && r.event.start.customParameters).toEqual({ note: 'say "hi"\n' });
+    const m = parseInbound(w.mark('u"1'));
+    expect(m.ok && m.event.event === "mark" && m.event.mark.name).toBe('u"1');
+  });
+});
 
 describe("twilio codec: inbound", () => {
   it("parses every documented frame exactly", () => {

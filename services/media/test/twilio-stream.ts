@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { twilioSignature } from "@voicecall/auth";
 import { FRAME_BYTES, MULAW_SILENCE, mulawEncode } from "@voicecall/audio";
+import { StreamFrames } from "@voicecall/twilio-sim";
 
 /**
  * A compact Twilio Media Streams client for tests: signed upgrade, `connected` + `start`, one inbound
@@ -47,7 +48,7 @@ export class TwilioStream {
   opened: Promise<void>;
   private queue: Item[] = [];
   private caller: Uint8Array[] = [];
-  private seq = 0;
+  private readonly frames: StreamFrames;
   private chunk = 0;
   private timer?: NodeJS.Timeout;
   /** Wall-clock playout: audio started (again) at `playStart` and `playedSince` bytes have played since. */
@@ -57,6 +58,7 @@ export class TwilioStream {
   constructor(readonly o: TwilioStreamOptions) {
     this.callSid = o.callSid ?? sid("CA");
     this.streamSid = o.streamSid ?? sid("MZ");
+    this.frames = new StreamFrames({ accountSid: this.accountSid, callSid: this.callSid, streamSid: this.streamSid });
     const headers: Record<string, string> = {};
     if (o.authToken) headers["X-Twilio-Signature"] = twilioSignature(o.authToken, o.signUrl ?? o.url);
     this.ws = new WebSocket(o.url, { ca: o.ca, headers });
@@ -86,20 +88,8 @@ export class TwilioStream {
   }
 
   sendStart(): void {
-    this.send({ event: "connected", protocol: "Call", version: "1.0.0" });
-    this.send({
-      event: "start",
-      sequenceNumber: String(++this.seq),
-      start: {
-        accountSid: this.accountSid,
-        streamSid: this.streamSid,
-        callSid: this.callSid,
-        tracks: ["inbound"],
-        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
-        customParameters: this.o.customParameters ?? {},
-      },
-      streamSid: this.streamSid,
-    });
+    this.send(this.frames.connected());
+    this.send(this.frames.start(this.o.customParameters ?? {}));
   }
 
   /** Queue caller audio: `ms` of a loud tone (speech stand-in), then it goes back to silence. */
@@ -117,11 +107,11 @@ export class TwilioStream {
   }
 
   dtmf(digit: string): void {
-    this.send({ event: "dtmf", streamSid: this.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: "inbound_track", digit } });
+    this.send(this.frames.dtmf(digit));
   }
 
   stop(): void {
-    this.send({ event: "stop", sequenceNumber: String(++this.seq), stop: { accountSid: this.accountSid, callSid: this.callSid }, streamSid: this.streamSid });
+    this.send(this.frames.stop());
     this.ws.close(1000);
   }
 
@@ -129,12 +119,7 @@ export class TwilioStream {
   tick(): void {
     const frame = this.caller.shift() ?? new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
     this.chunk++;
-    this.send({
-      event: "media",
-      sequenceNumber: String(++this.seq),
-      media: { track: "inbound", chunk: String(this.chunk), timestamp: String(this.chunk * 20), payload: Buffer.from(frame).toString("base64") },
-      streamSid: this.streamSid,
-    });
+    this.send(this.frames.media({ chunk: this.chunk, timestampMs: this.chunk * 20 }, Buffer.from(frame).toString("base64")));
     const now = performance.now();
     let budget = this.o.autoTick === false ? FRAME_BYTES : Math.floor((now - this.playStart) * 8) - this.playedSince;
     this.echoReached();
@@ -157,7 +142,7 @@ export class TwilioStream {
 
   private echo(name: string, played: boolean): void {
     this.echoed.push({ name, played });
-    this.send({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.streamSid, mark: { name } });
+    this.send(this.frames.mark(name));
   }
 
   private onMessage(text: string): void {

@@ -2,6 +2,7 @@ import { toBase64, fromBase64 } from "./mulaw";
 import { startCapture } from "./capture";
 import { Playback } from "./playback";
 import { explainRefusal } from "./explain";
+import { StreamFrames } from "@voicecall/twilio-sim/frames";
 
 // The browser phone: speaks Twilio's Media Streams protocol itself, so the call takes the same
 // path (media, agent, tts) as a phone call. Plain DOM, no framework.
@@ -51,8 +52,9 @@ interface Active {
   call: WebCall;
   ws: WebSocket;
   abort: AbortController;
-  /** Send a Media Streams message with the next sequence number. */
-  send: (o: Record<string, unknown>) => void;
+  /** Twilio's side of the stream, which the page plays: its messages, numbered. */
+  frames: StreamFrames;
+  send: (text: string) => void;
   stop: () => void;
 }
 let active: Active | undefined;
@@ -167,20 +169,21 @@ async function call() {
   document.body.dataset.callId = c.callId;
   const abort = new AbortController();
   const ws = new WebSocket(c.streamUrl);
-  let seq = 0;
+  const frames = new StreamFrames({ accountSid: c.accountSid, callSid: c.callSid, streamSid: c.streamSid });
   let chunk = 0;
-  const send = (o: Record<string, unknown>) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ event: o.event, sequenceNumber: String(++seq), ...o, streamSid: c.streamSid }));
+  const send = (text: string) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(text);
   };
   const playback = new Playback(ctx, (name) => {
     stats.marksEchoed++;
-    send({ event: "mark", mark: { name } });
+    send(frames.mark(name));
   });
   let stopCapture = () => {};
   active = {
     call: c,
     ws,
     abort,
+    frames,
     send,
     stop: () => {
       stopCapture();
@@ -223,17 +226,14 @@ async function call() {
   }
   if (active?.ws !== ws) return;
   stats.streamOpenMs = since();
-  ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
-  send({
-    event: "start",
-    start: { accountSid: c.accountSid, streamSid: c.streamSid, callSid: c.callSid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: c.callId, token: c.token } },
-  });
+  send(frames.connected());
+  send(frames.start({ callId: c.callId, token: c.token }));
   setState("in-progress");
   setLive(true);
   if (ctx.state === "suspended") await ctx.resume();
   stopCapture = await startCapture(ctx, mic, (mu) => {
     chunk++;
-    send({ event: "media", media: { track: "inbound", chunk: String(chunk), timestamp: String(chunk * 20), payload: toBase64(mu) } });
+    send(frames.media({ chunk, timestampMs: chunk * 20 }, toBase64(mu)));
   });
 }
 
@@ -241,7 +241,7 @@ async function end(byUser: boolean) {
   const a = active;
   if (!a) return;
   active = undefined;
-  if (byUser) a.send({ event: "stop", stop: { accountSid: a.call.accountSid, callSid: a.call.callSid } });
+  if (byUser) a.send(a.frames.stop());
   a.ws.close(1000, "hangup");
   a.stop();
   setLive(false);
@@ -262,7 +262,7 @@ keys().forEach((b) => {
   b.onclick = () => {
     const a = active;
     if (!a || a.ws.readyState !== WebSocket.OPEN) return;
-    a.send({ event: "dtmf", dtmf: { track: "inbound_track", digit: b.textContent } });
+    a.send(a.frames.dtmf(b.textContent ?? ""));
     line("system", `you pressed ${b.textContent}`);
   };
 });
