@@ -52,6 +52,8 @@ describe("media: stream admission", () => {
     expect(rec).toMatchObject({ streamSid: c.streamSid, mediaOwner: h.workers[0]!.id, streamCount: 1 });
     expect(await h.store.leaseOwner("stream", call.callId)).toBe(`${h.workers[0]!.id}/${c.streamSid}`);
     c.stop();
+    // Its end report (record read, lease release) is done before the next test counts.
+    await waitFor(() => h.of(call.callId, "stream.stopped").length === 1, "stream.stopped");
   });
 
   it("admits a browser call's unsigned stream in one round trip too (the channel check is in the same script)", async () => {
