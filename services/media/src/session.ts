@@ -6,7 +6,7 @@ import type { Logger } from "@voicecall/log";
 import { callLogger } from "@voicecall/log";
 import { every } from "@voicecall/runtime";
 import { toFrames, FRAME_BYTES } from "@voicecall/audio";
-import { CommandMessage, ControlMessage, isTerminal, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
+import { ControlMessage, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
 import type { MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
@@ -20,6 +20,7 @@ import type { RealtimeBridge, RealtimeBridges } from "./realtime/index";
 import { admitStream, type StreamIdentity } from "./admission";
 import { streamEvents, type Emit, type StreamEvent } from "./stream-events";
 import { TurnLatency } from "./turn-latency";
+import { reportStreamEnd, type EndReason } from "./stream-end";
 
 export interface SessionDeps {
   cfg: MediaConfig;
@@ -41,8 +42,6 @@ export interface SessionDeps {
   /** The upgrade carried a valid X-Twilio-Signature (required for phone calls; the browser phone has none). */
   signed: boolean;
 }
-
-export type EndReason = "stop" | "closed" | "drain" | "error" | "replaced";
 
 /** Where a live stream's audio goes: caller frames in, agent audio out (the speech loop, or the realtime bridge). */
 interface CallAudio {
@@ -81,10 +80,6 @@ export class StreamSession {
 
   get streamSid(): string | undefined {
     return this.id?.streamSid;
-  }
-
-  private get owner(): string {
-    return this.id!.owner;
   }
 
   /** A valid frame from the socket. */
@@ -192,7 +187,7 @@ export class StreamSession {
     );
     this.stopRenew = every(Math.max(200, Math.floor(cfg.STREAM_LEASE_TTL_MS / 3)), async () => {
       if (this.state !== "live") return;
-      const ok = await this.d.store.acquireLease("stream", callId, this.owner, cfg.STREAM_LEASE_TTL_MS);
+      const ok = await this.d.store.acquireLease("stream", callId, this.id!.owner, cfg.STREAM_LEASE_TTL_MS);
       if (!ok) {
         this.log.warn("stream lease lost to a newer stream");
         await this.end("replaced");
@@ -258,22 +253,9 @@ export class StreamSession {
     await this.report(reason).catch((err) => this.log.warn({ err: (err as Error).message }, "stream end report failed"));
   }
 
-  /** Tell the call this stream ended: released lease, `stream.stopped`, and the gateway's next step. */
-  private async report(why: EndReason): Promise<void> {
-    const { callId, streamSid } = this.id!;
-    const call = await this.d.store.getCall(callId);
-    // A stop or close of an old stream is ignored when the call already has a newer one.
-    if (call && call.streamSid !== streamSid) return this.log.info("old stream ended, ignored");
-    await this.d.store.releaseLease("stream", callId, this.owner);
-    this.emit({ type: "stream.stopped", reason: why, worker: this.d.worker }, true);
-    // A browser phone has no Twilio behind it to <Redirect> and reconnect: its stream is the call.
-    if (call?.channel === "web" && !isTerminal(call.state)) {
-      this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: Date.now(), reason: `browser stream ${why}` });
-    } else if (call && !isTerminal(call.state) && (why === "stop" || why === "closed")) {
-      // Twilio's `stop` means the call ended (or its TwiML was replaced); an inbound call may have
-      // no status callback to say so, so the gateway asks Twilio REST.
-      this.d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "reconcile", callId, ts: Date.now(), streamSid, reason: `stream ${why}` });
-    }
+  private report(why: EndReason): Promise<void> {
+    const { store, bus, worker } = this.d;
+    return reportStreamEnd({ store, bus, log: this.log, worker, emit: (e) => this.emit(e, true) }, this.id!, why);
   }
 
   private teardown(): void {
