@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "@voicecall/testkit";
 import { read, root } from "./infra-files";
@@ -56,6 +57,15 @@ describe("Dockerfile", () => {
     const ignore = read(".dockerignore").split("\n");
     for (const p of ["**/node_modules", ".git", ".env"]) expect(ignore).toContain(p);
     expect(ignore).toContain("!.env.example");
+  });
+
+  it("needs no test files: .dockerignore leaves services' fakes and harnesses out, and no service source imports them", () => {
+    expect(read(".dockerignore").split("\n")).toContain("services/*/test");
+    const sources = readdirSync(join(root, "services"), { recursive: true, encoding: "utf8" })
+      .filter((f) => /^[^/]+\/src\/.*\.ts$/.test(f) && !f.endsWith(".test.ts"));
+    expect(sources.length).toBeGreaterThan(50);
+    const importsTest = sources.filter((f) => /from "(\.\.\/)+test\/|from "@voicecall\/[a-z-]+\/testing"/.test(read(join("services", f))));
+    expect(importsTest).toEqual([]);
   });
 });
 
