@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
+import { StreamFrames } from "@voicecall/twilio-sim";
 
 /** A browser-phone call is its stream: when the page's socket goes away, the call ends. */
 let v: VoiceStack;
@@ -19,15 +20,9 @@ describe("browser phone call without a Twilio account", () => {
     const c = r.json;
     const ws = new WebSocket(c.streamUrl, { ca: v.stack.ca });
     await new Promise((res, rej) => ws.once("open", res).once("error", rej));
-    ws.send(JSON.stringify({ event: "connected", protocol: "Call", version: "1.0.0" }));
-    ws.send(
-      JSON.stringify({
-        event: "start",
-        sequenceNumber: "1",
-        start: { accountSid: c.accountSid, streamSid: c.streamSid, callSid: c.callSid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: c.callId, token: c.token } },
-        streamSid: c.streamSid,
-      }),
-    );
+    const frames = new StreamFrames(c);
+    ws.send(frames.connected());
+    ws.send(frames.start({ callId: c.callId, token: c.token }));
     // The greeting starts to play: the stream is live on a media worker.
     await new Promise<void>((res) => ws.on("message", (m) => JSON.parse(String(m)).event === "media" && res()));
     expect((await v.store.getCall(c.callId))?.state).toBe("in-progress");
