@@ -4,6 +4,7 @@ import type { DialogueScript } from "@voicecall/dialogue";
 import type { Logger } from "@voicecall/log";
 import type { AgentConfig } from "./config";
 import { CallWrites } from "./call-writes";
+import { Ending } from "./ending";
 import { agentReplies, historyFromTranscript, mustHearMessage, systemPrompt, voicemailText } from "./call-text";
 import { notATurn, SeenFinals, unansweredLine } from "./caller-lines";
 import { dtmfInput, type LanguageModel } from "./llm/types";
@@ -12,8 +13,7 @@ import type { Outbox } from "./outbox";
 import type { CallStorePort, EventSource } from "./ports";
 import { SilenceWatch } from "./silence";
 import { Speaker } from "./speaker";
-import { AfterMark } from "./timers";
-import { runTool } from "./tools";
+import { runTool, type ToolContext } from "./tools";
 import type { ToolCall, Turn } from "./turn";
 import { TurnRunner } from "./turn-runner";
 
@@ -47,11 +47,9 @@ export class Conversation {
   private generation = 0;
   private mustHear = new MustHearState(undefined, false);
   private readonly turns: TurnRunner;
-  private readonly after = new AfterMark();
+  private readonly end: Ending;
   private readonly silence: SilenceWatch;
   private streamLive = false;
-  /** Hung up or handed on: see `ending`. */
-  private over = false;
   private stopped = false;
   /** A realtime call: only its end is followed (media's bridge talks). */
   private passive = false;
@@ -75,28 +73,28 @@ export class Conversation {
       started: (gen, latencyMs) => this.out.turnStarted(gen, latencyMs),
       finished: (turn, tools) => this.turnFinished(turn, tools),
     });
+    this.end = new Ending({
+      out: d.out,
+      writes: this.writes,
+      log: d.log,
+      markTimeoutMs: d.config.ACTION_MARK_TIMEOUT_MS,
+      isSpeaking: (id) => this.voice.ledger.isSpeaking(id),
+      voicemail: () => this.mustHear.voicemail,
+      onHangup: () => this.silence.pause(),
+    });
     this.silence = new SilenceWatch({
       ms: d.config.SILENCE_REPROMPT_MS,
+      log: d.log,
       mayArm: () => !this.stopped && !this.ending && this.streamLive && this.call?.mode === "conversation" && !this.voice.ledger.busy && !this.turns.answering,
       mayAct: () => !this.stopped && !this.ending && agentReplies(this.call),
-      reprompt: (count) => {
-        this.log.info({ silences: count }, "caller silent");
-        this.say(`p-${randomUUID().slice(0, 8)}`, this.d.script.reprompt, "prompt");
-      },
-      goodbye: (count) => {
-        this.log.info({ silences: count }, "caller silent");
-        const u = this.say(`bye-${randomUUID().slice(0, 8)}`, this.d.script.goodbye, "prompt");
-        this.after.set(u.id, () => this.hangup("caller-silent"), this.d.config.ACTION_MARK_TIMEOUT_MS);
-      },
+      reprompt: () => void this.say("p", this.d.script.reprompt, "prompt"),
+      goodbye: () => this.end.afterHeard(this.say("bye", this.d.script.goodbye, "prompt").id, () => this.end.hangup("caller-silent")),
     });
   }
 
-  /**
-   * The one place that decides whether the call is ending, from the facts: it was hung up or handed on,
-   * a voicemail is being left, or a hang-up/transfer waits for the last sentence to be heard.
-   */
+  /** Decided by `Ending` alone. */
   private get ending(): boolean {
-    return this.over || this.mustHear.voicemail || this.after.waiting;
+    return this.end.ending;
   }
 
   /** The history as the model sees it (without the system prompt). */
@@ -117,7 +115,7 @@ export class Conversation {
     // Subscribe first so nothing is missed; events wait for the call to be loaded.
     this.unsubscribe = await this.d.events((e) => this.handle(e));
     const call = await store.getCall(callId);
-    if (!call || isTerminal(call.state)) return this.end("call not active");
+    if (!call || isTerminal(call.state)) return this.finish("call not active");
     this.call = call;
     if (call.engine === "realtime") {
       // Media's realtime bridge holds this conversation (greeting, turns, tools, silence); keeping the
@@ -166,10 +164,10 @@ export class Conversation {
     this.unsubscribe?.();
     this.turns.current?.ac.abort();
     this.silence.pause();
-    this.after.cancel();
+    this.end.callOff();
   }
 
-  private end(reason: string): void {
+  private finish(reason: string): void {
     if (this.stopped) return;
     this.log.info({ reason }, "conversation ended");
     this.stop();
@@ -180,7 +178,7 @@ export class Conversation {
   async handle(e: CallEvent): Promise<void> {
     await this.ready;
     if (this.stopped) return;
-    if (this.passive) return void (e.type === "call.state" && isTerminal(e.state) && this.end(`call ${e.state}`));
+    if (this.passive) return void (e.type === "call.state" && isTerminal(e.state) && this.finish(`call ${e.state}`));
     switch (e.type) {
       case "stream.started":
         this.streamLive = true;
@@ -221,10 +219,10 @@ export class Conversation {
         if (e.answeredBy.startsWith("machine_end")) await this.leaveVoicemail();
         return;
       case "operator.say":
-        this.say(`o-${randomUUID().slice(0, 8)}`, e.text, "operator");
+        this.say("o", e.text, "operator");
         return;
       case "call.state":
-        if (isTerminal(e.state)) this.end(`call ${e.state}`);
+        if (isTerminal(e.state)) this.finish(`call ${e.state}`);
         return;
       default:
         return;
@@ -235,13 +233,13 @@ export class Conversation {
 
   private sayMustHear(): void {
     const m = this.mustHear.due();
-    if (m && this.streamLive) this.say(`${m.kind}-${randomUUID().slice(0, 8)}`, m.text, m.kind);
+    if (m && this.streamLive) this.say(m.kind, m.text, m.kind);
   }
 
   private async leaveVoicemail(): Promise<void> {
     if (!this.mustHear.leaveVoicemail(voicemailText(this.call, this.d.config.VOICEMAIL_MESSAGE, this.d.script))) return;
     this.turns.drop();
-    this.after.cancel();
+    this.end.callOff();
     this.voice.ledger.clear();
     this.out.cancelBefore(await this.nextGeneration());
     this.log.info("answering machine: leaving voicemail");
@@ -256,11 +254,11 @@ export class Conversation {
       await this.writes.transcript("agent", heard.text, utteranceId);
       if (heard.kind !== "voicemail") await this.writes.greetingPlayed();
       this.log.info({ kind: heard.kind, utteranceId }, "must-hear message played");
-      if (heard.hangup) return this.hangup(heard.hangup);
+      if (heard.hangup) return this.end.hangup(heard.hangup);
     } else if (u && !this.mustHear.owns(u.purpose)) {
       await this.writes.transcript("agent", u.text, utteranceId);
     }
-    this.after.played(utteranceId);
+    this.end.played(utteranceId);
     this.silence.arm();
   }
 
@@ -287,8 +285,7 @@ export class Conversation {
     }
     const generation = await this.nextGeneration();
     await this.supersede(this.turns.current);
-    // The caller spoke over a hang-up or transfer waiting for its line to be heard: it is off.
-    this.after.cancel();
+    this.end.callOff();
     this.out.cancelBefore(generation);
     await this.writes.transcript("caller", text);
     await this.writes.handled(finalTs);
@@ -311,33 +308,18 @@ export class Conversation {
     this.silence.arm();
   }
 
-  private toolContext(turn: Turn) {
+  private toolContext(turn: Turn): ToolContext {
     return {
-      afterLast: (fn: () => void) => {
-        this.after.cancel();
-        const last = turn.said.at(-1);
-        if (!last || !this.voice.ledger.isSpeaking(last.id)) return fn();
-        this.after.set(last.id, fn, this.d.config.ACTION_MARK_TIMEOUT_MS);
-      },
-      hangup: (reason: string) => this.hangup(reason),
-      transfer: (to: string) => {
-        this.over = true;
-        void this.writes.transcript("system", `transferred to ${to}`);
-        this.out.transfer(to);
-      },
-      sendDigits: (digits: string) => this.out.sendDigits(digits),
+      afterLast: (fn) => this.end.afterLast(turn.said, fn),
+      hangup: (reason) => this.end.hangup(reason),
+      transfer: (to) => this.end.transfer(to),
+      sendDigits: (digits) => this.out.sendDigits(digits),
     };
   }
 
-  private say(id: string, text: string, purpose: Purpose) {
-    return this.voice.say(id, text, purpose, this.generation);
-  }
-
-  private hangup(reason: string): void {
-    this.over = true;
-    this.silence.pause();
-    this.log.info({ reason }, "hanging up");
-    this.out.hangup(reason);
+  /** Say a line of the agent's own (not a model reply) under a fresh id: `prefix` only makes logs readable. */
+  private say(prefix: string, text: string, purpose: Purpose) {
+    return this.voice.say(`${prefix}-${randomUUID().slice(0, 8)}`, text, purpose, this.generation);
   }
 
   private async nextGeneration(): Promise<number> {

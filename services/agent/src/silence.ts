@@ -1,7 +1,9 @@
+import type { Logger } from "@voicecall/log";
 import { SilenceClock } from "./timers";
 
 export interface SilenceDeps {
   ms: number;
+  log: Logger;
   /** Whether the clock may run now: a live stream, nobody speaking, no answer being prepared, not ending. */
   mayArm: () => boolean;
   /** Whether a silence that just elapsed should still be acted on (the call may have moved on). */
@@ -38,6 +40,7 @@ export class SilenceWatch {
 
   private elapsed(count: number): void {
     if (!this.d.mayAct()) return;
+    this.d.log.info({ silences: count }, "caller silent");
     if (count === 1) this.d.reprompt(count);
     else this.d.goodbye(count);
   }
