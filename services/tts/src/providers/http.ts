@@ -7,7 +7,7 @@ const credentials = (headers: Record<string, string>) =>
 
 /**
  * POST JSON to a vendor and stream the response body, for the HTTP adapters.
- * Non-2xx → `statusError` (4xx final except 408/429); a JSON or text body where audio was asked for → `bad-audio`;
+ * Non-2xx → `statusError` (4xx final except 408/429); a JSON or text body where audio was asked for → `bad-output`;
  * connection failures → retryable `network`. Aborting `signal` cancels the request at once. Errors carry
  * the vendor's message and codes only (`vendorMessage`, `safeError`), never the request or its key.
  */
