@@ -7,7 +7,7 @@ import { CallWrites } from "./call-writes";
 import { Ending } from "./ending";
 import { agentReplies, historyFromTranscript, mustHearMessage, systemPrompt, voicemailText } from "./call-text";
 import { notATurn, SeenFinals, unansweredLine } from "./caller-lines";
-import { dtmfInput, type LanguageModel } from "./llm/types";
+import { dtmfInput, type ChatMessage, type LanguageModel } from "./llm/types";
 import { MustHearState } from "./must-hear";
 import type { Outbox } from "./outbox";
 import type { CallStorePort, EventSource } from "./ports";
@@ -98,7 +98,7 @@ export class Conversation {
   }
 
   /** The history as the model sees it (without the system prompt). */
-  get messages(): readonly { role: string; content: string }[] {
+  get messages(): readonly ChatMessage[] {
     return this.turns.messages;
   }
 
@@ -229,8 +229,6 @@ export class Conversation {
     }
   }
 
-  // ── must-be-heard messages ───────────────────────────────────────────────
-
   private sayMustHear(): void {
     const m = this.mustHear.due();
     if (m && this.streamLive) this.say(m.kind, m.text, m.kind);
@@ -269,8 +267,6 @@ export class Conversation {
     if (final && cut.cut) await this.writes.transcript("agent", cut.cut, cut.id, true);
   }
 
-  // ── the caller's turns ───────────────────────────────────────────────────
-
   /** `finalTs`: the `ts` of a `transcript.final` (the same media wrote to the call record). */
   /** `backchannel`: media heard it over agent speech as an acknowledgement ("yeah"), not a turn. */
   private async onCallerText(text: string, dtmf: boolean, finalTs?: number, backchannel = false): Promise<void> {
@@ -299,22 +295,20 @@ export class Conversation {
     if (cut?.cut) await this.writes.transcript("agent", cut.cut, cut.id, true);
   }
 
+  /** The model answered `turn`: its tool calls run now (end and transfer wait for its last sentence). */
   private turnFinished(turn: Turn, tools: ToolCall[]): void {
-    for (const t of tools) {
-      this.log.info({ tool: t.name }, "tool call");
-      this.writes.toolCalled(t.name, t.args, (err) => this.log.warn({ err: err.message }, "tool event not recorded"));
-      runTool(t.name, t.args, this.toolContext(turn), this.log);
-    }
-    this.silence.arm();
-  }
-
-  private toolContext(turn: Turn): ToolContext {
-    return {
+    const c: ToolContext = {
       afterLast: (fn) => this.end.afterLast(turn.said, fn),
       hangup: (reason) => this.end.hangup(reason),
       transfer: (to) => this.end.transfer(to),
       sendDigits: (digits) => this.out.sendDigits(digits),
     };
+    for (const t of tools) {
+      this.log.info({ tool: t.name }, "tool call");
+      this.writes.toolCalled(t.name, t.args, (err) => this.log.warn({ err: err.message }, "tool event not recorded"));
+      runTool(t.name, t.args, c, this.log);
+    }
+    this.silence.arm();
   }
 
   /** Say a line of the agent's own (not a model reply) under a fresh id: `prefix` only makes logs readable. */
