@@ -35,7 +35,8 @@ export interface ConversationDeps {
 /**
  * One call, owned by this agent instance: the call's events in, says/controls/commands and store writes
  * out, through the ports it is given (no bus or Redis of its own). What to say when is decided here and
- * in the parts it holds: the must-hear message, the turn runner, the tools, the silence watch.
+ * in the parts it holds: the must-hear message, the turn runner, the tools, the silence watch, and
+ * `Ending` (whether the call is ending). Tested through those ports by services/agent/test/harness.ts.
  */
 export class Conversation {
   private readonly log: Logger;
