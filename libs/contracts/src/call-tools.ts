@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** A function a model may call during a call; `parameters` is a JSON Schema object. */
 export interface CallToolSpec {
   name: string;
@@ -26,3 +28,17 @@ export const callTools: readonly CallToolSpec[] = [
     parameters: { type: "object", properties: { digits: { type: "string" } }, required: ["digits"], additionalProperties: false },
   },
 ];
+
+/**
+ * The arguments each tool takes, as parsed before it runs (the JSON Schema above is what the model is
+ * shown). A field of the wrong type fails the call; an optional one that is malformed is dropped.
+ */
+export const callToolArgs = {
+  end_call: z.object({ reason: z.string().optional().catch(undefined) }),
+  /** At least 3 characters, as `cmd transfer` takes it. */
+  transfer_call: z.object({ to: z.string().min(3) }),
+  /** The keys `ctl send-digits` accepts. */
+  send_digits: z.object({ digits: z.string().regex(/^[0-9*#A-Dw]{1,32}$/) }),
+} satisfies Record<string, z.ZodTypeAny>;
+export type CallToolName = keyof typeof callToolArgs;
+export type CallToolArgs<N extends CallToolName> = z.infer<(typeof callToolArgs)[N]>;

@@ -9,14 +9,15 @@ import { loadScript } from "@voicecall/dialogue";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
 import { createApp, type AgentApp } from "./app";
-import { heardPart } from "./heard";
 import { BuiltinModel } from "./llm/builtin";
 import { OpenAiModel } from "./llm/openai";
 import type { LanguageModel } from "./llm/types";
 
 /**
- * The agent against real NATS and Redis. The test plays gateway, media and tts: it publishes the
- * bus messages they would (lifecycle, stream.started, marks, transcripts) and reads what the agent sends.
+ * The agent against real NATS and Redis: claims, leases, takeover, recovery after a lost event and a
+ * NATS restart, and the bus wiring of a few conversations. The test plays gateway, media and tts: it
+ * publishes the bus messages they would and reads what the agent sends. The conversation's behaviour
+ * case by case is in ../test/conversation.test.ts, through its ports (no NATS, no Redis).
  */
 const script = loadScript();
 let servers: Servers;
@@ -136,21 +137,6 @@ async function barrier(callId: string, rec: ReturnType<typeof recorder>): Promis
 const conv = (a: { app: AgentApp }, callId: string) => a.app.claims.conversation(callId)!;
 
 describe("agent", () => {
-  it("stands aside for a realtime call (media's bridge talks): holds the claim, says nothing, lets go when the call ends", async () => {
-    const a = await startAgent();
-    const { callId, rec } = await newCall("conversation", { greeting: "Hello.", engine: "realtime" });
-    await streamStarted(callId);
-    await final(callId, "hello there");
-    evt(callId, { type: "dtmf", streamSid: "MZ", digit: "5" });
-    await store.transition(callId, "completed", "test");
-    // Events are handled in order: once the call's end was seen, so were the events before it.
-    evt(callId, { type: "call.state", state: "completed", prev: "in-progress" });
-    await waitFor(() => a.app.claims.conversation(callId) === undefined, "conversation released");
-    expect(rec.says).toEqual([]);
-    expect(rec.ctls).toEqual([]);
-    expect(await store.transcript(callId)).toEqual([]);
-  });
-
   it("says the greeting on stream.started, again on a new stream without a mark, clears it once on the mark", async () => {
     await startAgent();
     const { callId, rec } = await newCall("conversation", { greeting: "Hello from the test." });
@@ -190,170 +176,6 @@ describe("agent", () => {
     expect(booked.generation).toBeGreaterThan(gen);
     const t = await store.transcript(callId);
     expect(t.find((e) => e.role === "caller")!.text).toBe("what are your opening hours");
-  });
-
-  it("a final media marked as a backchannel (said over the agent) is not a turn; the same word on its own is", async () => {
-    await startAgent();
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "right", backchannel: true });
-    await barrier(callId, rec);
-    expect(rec.spoken().filter((s) => s.purpose === "reply")).toEqual([]);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "right" });
-    await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "a reply to the caller's own line");
-  });
-
-  it("keeps only the heard part of an interrupted reply in history and transcript", async () => {
-    const a = await startAgent();
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    // The greeting was heard (else "book an appointment", which it contains, would count as echo).
-    mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "when are you open" });
-    const [first] = await waitFor(() => (rec.spoken().filter((s) => s.purpose === "reply").length >= 2 ? rec.spoken().filter((s) => s.purpose === "reply") : null), "reply");
-    // Our own words coming back while we speak are not a turn.
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "open monday to friday" });
-    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first!.utteranceId, playedMs: 1000, totalMs: 4000 });
-    await barrier(callId, rec);
-    const heard = heardPart(first!.text, 1000, 4000);
-    expect(heard.length).toBeGreaterThan(0);
-    expect(conv(a, callId).messages.at(-1)).toEqual({ role: "assistant", content: heard });
-    expect(rec.spoken().filter((s) => s.purpose === "reply")).toHaveLength(2);
-    // The caller's words confirm the cut: transcript marks it, the model sees only the heard part.
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "book an appointment" });
-    await waitFor(() => rec.spoken().find((s) => s.text.startsWith("Sure.")), "next answer");
-    const msgs = conv(a, callId).messages;
-    expect(msgs.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
-    const cut = (await store.transcript(callId)).find((e) => e.interrupted);
-    expect(cut).toMatchObject({ role: "agent", text: heard, utteranceId: first!.utteranceId, interrupted: true });
-  });
-
-  it("a cut undone by resumed, then confirmed after the caller's words, still keeps only the heard part", async () => {
-    const a = await startAgent();
-    const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
-    await streamStarted(callId);
-    mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "when are you open" });
-    const first = await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "reply");
-    // Media's order when a "false" interruption turns out to be words: interrupted, resumed, final, interrupted.
-    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first.utteranceId, playedMs: 1000, totalMs: 4000 });
-    evt(callId, { type: "resumed", streamSid: "MZ", utteranceId: first.utteranceId, fromMs: 1000 });
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "book an appointment" });
-    evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first.utteranceId, playedMs: 1500, totalMs: 4000 });
-    await waitFor(() => rec.spoken().find((s) => s.text === "Sure."), "next answer");
-    await barrier(callId, rec);
-    const heard = heardPart(first.text, 1500, 4000);
-    const msgs = conv(a, callId).messages;
-    expect(msgs.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
-    const cuts = (await store.transcript(callId)).filter((e) => e.interrupted);
-    expect(cuts).toEqual([expect.objectContaining({ text: heard, utteranceId: first.utteranceId })]);
-  });
-
-  it("notify mode hangs up only after the message's done mark", async () => {
-    await startAgent();
-    const { callId, rec } = await newCall("notify", { greeting: "Your parcel arrives today." });
-    await streamStarted(callId);
-    const msg = await waitFor(() => rec.spoken().find((s) => s.purpose === "notify"), "notify message");
-    evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId: msg.utteranceId, done: false, playedMs: 500 });
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "hello" });
-    await barrier(callId, rec);
-    expect(rec.cmds).toEqual([]);
-    mark(callId, msg.utteranceId);
-    const hang = await waitFor(() => rec.cmds.find((c) => c.type === "hangup"), "hangup");
-    expect(hang).toMatchObject({ type: "hangup", reason: "notify-complete" });
-    expect((await store.getCall(callId))!.greetingPlayed).toBe(true);
-  });
-
-  it("leaves the voicemail on an answering machine, then hangs up after its mark", async () => {
-    await startAgent({ config: { VOICEMAIL_MESSAGE: "Config voicemail." } });
-    const { callId, rec } = await newCall("conversation", { voicemailMessage: "Please call us back." });
-    await streamStarted(callId);
-    await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
-    evt(callId, { type: "amd.result", answeredBy: "machine_end_beep" });
-    const vm = await waitFor(() => rec.spoken().find((s) => s.purpose === "voicemail"), "voicemail");
-    expect(vm.text).toBe("Please call us back.");
-    expect(rec.ctls.some((c) => c.type === "cancel" && c.beforeGeneration === vm.generation)).toBe(true);
-    await barrier(callId, rec);
-    expect(rec.cmds).toEqual([]);
-    mark(callId, vm.utteranceId);
-    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "voicemail-left" });
-  });
-
-  it("transfer_call: says the line, then emits cmd transfer after its mark", async () => {
-    await startAgent();
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "i want to talk to a person" });
-    const line = await waitFor(() => rec.spoken().find((s) => s.purpose === "reply"), "transfer line");
-    expect(line.text).toBe("Of course, let me put you through now.");
-    await barrier(callId, rec);
-    expect(rec.cmds).toEqual([]);
-    mark(callId, line.utteranceId);
-    expect(await waitFor(() => rec.cmds[0], "transfer")).toMatchObject({ type: "transfer", to: "+14155550100" });
-  });
-
-  it("end_call: hangs up after the goodbye is heard", async () => {
-    await startAgent();
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "goodbye" });
-    const bye = await waitFor(() => rec.spoken().find((s) => s.text === "Goodbye!"), "goodbye");
-    await barrier(callId, rec);
-    expect(rec.cmds).toEqual([]);
-    mark(callId, rec.spoken().find((s) => s.purpose === "reply")!.utteranceId);
-    await barrier(callId, rec);
-    expect(rec.cmds).toEqual([]);
-    mark(callId, bye.utteranceId);
-    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "agent:goodbye" });
-  });
-
-  it("drops a stale reply when the caller spoke again before it came", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    let lateDone!: () => void;
-    const lateHandled = new Promise<void>((r) => (lateDone = r));
-    // A slow model that ignores cancellation: only the generation fence can stop its answer.
-    const slow: LanguageModel = {
-      label: "slow",
-      async *chat({ messages }) {
-        const last = messages.at(-1)!.content;
-        if (last === "slow question") {
-          try {
-            await gate;
-            yield { type: "text", text: "Late answer. " };
-            yield { type: "text", text: "Still late." };
-          } finally {
-            lateDone();
-          }
-          return;
-        }
-        yield { type: "text", text: `Fresh answer to ${last}.` };
-      },
-    };
-    await startAgent({ model: slow });
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "slow question" });
-    evt(callId, { type: "transcript.final", streamSid: "MZ", text: "second question" });
-    const fresh = await waitFor(() => rec.spoken().find((s) => s.text === "Fresh answer to second question."), "fresh answer");
-    release();
-    await lateHandled;
-    await barrier(callId, rec);
-    expect(rec.spoken().filter((s) => s.text.includes("late") || s.text.includes("Late"))).toEqual([]);
-    expect(rec.ctls).toContainEqual(expect.objectContaining({ type: "cancel", beforeGeneration: fresh.generation }));
-  });
-
-  it("re-prompts after silence, then says goodbye and hangs up", async () => {
-    await startAgent({ config: { SILENCE_REPROMPT_MS: 300 } });
-    const { callId, rec } = await newCall("conversation");
-    await streamStarted(callId);
-    const g = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
-    mark(callId, g.utteranceId);
-    const p = await waitFor(() => rec.spoken().find((s) => s.text === script.reprompt), "reprompt");
-    mark(callId, p.utteranceId);
-    const bye = await waitFor(() => rec.spoken().find((s) => s.text === script.goodbye), "goodbye");
-    mark(callId, bye.utteranceId);
-    expect(await waitFor(() => rec.cmds[0], "hangup")).toMatchObject({ type: "hangup", reason: "caller-silent" });
   });
 
   it("a second instance takes over when the first dies without releasing its lease", async () => {
@@ -441,91 +263,6 @@ describe("agent", () => {
       await barrier(callId, rec);
       expect(replies(rec).filter((s) => s.text === HOURS)).toHaveLength(1);
       expect((await store.transcript(callId)).filter((t) => t.role === "caller")).toHaveLength(1);
-    });
-
-    it("a backchannel or an old line is not answered on recovery; a line heard live is not answered again on a new stream", async () => {
-      const a = await startAgent({ instanceId: "agent-A" });
-      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
-      await streamStarted(callId);
-      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
-      await final(callId, "what are your opening hours");
-      const said = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "live answer");
-      for (const r of said) mark(callId, r.utteranceId);
-      await streamStarted(callId);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(2);
-      // A backchannel published while nobody listened: the next owner ignores it too.
-      await a.app.stop(true);
-      await final(callId, "uh huh");
-      const b = await startAgent({ instanceId: "agent-B" });
-      await waitFor(async () => (await store.getCall(callId))!.handledFinalTs === (await store.getCall(callId))!.lastFinalTs, "B handled the backchannel", 10_000);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(2);
-      // A line older than the recovery window is left alone.
-      await b.app.stop(true);
-      await store.update(callId, { lastFinalTs: Date.now() - 60_000, lastFinalText: "book an appointment", handledFinalTs: 0 });
-      const c = await startAgent({ instanceId: "agent-C" });
-      await waitFor(() => conv(c, callId), "C follows the call", 10_000);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(2);
-    });
-
-    it("a reply cut by the media worker's death is said again on the new stream: only the unheard, uncut sentences", async () => {
-      await startAgent();
-      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
-      await streamStarted(callId);
-      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
-      await final(callId, "what are your opening hours");
-      const [first, second] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
-      mark(callId, first!.utteranceId);
-      // The worker dies before the second sentence was heard (no stream.stopped after kill -9).
-      await streamStarted(callId);
-      const again = await waitFor(() => replies(rec)[2], "second sentence again");
-      expect(again).toMatchObject({ text: second!.text, generation: second!.generation, endOfTurn: true });
-      expect(again.utteranceId).not.toBe(second!.utteranceId);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(3);
-      // Heard on the new stream: in the transcript once, and a later stream says nothing again.
-      mark(callId, again.utteranceId);
-      await waitFor(async () => (await store.transcript(callId)).some((t) => t.utteranceId === again.utteranceId), "agent line");
-      await streamStarted(callId);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(3);
-      const agentLines = (await store.transcript(callId)).filter((t) => t.role === "agent").map((t) => t.text);
-      expect(agentLines).toEqual(["Hi.", first!.text, second!.text]);
-    });
-
-    it("a reply the caller cut is not said again on a new stream", async () => {
-      await startAgent();
-      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
-      await streamStarted(callId);
-      mark(callId, (await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting")).utteranceId);
-      await final(callId, "what are your opening hours");
-      const [first] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
-      evt(callId, { type: "interrupted", streamSid: "MZ", utteranceId: first!.utteranceId, playedMs: 1000, totalMs: 4000 });
-      await barrier(callId, rec);
-      await streamStarted(callId);
-      await barrier(callId, rec);
-      expect(replies(rec)).toHaveLength(2);
-    });
-
-    it("a say without audio is sent again (same utteranceId), at most twice; one whose audio came is not", async () => {
-      await startAgent({ config: { SAY_RETRY_MS: 300 } });
-      const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
-      await streamStarted(callId);
-      const g = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting");
-      evt(callId, { type: "tts.first-chunk", utteranceId: g.utteranceId, provider: "test", latencyMs: 1, cached: true });
-      mark(callId, g.utteranceId);
-      await final(callId, "what are your opening hours");
-      const [first, second] = await waitFor(() => (replies(rec).length >= 2 ? replies(rec) : null), "answer");
-      evt(callId, { type: "tts.first-chunk", utteranceId: second!.utteranceId, provider: "test", latencyMs: 1, cached: false });
-      const copies = () => rec.spoken().filter((s) => s.utteranceId === first!.utteranceId);
-      await waitFor(() => copies().length === 3, "two re-sends of the first sentence");
-      expect(copies().every((s) => s.text === first!.text && s.generation === first!.generation)).toBe(true);
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(copies()).toHaveLength(3);
-      expect(rec.spoken().filter((s) => s.utteranceId === second!.utteranceId)).toHaveLength(1);
-      expect(rec.spoken().filter((s) => s.utteranceId === g.utteranceId)).toHaveLength(1);
     });
 
     it("after NATS comes back, a caller line published while it was down is answered", async () => {

@@ -8,6 +8,8 @@ import type { CallStore } from "@voicecall/store";
 import type { AgentConfig } from "./config";
 import { Conversation } from "./conversation";
 import type { LanguageModel } from "./llm/types";
+import { Outbox } from "./outbox";
+import { busEvents } from "./ports";
 
 export interface ClaimsDeps {
   bus: Bus;
@@ -86,7 +88,8 @@ export class CallClaims {
       const log = callLogger(this.d.log, callId);
       const conv = new Conversation({
         callId,
-        bus: this.d.bus,
+        events: busEvents(this.d.bus, callId),
+        out: new Outbox(this.d.bus, callId),
         store: this.d.store,
         model: this.d.model,
         script: this.d.script,

@@ -1,3 +1,4 @@
+import type { Purpose } from "@voicecall/contracts";
 import { heardContent, heardPart } from "./heard";
 import type { Turn, Utterance } from "./turn";
 
@@ -17,6 +18,8 @@ export class SpeechLedger {
   private readonly replies = new Map<string, Utterance>();
   /** A cut greeting/prompt/operator line, written to the transcript when the cut is confirmed. */
   private cutOther?: Utterance;
+  /** Every id said on this call and what it was for: a late mark (from an earlier stream) still finds it. */
+  private readonly purposes = new Map<string, Purpose>();
 
   get busy(): boolean {
     return this.speaking.size > 0;
@@ -31,7 +34,13 @@ export class SpeechLedger {
     return [...this.speaking.values()].map((u) => u.text).join(" ");
   }
 
+  /** What `id` was said for, if this process said it. */
+  purposeOf(id: string): Purpose | undefined {
+    return this.purposes.get(id);
+  }
+
   said(u: Utterance): void {
+    this.purposes.set(u.id, u.purpose);
     this.speaking.set(u.id, u);
     if (u.turn) this.replies.set(u.id, u);
   }

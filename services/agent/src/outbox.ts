@@ -1,10 +1,10 @@
-import type { Bus } from "@voicecall/bus";
 import { CallEvent, CommandMessage, ControlMessage, SayMessage, subjects, type Purpose } from "@voicecall/contracts";
+import type { Publisher } from "./ports";
 
 /** Everything the agent publishes about one call, spelled once. Control never waits behind audio. */
 export class Outbox {
   constructor(
-    private readonly bus: Bus,
+    private readonly bus: Publisher,
     private readonly callId: string,
   ) {}
 

@@ -109,7 +109,7 @@ describe("OpenAiModel against a local SSE server", () => {
   it("gives up on a non-retryable status", async () => {
     const { log } = testLogger("agent");
     const m = resilient(new OpenAiModel({ baseUrl: base.replace("/v1", "/nope"), model: "x" }), { timeoutMs: 5000, retries: 2, log });
-    await expect(collect(m.chat({ messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/http 404/);
+    await expect(collect(m.chat({ messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/HTTP 404/);
   });
 
   it("times out a silent server (retrying first) and a stream that stalls midway (no retry)", async () => {

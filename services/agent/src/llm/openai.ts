@@ -1,6 +1,7 @@
 import { errorReason, safeError, vendorMessage } from "@voicecall/log";
+import { ProviderError, statusError } from "@voicecall/runtime";
 import { sseData } from "./sse";
-import { LlmError, type ChatRequest, type LanguageModel, type LlmChunk } from "./types";
+import { type ChatRequest, type LanguageModel, type LlmChunk } from "./types";
 
 export interface OpenAiOptions {
   /** e.g. `https://api.openai.com/v1`, `http://ollama:11434/v1`, `http://llama:8080/v1`. */
@@ -58,12 +59,11 @@ export class OpenAiModel implements LanguageModel {
     } catch (err) {
       if (req.signal.aborted) throw err;
       // The vendor's error, never fetch's: only what is safe to log (the key is in our request headers).
-      throw new LlmError(`llm unreachable: ${errorReason(err)}`, true, { cause: safeError(err) });
+      throw new ProviderError(`llm unreachable: ${errorReason(err)}`, true, { kind: "network", cause: safeError(err) });
     }
     if (!res.ok || !res.body) {
       const text = await res.text().catch(() => "");
-      const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      throw new LlmError(`llm http ${res.status}: ${vendorMessage(text, [this.o.apiKey])}`, retryable);
+      throw statusError("llm", res.status, vendorMessage(text, [this.o.apiKey]));
     }
     const calls = new Map<number, { name: string; args: string }>();
     for await (const data of sseData(res.body)) {
@@ -74,7 +74,7 @@ export class OpenAiModel implements LanguageModel {
       } catch {
         continue;
       }
-      if (parsed.error) throw new LlmError(`llm stream error: ${vendorMessage(parsed.error.message ?? "unknown", [this.o.apiKey])}`, false);
+      if (parsed.error) throw new ProviderError(`llm stream error: ${vendorMessage(parsed.error.message ?? "unknown", [this.o.apiKey])}`, false);
       const delta = parsed.choices?.[0]?.delta;
       if (!delta) continue;
       if (delta.content) yield { type: "text", text: delta.content };

@@ -1,5 +1,6 @@
 import type { Logger } from "@voicecall/log";
-import { LlmError, type ChatRequest, type LanguageModel, type LlmChunk } from "./types";
+import { isAbort, resilientStream } from "@voicecall/runtime";
+import type { ChatRequest, LanguageModel, LlmChunk } from "./types";
 
 export interface ResilienceOptions {
   /** Wait at most this long for the first chunk of an attempt, and between chunks after it. */
@@ -10,46 +11,24 @@ export interface ResilienceOptions {
 }
 
 /**
- * The one place for retries and timeouts, around any provider. Once a chunk has been yielded an
- * error is final: repeating would say the same words twice.
+ * Any model behind the shared provider policy (libs/runtime). Once a chunk has been yielded an error
+ * is final: repeating would say the same words twice. A turn the agent aborted ends quietly.
  */
 export function resilient(inner: LanguageModel, o: ResilienceOptions): LanguageModel {
   return {
     label: inner.label,
     warmup: inner.warmup ? () => inner.warmup!().catch(() => undefined) : undefined,
     async *chat(req: ChatRequest): AsyncGenerator<LlmChunk> {
-      for (let attempt = 0; ; attempt++) {
-        const ac = new AbortController();
-        const onAbort = () => ac.abort(req.signal.reason);
-        req.signal.addEventListener("abort", onAbort, { once: true });
-        let timedOut = false;
-        let timer: NodeJS.Timeout | undefined;
-        const arm = () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => {
-            timedOut = true;
-            ac.abort(new LlmError("llm timeout", true));
-          }, o.timeoutMs);
-        };
-        arm();
-        let streamed = false;
-        try {
-          for await (const chunk of inner.chat({ ...req, signal: ac.signal })) {
-            streamed = true;
-            yield chunk;
-            arm();
-          }
-          return;
-        } catch (err) {
-          if (req.signal.aborted) return;
-          const retryable = timedOut || (err instanceof LlmError && err.retryable);
-          if (streamed || !retryable || attempt >= o.retries) throw err;
-          o.log.warn({ attempt, model: inner.label, err: (err as Error).message }, "llm attempt failed, retrying");
-          await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
-        } finally {
-          clearTimeout(timer);
-          req.signal.removeEventListener("abort", onAbort);
-        }
+      const policy = { firstChunkTimeoutMs: o.timeoutMs, idleTimeoutMs: o.timeoutMs, retries: o.retries, backoffMs: 200 };
+      try {
+        yield* resilientStream((signal) => inner.chat({ ...req, signal }), policy, {
+          signal: req.signal,
+          label: "llm",
+          onRetry: (attempt, err) => o.log.warn({ attempt, model: inner.label, err: err.message }, "llm attempt failed, retrying"),
+        });
+      } catch (err) {
+        if (req.signal.aborted && isAbort(err)) return;
+        throw err;
       }
     },
   };

@@ -28,18 +28,6 @@ export interface LanguageModel {
   warmup?(): Promise<void>;
 }
 
-/** A provider failure; `retryable` when trying again may help (network, 5xx, 408, 429). */
-export class LlmError extends Error {
-  override name = "LlmError";
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
 /** How caller key presses reach the model as input text. */
 export const dtmfInput = (digit: string): string => `The caller pressed key ${digit}.`;
 export const DTMF_INPUT = /^The caller pressed key ([0-9*#A-D])\.$/;

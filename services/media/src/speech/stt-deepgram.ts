@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { z } from "zod";
-import type { Logger } from "@voicecall/log";
+import { safeError, type Logger } from "@voicecall/log";
+import { ProviderError, backoffMs, retryableStatus } from "@voicecall/runtime";
 import { EventQueue } from "./event-queue";
 import type { SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
 
@@ -21,6 +22,10 @@ export interface DeepgramOptions {
    * before `Finalize`/`CloseStream`, so finals are not delayed, only partials by up to 40 ms.
    */
   batchFrames?: number;
+  /** Reconnects in a row after the socket dropped (or would not open), default 3; then the stream fails. */
+  reconnects?: number;
+  /** First back-off before a reconnect (ms, default 250); doubles per failed try (libs/runtime policy). */
+  reconnectBackoffMs?: number;
   log?: Logger;
 }
 
@@ -53,36 +58,56 @@ export function deepgramListenUrl(o: Pick<DeepgramOptions, "url" | "model" | "en
  * Deepgram live streaming: frames go up the socket in batches of `batchFrames`; interim results become partials; a
  * final is emitted per turn: when Deepgram marks `speech_final` (its endpointing) or answers our
  * `Finalize` (sent when our VAD ends an utterance), with the `is_final` segments joined.
+ *
+ * A socket that drops (network cut, Deepgram restarting) is reconnected with the shared provider policy:
+ * back-off, at most `reconnects` tries in a row, a refused upgrade final when its status is (4xx except
+ * 408/429). Audio of the gap waits in the backlog (at most `maxBufferMs`; older frames are dropped and
+ * counted) and goes up the new socket, so the caller's words keep coming out as transcripts.
  */
 export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
   const url = deepgramListenUrl(o);
   const keepAliveMs = o.keepAliveMs ?? 5000;
   const maxBuffered = Math.round((o.maxBufferMs ?? 10_000) / 20);
   const batchFrames = Math.max(1, Math.floor(o.batchFrames ?? 3));
+  const maxReconnects = o.reconnects ?? 3;
+  const backoffBase = o.reconnectBackoffMs ?? 250;
 
   const open = (so: SttOpenOptions): SttStream => {
     const results = new EventQueue<SttResult>();
-    const ws = new WebSocket(url, { headers: { Authorization: `Token ${o.apiKey}` } });
-    /** Frames and control messages sent before the socket opened, in order. */
+    const log = o.log?.child({ callId: so.callId, stt: "deepgram" });
+    /** Frames and control messages not sent yet (socket opening or reconnecting), in order. */
     const backlog: (Uint8Array | string)[] = [];
+    /** Frames the backlog dropped during this gap (it keeps the newest `maxBufferMs`). */
+    let dropped = 0;
     let segments: string[] = [];
     let confidence: number | undefined;
     let closing = false;
+    /** Reconnects tried since the socket was last open; the gap's start (epoch ms). */
+    let tries = 0;
+    let gapSince = 0;
+    let retry: NodeJS.Timeout | undefined;
     /** Frames waiting to go up as one message (a new buffer per message: `send` may queue it). */
     let batch: Uint8Array | undefined;
     let batched = 0;
+    let ws: WebSocket;
+
+    const queue = (item: Uint8Array | string, frames: number) => {
+      backlog.push(item);
+      if (typeof item === "string" || backlog.length <= maxBuffered / frames) return;
+      const i = backlog.findIndex((b) => typeof b !== "string");
+      if (i >= 0) backlog.splice(i, 1), (dropped += frames);
+    };
+    const send = (item: Uint8Array | string, frames = 1) => {
+      if (ws.readyState === WebSocket.OPEN) ws.send(item);
+      else if (!results.ended && (!closing || typeof item === "string")) queue(item, frames);
+    };
     const flush = () => {
       if (!batched || !batch) return;
       const bytes = batch.subarray(0, batched);
       batch = undefined;
       batched = 0;
-      if (ws.readyState === WebSocket.OPEN) ws.send(bytes);
-      else if (ws.readyState === WebSocket.CONNECTING) {
-        backlog.push(bytes);
-        if (backlog.length > maxBuffered / batchFrames) backlog.splice(backlog.findIndex((b) => typeof b !== "string"), 1);
-      }
+      send(bytes, batchFrames);
     };
-    const log = o.log?.child({ callId: so.callId, stt: "deepgram" });
 
     /** `answer`: this answers our Finalize (the VAD's utterance end), so "no words" is reported too. */
     const emitFinal = (answer = false) => {
@@ -95,65 +120,96 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
       if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "KeepAlive" }));
     }, keepAliveMs);
     keepAlive.unref();
-
-    ws.on("open", () => {
-      for (const f of backlog) ws.send(f);
-      backlog.length = 0;
-      if (closing) ws.send(JSON.stringify({ type: "CloseStream" }));
-    });
-    ws.on("message", (data, isBinary) => {
-      if (isBinary) return;
-      let json: unknown;
-      try {
-        json = JSON.parse(data.toString());
-      } catch {
-        log?.warn("deepgram sent invalid JSON");
-        return;
-      }
-      const m = resultsMessage.safeParse(json);
-      if (!m.success) return; // Metadata, SpeechStarted, UtteranceEnd: not needed here
-      const alt = m.data.channel.alternatives[0]!;
-      if (!m.data.is_final) {
-        const partial = [...segments, alt.transcript].join(" ").trim();
-        if (partial) results.push({ final: false, text: partial });
-        return;
-      }
-      if (alt.transcript) segments.push(alt.transcript);
-      if (alt.confidence !== undefined) confidence = Math.min(confidence ?? 1, alt.confidence);
-      if (m.data.speech_final || m.data.from_finalize) emitFinal(m.data.from_finalize === true);
-    });
-    ws.on("unexpected-response", (_req, res) => {
-      results.fail(new Error(`deepgram refused the stream: HTTP ${res.statusCode}`));
-      ws.terminate();
-    });
-    ws.on("error", (err) => {
-      log?.warn({ err }, "deepgram socket error");
-      results.fail(err);
-    });
-    ws.on("close", (code) => {
+    const finish = (err?: Error) => {
       clearInterval(keepAlive);
-      emitFinal();
-      if (!closing && code !== 1000) results.fail(new Error(`deepgram closed the stream (${code})`));
+      clearTimeout(retry);
+      if (err) results.fail(err);
       results.end();
-    });
+    };
+
+    /** The socket is gone without our CloseStream: connect again, or give up with `err`. */
+    const lost = (err: ProviderError) => {
+      emitFinal();
+      if (closing || results.ended) return finish();
+      if (!err.retryable || tries >= maxReconnects) {
+        log?.warn({ err: safeError(err), tries }, "deepgram stream lost");
+        return finish(err);
+      }
+      if (!gapSince) gapSince = Date.now();
+      const wait = backoffMs(tries++, backoffBase);
+      log?.warn({ err: safeError(err), attempt: tries, waitMs: wait }, "deepgram socket dropped, reconnecting");
+      retry = setTimeout(connect, wait);
+      retry.unref();
+    };
+
+    const connect = () => {
+      const sock = new WebSocket(url, { headers: { Authorization: `Token ${o.apiKey}` } });
+      ws = sock;
+      /** Set once this socket's end was handled (an upgrade refusal is followed by error and close). */
+      let gone = false;
+      const end = (err: ProviderError) => {
+        if (gone) return;
+        gone = true;
+        lost(err);
+      };
+      sock.on("open", () => {
+        if (gapSince) log?.info({ gapMs: Date.now() - gapSince, buffered: backlog.length, droppedFrames: dropped, tries }, "deepgram reconnected");
+        tries = 0;
+        gapSince = 0;
+        dropped = 0;
+        for (const f of backlog) sock.send(f);
+        backlog.length = 0;
+        if (closing) sock.send(JSON.stringify({ type: "CloseStream" }));
+      });
+      sock.on("message", (data, isBinary) => {
+        if (isBinary) return;
+        let json: unknown;
+        try {
+          json = JSON.parse(data.toString());
+        } catch {
+          log?.warn("deepgram sent invalid JSON");
+          return;
+        }
+        const m = resultsMessage.safeParse(json);
+        if (!m.success) return; // Metadata, SpeechStarted, UtteranceEnd: not needed here
+        const alt = m.data.channel.alternatives[0]!;
+        if (!m.data.is_final) {
+          const partial = [...segments, alt.transcript].join(" ").trim();
+          if (partial) results.push({ final: false, text: partial });
+          return;
+        }
+        if (alt.transcript) segments.push(alt.transcript);
+        if (alt.confidence !== undefined) confidence = Math.min(confidence ?? 1, alt.confidence);
+        if (m.data.speech_final || m.data.from_finalize) emitFinal(m.data.from_finalize === true);
+      });
+      sock.on("unexpected-response", (_req, res) => {
+        const status = res.statusCode ?? 0;
+        end(new ProviderError(`deepgram refused the stream: HTTP ${status}`, retryableStatus(status), { status }));
+        sock.terminate();
+      });
+      sock.on("error", (err) => end(new ProviderError(`deepgram socket error: ${err.message}`, true, { kind: "network", cause: safeError(err) })));
+      sock.on("close", (code) => {
+        if (closing) {
+          gone = true;
+          emitFinal();
+          return finish();
+        }
+        end(new ProviderError(`deepgram closed the stream (${code})`, true, { kind: "network" }));
+      });
+    };
+    connect();
+
     const onAbort = () => {
       closing = true;
       ws.terminate();
-      results.end();
+      finish();
     };
     so.signal.addEventListener("abort", onAbort, { once: true });
 
     return {
       pushFrame(mu: Uint8Array) {
         if (closing) return;
-        if (batchFrames === 1 || !mu.length) {
-          if (ws.readyState === WebSocket.OPEN) ws.send(mu);
-          else if (ws.readyState === WebSocket.CONNECTING) {
-            backlog.push(mu.slice());
-            if (backlog.length > maxBuffered) backlog.splice(backlog.findIndex((b) => typeof b !== "string"), 1);
-          }
-          return;
-        }
+        if (batchFrames === 1 || !mu.length) return ws.readyState === WebSocket.OPEN ? ws.send(mu) : send(mu.slice());
         if (!batch || batch.length < batched + mu.length) {
           const next = new Uint8Array(Math.max(batchFrames * 160, batched + mu.length));
           if (batch) next.set(batch.subarray(0, batched));
@@ -165,9 +221,7 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
       },
       endUtterance() {
         flush();
-        const finalize = JSON.stringify({ type: "Finalize" });
-        if (ws.readyState === WebSocket.OPEN) ws.send(finalize);
-        else if (ws.readyState === WebSocket.CONNECTING) backlog.push(finalize);
+        send(JSON.stringify({ type: "Finalize" }));
       },
       get results() {
         return results;
@@ -178,7 +232,11 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
         closing = true;
         so.signal.removeEventListener("abort", onAbort);
         if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "CloseStream" }));
-        else if (ws.readyState !== WebSocket.CONNECTING) results.end();
+        else if (ws.readyState !== WebSocket.CONNECTING) {
+          // Between sockets: nothing more will be heard.
+          finish();
+          return;
+        }
         // Deepgram answers CloseStream with the last results and closes; don't wait forever.
         setTimeout(() => ws.terminate(), 5000).unref();
       },

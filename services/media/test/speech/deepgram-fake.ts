@@ -21,6 +21,8 @@ export interface FakeDeepgram {
   readonly controls: string[];
   /** Query strings of accepted connections. */
   readonly queries: URLSearchParams[];
+  /** Cut every open socket without a close frame (a network drop); the server keeps accepting. */
+  drop(): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +100,9 @@ export async function startFakeDeepgram(o: FakeDeepgramOptions): Promise<FakeDee
     url: `ws://127.0.0.1:${port}/v1/listen`,
     controls,
     queries,
+    drop() {
+      for (const c of wss.clients) c.terminate();
+    },
     async close() {
       for (const c of wss.clients) c.terminate();
       wss.close();

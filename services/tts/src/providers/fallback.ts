@@ -1,4 +1,4 @@
-import { isAbort } from "./errors";
+import { isAbort } from "@voicecall/runtime";
 import type { SynthesizeOptions, TextToSpeech, TtsCapabilities } from "./types";
 
 /**

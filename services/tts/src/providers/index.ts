@@ -7,7 +7,7 @@ import { ResilientTts } from "./resilient";
 import type { TextToSpeech } from "./types";
 
 export type { TextToSpeech, TtsCapabilities, TtsFailure, SynthesizeOptions } from "./types";
-export { TtsError } from "./errors";
+export { ProviderError } from "@voicecall/runtime";
 export { LocalTts, sentences, type LocalEngine } from "./local";
 export { ElevenLabsTts } from "./elevenlabs";
 export { OpenAiTts } from "./openai";

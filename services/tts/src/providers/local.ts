@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { mulawEncode, readWav, resample } from "@voicecall/audio";
-import { TtsError, abortError } from "./errors";
+import { ProviderError, abortError } from "@voicecall/runtime";
 import type { SynthesizeOptions, TextToSpeech, TtsCapabilities } from "./types";
 
 export type LocalEngine = "flite" | "espeak-ng";
@@ -40,7 +40,7 @@ export class LocalTts implements TextToSpeech {
       try {
         pcm = readWav(wav);
       } catch (err) {
-        throw new TtsError(`${this.label} wrote unreadable audio`, "bad-audio", false, undefined, { cause: err });
+        throw new ProviderError(`${this.label} wrote unreadable audio`, false, { kind: "bad-output", cause: err });
       }
       if (pcm.samples.length === 0) continue;
       yield mulawEncode(resample(pcm.samples, pcm.sampleRate, 8000));
@@ -79,12 +79,12 @@ function run(cmd: string, args: string[], stdin: string | undefined, signal: Abo
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     p.on("error", (e) => {
       signal.removeEventListener("abort", onAbort);
-      reject(new TtsError(`${cmd} could not start (is it installed?)`, "engine", false, undefined, { cause: e }));
+      reject(new ProviderError(`${cmd} could not start (is it installed?)`, false, { kind: "engine", cause: e }));
     });
     p.on("close", (code) => {
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) return;
-      if (code !== 0) return reject(new TtsError(`${cmd} exited ${code}: ${err.trim().slice(0, 200)}`, "engine", false));
+      if (code !== 0) return reject(new ProviderError(`${cmd} exited ${code}: ${err.trim().slice(0, 200)}`, false, { kind: "engine" }));
       resolve(Buffer.concat(out));
     });
     p.stdin.on("error", () => {});

@@ -34,6 +34,6 @@ export interface TextToSpeech {
   /** Voice id or name; part of the cache key. */
   readonly voice: string;
   readonly capabilities: TtsCapabilities;
-  /** 8 kHz mu-law mono, raw (no header), in chunks of any size. Throws `TtsError` on failure. */
+  /** 8 kHz mu-law mono, raw (no header), in chunks of any size. Throws `ProviderError` (libs/runtime) on failure. */
   synthesize(text: string, opts: SynthesizeOptions): AsyncIterable<Uint8Array>;
 }

@@ -41,13 +41,13 @@ describe("ElevenLabs adapter against a local server speaking its streaming proto
     expect(voicedMs(pcm, 8000)).toBeGreaterThan(1000);
   });
 
-  it("a bad key is a final 401 TtsError", async () => {
-    await expect(collect(eleven("wrong").synthesize("x", { signal: signal() }))).rejects.toMatchObject({ name: "TtsError", status: 401, retryable: false });
+  it("a bad key is a final 401 ProviderError", async () => {
+    await expect(collect(eleven("wrong").synthesize("x", { signal: signal() }))).rejects.toMatchObject({ name: "ProviderError", status: 401, retryable: false });
   });
 
   it("a JSON body where audio was asked for is bad audio", async () => {
     v.modes = [{ kind: "json" }];
-    await expect(collect(eleven().synthesize("x", { signal: signal() }))).rejects.toMatchObject({ kind: "bad-audio" });
+    await expect(collect(eleven().synthesize("x", { signal: signal() }))).rejects.toMatchObject({ kind: "bad-output" });
   });
 });
 
@@ -63,7 +63,7 @@ describe("OpenAI adapter against a local server speaking /v1/audio/speech", () =
     expect(v.requests[0]!.body).toEqual({ model: "tts-1", voice: "alloy", input: "Hello there.", response_format: "pcm" });
   });
 
-  it("a 500 is a retryable TtsError", async () => {
+  it("a 500 is a retryable ProviderError", async () => {
     v.modes = [{ kind: "status", status: 500 }];
     await expect(collect(openai().synthesize("x", { signal: signal() }))).rejects.toMatchObject({ status: 500, retryable: true });
   });
@@ -101,7 +101,7 @@ describe("the shared retry/timeout wrapper", () => {
 
   it("an empty 200 is bad audio, not silence", async () => {
     v.fallbackMode = { kind: "empty" };
-    await expect(collect(resilient(eleven(), 0).synthesize("x", { signal: signal() }))).rejects.toMatchObject({ kind: "bad-audio" });
+    await expect(collect(resilient(eleven(), 0).synthesize("x", { signal: signal() }))).rejects.toMatchObject({ kind: "bad-output" });
   });
 });
 
