@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testLogger, waitFor } from "@voicecall/testkit";
-import { startFakeDeepgram, type FakeDeepgram } from "./deepgram-fake";
+import { startFakeDeepgram, type FakeDeepgram } from "../../test/speech/deepgram-fake";
 import { createDeepgramStt } from "./stt-deepgram";
 import type { SttResult, SttStream } from "./types";
 
