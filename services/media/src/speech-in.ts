@@ -37,7 +37,7 @@ export class SpeechIn {
 
   constructor(private readonly o: SpeechInOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
-    o.policy.earlyCheck = !!o.pipeline.peek;
+    o.policy.earlyCheck = !!(o.pipeline.peek ?? o.pipeline.endNow);
     void this.run();
   }
 
@@ -61,6 +61,7 @@ export class SpeechIn {
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
     this.o.playout.push(h, payload);
     this.levels?.agentAudio(h.utteranceId, payload);
+    if (h.seq === 0 && h.text) this.o.policy.agentSaid(h.text);
     this.lastFinalAtMs = null;
   }
 
@@ -109,10 +110,11 @@ export class SpeechIn {
       case "transcript.final": {
         // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
         const over = this.o.playout.speaking || policy.paused;
-        const backchannel = (over && !this.o.countsAsWords(ev.text)) || policy.judgedNonTurn ? true : undefined;
-        const decision = policy.final(ev.text, this.agentState());
+        const backchannel = (over && !policy.overTurn(ev.text, ev.confidence)) || policy.judgedNonTurn ? true : undefined;
+        const decision = policy.final(ev.text, this.agentState(), ev.confidence);
         emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs, backchannel });
-        if (this.o.countsAsWords(ev.text)) {
+        // A non-turn (echo, a murmur) is neither the caller's level nor the start of the agent's thinking.
+        if (this.o.countsAsWords(ev.text) && !backchannel) {
           this.levels?.callerTurn(ev.level);
           this.lastFinalAtMs = this.streamMs;
           this.finalAt = performance.now();
@@ -132,9 +134,12 @@ export class SpeechIn {
 
   /** Decode what the caller said so far over the paused reply; no words resumes it now. */
   private check(): void {
-    const at = this.o.pipeline.lastVoicedMs ?? this.streamMs;
-    this.o.pipeline.peek?.().then(
-      (text) => text !== undefined && this.apply(this.o.policy.checked(text, at, this.streamMs)),
+    const { pipeline } = this.o;
+    const at = pipeline.lastVoicedMs ?? this.streamMs;
+    // A streaming recogniser cannot decode a part: end the utterance and let its final decide.
+    if (!pipeline.peek) return pipeline.endNow?.();
+    pipeline.peek().then(
+      (h) => h !== undefined && this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence)),
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
     );
   }

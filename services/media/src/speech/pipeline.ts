@@ -160,7 +160,14 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
             return utt && utt.length ? stt.peek!(utt) : undefined;
           },
         }
-      : {}),
+      : streaming
+        ? {
+            endNow() {
+              const ev = ep.flush();
+              if (ev) onEndpoint(ev);
+            },
+          }
+        : {}),
     /** Ends the stream: a running utterance is cut and transcribed, then `events` finishes. */
     close() {
       shutdown(false);

@@ -4,7 +4,7 @@ export type WorkerRequest =
   | { id: number; op: "decode"; pcm: Int16Array; noiseRms: number; grammar?: { name: string; jsgf: string } };
 
 export type WorkerReply =
-  | { id: number; ok: true; text?: string; score?: number; decodeMs?: number; audioMs?: number }
+  | { id: number; ok: true; text?: string; score?: number; margin?: number; decodeMs?: number; audioMs?: number }
   | { id: number; ok: false; error: string };
 
 export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };

@@ -27,6 +27,14 @@ export interface PocketsphinxStt extends SpeechToText {
 
 type WorkerRequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
 
+/**
+ * The worker's margin over the murmur sink (score per frame) on a 0..1 scale: −3 is 0.5 (between the
+ * murmurs' −4 and the shortest words' +0.8 measured), ±10 either side of it is 1 or 0.
+ */
+function confidenceOf(margin: number | undefined): number | undefined {
+  return margin === undefined ? undefined : Math.round(Math.max(0, Math.min(1, 0.5 + (margin + 3) / 20)) * 1000) / 1000;
+}
+
 /** Grammar search name: a stable hash of the text, so one grammar is compiled once per worker. */
 function grammarName(jsgf: string): string {
   let h = 0x811c9dc5;
@@ -110,7 +118,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
           reply.then(
             (r) => {
               if (!r.ok) return results.fail(new Error(r.error));
-              results.push({ final: true, text: r.text ?? "", decodeMs: r.decodeMs, audioMs: r.audioMs });
+              results.push({ final: true, text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, audioMs: r.audioMs });
             },
             (err: Error) => results.fail(err),
           ),
@@ -124,7 +132,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
         const pcm = pcm8k.slice();
         const r = await call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
         if (!r.ok) throw new Error(r.error);
-        return r.text ?? "";
+        return { text: r.text ?? "", confidence: confidenceOf(r.margin) };
       },
       get results() {
         return results;

@@ -43,9 +43,17 @@ export interface SttStream {
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
   setGrammar?(jsgf: string | undefined): void;
   /** Decode `pcm8k` now, apart from the results (a provisional look at speech still going on). Absent when unsupported. */
-  peek?(pcm8k: Int16Array): Promise<string>;
+  peek?(pcm8k: Int16Array): Promise<Heard>;
 }
+/** A provisional decode: its text and, when the engine has one, its confidence (0..1; see `SttResult`). */
+export interface Heard {
+  text: string;
+  confidence?: number;
+}
+
 /**
+ * `confidence` (0..1): the engine's own (Deepgram), or pocketsphinx's margin over a murmur-only grammar
+ * (`sinkMargin` in pocketsphinx-worker.ts; absent in open vocabulary and for murmurs themselves).
  * `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them.
  * A final with empty text is the engine's "no words" for an utterance (the pipeline turns it into `transcript.none`).
  */
@@ -73,7 +81,12 @@ export interface SpeechPipeline {
   /** Frames quieter than this RMS (0..1) are not speech whatever the VAD says (echo guard, background speech). */
   setLevelFloor?(rms: number): void;
   /** Decode the running utterance so far (undefined when idle or unsupported). */
-  peek?(): Promise<string | undefined>;
+  peek?(): Promise<Heard | undefined>;
+  /**
+   * End the running utterance now, as if the endpointer had: its final (or `transcript.none`) follows as
+   * usual. The early check for engines that cannot `peek` (streaming ones: Deepgram answers `Finalize`).
+   */
+  endNow?(): void;
 }
 
 export interface SpeechPipelineFactory {
