@@ -85,7 +85,7 @@ for (const it of items) {
   floor.agentAudio("reply", agent);
   floor.callerTurn(voicedRms(question));
   const got: SpeechEvent[] = [];
-  void (async () => {
+  const drained = (async () => {
     for await (const e of p.events) got.push(e);
   })();
   const mu = new Uint8Array(leadMs * 8 + it.mu.length + 3000 * 8).fill(0xff);
@@ -140,6 +140,7 @@ for (const it of items) {
     }
   }
   p.close();
+  await drained; // the recogniser's last answer (Deepgram: CloseStream) is in before the next sound
   const ok = it.turn ? outcome === "cut (turn)" : outcome !== "cut (turn)";
   console.log(`| ${it.name} | ${paused === undefined ? "-" : paused - leadMs} | ${outcome}${ok ? "" : " ✗"} | ${decidedAt === undefined ? "-" : Math.round(decidedAt - endMs)} | ${decodes.join(", ") || "-"} | ${heard.join(", ")} |`);
 }
