@@ -140,6 +140,32 @@ describe("speech pipeline with deepgram (local fake server)", () => {
     expect(fake.queries.at(-1)?.get("endpointing")).toBe("600");
   });
 
+  it("endNow ends the running utterance at once: Deepgram's Finalize answer comes before our endpoint would", async () => {
+    const speech = await synthMulaw("flite:rms", "yes please");
+    const p = factory.open({ callId: "dg-now", signal: new AbortController().signal });
+    expect(p.peek).toBeUndefined(); // a streaming engine cannot decode a part: the early check ends the utterance
+    const ev: SpeechEvent[] = [];
+    const done = (async () => {
+      for await (const e of p.events) ev.push(e);
+    })();
+    const mu = new Uint8Array(4000 + speech.length + 1600).fill(0xff); // 200 ms quiet after it: under ENDPOINT_SILENCE_MS
+    mu.set(speech, 4000);
+    const tick = () => new Promise((r) => setImmediate(r));
+    for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+    await tick();
+    expect(ev.some((e) => e.type === "speech.started")).toBe(true);
+    expect(ev.some((e) => e.type === "speech.stopped")).toBe(false);
+    p.endNow!();
+    await tick();
+    expect(ev.at(-1)?.type).toBe("speech.stopped");
+    const stoppedAt = (ev.at(-1) as { atMs: number }).atMs;
+    expect(stoppedAt).toBeLessThanOrEqual(mu.length / 8 - 100);
+    while (!ev.some((e) => e.type === "transcript.final")) await new Promise((r) => setTimeout(r, 10));
+    p.close();
+    await done;
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+  });
+
   it("refuses to start without DEEPGRAM_API_KEY", async () => {
     const cfg = parseConfig(speechConfigSchema, { STT_PROVIDER: "deepgram" });
     await expect(createSpeechPipelineFactory(cfg)).rejects.toThrow(/DEEPGRAM_API_KEY/);
