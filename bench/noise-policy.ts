@@ -81,6 +81,7 @@ for (const it of items) {
   const policy = new BargeInPolicy(bargeInConfig(cfg));
   policy.earlyCheck = !!(p.peek ?? p.endNow);
   policy.agentSaid(AGENT_TEXT);
+  p.setOverAgent?.(true);
   const floor = new LevelFloor({ echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB });
   floor.agentAudio("reply", agent);
   floor.callerTurn(voicedRms(question));

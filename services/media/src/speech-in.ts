@@ -34,6 +34,7 @@ export class SpeechIn {
   private interrupted?: { id: string; generation: number };
   private readonly levels?: LevelFloor;
   private floor = 0;
+  private over = false;
 
   constructor(private readonly o: SpeechInOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
@@ -49,6 +50,8 @@ export class SpeechIn {
       const floor = this.levels.floor(playout.speaking ? playout.current()?.id : undefined);
       if (floor !== this.floor) pipeline.setLevelFloor!((this.floor = floor));
     }
+    const over = playout.speaking || policy.paused;
+    if (over !== this.over) pipeline.setOverAgent?.((this.over = over));
     try {
       pipeline.push(frame);
     } catch (err) {

@@ -80,6 +80,17 @@ describe("speech pipeline with pocketsphinx", () => {
     expect(await feed(p, mu)).toEqual([]);
   });
 
+  it("rates a final only when heard over agent speech (the murmur-sink decode is not paid on idle turns)", async () => {
+    const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
+    const finalOf = async (over: boolean) => {
+      const p = factory.open({ callId: `over-${over}`, signal: new AbortController().signal });
+      p.setOverAgent!(over);
+      return (await feed(p, mu)).find((e) => e.type === "transcript.final") as { text: string; confidence?: number } | undefined;
+    };
+    expect(await finalOf(false)).toMatchObject({ text: "yes please", confidence: undefined });
+    expect((await finalOf(true))?.confidence).toBeGreaterThan(0.5);
+  });
+
   it("peek decodes the running utterance before its end; lastVoicedMs follows the voice", async () => {
     const speech = await synthMulaw("flite:rms", "yes please");
     const p = factory.open({ callId: "peek", signal: new AbortController().signal });

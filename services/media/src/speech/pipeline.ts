@@ -39,6 +39,9 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
   let streamMs = 0;
   let lastVoicedMs = 0;
   let floor = 0;
+  /** Over agent speech now (`setOverAgent`), and at any time during the running utterance. */
+  let over = false;
+  let uttOver = false;
   /** Sum of squares and count of voiced frames' RMS in the running utterance. */
   let voicedSq = 0;
   let voicedN = 0;
@@ -47,6 +50,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     if (streaming) stt.pushFrame(mu);
     streamMs += 20;
     decodeMulawInto(mu, pcm);
+    uttOver = ep.inSpeech ? uttOver || over : over;
     let voiced = vad.isSpeech(pcm);
     if (voiced) {
       const level = rms(pcm);
@@ -78,7 +82,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
       pendingSpeechMs.push(ev.durationMs);
       pendingLevel.push(lastLevel);
     }
-    stt.endUtterance(ev.pcm);
+    stt.endUtterance(ev.pcm, { verify: uttOver });
   };
 
   // Read the STT's results into our events; the pipeline's events end when the STT's do.
@@ -152,6 +156,9 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     },
     setLevelFloor(rmsFloor: number) {
       floor = rmsFloor;
+    },
+    setOverAgent(on: boolean) {
+      over = on;
     },
     ...(stt.peek
       ? {

@@ -108,11 +108,11 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       pushFrame() {
         // Utterance-level engine: audio arrives whole through endUtterance.
       },
-      endUtterance(pcm8k: Int16Array) {
+      endUtterance(pcm8k: Int16Array, eo?: { verify?: boolean }) {
         if (results.ended || pcm8k.length === 0) return;
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice(); // ours to transfer: the caller's buffer stays usable
-        const reply = call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        const reply = call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [pcm.buffer as ArrayBuffer]);
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
           reply.then(
@@ -130,7 +130,8 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice();
-        const r = await call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        // A peek is only ever a barge-in check: always rated.
+        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true }, [pcm.buffer as ArrayBuffer]);
         if (!r.ok) throw new Error(r.error);
         return { text: r.text ?? "", confidence: confidenceOf(r.margin) };
       },

@@ -37,7 +37,11 @@ export interface SttStream {
   /** Utterance-level engines get the VAD-cut utterance; streaming engines get every frame via `pushFrame`. */
   pushFrame(mu: Uint8Array): void;
   /** Our VAD says the caller stopped: finalise what was heard since the last end. */
-  endUtterance(pcm8k: Int16Array): void;
+  /**
+   * `verify`: heard over agent speech: also rate the result (pocketsphinx: a second, murmur-only decode
+   * for its `confidence`), which idle turns do not pay for. Engines that rate everything ignore it.
+   */
+  endUtterance(pcm8k: Int16Array, o?: { verify?: boolean }): void;
   readonly results: AsyncIterable<SttResult>;
   close(): void;
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
@@ -87,6 +91,8 @@ export interface SpeechPipeline {
    * usual. The early check for engines that cannot `peek` (streaming ones: Deepgram answers `Finalize`).
    */
   endNow?(): void;
+  /** Agent audio plays or a barge-in pause holds it: utterances heard meanwhile are rated (`verify`). */
+  setOverAgent?(over: boolean): void;
 }
 
 export interface SpeechPipelineFactory {
