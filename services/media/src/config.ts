@@ -81,8 +81,9 @@ export const MediaConfigSchema = z
   /**
    * Over agent speech (it plays, or a pause holds it), a transcript the recogniser is less sure of than this
    * (0..1) is not a turn. 0.5: pocketsphinx's grammar fit puts the bench's script sentences at 0.62–0.74 and
-   * noises and murmurs forced onto a phrase ("uh huh" as "that works") at 0–0.44 (docs/performance.md);
-   * Deepgram's own confidence for clear speech is above 0.9. 0 = off.
+   * noises and murmurs forced onto a phrase ("uh huh" as "that works") at 0–0.44 (docs/performance.md).
+   * Deepgram's results carry its own confidence, compared with the same threshold (not measured against
+   * the real service here: the local fake answers 0.98). 0 = off.
    */
   BARGE_IN_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5).describe("a confidence 0..1 (0 = off), e.g. 0.5"),
   /**
