@@ -100,6 +100,8 @@ for (const it of items) {
   let seen = 0;
   const apply = (d: BargeInDecision, t: number) => {
     if (d === "pause" && paused === undefined) paused = t;
+    // A final with words over the agent cuts without a pause first (media's confirm pauses, then drops).
+    else if (d === "confirm" && paused === undefined) (paused = t), (outcome = "cut (turn)"), (decidedAt = t);
     else if ((d === "resume" || d === "confirm") && decidedAt === undefined && paused !== undefined) (outcome = d === "resume" ? "resumed" : "cut (turn)"), (decidedAt = t);
   };
   for (let i = 0, t = 20; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES, t += 20) {
@@ -107,7 +109,7 @@ for (const it of items) {
     p.push(mu.subarray(i, i + FRAME_BYTES));
     await tick();
     const state = paused !== undefined && decidedAt === undefined ? "idle" : "speaking";
-    let d = policy.tick(t, state, p.lastVoicedMs);
+    let d = policy.tick(t, state, p.lastVoicedMs, p.lastLoudMs);
     if (d === "check") {
       const w = performance.now();
       if (p.peek) {

@@ -58,4 +58,13 @@ describe("barge-in over agent speech: words are not enough", () => {
     p.speechStarted(0);
     expect(p.final("i told him we would meet at the station", "speaking", 0.95)).toBe("confirm");
   });
+
+  it("the quiet gap before an early check counts from the last loud frame, not the VAD's hangover after it", () => {
+    const p = paused();
+    p.earlyCheck = true;
+    // Voiced (hangover) until 480, loud until 400: the 200 ms gap is up at 600, not 680.
+    let at: number | undefined;
+    for (let t = 420; t <= 800 && at === undefined; t += 20) if (p.tick(t, "idle", 480, 400) === "check") at = t;
+    expect(at).toBe(600);
+  });
 });

@@ -195,14 +195,15 @@ export class BargeInPolicy {
    * Call on every inbound frame with the stream clock and the pipeline's last voiced frame
    * (`lastVoicedMs`; without it, every frame of an utterance counts as voiced).
    */
-  tick(nowMs: number, agent: AgentState, lastVoicedMs = nowMs): BargeInDecision {
+  tick(nowMs: number, agent: AgentState, lastVoicedMs = nowMs, lastLoudMs = lastVoicedMs): BargeInDecision {
     this.lastVoicedMs = lastVoicedMs;
     if (this.voicedFromMs === null && this.checkedAtVoicedMs !== null && lastVoicedMs > this.checkedAtVoicedMs) {
       this.voicedFromMs = lastVoicedMs - 20; // the caller goes on: what follows is judged afresh
       this.nonTurn = false;
     }
     if (this.pausedAtMs !== null) {
-      if (this.earlyCheck && this.speaking && nowMs - lastVoicedMs >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
+      // The quiet gap counts from the last loud frame: the VAD's hangover (60–80 ms of "speech" after a sound) would delay every resume.
+      if (this.earlyCheck && this.speaking && nowMs - Math.min(lastVoicedMs, lastLoudMs) >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
         this.checkedAtVoicedMs = lastVoicedMs;
         return "check";
       }

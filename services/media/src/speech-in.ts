@@ -57,7 +57,7 @@ export class SpeechIn {
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, "speech pipeline push failed");
     }
-    this.apply(policy.tick(this.streamMs, this.agentState(), pipeline.lastVoicedMs));
+    this.apply(policy.tick(this.streamMs, this.agentState(), pipeline.lastVoicedMs, pipeline.lastLoudMs));
   }
 
   /** One chunk of agent audio from the bus. */

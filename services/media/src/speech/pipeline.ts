@@ -6,6 +6,8 @@ import { rms } from "@voicecall/audio";
 import type { SpeechEvent, SpeechPipeline, SpeechToText, SttStream, VadStream, VoiceActivityDetector } from "./types";
 
 const FRAME_BYTES = 160;
+/** −40 dBFS: frames below are pauses, not voice (the level floor's threshold too). */
+const QUIET = 0.01;
 
 export interface PipelineParts {
   vad: VoiceActivityDetector;
@@ -38,6 +40,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
   let closed = false;
   let streamMs = 0;
   let lastVoicedMs = 0;
+  let lastLoudMs = 0;
   let floor = 0;
   /** Over agent speech now (`setOverAgent`), and at any time during the running utterance. */
   let over = false;
@@ -59,6 +62,8 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
       if (level < floor && !ep.inSpeech) voiced = false;
       else {
         lastVoicedMs = streamMs;
+        // The VAD's hangover runs a few frames past a sound into silence: voice for its length, not for the quiet after it.
+        if (level > QUIET) lastLoudMs = streamMs;
         voicedSq += level * level;
         voicedN++;
       }
@@ -153,6 +158,9 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     },
     get lastVoicedMs() {
       return lastVoicedMs;
+    },
+    get lastLoudMs() {
+      return lastLoudMs;
     },
     setLevelFloor(rmsFloor: number) {
       floor = rmsFloor;

@@ -82,6 +82,8 @@ export interface SpeechPipeline {
   setGrammar?(jsgf: string | undefined): void;
   /** Stream time (ms, end of frame) of the last frame counted as speech; read right after `push`. */
   readonly lastVoicedMs?: number;
+  /** Stream time of the last such frame above −40 dBFS (the VAD's hangover left out): where the caller went quiet. */
+  readonly lastLoudMs?: number;
   /** Frames quieter than this RMS (0..1) are not speech whatever the VAD says (echo guard, background speech). */
   setLevelFloor?(rms: number): void;
   /** Decode the running utterance so far (undefined when idle or unsupported). */
