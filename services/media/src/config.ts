@@ -89,9 +89,10 @@ export const MediaConfigSchema = z
   /**
    * Over agent speech, a transcript of at least this many real words, every one of them in the text being
    * played, is the agent's own voice coming back (speakerphone echo through a streaming recogniser), not a
-   * turn. 2: one word ("friday?") may be the caller echoing a detail on purpose. 0 = off.
+   * turn. 3: a caller may answer with two of the agent's words on purpose ("book it", "friday morning");
+   * two seconds of echo carry five or more. 0 = off.
    */
-  BARGE_IN_ECHO_WORDS: count(2),
+  BARGE_IN_ECHO_WORDS: count(3),
   /** Comma list of words that never count as an interruption. */
   BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,alright,sure"),
   })
