@@ -11,7 +11,9 @@ describe("backchannels", () => {
   it("give the grammar a sink besides the script's phrases", () => {
     const g = jsgfGrammar(loadScript());
     expect(g).toMatch(/^<backchannel> = \( uh huh \) \|/m);
-    expect(g).toMatch(/^public <utterance> = .*\| <backchannel> \| <acknowledgement>;$/m);
+    expect(g).toMatch(/^public <utterance> = .*\| <backchannel> \| <acknowledgement> \| <interruption>;$/m);
+    // "stop" is heard as itself (a cut), not as the murmur "uh".
+    expect(g).toMatch(/^<interruption> = \( stop \) \|/m);
     // "right" said over the agent is heard as itself, not as the nearest script phrase ("bye").
     expect(g).toMatch(/^<acknowledgement> = \( right \) \| \( alright \);$/m);
   });

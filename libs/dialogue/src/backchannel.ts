@@ -11,6 +11,12 @@ export const BACKCHANNEL_PHRASES = ["uh huh", "uh-huh", "mm hmm", "mhm", "hmm", 
  */
 export const ACKNOWLEDGEMENT_PHRASES = ["right", "alright"] as const;
 
+/**
+ * What a caller says to stop the agent, in no script: in the grammar so that a barge-in with them is heard
+ * (a grammar without them hears "stop" as the murmur "uh" and the reply resumes). Real words: they cut.
+ */
+export const INTERRUPTION_PHRASES = ["stop", "wait", "hold on", "hang on", "excuse me", "sorry"] as const;
+
 const words = new Set(BACKCHANNEL_PHRASES.flatMap((p) => p.split(" ")));
 
 /** True when `text` has words and all of them are backchannel sounds ("uh huh", "mm"). */

@@ -1,6 +1,6 @@
 import { normalize, spellDigits as spell } from "./match";
 import type { DialogueScript } from "./script";
-import { ACKNOWLEDGEMENT_PHRASES, BACKCHANNEL_PHRASES } from "./backchannel";
+import { ACKNOWLEDGEMENT_PHRASES, BACKCHANNEL_PHRASES, INTERRUPTION_PHRASES } from "./backchannel";
 
 /**
  * JSGF grammar (text) accepting exactly the script's example phrases, normalised the way
@@ -21,6 +21,8 @@ export function jsgfGrammar(script: DialogueScript): string {
   rules.push("<backchannel>");
   lines.push(`<acknowledgement> = ${ACKNOWLEDGEMENT_PHRASES.map((p) => `( ${p} )`).join(" | ")};`);
   rules.push("<acknowledgement>");
+  lines.push(`<interruption> = ${INTERRUPTION_PHRASES.map((p) => `( ${p} )`).join(" | ")};`);
+  rules.push("<interruption>");
   lines.splice(4, 0, `public <utterance> = ${rules.join(" | ")};`, "");
   return lines.join("\n") + "\n";
 }

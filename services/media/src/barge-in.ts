@@ -15,6 +15,12 @@
  * followed by silence is not 200 ms of speech. With a pipeline that can decode the running utterance
  * (`earlyCheck`), a pause whose caller has gone quiet for `resumeGapMs` asks for that decode (`check`):
  * no words resumes within a few hundred ms of the noise ending; words confirm at once.
+ *
+ * Over agent speech (it plays, or a pause holds it) words alone do not make a turn (`overTurn`): a result
+ * the recogniser is unsure of (`minConfidence`: a grammar decoder maps a murmur onto the nearest phrase,
+ * and the fit shows it), the agent's own words coming back (`echoWords`), and a final with no VAD utterance
+ * behind it (a streaming recogniser transcribing background speech the level floor kept from starting one)
+ * are not turns. Idle, every final with real words is the caller's turn, whatever its confidence.
  */
 
 export interface BargeInThresholds {
@@ -38,6 +44,10 @@ export interface BargeInConfig {
   recognitionTimeoutMs: number;
   /** Quiet this long (ms) after paused-over speech: decode what was said so far (`check`) to resume early. */
   resumeGapMs: number;
+  /** Over agent speech, a transcript less sure than this (0..1) is not a turn; 0 = off. */
+  minConfidence?: number;
+  /** Over agent speech, this many real words (or more) all in the text being played are echo; 0 = off. */
+  echoWords?: number;
   backchannels: ReadonlySet<string>;
 }
 
@@ -78,8 +88,12 @@ export class BargeInPolicy {
   private checkedAtVoicedMs: number | null = null;
   /** An early check found no words and no voice came since: this utterance's final is not a turn either. */
   private nonTurn = false;
-  /** The pipeline can decode the running utterance (pocketsphinx): early checks are on. */
+  /** The pipeline can decode the running utterance (pocketsphinx) or end it early (streaming): early checks are on. */
   earlyCheck = false;
+  /** VAD utterances started and not yet answered by a final (a streaming recogniser's final may have none behind it). */
+  private unanswered = 0;
+  /** Words of the agent's last utterances (for the echo test), newest last. */
+  private readonly agentWords: Set<string>[] = [];
 
   constructor(private readonly cfg: BargeInConfig) {}
 
@@ -91,7 +105,27 @@ export class BargeInPolicy {
     return this.speaking;
   }
 
+  /** The text of an agent utterance about to play (its words are what an echo would carry). */
+  agentSaid(text: string): void {
+    this.agentWords.push(new Set(words(text)));
+    if (this.agentWords.length > 2) this.agentWords.shift();
+  }
+
+  /**
+   * Is `text` (with the recogniser's `confidence`) a turn when heard over agent speech? Real words,
+   * sure enough, not the agent's own, and from an utterance our VAD heard.
+   */
+  overTurn(text: string, confidence?: number): boolean {
+    const real = words(text).filter((w) => !this.cfg.backchannels.has(w));
+    if (real.length === 0 || this.unanswered === 0) return false;
+    if (this.cfg.minConfidence && confidence !== undefined && confidence < this.cfg.minConfidence) return false;
+    const n = this.cfg.echoWords ?? 0;
+    if (n > 0 && real.length >= n && this.agentWords.some((said) => real.every((w) => said.has(w)))) return false;
+    return true;
+  }
+
   speechStarted(atMs: number): void {
+    this.unanswered++;
     this.speaking = true;
     this.voicedFromMs = atMs;
     this.checkedAtVoicedMs = null;
@@ -125,9 +159,11 @@ export class BargeInPolicy {
     return this.nonTurn;
   }
 
-  /** A final transcript ends the caller's turn. */
-  final(text: string, agent: AgentState): BargeInDecision {
-    const real = this.nonTurn ? 0 : realWords(text, this.cfg.backchannels);
+  /** A final transcript ends the caller's turn; over agent speech it must pass `overTurn`. */
+  final(text: string, agent: AgentState, confidence?: number): BargeInDecision {
+    const over = this.pausedAtMs !== null || agent === "speaking";
+    const real = this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
+    this.unanswered = Math.max(0, this.unanswered - 1);
     this.nonTurn = false;
     this.speaking = false;
     this.partialWords = 0;
@@ -142,12 +178,12 @@ export class BargeInPolicy {
   }
 
   /** The answer to a `check`: the running utterance decoded as `text`. */
-  checked(text: string, atVoicedMs: number, nowMs: number): BargeInDecision {
+  checked(text: string, atVoicedMs: number, nowMs: number, confidence?: number): BargeInDecision {
     // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
     if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
     this.pausedAtMs = null;
     this.awaitingSinceMs = null;
-    if (realWords(text, this.cfg.backchannels) > 0) return "confirm";
+    if (this.overTurn(text, confidence)) return "confirm";
     // A non-turn: resume, and count speech afresh from the next voiced frame, so the same noise does not pause again.
     this.voicedFromMs = null;
     this.checkedAtVoicedMs = nowMs;
@@ -159,14 +195,15 @@ export class BargeInPolicy {
    * Call on every inbound frame with the stream clock and the pipeline's last voiced frame
    * (`lastVoicedMs`; without it, every frame of an utterance counts as voiced).
    */
-  tick(nowMs: number, agent: AgentState, lastVoicedMs = nowMs): BargeInDecision {
+  tick(nowMs: number, agent: AgentState, lastVoicedMs = nowMs, lastLoudMs = lastVoicedMs): BargeInDecision {
     this.lastVoicedMs = lastVoicedMs;
     if (this.voicedFromMs === null && this.checkedAtVoicedMs !== null && lastVoicedMs > this.checkedAtVoicedMs) {
       this.voicedFromMs = lastVoicedMs - 20; // the caller goes on: what follows is judged afresh
       this.nonTurn = false;
     }
     if (this.pausedAtMs !== null) {
-      if (this.earlyCheck && this.speaking && nowMs - lastVoicedMs >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
+      // The quiet gap counts from the last loud frame: the VAD's hangover (60–80 ms of "speech" after a sound) would delay every resume.
+      if (this.earlyCheck && this.speaking && nowMs - Math.min(lastVoicedMs, lastLoudMs) >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
         this.checkedAtVoicedMs = lastVoicedMs;
         return "check";
       }

@@ -78,6 +78,21 @@ export const MediaConfigSchema = z
    * 12: background speech 20 dB down peaks ~14 dB down (measured on the bench's); the caller's own frames rarely dip that far.
    */
   BARGE_IN_CALLER_FLOOR_DB: db(12),
+  /**
+   * Over agent speech (it plays, or a pause holds it), a transcript the recogniser is less sure of than this
+   * (0..1) is not a turn. 0.5: pocketsphinx's grammar fit puts the bench's script sentences at 0.62–0.74 and
+   * noises and murmurs forced onto a phrase ("uh huh" as "that works") at 0–0.44 (docs/performance.md).
+   * Deepgram's results carry its own confidence, compared with the same threshold (not measured against
+   * the real service here: the local fake answers 0.98). 0 = off.
+   */
+  BARGE_IN_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5).describe("a confidence 0..1 (0 = off), e.g. 0.5"),
+  /**
+   * Over agent speech, a transcript of at least this many real words, every one of them in the text being
+   * played, is the agent's own voice coming back (speakerphone echo through a streaming recogniser), not a
+   * turn. 3: a caller may answer with two of the agent's words on purpose ("book it", "friday morning");
+   * two seconds of echo carry five or more. 0 = off.
+   */
+  BARGE_IN_ECHO_WORDS: count(3),
   /** Comma list of words that never count as an interruption. */
   BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,alright,sure"),
   })
@@ -100,6 +115,8 @@ export function bargeInConfig(c: MediaConfig): BargeInConfig {
     backchannelMaxMs: c.BARGE_IN_BACKCHANNEL_MAX_MS,
     recognitionTimeoutMs: c.BARGE_IN_RECOGNITION_TIMEOUT_MS,
     resumeGapMs: c.BARGE_IN_RESUME_GAP_MS,
+    minConfidence: c.BARGE_IN_MIN_CONFIDENCE,
+    echoWords: c.BARGE_IN_ECHO_WORDS,
     backchannels: parseBackchannels(c.BACKCHANNELS),
   };
 }

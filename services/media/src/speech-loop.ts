@@ -34,10 +34,11 @@ export class SpeechLoop {
   private interrupted?: { id: string; generation: number };
   private readonly levels?: LevelFloor;
   private floor = 0;
+  private over = false;
 
   constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
-    o.policy.earlyCheck = !!o.pipeline.peek;
+    o.policy.earlyCheck = !!(o.pipeline.peek ?? o.pipeline.endNow);
     void this.run();
   }
 
@@ -49,18 +50,21 @@ export class SpeechLoop {
       const floor = this.levels.floor(playout.speaking ? playout.current()?.id : undefined);
       if (floor !== this.floor) pipeline.setLevelFloor!((this.floor = floor));
     }
+    const over = playout.speaking || policy.paused;
+    if (over !== this.over) pipeline.setOverAgent?.((this.over = over));
     try {
       pipeline.push(frame);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, "speech pipeline push failed");
     }
-    this.apply(policy.tick(this.streamMs, this.agentState(), pipeline.lastVoicedMs));
+    this.apply(policy.tick(this.streamMs, this.agentState(), pipeline.lastVoicedMs, pipeline.lastLoudMs));
   }
 
   /** One chunk of agent audio from the bus. */
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
     this.o.playout.push(h, payload);
     this.levels?.agentAudio(h.utteranceId, payload);
+    if (h.seq === 0 && h.text) this.o.policy.agentSaid(h.text);
     this.lastFinalAtMs = null;
   }
 
@@ -109,10 +113,11 @@ export class SpeechLoop {
       case "transcript.final": {
         // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
         const over = this.o.playout.speaking || policy.paused;
-        const backchannel = (over && !this.o.countsAsWords(ev.text)) || policy.judgedNonTurn ? true : undefined;
-        const decision = policy.final(ev.text, this.agentState());
+        const backchannel = (over && !policy.overTurn(ev.text, ev.confidence)) || policy.judgedNonTurn ? true : undefined;
+        const decision = policy.final(ev.text, this.agentState(), ev.confidence);
         emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs, backchannel });
-        if (this.o.countsAsWords(ev.text)) {
+        // A non-turn (echo, a murmur) is neither the caller's level nor the start of the agent's thinking.
+        if (this.o.countsAsWords(ev.text) && !backchannel) {
           this.levels?.callerTurn(ev.level);
           this.lastFinalAtMs = this.streamMs;
           this.o.onCallerFinal();
@@ -132,9 +137,12 @@ export class SpeechLoop {
 
   /** Decode what the caller said so far over the paused reply; no words resumes it now. */
   private check(): void {
-    const at = this.o.pipeline.lastVoicedMs ?? this.streamMs;
-    this.o.pipeline.peek?.().then(
-      (text) => text !== undefined && this.apply(this.o.policy.checked(text, at, this.streamMs)),
+    const { pipeline } = this.o;
+    const at = pipeline.lastVoicedMs ?? this.streamMs;
+    // A streaming recogniser cannot decode a part: end the utterance and let its final decide.
+    if (!pipeline.peek) return pipeline.endNow?.();
+    pipeline.peek().then(
+      (h) => h !== undefined && this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence)),
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
     );
   }

@@ -80,6 +80,17 @@ describe("speech pipeline with pocketsphinx", () => {
     expect(await feed(p, mu)).toEqual([]);
   });
 
+  it("rates a final only when heard over agent speech (the murmur-sink decode is not paid on idle turns)", async () => {
+    const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
+    const finalOf = async (over: boolean) => {
+      const p = factory.open({ callId: `over-${over}`, signal: new AbortController().signal });
+      p.setOverAgent!(over);
+      return (await feed(p, mu)).find((e) => e.type === "transcript.final") as { text: string; confidence?: number } | undefined;
+    };
+    expect(await finalOf(false)).toMatchObject({ text: "yes please", confidence: undefined });
+    expect((await finalOf(true))?.confidence).toBeGreaterThan(0.5);
+  });
+
   it("peek decodes the running utterance before its end; lastVoicedMs follows the voice", async () => {
     const speech = await synthMulaw("flite:rms", "yes please");
     const p = factory.open({ callId: "peek", signal: new AbortController().signal });
@@ -88,7 +99,10 @@ describe("speech pipeline with pocketsphinx", () => {
     for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES)); // 300 ms quiet after it: still in the utterance
     expect(p.lastVoicedMs).toBeGreaterThan(500);
     expect(p.lastVoicedMs).toBeLessThanOrEqual(mu.length / 8 - 200);
-    expect(await p.peek!()).toBe("yes please");
+    const heard = await p.peek!();
+    expect(heard?.text).toBe("yes please");
+    // A script phrase said as itself fits its grammar (confidence: its margin over the murmur sink, see pocketsphinx-worker.ts).
+    expect(heard?.confidence).toBeGreaterThan(0.5);
     const ev: SpeechEvent[] = [];
     const done = (async () => {
       for await (const e of p.events) ev.push(e);
@@ -135,6 +149,32 @@ describe("speech pipeline with deepgram (local fake server)", () => {
     expect(ev.some((e) => e.type === "transcript.partial")).toBe(true);
     expect(fake.controls).toContain("Finalize");
     expect(fake.queries.at(-1)?.get("endpointing")).toBe("600");
+  });
+
+  it("endNow ends the running utterance at once: Deepgram's Finalize answer comes before our endpoint would", async () => {
+    const speech = await synthMulaw("flite:rms", "yes please");
+    const p = factory.open({ callId: "dg-now", signal: new AbortController().signal });
+    expect(p.peek).toBeUndefined(); // a streaming engine cannot decode a part: the early check ends the utterance
+    const ev: SpeechEvent[] = [];
+    const done = (async () => {
+      for await (const e of p.events) ev.push(e);
+    })();
+    const mu = new Uint8Array(4000 + speech.length + 1600).fill(0xff); // 200 ms quiet after it: under ENDPOINT_SILENCE_MS
+    mu.set(speech, 4000);
+    const tick = () => new Promise((r) => setImmediate(r));
+    for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+    await tick();
+    expect(ev.some((e) => e.type === "speech.started")).toBe(true);
+    expect(ev.some((e) => e.type === "speech.stopped")).toBe(false);
+    p.endNow!();
+    await tick();
+    expect(ev.at(-1)?.type).toBe("speech.stopped");
+    const stoppedAt = (ev.at(-1) as { atMs: number }).atMs;
+    expect(stoppedAt).toBeLessThanOrEqual(mu.length / 8 - 100);
+    while (!ev.some((e) => e.type === "transcript.final")) await new Promise((r) => setTimeout(r, 10));
+    p.close();
+    await done;
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
   });
 
   it("refuses to start without DEEPGRAM_API_KEY", async () => {

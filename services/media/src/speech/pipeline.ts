@@ -6,6 +6,8 @@ import { rms } from "@voicecall/audio";
 import type { SpeechEvent, SpeechPipeline, SpeechToText, SttStream, VadStream, VoiceActivityDetector } from "./types";
 
 const FRAME_BYTES = 160;
+/** −40 dBFS: frames below are pauses, not voice (the level floor's threshold too). */
+const QUIET = 0.01;
 
 export interface PipelineParts {
   vad: VoiceActivityDetector;
@@ -38,7 +40,11 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
   let closed = false;
   let streamMs = 0;
   let lastVoicedMs = 0;
+  let lastLoudMs = 0;
   let floor = 0;
+  /** Over agent speech now (`setOverAgent`), and at any time during the running utterance. */
+  let over = false;
+  let uttOver = false;
   /** Sum of squares and count of voiced frames' RMS in the running utterance. */
   let voicedSq = 0;
   let voicedN = 0;
@@ -47,6 +53,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     if (streaming) stt.pushFrame(mu);
     streamMs += 20;
     decodeMulawInto(mu, pcm);
+    uttOver = ep.inSpeech ? uttOver || over : over;
     let voiced = vad.isSpeech(pcm);
     if (voiced) {
       const level = rms(pcm);
@@ -55,6 +62,8 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
       if (level < floor && !ep.inSpeech) voiced = false;
       else {
         lastVoicedMs = streamMs;
+        // The VAD's hangover runs a few frames past a sound into silence: voice for its length, not for the quiet after it.
+        if (level > QUIET) lastLoudMs = streamMs;
         voicedSq += level * level;
         voicedN++;
       }
@@ -78,7 +87,7 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
       pendingSpeechMs.push(ev.durationMs);
       pendingLevel.push(lastLevel);
     }
-    stt.endUtterance(ev.pcm);
+    stt.endUtterance(ev.pcm, { verify: uttOver });
   };
 
   // Read the STT's results into our events; the pipeline's events end when the STT's do.
@@ -150,8 +159,14 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
     get lastVoicedMs() {
       return lastVoicedMs;
     },
+    get lastLoudMs() {
+      return lastLoudMs;
+    },
     setLevelFloor(rmsFloor: number) {
       floor = rmsFloor;
+    },
+    setOverAgent(on: boolean) {
+      over = on;
     },
     ...(stt.peek
       ? {
@@ -160,7 +175,14 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
             return utt && utt.length ? stt.peek!(utt) : undefined;
           },
         }
-      : {}),
+      : streaming
+        ? {
+            endNow() {
+              const ev = ep.flush();
+              if (ev) onEndpoint(ev);
+            },
+          }
+        : {}),
     /** Ends the stream: a running utterance is cut and transcribed, then `events` finishes. */
     close() {
       shutdown(false);

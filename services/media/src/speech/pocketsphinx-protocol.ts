@@ -1,10 +1,10 @@
 /** Messages between `stt-pocketsphinx.ts` and its worker thread. */
 export type WorkerRequest =
   | { id: number; op: "grammar"; name: string; jsgf: string }
-  | { id: number; op: "decode"; pcm: Int16Array; noiseRms: number; grammar?: { name: string; jsgf: string } };
+  | { id: number; op: "decode"; pcm: Int16Array; noiseRms: number; grammar?: { name: string; jsgf: string }; verify?: boolean };
 
 export type WorkerReply =
-  | { id: number; ok: true; text?: string; score?: number; decodeMs?: number; audioMs?: number }
+  | { id: number; ok: true; text?: string; score?: number; margin?: number; decodeMs?: number; audioMs?: number }
   | { id: number; ok: false; error: string };
 
 export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };

@@ -23,6 +23,7 @@ const ps_get_hyp = ps.func("const char *ps_get_hyp(void *ps, _Out_ int32_t *scor
 const ps_set_jsgf_string = ps.func("int ps_set_jsgf_string(void *ps, const char *name, const char *jsgf)");
 const ps_set_search = ps.func("int ps_set_search(void *ps, const char *name)");
 const ps_get_search = ps.func("const char *ps_get_search(void *ps)");
+const ps_get_n_frames = ps.func("int ps_get_n_frames(void *ps)");
 
 err_set_logfp(null); // the library logs a screenful per utterance to stderr otherwise
 
@@ -67,6 +68,32 @@ function addGrammar(name: string, jsgf: string): void {
   grammars.add(name);
 }
 
+/**
+ * The garbage model for grammar results: the same audio decoded against only the murmurs a caller makes
+ * (libs/dialogue's backchannel and acknowledgement phrases). A grammar decoder must map any sound onto
+ * some phrase; a murmur fits the sink about as well as the phrase it was mapped onto, words fit their
+ * phrase far better. Measured on the bench's flite voice (total path score per 10 ms frame, phrase − sink):
+ * script sentences +16…+25, one-word answers and "stop"/"sorry"/"wait" +0.8…+13, noises and murmurs
+ * mapped onto a phrase −4…−20 (docs/performance.md). The acoustic cost of the words alone separated them
+ * less (one-word answers fit as badly as murmurs).
+ */
+const SINK = "#JSGF V1.0;\ngrammar sink;\npublic <sink> = ( uh huh ) | ( mm hmm ) | ( mhm ) | ( hmm ) | ( huh ) | ( uh ) | ( mm ) | ( right ) | ( alright );\n";
+const SINK_WORDS = new Set(["uh", "huh", "mm", "hmm", "mhm", "right", "alright"]);
+
+/** Score margin per frame of `hyp` (score `score`) over the sink on the same audio; undefined for a murmur. */
+function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undefined {
+  if (hyp.split(" ").every((w) => SINK_WORDS.has(w.replace(/\(\d+\)$/, "")))) return undefined;
+  const frames = ps_get_n_frames(decoder) as number;
+  addGrammar("sink", SINK);
+  if (frames <= 0 || ps_set_search(decoder, "sink") !== 0) return undefined;
+  ps_start_utt(decoder);
+  ps_process_raw(decoder, pcm, pcm.length, 0, 1);
+  ps_end_utt(decoder);
+  const sink = [0];
+  ps_get_hyp(decoder, sink);
+  return (score - sink[0]!) / frames;
+}
+
 function handle(req: WorkerRequest): WorkerReply {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
@@ -85,7 +112,9 @@ function handle(req: WorkerRequest): WorkerReply {
   ps_end_utt(decoder);
   const score = [0];
   const hyp = ps_get_hyp(decoder, score) as string | null;
-  return { id: req.id, ok: true, text: hyp ?? "", score: score[0], decodeMs: performance.now() - started, audioMs: req.pcm.length / 8 };
+  // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
+  const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
+  return { id: req.id, ok: true, text: hyp ?? "", score: score[0], margin, decodeMs: performance.now() - started, audioMs: req.pcm.length / 8 };
 }
 
 if (!decoder) {

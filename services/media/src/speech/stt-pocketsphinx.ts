@@ -27,6 +27,14 @@ export interface PocketsphinxStt extends SpeechToText {
 
 type WorkerRequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
 
+/**
+ * The worker's margin over the murmur sink (score per frame) on a 0..1 scale: −3 is 0.5 (between the
+ * murmurs' −4 and the shortest words' +0.8 measured), ±10 either side of it is 1 or 0.
+ */
+function confidenceOf(margin: number | undefined): number | undefined {
+  return margin === undefined ? undefined : Math.round(Math.max(0, Math.min(1, 0.5 + (margin + 3) / 20)) * 1000) / 1000;
+}
+
 /** Grammar search name: a stable hash of the text, so one grammar is compiled once per worker. */
 function grammarName(jsgf: string): string {
   let h = 0x811c9dc5;
@@ -100,17 +108,17 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       pushFrame() {
         // Utterance-level engine: audio arrives whole through endUtterance.
       },
-      endUtterance(pcm8k: Int16Array) {
+      endUtterance(pcm8k: Int16Array, eo?: { verify?: boolean }) {
         if (results.ended || pcm8k.length === 0) return;
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice(); // ours to transfer: the caller's buffer stays usable
-        const reply = call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        const reply = call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [pcm.buffer as ArrayBuffer]);
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
           reply.then(
             (r) => {
               if (!r.ok) return results.fail(new Error(r.error));
-              results.push({ final: true, text: r.text ?? "", decodeMs: r.decodeMs, audioMs: r.audioMs });
+              results.push({ final: true, text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, audioMs: r.audioMs });
             },
             (err: Error) => results.fail(err),
           ),
@@ -122,9 +130,10 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice();
-        const r = await call({ op: "decode", pcm, noiseRms, grammar: g }, [pcm.buffer as ArrayBuffer]);
+        // A peek is only ever a barge-in check: always rated.
+        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true }, [pcm.buffer as ArrayBuffer]);
         if (!r.ok) throw new Error(r.error);
-        return r.text ?? "";
+        return { text: r.text ?? "", confidence: confidenceOf(r.margin) };
       },
       get results() {
         return results;

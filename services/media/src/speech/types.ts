@@ -37,15 +37,27 @@ export interface SttStream {
   /** Utterance-level engines get the VAD-cut utterance; streaming engines get every frame via `pushFrame`. */
   pushFrame(mu: Uint8Array): void;
   /** Our VAD says the caller stopped: finalise what was heard since the last end. */
-  endUtterance(pcm8k: Int16Array): void;
+  /**
+   * `verify`: heard over agent speech: also rate the result (pocketsphinx: a second, murmur-only decode
+   * for its `confidence`), which idle turns do not pay for. Engines that rate everything ignore it.
+   */
+  endUtterance(pcm8k: Int16Array, o?: { verify?: boolean }): void;
   readonly results: AsyncIterable<SttResult>;
   close(): void;
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
   setGrammar?(jsgf: string | undefined): void;
   /** Decode `pcm8k` now, apart from the results (a provisional look at speech still going on). Absent when unsupported. */
-  peek?(pcm8k: Int16Array): Promise<string>;
+  peek?(pcm8k: Int16Array): Promise<Heard>;
 }
+/** A provisional decode: its text and, when the engine has one, its confidence (0..1; see `SttResult`). */
+export interface Heard {
+  text: string;
+  confidence?: number;
+}
+
 /**
+ * `confidence` (0..1): the engine's own (Deepgram), or pocketsphinx's margin over a murmur-only grammar
+ * (`sinkMargin` in pocketsphinx-worker.ts; absent in open vocabulary and for murmurs themselves).
  * `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them.
  * A final with empty text is the engine's "no words" for an utterance (the pipeline turns it into `transcript.none`).
  */
@@ -70,10 +82,19 @@ export interface SpeechPipeline {
   setGrammar?(jsgf: string | undefined): void;
   /** Stream time (ms, end of frame) of the last frame counted as speech; read right after `push`. */
   readonly lastVoicedMs?: number;
+  /** Stream time of the last such frame above −40 dBFS (the VAD's hangover left out): where the caller went quiet. */
+  readonly lastLoudMs?: number;
   /** Frames quieter than this RMS (0..1) are not speech whatever the VAD says (echo guard, background speech). */
   setLevelFloor?(rms: number): void;
   /** Decode the running utterance so far (undefined when idle or unsupported). */
-  peek?(): Promise<string | undefined>;
+  peek?(): Promise<Heard | undefined>;
+  /**
+   * End the running utterance now, as if the endpointer had: its final (or `transcript.none`) follows as
+   * usual. The early check for engines that cannot `peek` (streaming ones: Deepgram answers `Finalize`).
+   */
+  endNow?(): void;
+  /** Agent audio plays or a barge-in pause holds it: utterances heard meanwhile are rated (`verify`). */
+  setOverAgent?(over: boolean): void;
 }
 
 export interface SpeechPipelineFactory {

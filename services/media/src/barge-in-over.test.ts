@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { BargeInPolicy, parseBackchannels, type BargeInConfig } from "./barge-in";
+
+const cfg = (o: Partial<BargeInConfig> = {}): BargeInConfig => ({
+  enabled: true,
+  speaking: { minSpeechMs: 200, minWords: 0 },
+  thinking: { minSpeechMs: 400, minWords: 0 },
+  falseInterruptionMs: 600,
+  backchannelMaxMs: 700,
+  recognitionTimeoutMs: 5000,
+  resumeGapMs: 200,
+  minConfidence: 0.5,
+  echoWords: 2,
+  backchannels: parseBackchannels("uh-huh,mm-hmm,yeah,okay"),
+  ...o,
+});
+
+/** A pause over agent speech: an utterance from 0 that reaches the minimum speech. */
+const paused = (c = cfg()) => {
+  const p = new BargeInPolicy(c);
+  p.agentSaid("we are open monday to friday from nine in the morning");
+  p.speechStarted(0);
+  for (let t = 0; t <= 400; t += 20) if (p.tick(t, "speaking") === "pause") return p;
+  throw new Error("no pause");
+};
+
+describe("barge-in over agent speech: words are not enough", () => {
+  it("a final the recogniser is unsure of resumes the pause; the same words sure of themselves cut", () => {
+    expect(paused().final("that works", "speaking", 0.2)).toBe("resume");
+    expect(paused().final("that works", "speaking", 0.9)).toBe("confirm");
+    // No confidence from the engine: words decide, as before.
+    expect(paused().final("that works", "speaking")).toBe("confirm");
+    // Off.
+    expect(paused(cfg({ minConfidence: 0 })).final("that works", "speaking", 0.2)).toBe("confirm");
+  });
+
+  it("an early check answered with an unsure phrase resumes, and marks the utterance a non-turn", () => {
+    const p = paused();
+    p.earlyCheck = true;
+    let d = null;
+    for (let t = 420; t <= 700 && d !== "check"; t += 20) d = p.tick(t, "idle", 400);
+    expect(d).toBe("check");
+    expect(p.checked("no thanks", 400, 620, 0.1)).toBe("resume");
+    expect(p.judgedNonTurn).toBe(true);
+  });
+
+  it("the agent's own words coming back are echo, not a turn; a single echoed word or new words still cut", () => {
+    expect(paused().final("monday to friday", "speaking", 0.95)).toBe("resume");
+    expect(paused().final("friday", "speaking", 0.95)).toBe("confirm");
+    expect(paused().final("what are your opening hours", "speaking", 0.95)).toBe("confirm");
+    expect(paused(cfg({ echoWords: 0 })).final("monday to friday", "speaking", 0.95)).toBe("confirm");
+  });
+
+  it("a final with no VAD utterance behind it (a streaming recogniser hearing background speech) does not cut", () => {
+    const p = new BargeInPolicy(cfg());
+    expect(p.final("i told him we would meet at the station", "speaking", 0.95)).toBeNull();
+    // An utterance our VAD heard: the same final cuts.
+    p.speechStarted(0);
+    expect(p.final("i told him we would meet at the station", "speaking", 0.95)).toBe("confirm");
+  });
+
+  it("the quiet gap before an early check counts from the last loud frame, not the VAD's hangover after it", () => {
+    const p = paused();
+    p.earlyCheck = true;
+    // Voiced (hangover) until 480, loud until 400: the 200 ms gap is up at 600, not 680.
+    let at: number | undefined;
+    for (let t = 420; t <= 800 && at === undefined; t += 20) if (p.tick(t, "idle", 480, 400) === "check") at = t;
+    expect(at).toBe(600);
+  });
+});
