@@ -329,6 +329,25 @@ export class StreamSession {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
   }
 
+  /** The newest caller final published, for `resendLastFinal`. */
+  private lastFinal?: CallEvent;
+
+  /**
+   * NATS reconnected: publishes made between the node's death and the client noticing it were lost
+   * (at-most-once), a caller final among them. Send the newest final again if it is recent (same `ts`
+   * and text: an agent that heard it already drops the repeat). Returns whether it was sent.
+   */
+  resendLastFinal(maxAgeMs: number): boolean {
+    const f = this.lastFinal;
+    if (this.state !== "live" || !f || !this.callId || Date.now() - f.ts > maxAgeMs) return false;
+    try {
+      this.d.bus.publish(subjects.evt(this.callId), CallEvent, f);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private readonly emit: Emit = (e, force = false) => {
     if (!this.callId || (this.state !== "live" && !force)) return;
     if (e.type === "interrupted") this.d.metrics?.bargeIns.inc({ kind: "real" });
@@ -336,9 +355,13 @@ export class StreamSession {
     const ts = Date.now();
     // The newest final is kept on the call record too: an agent that missed the event (restart, NATS
     // down) finds it there. Not awaited: the agent compares timestamps, so the order does not matter.
-    if (e.type === "transcript.final" && typeof e.text === "string" && !e.backchannel) void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
+    const event = { ts, callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent;
+    if (e.type === "transcript.final" && typeof e.text === "string" && !e.backchannel) {
+      this.lastFinal = event;
+      void this.d.store.update(this.callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => this.log.warn({ err: err.message }, "final not recorded"));
+    }
     try {
-      this.d.bus.publish(subjects.evt(this.callId), CallEvent, { ts, callId: this.callId, streamSid: this.streamSid, ...e } as CallEvent);
+      this.d.bus.publish(subjects.evt(this.callId), CallEvent, event);
     } catch (err) {
       this.log.error({ err: (err as Error).message, type: e.type }, "event not published");
     }
