@@ -17,9 +17,9 @@ export async function ensureAppImage(): Promise<string> {
 }
 
 /**
- * A swarm to deploy on: the engine's own if it is a manager already, else `docker swarm init` (left
- * again by `leave`). Also the host's address as containers on an overlay network see it: the gateway
- * of `docker_gwbridge` (created here, as Docker documents, if the engine has none yet).
+ * A swarm to deploy on: the engine's own if it is a manager already, else `docker swarm init`. Also
+ * the host's address as containers on an overlay network see it: the gateway of `docker_gwbridge`
+ * (created here, as Docker documents, if the engine has none yet). `leave` undoes what was done here.
  */
 export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: string; leave: () => Promise<void> }> {
   const state = (await must(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}"])).trim();
@@ -28,7 +28,8 @@ export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: str
     await must(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"]);
     initialised = true;
   } else if (state !== "active/true") throw new Error(`this engine is in a swarm but not a manager (${state})`);
-  if ((await sh(["docker", "network", "inspect", "docker_gwbridge"])).code !== 0) {
+  const madeBridge = (await sh(["docker", "network", "inspect", "docker_gwbridge"])).code !== 0;
+  if (madeBridge) {
     await must(["docker", "network", "create", "--opt", "com.docker.network.bridge.name=docker_gwbridge", "--opt", "com.docker.network.bridge.enable_icc=false", "--opt", "com.docker.network.bridge.enable_ip_masquerade=true", "docker_gwbridge"]);
   }
   const hostIp = (await must(["docker", "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "docker_gwbridge"])).trim();
@@ -37,6 +38,7 @@ export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: str
     hostIp,
     leave: async () => {
       if (initialised) await sh(["docker", "swarm", "leave", "--force"]);
+      if (madeBridge) await sh(["docker", "network", "rm", "docker_gwbridge"]);
     },
   };
 }
