@@ -172,6 +172,7 @@ export class StreamSession {
         this.bridge?.onPlayed(u);
       },
       onFirstSent: (u) => this.firstAudio(u),
+      onLost: (u, missing) => this.log.warn({ utteranceId: u.id, missing }, "audio chunks lost on the bus, played on without them"),
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
     if (call.engine === "realtime" && this.d.realtime) {

@@ -59,7 +59,7 @@ export class SpeechIn {
 
   /** One chunk of agent audio from the bus. */
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
-    this.o.playout.push(h, payload);
+    this.o.playout.pushSpoken(h, payload);
     this.levels?.agentAudio(h.utteranceId, payload);
     this.lastFinalAtMs = null;
   }
