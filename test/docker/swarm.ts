@@ -24,7 +24,7 @@ export async function ensureAppImage(): Promise<string> {
 export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: string; leave: () => Promise<void> }> {
   const state = (await must(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}"])).trim();
   let initialised = false;
-  if (state === "inactive") {
+  if (state.startsWith("inactive/")) {
     await must(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"]);
     initialised = true;
   } else if (state !== "active/true") throw new Error(`this engine is in a swarm but not a manager (${state})`);
