@@ -31,11 +31,13 @@ export async function runPhase(v: VoiceStack, calls: CallDriver[], name: string,
   const saysBefore = new Map(liveBefore.map((c) => [c, says(c).length]));
   const inFlight = liveBefore.map((c) => c.turn(LONG, TURN_TIMEOUT_MS));
   let faultMs = 0;
+  let playingAtFault = 0;
   if (fault) {
-    // Strike while replies are being heard (or after a while if none comes).
+    // Strike while replies are being heard (or after a while if none comes: then the row says so).
     const t0 = Date.now();
     const playing = (c: CallDriver) => says(c).length > saysBefore.get(c)! && heardSinceLastSay(c) > 300;
     await waitFor(() => liveBefore.some(playing) || Date.now() - t0 > 20_000, "a reply playing", 30_000, 50);
+    playingAtFault = liveBefore.filter(playing).length;
     const f0 = Date.now();
     await fault();
     faultMs = Date.now() - f0;
@@ -50,6 +52,7 @@ export async function runPhase(v: VoiceStack, calls: CallDriver[], name: string,
     fault: name,
     faultMs,
     calls: liveBefore.length,
+    playingAtFault,
     inFlightAnswered: first.filter((t) => t.answered).length,
     continued: after.filter((a) => a.answered).length,
     continuedFirstTry: after.filter((a) => a.results[0]!.answered).length,

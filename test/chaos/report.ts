@@ -22,6 +22,8 @@ export interface FaultRow {
   /** How long the fault action took (kill + restart + ready), ms. */
   faultMs: number;
   calls: number;
+  /** Calls hearing a reply when the fault struck (0: no reply came within 20 s, the turn was not in flight). */
+  playingAtFault: number;
   /** Calls whose turn in flight when the fault hit was answered. */
   inFlightAnswered: number;
   /** Calls where a caller utterance after the fault got a reply (repeated once if needed). */

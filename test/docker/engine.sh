@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A private Docker engine for the compose test (`.ci/run` uses it when no engine answers):
 #   engine.sh start DIR   start dockerd with its state, socket and log under DIR; prints DOCKER_HOST=…
-#   engine.sh stop DIR    remove every container and network it made, stop it by pid, and take back
-#                         what dockerd changed on the host (docker0, its iptables rules, ip_forward)
+#   engine.sh stop DIR    leave a swarm it is in, remove every container and network it made, stop it by
+#                         pid, and take back what dockerd changed on the host (docker0, docker_gwbridge,
+#                         its iptables rules, ip_forward)
 # The socket is DIR/docker.sock, not /var/run/docker.sock: tests that probe for an engine (testcontainers)
 # never see this one by accident.
 set -euo pipefail
@@ -45,6 +46,8 @@ case "$cmd" in
     [[ -f "$dir/pid" ]] || exit 0
     pid=$(cat "$dir/pid")
     if kill -0 "$pid" 2>/dev/null; then
+      # a swarm the swarm test left behind (its services would start new containers)
+      [[ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" == active ]] && docker swarm leave --force > /dev/null 2>&1
       ids=$(docker ps -aq 2>/dev/null || true)
       [[ -n "$ids" ]] && docker rm -f $ids > /dev/null
       docker network prune -f > /dev/null 2>&1 || true
@@ -52,7 +55,7 @@ case "$cmd" in
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
       kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
-    for l in $(ip -o link show 2>/dev/null | sed -nE 's/^[0-9]+: (docker0|br-[0-9a-f]{12})[:@].*/\1/p'); do ip link delete "$l" || true; done
+    for l in $(ip -o link show 2>/dev/null | sed -nE 's/^[0-9]+: (docker0|docker_gwbridge|br-[0-9a-f]{12})[:@].*/\1/p'); do ip link delete "$l" || true; done
     iptables_tidy
     [[ -f "$dir/forward.before" ]] && iptables -P FORWARD "$(cat "$dir/forward.before")" 2>/dev/null || true
     [[ -f "$dir/ip_forward.before" ]] && sysctl -qw "net.ipv4.ip_forward=$(cat "$dir/ip_forward.before")" || true

@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// `npm run test:docker`: the compose stack on a Docker engine (one story, in file order, no retries).
+// `npm run test:docker`: the compose stack and the Swarm stack on a Docker engine (each file one story, one file at a time, no retries).
 export default defineConfig({
   test: {
     include: ["test/docker/**/*.test.ts"],

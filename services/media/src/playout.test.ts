@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Playout, type UtteranceAudio } from "./playout";
+import { GAP_WAIT_MS, Playout, type UtteranceAudio } from "./playout";
 import { VirtualClock, VirtualTwilio } from "../test/virtual-line";
 
 /** A Twilio stand-in that only records: the test decides when marks come back. */
@@ -54,6 +54,37 @@ describe("playout: wall-clock pacing", () => {
     p.push(...chunk("a", 1, 20));
     const firstBytes = sent.filter((m) => m.event === "media").map((m) => Buffer.from(m.media!.payload, "base64")[0]);
     expect(firstBytes).toEqual([1, 2, 3]);
+  });
+
+  it("a chunk still missing after GAP_WAIT_MS was lost: what came after it plays, the loss is reported", () => {
+    const lost: [string, number][] = [];
+    const clock = new VirtualClock();
+    const sent: { event: string; media?: { payload: string } }[] = [];
+    const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs: 20, leadMs: 1000, markMs: 20, onDone: () => undefined, onLost: (u, n) => lost.push([u.id, n]), now: clock.now, schedule: clock.schedule });
+    const first = () => sent.filter((m) => m.event === "media").map((m) => Buffer.from(m.media!.payload, "base64")[0]);
+    p.pushSpoken(...chunk("a", 0, 20));
+    p.pushSpoken(...chunk("a", 3, 20));
+    p.pushSpoken(...chunk("a", 4, 20, true));
+    clock.advance(GAP_WAIT_MS - 10);
+    expect(first()).toEqual([1]);
+    clock.advance(20);
+    expect(first()).toEqual([1, 4, 5]);
+    expect(lost).toEqual([["a", 2]]);
+  });
+
+  it("tts's next utterance arriving ends the one before it (its tail was lost); push() from elsewhere does not", () => {
+    const lost: [string, number][] = [];
+    const done: string[] = [];
+    const clock = new VirtualClock();
+    const sent: { event: string; mark?: { name: string } }[] = [];
+    const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs: 20, leadMs: 1000, markMs: 1000, onDone: (u) => done.push(u.id), onLost: (u, n) => lost.push([u.id, n]), now: clock.now, schedule: clock.schedule });
+    p.pushSpoken(...chunk("r1-0", 0, 40));
+    p.push(...chunk("other", 0, 20));
+    p.pushSpoken(...chunk("r1-1", 0, 40, true));
+    expect(p.utterances().map((u) => [u.id, u.complete])).toEqual([["r1-0", true], ["other", false], ["r1-1", true]]);
+    expect(lost).toEqual([["r1-0", 1]]);
+    for (const m of sent.filter((x) => x.event === "mark")) p.onMark(m.mark!.name);
+    expect(done).toEqual(["r1-0"]);
   });
 
   it("cancel drops older generations, clears audible audio, and ignores their late chunks", () => {

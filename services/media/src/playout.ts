@@ -13,6 +13,8 @@ import { PlayheadEstimate } from "./playhead";
  */
 
 const BYTES_PER_MS = 8;
+/** How long a chunk missing from the middle of an utterance is waited for before playing on without it. */
+export const GAP_WAIT_MS = 300;
 
 export interface UtteranceAudio {
   id: string;
@@ -35,6 +37,8 @@ export interface UtteranceAudio {
   lastMarkByte: number;
   /** `onFirstSent` was called for it. */
   firstSentReported?: boolean;
+  /** Came through `pushSpoken` (tts's in-order stream). */
+  spoken?: boolean;
 }
 
 interface PendingMark {
@@ -56,6 +60,8 @@ export interface PlayoutOptions {
   markMs: number;
   /** The utterance's last mark came back: all of it was played. */
   onDone: (u: UtteranceAudio) => void;
+  /** Chunks of `u` were lost on the way (`missing`: how many, at least): played on without them. */
+  onLost?: (u: UtteranceAudio, missing: number) => void;
   /** The first audio of an utterance went to Twilio (once per utterance, not again after a rewind). */
   onFirstSent?: (u: UtteranceAudio) => void;
   /** An echo corrected the playhead estimate by this much (ms; positive: the estimate was ahead). */
@@ -99,6 +105,7 @@ export class Playout {
   private clock = { t: 0, pos: 0 };
   private readonly playhead = new PlayheadEstimate(BYTES_PER_MS);
   private cancelWake?: () => void;
+  private cancelGap?: () => void;
 
   constructor(private readonly o: PlayoutOptions) {
     this.chunkBytes = Math.max(1, Math.round(o.chunkMs * BYTES_PER_MS));
@@ -137,27 +144,60 @@ export class Playout {
 
   /** One chunk from tts. Chunks of generations below the newest cancel are dropped. */
   push(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array): void {
+    this.add(h, payload, false);
+  }
+
+  /**
+   * A chunk from tts, which publishes a call's utterances one after another: a chunk of a newer
+   * utterance means the ones before it were sent whole, so what is still missing of them was lost
+   * (core NATS is at-most-once, and keeps one publisher's order): they end with what they have.
+   */
+  pushSpoken(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array): void {
+    this.add(h, payload, true);
+  }
+
+  private add(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array, inOrder: boolean): void {
     if (h.generation < this.minGeneration) return;
     let u = this.queue.find((x) => x.id === h.utteranceId);
     if (!u) {
       // A chunk of an utterance we already finished (or dropped) is stale.
       if (h.seq > 0 && this.finished.has(h.utteranceId)) return;
-      u = { id: h.utteranceId, generation: h.generation, purpose: h.purpose, text: h.text, data: new Uint8Array(8000), totalBytes: 0, nextSeq: h.seq, early: new Map(), complete: false, sentBytes: 0, playedBytes: 0, finalMarkSent: false, baseByte: 0, lastMarkByte: 0 };
+      if (inOrder) for (const before of this.queue) if (before.spoken && !before.complete) this.lostTail(before);
+      u = { id: h.utteranceId, generation: h.generation, purpose: h.purpose, text: h.text, data: new Uint8Array(8000), totalBytes: 0, nextSeq: h.seq, early: new Map(), complete: false, sentBytes: 0, playedBytes: 0, finalMarkSent: false, baseByte: 0, lastMarkByte: 0, spoken: inOrder };
       this.queue.push(u);
     }
     if (u.complete || h.seq < u.nextSeq) return;
     u.early.set(h.seq, { payload, last: h.last });
-    for (let c = u.early.get(u.nextSeq); c; c = u.early.get(u.nextSeq)) {
-      u.early.delete(u.nextSeq);
-      append(u, c.payload);
-      u.nextSeq++;
-      if (c.last) {
-        u.complete = true;
-        u.early.clear();
-        break;
-      }
+    drain(u);
+    // A gap: wait a little for the missing chunks, then play on without them.
+    if (u.early.size > 0 && !this.cancelGap) this.cancelGap = this.schedule(() => this.skipGaps(), GAP_WAIT_MS);
+    this.pump();
+  }
+
+  /** Chunks still missing after `GAP_WAIT_MS` were lost: play what came after them. */
+  private skipGaps(): void {
+    this.cancelGap = undefined;
+    for (const u of this.queue) {
+      if (u.complete || u.early.size === 0) continue;
+      const missing = Math.min(...u.early.keys()) - u.nextSeq;
+      u.nextSeq += missing;
+      this.o.onLost?.(u, missing);
+      drain(u);
     }
     this.pump();
+  }
+
+  /** The rest of `u` will not come: it ends with what it has (early chunks included, in order). */
+  private lostTail(u: UtteranceAudio): void {
+    let missing = 0;
+    for (const seq of [...u.early.keys()].sort((a, b) => a - b)) {
+      missing += seq - u.nextSeq;
+      u.nextSeq = seq;
+      drain(u);
+    }
+    u.complete = true;
+    u.early.clear();
+    this.o.onLost?.(u, missing + 1);
   }
 
   /** A whole utterance we made ourselves (DTMF tones). */
@@ -237,6 +277,7 @@ export class Playout {
   close(): void {
     this.closed = true;
     this.stopWake();
+    this.cancelGap?.();
   }
 
   private readonly finished = new Set<string>();
@@ -333,6 +374,20 @@ export class Playout {
   private stopWake(): void {
     this.cancelWake?.();
     this.cancelWake = undefined;
+  }
+}
+
+/** Move the chunks that follow on from `nextSeq` into the utterance's audio. */
+function drain(u: UtteranceAudio): void {
+  for (let c = u.early.get(u.nextSeq); c; c = u.early.get(u.nextSeq)) {
+    u.early.delete(u.nextSeq);
+    append(u, c.payload);
+    u.nextSeq++;
+    if (c.last) {
+      u.complete = true;
+      u.early.clear();
+      break;
+    }
   }
 }
 

@@ -15,6 +15,9 @@ export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace" 
  * handler, so a bad upgrade is refused before the handshake). Socket hygiene lives here; the Media
  * Streams protocol lives in `StreamSession`.
  */
+/** The agent answers a recovered caller line up to 30 s old (RECOVER_MAX_AGE_MS); so old is worth resending. */
+const RESEND_FINAL_MAX_AGE_MS = 30_000;
+
 export class StreamServer {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Set<StreamSession>();
@@ -32,6 +35,16 @@ export class StreamServer {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: d.cfg.STREAM_MAX_PAYLOAD, perMessageDeflate: false });
     this.publicHost = new URL(d.cfg.PUBLIC_URL).host;
     http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    void this.watchReconnects();
+  }
+
+  /** After a NATS reconnect, each live stream sends its newest caller final again (see `resendLastFinal`). */
+  private async watchReconnects(): Promise<void> {
+    for await (const s of this.d.bus.nc.status()) {
+      if (s.type !== "reconnect") continue;
+      const sent = [...this.byCall.values()].filter((x) => x.resendLastFinal(RESEND_FINAL_MAX_AGE_MS)).length;
+      this.d.log.info({ streams: this.byCall.size, finalsResent: sent }, "nats reconnected, recent caller finals sent again");
+    }
   }
 
   /** Live streams on this worker. */

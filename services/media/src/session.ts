@@ -6,7 +6,7 @@ import type { Logger } from "@voicecall/log";
 import { callLogger } from "@voicecall/log";
 import { every } from "@voicecall/runtime";
 import { toFrames, FRAME_BYTES } from "@voicecall/audio";
-import { ControlMessage, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
+import { CallEvent, ControlMessage, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
 import type { MediaConfig } from "./config";
 import type { SpeechPipelineFactory } from "./speech/types";
 import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
@@ -18,7 +18,7 @@ import type { Metrics } from "@voicecall/runtime";
 import type { CallRecord } from "@voicecall/contracts";
 import type { RealtimeBridge, RealtimeBridges } from "./realtime/index";
 import { admitStream, type StreamIdentity } from "./admission";
-import { streamEvents, type Emit, type StreamEvent } from "./stream-events";
+import { streamEvents, type Emit, type PublishedEvent, type StreamEvent } from "./stream-events";
 import { TurnLatency } from "./turn-latency";
 import { reportStreamEnd, type EndReason } from "./stream-end";
 
@@ -131,7 +131,7 @@ export class StreamSession {
     const { callId, callSid, streamSid } = a;
     this.id = { callId, callSid, streamSid, owner: a.owner };
     this.log = callLogger(this.d.log, callId, callSid).child({ streamSid });
-    this.publish = streamEvents({ bus: this.d.bus, store, log: this.log, metrics: this.d.metrics, callId, streamSid });
+    this.publish = streamEvents({ bus: this.d.bus, store, log: this.log, metrics: this.d.metrics, callId, streamSid, onFinal: (f) => (this.lastFinal = f) });
     if (this.ws.readyState !== this.ws.OPEN) {
       // Closed while it was admitted: the record names this stream now, so it ends as a lost stream does.
       this.d.grace(streamSid, () => this.report("closed"));
@@ -158,6 +158,7 @@ export class StreamSession {
         this.bridge?.onPlayed(u);
       },
       onFirstSent: (u) => this.firstAudio(u),
+      onLost: (u, missing) => this.log.warn({ utteranceId: u.id, missing }, "audio chunks lost on the bus, played on without them"),
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
     if (call.engine === "realtime" && this.d.realtime) {
@@ -287,6 +288,25 @@ export class StreamSession {
 
   private send(text: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  /** The newest caller final published, for `resendLastFinal`. */
+  private lastFinal?: PublishedEvent;
+
+  /**
+   * NATS reconnected: publishes made between the node's death and the client noticing it were lost
+   * (at-most-once), a caller final among them. Send the newest final again if it is recent (same `ts`
+   * and text: an agent that heard it already drops the repeat). Returns whether it was sent.
+   */
+  resendLastFinal(maxAgeMs: number): boolean {
+    const f = this.lastFinal;
+    if (this.state !== "live" || !f || !this.callId || Date.now() - f.ts > maxAgeMs) return false;
+    try {
+      this.d.bus.publish(subjects.evt(this.callId), CallEvent, f);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private readonly emit: Emit = (e, force = false) => {

@@ -62,7 +62,7 @@ export class SpeechLoop {
 
   /** One chunk of agent audio from the bus. */
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
-    this.o.playout.push(h, payload);
+    this.o.playout.pushSpoken(h, payload);
     this.levels?.agentAudio(h.utteranceId, payload);
     if (h.seq === 0 && h.text) this.o.policy.agentSaid(h.text);
     this.lastFinalAtMs = null;

@@ -28,6 +28,12 @@ type Rendered = { audio: Uint8Array; provider: string } | null;
  */
 export class PhraseCache {
   private readonly inflight = new Map<string, Promise<Rendered>>();
+  /**
+   * Live syntheses in progress, by key: a say for the same text waits for that one (and plays it whole)
+   * instead of starting its own. Twenty calls given one scripted answer at once would otherwise start
+   * twenty engine processes that starve each other past the first-chunk timeout, and none is heard.
+   */
+  private readonly live = new Map<string, Promise<Rendered>>();
 
   constructor(
     private readonly store: CallStore,
@@ -76,19 +82,33 @@ export class PhraseCache {
   }
 
   /**
-   * Audio for a say: a pre-render in progress (waited for), the Redis cache, or live synthesis
-   * (stored when complete, cacheable and spoken by the primary).
+   * Audio for a say: a pre-render or live synthesis of the same text in progress (waited for), the
+   * Redis cache, or live synthesis (stored when complete, cacheable and spoken by the primary).
    */
   async open(text: string, signal: AbortSignal, onFailure: (f: TtsFailure) => void): Promise<AudioSource> {
     const k = this.key(text);
-    const running = this.inflight.get(k);
-    const rendered = running ? await abortable(running, signal) : null;
-    if (rendered) return { chunks: once(rendered.audio), cached: true, provider: () => rendered.provider };
+    // A render that failed or was cancelled settles null and leaves the map: look again (another waiter
+    // may have taken over), or synthesize.
+    for (let running = this.inflight.get(k) ?? this.live.get(k); running && !signal.aborted; running = this.inflight.get(k) ?? this.live.get(k)) {
+      const rendered = await abortable(running, signal);
+      if (rendered) return { chunks: once(rendered.audio), cached: true, provider: () => rendered.provider };
+    }
+    // Registered before the first await, so a say for the same text arriving meanwhile waits for this one.
+    let settle!: (r: Rendered) => void;
+    const shared = new Promise<Rendered>((r) => (settle = r));
+    this.live.set(k, shared);
+    const finish = (r: Rendered) => {
+      if (this.live.get(k) === shared) this.live.delete(k);
+      settle(r);
+    };
     const hit = await this.store.ttsGet(k).catch((err) => {
       this.log.warn({ err: (err as Error).message }, "tts cache read failed");
       return null;
     });
-    if (hit && hit.length > 0) return { chunks: once(hit), cached: true, provider: () => this.tts.label };
+    if (hit && hit.length > 0) {
+      finish({ audio: hit, provider: this.tts.label });
+      return { chunks: once(hit), cached: true, provider: () => this.tts.label };
+    }
     let provider = this.tts.label;
     const live = this.tts.synthesize(text, {
       signal,
@@ -97,8 +117,12 @@ export class PhraseCache {
         onFailure(f);
       },
     });
-    const store = text.length <= this.o.maxChars ? (audio: Uint8Array) => (provider === this.tts.label ? this.store.ttsSet(k, audio, this.o.ttlMs) : undefined) : undefined;
-    return { chunks: store ? tee(live, store, this.log) : live, cached: false, provider: () => provider };
+    const cacheable = text.length <= this.o.maxChars;
+    const done = (audio: Uint8Array) => {
+      finish({ audio, provider });
+      return cacheable && provider === this.tts.label ? this.store.ttsSet(k, audio, this.o.ttlMs) : undefined;
+    };
+    return { chunks: tee(live, done, this.log, () => finish(null)), cached: false, provider: () => provider };
   }
 }
 
@@ -106,12 +130,21 @@ async function* once(audio: Uint8Array): AsyncGenerator<Uint8Array> {
   yield audio;
 }
 
-/** Pass chunks through; when the stream completes (not aborted, not failed), hand the whole audio to `done`. */
-async function* tee(src: AsyncIterable<Uint8Array>, done: (audio: Uint8Array) => Promise<void> | undefined, log: Logger): AsyncGenerator<Uint8Array> {
+/**
+ * Pass chunks through; when the stream completes (not aborted, not failed), hand the whole audio to
+ * `done`; otherwise (an error, or the reader stopped early) call `failed`.
+ */
+async function* tee(src: AsyncIterable<Uint8Array>, done: (audio: Uint8Array) => Promise<void> | undefined, log: Logger, failed: () => void): AsyncGenerator<Uint8Array> {
   const parts: Uint8Array[] = [];
-  for await (const c of src) {
-    parts.push(c);
-    yield c;
+  let complete = false;
+  try {
+    for await (const c of src) {
+      parts.push(c);
+      yield c;
+    }
+    complete = true;
+  } finally {
+    if (!complete) failed();
   }
   await Promise.resolve(done(Buffer.concat(parts))).catch((err) => log.warn({ err: (err as Error).message }, "tts cache write failed"));
 }

@@ -236,6 +236,38 @@ describe("greeting prerender → cache hit", () => {
   });
 });
 
+describe("one text said on many calls at once", () => {
+  it("is synthesized once: the other calls wait for that render and play it whole", async () => {
+    start({ TTS_PROVIDER: "elevenlabs", TTS_RETRIES: "0" });
+    v.fallbackMode = { kind: "ok", chunks: 5, delayMs: 40 };
+    const calls = await Promise.all(Array.from({ length: 8 }, () => call()));
+    const text = `We are open Monday to Friday ${calls[0]!.callId}.`;
+    for (const c of calls) c.say("r1", text);
+    await Promise.all(calls.map((c) => c.done("r1")));
+    expect(v.requests.length).toBe(1);
+    const bytes = calls.map((c) => c.of("r1").reduce((n, x) => n + x.bytes, 0));
+    expect(new Set(bytes).size).toBe(1);
+    expect(bytes[0]).toBeGreaterThan(0);
+    for (const c of calls) c.stop();
+  });
+
+  it("when that render fails, each waiting call synthesizes for itself", async () => {
+    start({ TTS_PROVIDER: "elevenlabs", TTS_FALLBACK_PROVIDER: "none", TTS_RETRIES: "0" });
+    v.modes = [{ kind: "status", status: 400 }];
+    v.fallbackMode = { kind: "ok", chunks: 3, delayMs: 20 };
+    const calls = await Promise.all(Array.from({ length: 3 }, () => call()));
+    const text = `Sorry, that did not work ${calls[0]!.callId}.`;
+    for (const c of calls) c.say("r1", text);
+    // The first render failed (400 is final): that call gets tts.error; one of the two calls that waited
+    // for it rendered again, for both.
+    await waitFor(() => calls.filter((c) => c.of("r1").some((x) => x.last)).length === 2, "two calls spoken", 20_000);
+    await waitFor(() => calls.some((c) => c.events.some((e) => e.type === "tts.error")), "tts.error of the first", 20_000);
+    expect(calls.filter((c) => c.of("r1").some((x) => x.bytes > 0)).length).toBe(2);
+    expect(v.requests.length).toBe(2);
+    for (const c of calls) c.stop();
+  });
+});
+
 describe("speaker: several tts instances", () => {
   const owned: TtsApp[] = [];
   afterEach(async () => {
