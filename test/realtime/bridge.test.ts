@@ -182,6 +182,9 @@ describe("media: realtime engine", () => {
     expect(s2.responses[0]!.metadata).toEqual({ vc: "greeting" });
     await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greeting played on the new stream", 30_000);
     expect(c2.played).toBeGreaterThan(0);
+    // Caddy's round robin sent the second stream to the other worker: each worker opened one session for this call.
+    const opened = h.workers.map((w) => w.logs.lines.filter((l) => l.msg === "realtime session open" && l.callId === call.callId).length);
+    expect(opened).toEqual([1, 1]);
   });
 
   it("notify mode: the message, heard, then hang-up; the model never answers on its own and has no tools", async () => {
