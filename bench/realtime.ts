@@ -1,5 +1,6 @@
 /**
- * `npx tsx bench/realtime.ts [--calls 10,50] [--turns T] [--json out.json]` (run it under `heavy`)
+ * `npx tsx bench/realtime.ts [--calls 10,50] [--turns T] [--json out.json] [--profile DIR]` (run it under `heavy`;
+ * `--profile` writes the media process's CPU profile there, for `bench/profile-summary.ts`)
  *
  * Voice-to-voice through the realtime engine, against its limit in the same run. For each concurrency in
  * `--calls`, the same driver runs N concurrent calls twice, through the same Caddy TLS, against the same
@@ -35,6 +36,7 @@ const arg = (name: string, def: string) => {
 const counts = arg("--calls", "10,50").split(",").map((x) => Math.max(1, Number(x)));
 const turns = Math.max(1, Number(arg("--turns", "3")));
 const out = arg("--json", "artifacts/bench-realtime.json");
+const profileDir = arg("--profile", "");
 
 const fake = await FakeRealtimeServer.start();
 fake.onUserTurn = () => ({ say: "We open at nine.", ms: 800 });
@@ -43,7 +45,7 @@ const relayPort = await freePort();
 const stack = await startStack({
   services: ["media"],
   secrets,
-  serviceEnv: { media: { REALTIME_URL: fake.url, REALTIME_SILENCE_REPROMPT_MS: "0", LOG_LEVEL: "warn" } },
+  serviceEnv: { media: { REALTIME_URL: fake.url, REALTIME_SILENCE_REPROMPT_MS: "0", LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) } },
   // The limit sits behind the same Caddy, on a path of its own.
   startServers: (routes) => startServers({ caddy: { routes: [...routes, { path: "/limit/stream*", upstreams: [`127.0.0.1:${relayPort}`] }] } }),
 });
