@@ -1,6 +1,6 @@
 /**
  * `npx tsx bench/realtime.ts [--calls 10,50] [--turns T] [--json out.json] [--profile DIR]` (run it under `heavy`;
- * `--profile` writes the media process's CPU profile there, for `bench/profile-summary.ts`)
+ * `--profile` writes the media process's CPU profile of each of its phases there, for `bench/profile-summary.ts`)
  *
  * Voice-to-voice through the realtime engine, against its limit in the same run. For each concurrency in
  * `--calls`, the same driver runs N concurrent calls twice, through the same Caddy TLS, against the same
@@ -45,7 +45,7 @@ const relayPort = await freePort();
 const stack = await startStack({
   services: ["media"],
   secrets,
-  serviceEnv: { media: { REALTIME_URL: fake.url, REALTIME_SILENCE_REPROMPT_MS: "0", LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}) } },
+  serviceEnv: { media: { REALTIME_URL: fake.url, REALTIME_SILENCE_REPROMPT_MS: "0", LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--import ${new URL("./cpu-prof-preload.mjs", import.meta.url).pathname}`, BENCH_PROFILE_DIR: profileDir } : {}) } },
   // The limit sits behind the same Caddy, on a path of its own.
   startServers: (routes) => startServers({ caddy: { routes: [...routes, { path: "/limit/stream*", upstreams: [`127.0.0.1:${relayPort}`] }] } }),
 });
@@ -124,9 +124,13 @@ interface Phase {
 async function phase(target: Target, calls: number): Promise<Phase> {
   const s = samples();
   const lag = monitorEventLoopDelay({ resolution: 5 });
+  // SIGUSR2: the preload writes media's profile so far and starts another, so one file covers this phase.
+  const mark = () => profileDir && target === "ours" && process.kill(stack.get("media").proc.child.pid!, "SIGUSR2");
+  mark();
   lag.enable();
   await Promise.all(Array.from({ length: calls }, (_, i) => oneCall(target, i, s)));
   lag.disable();
+  mark();
   await new Promise((r) => setTimeout(r, 1000)); // the streams' teardown, before the next phase
   const d = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, dist(v)])) as Phase["d"];
   return { target, calls, d, driverLagP99Ms: Math.round(lag.percentile(99) / 1e5) / 10, loadavg: loadavg() };
