@@ -1,15 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { createHash, X509Certificate } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "node:tls";
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readWav, writeWav } from "@voicecall/audio";
 import { CallEvent, SayMessage, subjects } from "@voicecall/contracts";
 import { requireBinary, startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
+import { callerScript, phoneBrowser } from "./chromium";
 
 /**
  * The browser phone in real headless Chromium: the page speaks Media Streams itself over wss through
@@ -30,56 +27,15 @@ let v: VoiceStack;
 let browser: Browser;
 let dir: string;
 
-/** The caller's WAV for Chromium's fake capture: 16-bit PCM mono, loops, so silence on both sides. */
-function callerWav(path: string): void {
-  const raw = join(dir, "raw.wav");
-  execFileSync("flite", ["-voice", "rms", "-t", SENTENCE, "-o", raw]);
-  const { samples, sampleRate } = readWav(readFileSync(raw));
-  const out = new Int16Array(sampleRate * (PRE_SILENCE_S + POST_SILENCE_S) + samples.length);
-  out.set(samples, sampleRate * PRE_SILENCE_S);
-  writeFileSync(path, writeWav(out, sampleRate));
-}
-
-/** Base64 SHA-256 of the served leaf certificate's public key, for --ignore-certificate-errors-spki-list. */
-function leafSpki(origin: string): Promise<string> {
-  const u = new URL(origin);
-  return new Promise((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port: Number(u.port), servername: u.hostname, ca: v.stack.ca }, () => {
-      const der = s.getPeerCertificate().raw;
-      s.end();
-      const spki = new X509Certificate(der).publicKey.export({ type: "spki", format: "der" });
-      resolve(createHash("sha256").update(spki).digest("base64"));
-    });
-    s.on("error", reject);
-  });
-}
-
 beforeAll(async () => {
   requireBinary("chromium");
   requireBinary("flite");
   dir = mkdtempSync(join(tmpdir(), "vc-phone-"));
   const wav = join(dir, "caller.wav");
-  callerWav(wav);
+  callerScript(dir, wav, [[PRE_SILENCE_S, SENTENCE]], POST_SILENCE_S);
   // No "are you still there?" reprompt while the fake microphone is still silent.
   v = await startVoiceStack({ mediaReplicas: 1, serviceEnv: { agent: { SILENCE_REPROMPT_MS: "60000" } } });
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-      `--use-file-for-fake-audio-capture=${wav}`,
-      `--ignore-certificate-errors-spki-list=${await leafSpki(v.stack.origin)}`,
-    ],
-  });
+  browser = await phoneBrowser(wav, v.stack.origin, v.stack.ca);
 }, 120_000);
 
 afterAll(async () => {

@@ -144,6 +144,19 @@ describe("media: realtime engine", () => {
     expect(h.workers.map((w) => w.logs.text()).join("\n")).toContain("rate_limit_exceeded");
   });
 
+  it("a non-fatal vendor error event is logged and published as ignored: same session, the call goes on", async () => {
+    const { call, c, s } = await live();
+    const n = fake.sessions.length;
+    s.send({ type: "error", error: { type: "invalid_request_error", code: "invalid_value", message: "something was off" } });
+    await waitFor(() => h.of(call.callId, "realtime.error")[0], "realtime.error");
+    expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "invalid_value", action: "ignored" }]);
+    fake.onUserTurn = () => ({ say: "Still here." });
+    c.say(400);
+    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "Still here."), "answered on the same session", 30_000);
+    expect(fake.sessions.length).toBe(n);
+    expect(cmdsOf(call.callId)).toEqual([]);
+  });
+
   it("the model gone for good: a short apology in the local voice (tts), heard, then a clean hang-up; the key is never logged", async () => {
     const { call, s } = await live();
     const says: SayMessage[] = [];
@@ -181,6 +194,9 @@ describe("media: realtime engine", () => {
     expect(s2.responses[0]!.metadata).toEqual({ vc: "greeting" });
     await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greeting played on the new stream", 30_000);
     expect(c2.played).toBeGreaterThan(0);
+    // Caddy's round robin sent the second stream to the other worker: each worker opened one session for this call.
+    const opened = h.workers.map((w) => w.logs.lines.filter((l) => l.msg === "realtime session open" && l.callId === call.callId).length);
+    expect(opened).toEqual([1, 1]);
   });
 
   it("notify mode: the message, heard, then hang-up; the model never answers on its own and has no tools", async () => {

@@ -13,6 +13,7 @@ export { realtimeConfigSchema, type RealtimeConfig } from "./config";
 export { createRealtimeModel } from "./factory";
 export type { RealtimeModel } from "./types";
 export { RealtimeBridge } from "./bridge";
+export type { BridgeOptions, BridgePorts, BridgeSettings } from "./bridge-options";
 
 export interface RealtimeDeps {
   bus: Bus;

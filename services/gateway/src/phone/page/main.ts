@@ -124,6 +124,8 @@ function onEvent(e: { type: string; text?: string; state?: string; playedMs?: nu
     }
   }
   else if (e.type === "say" && e.text) line("agent", e.text);
+  // A realtime call has no `say`: the model's words come as what the caller heard of them.
+  else if (e.type === "transcript.agent" && e.text) line("agent", e.text);
   else if (e.type === "interrupted") line("system", `interrupted after ${Math.round((e.playedMs ?? 0) / 100) / 10}s`);
   else if (e.type === "call.state" && e.state) {
     setState(e.state);
