@@ -1,5 +1,5 @@
 import type { Purpose } from "@voicecall/contracts";
-import { heardContent, heardPart } from "./heard";
+import { heardContent, heardPart } from "./caller-heard";
 import type { Turn, Utterance } from "./turn";
 
 /** Rewrite a turn's assistant message to what the caller heard (or will hear) of it. */

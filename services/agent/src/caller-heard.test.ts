@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { heardPart, isEcho } from "./heard";
+import { heardPart, isEcho } from "./caller-heard";
 
 describe("heardPart", () => {
   const t = "We are open Monday to Friday from nine to six.";
