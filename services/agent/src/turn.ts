@@ -24,7 +24,7 @@ export interface Turn {
   /** Epoch ms the caller's input arrived. */
   startedAt: number;
   ac: AbortController;
-  /** Utterances said for this turn, in order. */
+  /** Lines said for this turn, in order. */
   said: SaidLine[];
   /** This turn's assistant message in the history (created at its first sentence). */
   msg?: ChatMessage;
