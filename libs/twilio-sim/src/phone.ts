@@ -94,6 +94,15 @@ export class Phone {
     await this.call.end(this.call.status === "in-progress" ? "completed" : "canceled", "caller-hangup");
   }
 
+  /**
+   * Move the call on as the far end or the network would, outside the TwiML: `in-progress` answers it,
+   * a terminal status ends it with that status. Status callbacks go out as for any such change.
+   */
+  async setStatus(status: Exclude<CallStatus, "queued" | "initiated" | "ringing">): Promise<void> {
+    if (status === "in-progress") return this.call.answer();
+    await this.call.end(status, "set-status");
+  }
+
   heard(): Heard {
     return this.call.recorder.snapshot();
   }
