@@ -41,4 +41,11 @@ describe("what a test reads and sets on the simulator's REST side", () => {
     await sim.call(a.sid)!.setStatus("completed");
     expect((await client.calls(a.sid).fetch()).status).toBe("completed");
   });
+
+  it("refuses a call to Twilio's magic invalid number with its error, and dials none", async () => {
+    const before = sim.calls().length;
+    const err = await client.calls.create({ to: "+15005550001", from: "+14155550100", url: "https://voice.example.test/voice/webhook" }).catch((e: { status: number; code: number }) => e);
+    expect(err).toMatchObject({ status: 400, code: 21217 });
+    expect(sim.calls()).toHaveLength(before);
+  });
 });
