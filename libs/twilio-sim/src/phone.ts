@@ -4,7 +4,7 @@ import type { Heard } from "./heard-recorder";
 import { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 import type { StreamRecord } from "./stream-runner";
 import type { NetworkConditions } from "./network";
-import type { CallEventRecord, CallStatus } from "./types";
+import { terminalStatuses, type CallEventRecord, type CallStatus } from "./types";
 import type { WebhookRecord } from "./webhooks";
 
 async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs: number): Promise<T> {
@@ -99,7 +99,11 @@ export class Phone {
    * a terminal status ends it with that status. Status callbacks go out as for any such change.
    */
   async setStatus(status: Exclude<CallStatus, "queued" | "initiated" | "ringing">): Promise<void> {
-    if (status === "in-progress") return this.call.answer();
+    if (status === "in-progress") {
+      // Only a ringing call is answered: an outbound one starts ringing a moment after it is created.
+      await this.waitForStatus(["ringing", ...terminalStatuses]);
+      return this.call.answer();
+    }
     await this.call.end(status, "set-status");
   }
 
