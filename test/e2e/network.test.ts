@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startVoiceStack, waitFor, type VoiceStack } from "@voicecall/testkit";
 import { roundTrip, type Heard, type MarkRecord, type NetworkConditions } from "@voicecall/twilio-sim";
 import { CallEvent } from "@voicecall/contracts";
-import { heardPart } from "../../services/agent/src/heard";
+import { heardPart } from "../../services/agent/src/caller-heard";
 
 /**
  * Outbound audio over a real network's round trip: the whole stack offline, the simulator's Media Streams

@@ -2,6 +2,7 @@ export { startSimulator, type Simulator, type SimulatorOptions, type IncomingCal
 export { Phone } from "./phone";
 export { simulatorHttpClient } from "./http-client";
 export { createRestApp, callJson, RestError, type CallRegistry, type CreateCallRequest } from "./rest-server";
+export { recordRestRequests, type RestRequest } from "./rest-log";
 export { sendWebhook, signingUrl, type WebhookRecord, type WebhookKind, type WebhookOptions } from "./webhooks";
 export { parseTwiml, TwimlError, type Verb, type StreamSpec, type ParsedTwiml, type DialTarget } from "./twiml";
 export { interpret, type TwimlHost, type Outcome, type StreamEnd } from "./interpreter";

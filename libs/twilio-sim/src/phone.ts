@@ -4,7 +4,7 @@ import type { Heard } from "./heard-recorder";
 import { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 import type { StreamRecord } from "./stream-runner";
 import type { NetworkConditions } from "./network";
-import type { CallEventRecord, CallStatus } from "./types";
+import { terminalStatuses, type CallEventRecord, type CallStatus } from "./types";
 import type { WebhookRecord } from "./webhooks";
 
 async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs: number): Promise<T> {
@@ -92,6 +92,19 @@ export class Phone {
   /** The caller hangs up: streams get `stop`, then the `completed` status callback. */
   async hangup(): Promise<void> {
     await this.call.end(this.call.status === "in-progress" ? "completed" : "canceled", "caller-hangup");
+  }
+
+  /**
+   * Move the call on as the far end or the network would, outside the TwiML: `in-progress` answers it,
+   * a terminal status ends it with that status. Status callbacks go out as for any such change.
+   */
+  async setStatus(status: Exclude<CallStatus, "queued" | "initiated" | "ringing">): Promise<void> {
+    if (status === "in-progress") {
+      // Only a ringing call is answered: an outbound one starts ringing a moment after it is created.
+      await this.waitForStatus(["ringing", ...terminalStatuses]);
+      return this.call.answer();
+    }
+    await this.call.end(status, "set-status");
   }
 
   heard(): Heard {

@@ -3,6 +3,7 @@ import { formatNumber, rfc2822 } from "./sids";
 import type { SimCall } from "./call";
 import type { DialOutcome } from "./types";
 import { addAccountRoutes, type OwnedNumber } from "./account-routes";
+import { magicToRefusal } from "./magic-numbers";
 
 /** Twilio's REST error: `{code, message, more_info, status}`. */
 export class RestError extends Error {
@@ -118,6 +119,8 @@ export function createRestApp(reg: CallRegistry): express.Express {
     const Twiml = str(b.Twiml);
     if (!To) throw new RestError(400, 21201, "No 'To' number is specified");
     if (!From) throw new RestError(400, 21213, "No 'From' number is specified");
+    const refused = magicToRefusal(To);
+    if (refused) throw new RestError(400, ...refused);
     if (!Url && !Twiml && !str(b.ApplicationSid)) throw new RestError(400, 21205, "Url parameter is required");
     if (Url && !validUrl(Url)) throw new RestError(400, 21205, `Url is not a valid URL: ${Url}`);
     for (const k of ["StatusCallback", "FallbackUrl", "AsyncAmdStatusCallback"]) {

@@ -1,9 +1,11 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
+import express from "express";
 import { SimCall, type CallParams } from "./call";
 import { Phone } from "./phone";
 import { createRestApp, type CallRegistry, type CreateCallRequest } from "./rest-server";
+import { recordRestRequests, type RestRequest } from "./rest-log";
 import { newSid } from "./sids";
 import { defaultKnobs, type DialOutcome, type SimContext, type SimKnobs } from "./types";
 import type { WebhookRecord } from "./webhooks";
@@ -62,6 +64,8 @@ export interface Simulator {
   knobs: SimKnobs;
   /** Every webhook sent to the app, in order, with the app's answer. */
   requests: WebhookRecord[];
+  /** Every REST request the app sent, in order (refused ones too). A test may empty it. */
+  restRequests: RestRequest[];
   /** A call comes in to `to` (one of our numbers, or any number with `url`). */
   incoming(c: IncomingCall): Promise<Phone>;
   /** The next call not yet handed out (outbound calls created over REST, in creation order). */
@@ -143,8 +147,10 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     all: () => [...phones.values()].map((p) => p.call),
   };
 
+  const restRequests: RestRequest[] = [];
+  const app = express().use(recordRestRequests(restRequests), createRestApp(registry));
   const server: Server = await new Promise((resolve, reject) => {
-    const s = createRestApp(registry).listen(o.port ?? 0, o.host ?? "127.0.0.1", () => resolve(s));
+    const s = app.listen(o.port ?? 0, o.host ?? "127.0.0.1", () => resolve(s));
     s.once("error", reject);
   });
   const addr = server.address() as AddressInfo;
@@ -156,6 +162,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     authToken,
     knobs,
     requests,
+    restRequests,
     async incoming(c) {
       const n = numbers.get(c.to);
       const url = c.url ?? n?.voiceUrl;

@@ -1,6 +1,6 @@
 import type { CallRecord } from "@voicecall/contracts";
 import { isBackchannel } from "@voicecall/dialogue";
-import { isEcho } from "./heard";
+import { isEcho } from "./echo";
 
 /** A caller line older than this is not answered on recovery (the caller has moved on). */
 export const RECOVER_MAX_AGE_MS = 30_000;

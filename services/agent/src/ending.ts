@@ -2,7 +2,7 @@ import type { Logger } from "@voicecall/log";
 import type { CallWrites } from "./call-writes";
 import type { Outbox } from "./outbox";
 import { AfterMark } from "./timers";
-import type { Utterance } from "./turn";
+import type { SaidLine } from "./turn";
 
 export interface EndingDeps {
   out: Outbox;
@@ -52,7 +52,7 @@ export class Ending {
   }
 
   /** Run `fn` once the last of `said` was heard, or at once if nothing of it is playing. */
-  afterLast(said: readonly Utterance[], fn: () => void): void {
+  afterLast(said: readonly SaidLine[], fn: () => void): void {
     this.after.cancel();
     const last = said.at(-1);
     if (!last || !this.d.isSpeaking(last.id)) return fn();

@@ -1,6 +1,6 @@
 import type { Purpose } from "@voicecall/contracts";
-import { heardContent, heardPart } from "./heard";
-import type { Turn, Utterance } from "./turn";
+import { heardContent, heardPart } from "./caller-heard";
+import type { Turn, SaidLine } from "./turn";
 
 /** Rewrite a turn's assistant message to what the caller heard (or will hear) of it. */
 function refresh(turn: Turn): void {
@@ -13,11 +13,11 @@ function refresh(turn: Turn): void {
  */
 export class SpeechLedger {
   /** Said and neither played nor interrupted yet (may still be queued in tts/media). */
-  private readonly speaking = new Map<string, Utterance>();
+  private readonly speaking = new Map<string, SaidLine>();
   /** Reply utterances of the current and previous turn, for marks and cuts that arrive late. */
-  private readonly replies = new Map<string, Utterance>();
+  private readonly replies = new Map<string, SaidLine>();
   /** A cut greeting/prompt/operator line, written to the transcript when the cut is confirmed. */
-  private cutOther?: Utterance;
+  private cutOther?: SaidLine;
   /** Every id said on this call and what it was for: a late mark (from an earlier stream) still finds it. */
   private readonly purposes = new Map<string, Purpose>();
 
@@ -39,7 +39,7 @@ export class SpeechLedger {
     return this.purposes.get(id);
   }
 
-  said(u: Utterance): void {
+  said(u: SaidLine): void {
     this.purposes.set(u.id, u.purpose);
     this.speaking.set(u.id, u);
     if (u.turn) this.replies.set(u.id, u);
@@ -51,7 +51,7 @@ export class SpeechLedger {
   }
 
   /** A done mark: the caller heard all of `id`. */
-  played(id: string): Utterance | undefined {
+  played(id: string): SaidLine | undefined {
     const u = this.speaking.get(id) ?? this.replies.get(id);
     this.speaking.delete(id);
     this.replies.delete(id);
@@ -63,7 +63,7 @@ export class SpeechLedger {
    * Media paused `id` for caller speech. Provisional (`resumed` undoes it) until a newer turn confirms it.
    * Returns the utterance when its cut is final already (media confirmed after the caller's turn began).
    */
-  interrupted(id: string, playedMs: number, totalMs: number): { cut?: Utterance; final: boolean } {
+  interrupted(id: string, playedMs: number, totalMs: number): { cut?: SaidLine; final: boolean } {
     const u = this.speaking.get(id) ?? this.replies.get(id);
     if (!u || u.played || (u.turn?.superseded && u.turn.said.some((s) => s.cut !== undefined))) return { final: false };
     this.speaking.delete(id);
@@ -90,7 +90,7 @@ export class SpeechLedger {
    * A newer turn replaces `turn`: its unplayed sentences will never be heard. Returns the utterance
    * whose cut this confirms (to write to the transcript), if any.
    */
-  supersede(turn: Turn | undefined): Utterance | undefined {
+  supersede(turn: Turn | undefined): SaidLine | undefined {
     if (turn) {
       turn.superseded = true;
       refresh(turn);

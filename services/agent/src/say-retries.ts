@@ -1,4 +1,4 @@
-import type { Utterance } from "./turn";
+import type { SaidLine } from "./turn";
 
 /** Wait this long for a say's first audio chunk before sending it again. */
 export const SAY_RETRY_MS_DEFAULT = 3000;
@@ -20,11 +20,11 @@ export class SayRetries {
 
   /** `resend` returns false when the utterance is moot (cancelled, stream gone): no more tries. */
   constructor(
-    private readonly resend: (u: Utterance, generation: number, endOfTurn: boolean) => boolean,
+    private readonly resend: (u: SaidLine, generation: number, endOfTurn: boolean) => boolean,
     private readonly afterMs = SAY_RETRY_MS_DEFAULT,
   ) {}
 
-  sent(u: Utterance, generation: number, endOfTurn: boolean): void {
+  sent(u: SaidLine, generation: number, endOfTurn: boolean): void {
     this.arrived(u.id);
     const arm = (tries: number) => {
       const timer = setTimeout(() => {

@@ -3,7 +3,7 @@ import type { Logger } from "@voicecall/log";
 import { SpeechLedger } from "./ledger";
 import type { Outbox } from "./outbox";
 import { SayRetries } from "./say-retries";
-import type { Utterance } from "./turn";
+import type { SaidLine } from "./turn";
 
 export interface SpeakerDeps {
   out: Outbox;
@@ -25,13 +25,13 @@ export class Speaker {
     this.retries = new SayRetries((u, gen, end) => this.resend(u, gen, end), d.retryMs);
   }
 
-  say(id: string, text: string, purpose: Purpose, generation: number): Utterance {
-    const u: Utterance = { id, text, purpose };
+  say(id: string, text: string, purpose: Purpose, generation: number): SaidLine {
+    const u: SaidLine = { id, text, purpose };
     this.speak(u, generation, true);
     return u;
   }
 
-  speak(u: Utterance, generation: number, endOfTurn: boolean): void {
+  speak(u: SaidLine, generation: number, endOfTurn: boolean): void {
     this.d.onSpeak();
     this.ledger.said(u);
     this.d.out.say(u.id, u.text, u.purpose, generation, endOfTurn);
@@ -54,7 +54,7 @@ export class Speaker {
   }
 
   /** No audio came for `u` (its say was lost, e.g. tts restarting): say it again unless it is moot. */
-  private resend(u: Utterance, generation: number, endOfTurn: boolean): boolean {
+  private resend(u: SaidLine, generation: number, endOfTurn: boolean): boolean {
     if (!this.d.mayResend() || !this.ledger.isSpeaking(u.id)) return false;
     this.d.log.info({ utteranceId: u.id }, "no audio for say, sent again");
     this.d.out.say(u.id, u.text, u.purpose, generation, endOfTurn);

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "@voicecall/log";
 import type { ChatMessage, LanguageModel } from "./llm/types";
-import { streamReply, type ToolCall, type Turn, type Utterance } from "./turn";
+import { streamReply, type ToolCall, type Turn, type SaidLine } from "./turn";
 
 export interface TurnRunnerDeps {
   model: LanguageModel;
@@ -11,7 +11,7 @@ export interface TurnRunnerDeps {
   /** The conversation stopped following the call: no turn may speak. */
   stopped: () => boolean;
   /** Send one sentence to tts. */
-  speak: (u: Utterance, generation: number, endOfTurn: boolean) => void;
+  speak: (u: SaidLine, generation: number, endOfTurn: boolean) => void;
   /** A turn's first sentence is on its way, `latencyMs` after the caller's input arrived. */
   started: (generation: number, latencyMs: number) => void;
   /** The model finished answering `turn` (its tool calls, if any, to run now). */
@@ -83,7 +83,7 @@ export class TurnRunner {
   private sayReply(turn: Turn, text: string, endOfTurn: boolean): void {
     if (this.stale(turn)) return;
     if (turn.said.length === 0) this.d.started(turn.generation, Date.now() - turn.startedAt);
-    const u: Utterance = { id: `r${turn.generation}-${turn.said.length}`, text, purpose: "reply", turn };
+    const u: SaidLine = { id: `r${turn.generation}-${turn.said.length}`, text, purpose: "reply", turn };
     turn.said.push(u);
     if (!turn.msg) {
       turn.msg = { role: "assistant", content: text };
@@ -103,7 +103,7 @@ export class TurnRunner {
     // Sentences from the first one the caller cut on were dropped on purpose.
     turn.said.slice(0, cutAt < 0 ? undefined : cutAt).forEach((u, i) => {
       if (u.played) return;
-      const again: Utterance = { ...u, id: `${u.id}.${randomUUID().slice(0, 4)}` };
+      const again: SaidLine = { ...u, id: `${u.id}.${randomUUID().slice(0, 4)}` };
       turn.said[i] = again;
       this.d.log.info({ utteranceId: again.id, was: u.id }, "unheard reply said again on the new stream");
       this.d.speak(again, turn.generation, turn.finished && i === turn.said.length - 1);

@@ -3,8 +3,11 @@ import { agentTools } from "./llm/tools";
 import type { ChatMessage, LanguageModel } from "./llm/types";
 import { SentenceSplitter } from "./sentences";
 
-/** One `say` we published. */
-export interface Utterance {
+/**
+ * One line the agent said (a `say` we published, its `utteranceId` on the wire) and what became of it:
+ * the ledger sets `played` or `cut`. Not the caller's speech (media's "utterance" is a VAD-cut turn).
+ */
+export interface SaidLine {
   id: string;
   text: string;
   purpose: Purpose;
@@ -21,8 +24,8 @@ export interface Turn {
   /** Epoch ms the caller's input arrived. */
   startedAt: number;
   ac: AbortController;
-  /** Utterances said for this turn, in order. */
-  said: Utterance[];
+  /** Lines said for this turn, in order. */
+  said: SaidLine[];
   /** This turn's assistant message in the history (created at its first sentence). */
   msg?: ChatMessage;
   finished: boolean;

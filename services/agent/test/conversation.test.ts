@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { heardPart } from "../src/heard";
+import { heardPart } from "../src/caller-heard";
 import type { LanguageModel, LlmChunk } from "../src/llm/types";
 import { conversationHarness, ev, runConversation, script } from "./harness";
 

@@ -17,7 +17,10 @@ afterAll(async () => {
 beforeEach(() => h.reset());
 
 const place = async (to = "+14155550123") => (await api(g.url, "POST", "/api/calls", { to })).json as { callId: string; callSid: string };
-const answer = (callId: string, callSid: string) => (h.stub.statuses.set(callSid, "in-progress"), twilioPost(g.url, `/voice/status?callId=${callId}`, { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" }));
+const answer = async (callId: string, callSid: string) => {
+  await h.sim.call(callSid)!.setStatus("in-progress");
+  return twilioPost(g.url, `/voice/status?callId=${callId}`, { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
+};
 
 describe("calls API", () => {
   it("needs the bearer token", async () => {
@@ -35,7 +38,7 @@ describe("calls API", () => {
     expect(notify.json.fields).toEqual(["message"]);
     expect((await api(g.url, "POST", "/api/calls", "{not json")).status).toBe(400);
     expect((await api(g.url, "GET", "/api/calls?state=completed")).json.fields).toEqual(["state"]);
-    expect(h.stub.requests).toHaveLength(0);
+    expect(h.sim.restRequests).toHaveLength(0);
   });
 
   it("engine per call: realtime when asked, else the pipeline (VOICE_ENGINE's default); a bad engine names the field", async () => {
@@ -75,7 +78,7 @@ describe("calls API", () => {
 
     expect((await api(g.url, "POST", `/api/calls/${a.callId}/hangup`)).status).toBe(202);
     expect((await api(g.url, "POST", `/api/calls/${b.callId}/hangup`)).status).toBe(202);
-    const updates = h.stub.requests.filter((r) => r.path.endsWith(`${a.callSid}.json`) || r.path.endsWith(`${b.callSid}.json`));
+    const updates = h.sim.restRequests.filter((r) => r.path.endsWith(`${a.callSid}.json`) || r.path.endsWith(`${b.callSid}.json`));
     expect(updates.map((u) => u.form.get("Status"))).toEqual(["completed", "completed"]);
     expect((await h.store.getCall(a.callId))!.state).toBe("canceled");
     expect((await h.store.getCall(b.callId))!.state).toBe("completed");
@@ -87,11 +90,11 @@ describe("calls API", () => {
     const a = await place();
     await answer(a.callId, a.callSid);
     h.bus.publish(subjects.cmd(a.callId), CommandMessage, { type: "transfer", callId: a.callId, ts: Date.now(), to: "+14155550999" });
-    await waitFor(() => h.stub.requests.find((r) => r.form.get("Twiml")), "transfer update");
-    expect(h.stub.requests.find((r) => r.form.get("Twiml"))!.form.get("Twiml")).toContain("<Dial>+14155550999</Dial>");
+    await waitFor(() => h.sim.restRequests.find((r) => r.form.get("Twiml")), "transfer update");
+    expect(h.sim.restRequests.find((r) => r.form.get("Twiml"))!.form.get("Twiml")).toContain("<Dial>+14155550999</Dial>");
     h.bus.publish(subjects.cmd(a.callId), CommandMessage, { type: "hangup", callId: a.callId, ts: Date.now(), reason: "agent-done" });
     await waitFor(async () => (await h.store.getCall(a.callId))!.state === "completed", "hangup applied");
-    expect(h.stub.requests.filter((r) => r.form.get("Status")).map((r) => r.form.get("Status"))).toEqual(["completed"]);
+    expect(h.sim.restRequests.filter((r) => r.form.get("Status")).map((r) => r.form.get("Status"))).toEqual(["completed"]);
     expect((await h.store.getCall(a.callId))!.endReason).toBe("agent-done");
   });
 });

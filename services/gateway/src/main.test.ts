@@ -2,17 +2,18 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { freePort, startProc, startServers, waitFor, type Servers } from "@voicecall/testkit";
-import { ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, STREAM_SECRET, startRestStub } from "../test/harness";
+import type { Simulator } from "@voicecall/twilio-sim";
+import { ACCOUNT_SID, API_TOKEN, AUTH_TOKEN, STREAM_SECRET, startTwilio } from "../test/harness";
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url));
 let servers: Servers;
-let stub: Awaited<ReturnType<typeof startRestStub>>;
+let twilio: Simulator;
 beforeAll(async () => {
   servers = await startServers();
-  stub = await startRestStub();
+  twilio = await startTwilio();
 });
 afterAll(async () => {
-  await stub?.close();
+  await twilio?.stop();
   await servers?.stop();
 });
 
@@ -25,7 +26,7 @@ const baseEnv = (port: number) => ({
   PUBLIC_URL: "https://voice.example.test",
   TWILIO_ACCOUNT_SID: ACCOUNT_SID,
   TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-  TWILIO_API_BASE_URL: stub.origin,
+  TWILIO_API_BASE_URL: twilio.origin,
   TWILIO_FROM_NUMBER: "+14155550100",
   API_TOKEN,
   STREAM_TOKEN_SECRET: STREAM_SECRET,

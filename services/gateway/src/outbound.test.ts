@@ -27,7 +27,7 @@ const base = (callSid: string, extra: Record<string, string> = {}) => ({ CallSid
 describe("outbound call", () => {
   it("API → REST create with public URLs → signed webhook TwiML → status callbacks → completed with timeline", async () => {
     const { callId, callSid } = await placeCall({ machineDetection: "Enable" });
-    const create = h.stub.requests.find((r) => r.path.endsWith("/Calls.json"))!;
+    const create = h.sim.restRequests.find((r) => r.path.endsWith("/Calls.json"))!;
     expect(create.form.get("Url")).toBe(`https://voice.example.test/voice/webhook?callId=${callId}`);
     expect(create.form.get("StatusCallback")).toBe(`https://voice.example.test/voice/status?callId=${callId}`);
     expect(create.form.getAll("StatusCallbackEvent")).toEqual(["initiated", "ringing", "answered", "completed"]);
@@ -108,7 +108,7 @@ describe("outbound call", () => {
 
   it("sync AMD: AnsweredBy on the Url request is recorded and published once", async () => {
     const { callId, callSid } = await placeCall({ machineDetection: "DetectMessageEnd", asyncAmd: false });
-    const create = h.stub.requests.find((r) => r.path.endsWith("/Calls.json"))!;
+    const create = h.sim.restRequests.find((r) => r.path.endsWith("/Calls.json"))!;
     expect(create.form.get("AsyncAmd")).toBeNull();
     const params = base(callSid, { CallStatus: "in-progress", AnsweredBy: "machine_end_beep" });
     const a = await twilioPost(g.url, `/voice/webhook?callId=${callId}`, params);
@@ -126,9 +126,10 @@ describe("outbound call", () => {
   });
 
   it("Twilio refusing the call → 502, the call is failed and ended", async () => {
-    const r = await api(g.url, "POST", "/api/calls", { to: "+15550000000" });
+    // Twilio's magic number for "invalid To" with test credentials.
+    const r = await api(g.url, "POST", "/api/calls", { to: "+15005550001" });
     expect(r.status).toBe(502);
-    expect(r.json.code).toBe(21211);
+    expect(r.json.code).toBe(21217);
     expect(await h.store.getCall(r.json.callId)).toMatchObject({ state: "failed" });
   });
 });

@@ -21,9 +21,9 @@ describe("reaper", () => {
     const { g, advance } = await withClock({ INBOUND_POLICY: "open" });
     try {
       const out = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
-      h.stub.statuses.set(out.callSid, "in-progress");
+      await h.sim.call(out.callSid)!.setStatus("in-progress");
       await twilioPost(g.url, `/voice/status?callId=${out.callId}`, { CallSid: out.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
-      // An inbound call Twilio never sends an "answered" callback for (its sid is unknown to the REST stub).
+      // An inbound call Twilio never sends an "answered" callback for (its sid is unknown to Twilio's REST API here).
       const inSid = newCallSid();
       await twilioPost(g.url, "/voice/webhook", { CallSid: inSid, AccountSid: ACCOUNT_SID, From: "+14155550199", To: "+14155550100", CallStatus: "ringing", Direction: "inbound" });
       const inId = (await h.store.callIdBySid(inSid))!;
@@ -32,7 +32,7 @@ describe("reaper", () => {
       advance(32_000);
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 2 });
       expect(await h.store.getCall(out.callId)).toMatchObject({ state: "completed", endReason: "max-duration" });
-      expect(h.stub.requests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed")).toBe(true);
+      expect(h.sim.restRequests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed")).toBe(true);
       expect(await h.store.getCall(inId)).toMatchObject({ state: "completed", endReason: "max-duration" });
       expect(await h.store.activeCallIds()).toEqual([]);
     } finally {
@@ -45,12 +45,12 @@ describe("reaper", () => {
     try {
       const done = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
       const stuck = (await api(g.url, "POST", "/api/calls", { to: "+14155550124" })).json;
-      h.stub.statuses.set(done.callSid, "busy"); // Twilio finished it, its callback was lost
+      await h.sim.call(done.callSid)!.setStatus("busy"); // Twilio finished it, its callback was lost
       advance(81_000);
       await reapOnce(g.gw.ctx);
       expect((await h.store.getCall(done.callId))!.state).toBe("busy");
       expect(await h.store.getCall(stuck.callId)).toMatchObject({ state: "canceled", endReason: "stuck" });
-      expect(h.stub.requests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
+      expect(h.sim.restRequests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
     } finally {
       await g.close();
     }
@@ -71,7 +71,7 @@ describe("reaper: calls without a stream owner", () => {
       const streaming = await web("media-1");
       await h.store.acquireLease("stream", streaming, "media-1/MZ1", 3_600_000);
       const phone = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
-      h.stub.statuses.set(phone.callSid, "in-progress");
+      await h.sim.call(phone.callSid)!.setStatus("in-progress");
       await twilioPost(g.url, `/voice/status?callId=${phone.callId}`, { CallSid: phone.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
       advance(10_000);
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 4, reaped: 0 });
@@ -83,7 +83,7 @@ describe("reaper: calls without a stream owner", () => {
       expect((await h.store.getCall(streaming))!.state).toBe("in-progress");
       expect((await h.store.getCall(phone.callId))!.state).toBe("in-progress");
       // Twilio ended it (its callback was lost): the reaper's check applies that.
-      h.stub.statuses.set(phone.callSid, "completed");
+      await h.sim.call(phone.callSid)!.setStatus("completed");
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 1 });
       expect((await h.store.getCall(phone.callId))!.state).toBe("completed");
     } finally {
@@ -98,16 +98,18 @@ describe("reconcile at start", () => {
     try {
       const a = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
       const b = (await api(g.url, "POST", "/api/calls", { to: "+14155550124" })).json;
-      const c = (await api(g.url, "POST", "/api/calls", { to: "+14155550125" })).json;
-      h.stub.statuses.set(a.callSid, "completed");
-      h.stub.statuses.set(b.callSid, "in-progress");
-      h.stub.statuses.delete(c.callSid); // unknown to Twilio
-      const creates = h.stub.requests.filter((r) => r.path.endsWith("/Calls.json")).length;
+      // A call in our records whose sid Twilio does not know.
+      const c = { callId: `lost-${Math.random().toString(36).slice(2, 10)}`, callSid: newCallSid() };
+      await h.store.createCall({ ...c, channel: "twilio", direction: "outbound", mode: "conversation", from: "+14155550100", to: "+14155550125" });
+      await h.sim.call(a.callSid)!.setStatus("in-progress");
+      await h.sim.call(a.callSid)!.setStatus("completed");
+      await h.sim.call(b.callSid)!.setStatus("in-progress");
+      const creates = h.sim.restRequests.filter((r) => r.path.endsWith("/Calls.json")).length;
       expect(await reconcileActiveCalls(g.gw.ctx)).toBe(3);
       expect((await h.store.getCall(a.callId))!.state).toBe("completed");
       expect((await h.store.getCall(b.callId))!.state).toBe("in-progress");
       expect(await h.store.getCall(c.callId)).toMatchObject({ state: "failed", endReason: "unknown-to-twilio" });
-      expect(h.stub.requests.filter((r) => r.path.endsWith("/Calls.json")).length).toBe(creates);
+      expect(h.sim.restRequests.filter((r) => r.path.endsWith("/Calls.json")).length).toBe(creates);
     } finally {
       await g.close();
     }

@@ -1,17 +1,18 @@
 /**
- * Test-only wiring: real NATS + Redis (startServers), the gateway in-process on port 0, a tiny Twilio
- * REST stand-in (until tests use the simulator) reached through the real `twilio` library, and a signer.
+ * Test-only wiring: real NATS + Redis (startServers), the gateway in-process on port 0, the Twilio
+ * simulator's REST API reached through the real `twilio` library, and a signer.
  */
 import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import type express from "express";
 import type { Redis } from "ioredis";
 import { twilioSignature } from "@voicecall/auth";
 import { connectBus, type Bus } from "@voicecall/bus";
 import { subjects } from "@voicecall/contracts";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
+import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import { createApp, type Gateway } from "../src/app";
 import { parseGatewayConfig, twilioOffReason, type GatewayConfig } from "../src/config";
 import type { GatewayTuning } from "../src/context";
@@ -25,39 +26,12 @@ export const PUBLIC_URL = "https://voice.example.test";
 
 export const newCallSid = (): string => "CA" + randomBytes(16).toString("hex");
 
-/** A Twilio REST stand-in: records requests, keeps a status per call, answers like Twilio (201/200/404). */
-export async function startRestStub() {
-  const requests: { method: string; path: string; form: URLSearchParams }[] = [];
-  const statuses = new Map<string, string>();
-  const app = express();
-  app.use(express.text({ type: "*/*" }));
-  const json = (sid: string) => ({ sid, account_sid: ACCOUNT_SID, status: statuses.get(sid), answered_by: null, direction: "outbound-api" });
-  app.post("/2010-04-01/Accounts/:acc/Calls.json", (req, res) => {
-    const form = new URLSearchParams(req.body as string);
-    requests.push({ method: "POST", path: req.path, form });
-    if (form.get("To") === "+15550000000") return void res.status(400).json({ code: 21211, message: "Invalid 'To' Phone Number", more_info: "", status: 400 });
-    const sid = newCallSid();
-    statuses.set(sid, "queued");
-    res.status(201).json(json(sid));
-  });
-  app.post("/2010-04-01/Accounts/:acc/Calls/:sid.json", (req, res) => {
-    const form = new URLSearchParams(req.body as string);
-    requests.push({ method: "POST", path: req.path, form });
-    const sid = req.params.sid!;
-    if (!statuses.has(sid)) return void res.status(404).json({ code: 20404, message: "not found", more_info: "", status: 404 });
-    // Like Twilio: `completed` hangs up in any state; a call that never connected ends `canceled`.
-    const status = form.get("Status");
-    if (status) statuses.set(sid, status === "completed" && statuses.get(sid) !== "in-progress" ? "canceled" : status);
-    res.status(200).json(json(sid));
-  });
-  app.get("/2010-04-01/Accounts/:acc/Calls/:sid.json", (req, res) => {
-    requests.push({ method: "GET", path: req.path, form: new URLSearchParams() });
-    const sid = req.params.sid!;
-    if (!statuses.has(sid)) return void res.status(404).json({ code: 20404, message: "not found", more_info: "", status: 404 });
-    res.json(json(sid));
-  });
-  const server = await listen(app);
-  return { origin: origin(server), requests, statuses, close: () => close(server) };
+/**
+ * Twilio's REST side: the simulator, with calls that ring until a test moves them on (`setStatus`) and
+ * webhooks sent to a closed port, because these tests post Twilio's webhooks themselves.
+ */
+export function startTwilio(): Promise<Simulator> {
+  return startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, defaultOutcome: { ringMs: 3_600_000 }, route: () => new URL("http://127.0.0.1:9/") });
 }
 
 export function listen(app: express.Express): Promise<Server> {
@@ -77,7 +51,8 @@ export interface Harness {
   redis: Redis;
   store: CallStore;
   bus: Bus;
-  stub: Awaited<ReturnType<typeof startRestStub>>;
+  /** Twilio: `restRequests` is what the gateway asked of it since the last `reset()`. */
+  sim: Simulator;
   /** Every message on vc.> (JSON-decoded) since the last `reset()`. */
   messages: { subject: string; data: Record<string, unknown> }[];
   reset(): Promise<void>;
@@ -92,7 +67,7 @@ export async function startHarness(): Promise<Harness> {
   const redis = connectRedis(servers.redisUrl, log);
   const store = new CallStore(redis, { retentionMs: 3600_000 });
   const bus = await connectBus({ url: servers.natsUrl, name: "gateway-test", log });
-  const stub = await startRestStub();
+  const sim = await startTwilio();
   const messages: Harness["messages"] = [];
   const sub = bus.nc.subscribe("vc.>");
   void (async () => {
@@ -110,7 +85,7 @@ export async function startHarness(): Promise<Harness> {
     redis,
     store,
     bus,
-    stub,
+    sim,
     messages,
     async settle() {
       const id = `vc.test.settle.${Math.random().toString(36).slice(2)}`;
@@ -121,13 +96,13 @@ export async function startHarness(): Promise<Harness> {
     async reset() {
       await redis.flushall();
       messages.length = 0;
-      stub.requests.length = 0;
+      sim.restRequests.length = 0;
     },
     async stop() {
       sub.unsubscribe();
       await bus.drain();
       redis.disconnect();
-      await stub.close();
+      await sim.stop();
       await servers.stop();
     },
   };
@@ -149,7 +124,7 @@ export async function startGateway(h: Harness, env: Record<string, string> = {},
     PUBLIC_URL,
     TWILIO_ACCOUNT_SID: ACCOUNT_SID,
     TWILIO_AUTH_TOKEN: AUTH_TOKEN,
-    TWILIO_API_BASE_URL: h.stub.origin,
+    TWILIO_API_BASE_URL: h.sim.origin,
     TWILIO_FROM_NUMBER: "+14155550100",
     API_TOKEN,
     STREAM_TOKEN_SECRET: STREAM_SECRET,

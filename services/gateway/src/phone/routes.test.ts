@@ -82,7 +82,7 @@ describe("browser phone routes", () => {
     await h.settle();
     const lifecycle = h.messages.filter((m) => m.subject === subjects.lifecycle && m.data.callId === c.callId).map((m) => m.data.type);
     expect(lifecycle).toEqual(["call.created", "call.answered"]);
-    expect(h.stub.requests).toHaveLength(0);
+    expect(h.sim.restRequests).toHaveLength(0);
   });
 
   it("refuses calls over the concurrency limit", async () => {

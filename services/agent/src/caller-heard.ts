@@ -1,5 +1,3 @@
-import { normalize } from "@voicecall/dialogue";
-
 /**
  * The part of `text` the caller heard when playback stopped after `playedMs` of `totalMs`:
  * the same share of characters, cut back to the last whole word. Speech rate is close enough to
@@ -14,21 +12,6 @@ export function heardPart(text: string, playedMs: number, totalMs: number): stri
   const head = text.slice(0, n);
   const cut = /\s/.test(text[n] ?? " ") ? head : head.replace(/\S*$/, "");
   return cut.trimEnd();
-}
-
-/**
- * True when a caller transcript is most likely our own voice coming back (speaker phone, line echo):
- * all its words (two or more, or one long word) occur in what we are saying right now.
- */
-export function isEcho(transcript: string, speaking: string): boolean {
-  const said = normalize(speaking);
-  const heard = normalize(transcript);
-  if (!said || !heard) return false;
-  if (` ${said} `.includes(` ${heard} `)) return true;
-  const words = new Set(said.split(" "));
-  const tw = heard.split(" ");
-  const hits = tw.filter((w) => words.has(w)).length;
-  return tw.length >= 2 && hits / tw.length >= 0.8;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { heardPart, isEcho } from "./heard";
+import { heardPart } from "./caller-heard";
 
 describe("heardPart", () => {
   const t = "We are open Monday to Friday from nine to six.";
@@ -8,13 +8,5 @@ describe("heardPart", () => {
     expect(heardPart(t, 1000, 1000)).toBe(t);
     expect(heardPart(t, 500, 1000)).toBe("We are open Monday to");
     expect(heardPart(t, 130, 1000)).toBe("We");
-  });
-});
-
-describe("isEcho", () => {
-  it("recognises our own words, not the caller's", () => {
-    expect(isEcho("open monday to friday", "We are open Monday to Friday from nine to six.")).toBe(true);
-    expect(isEcho("book an appointment", "We are open Monday to Friday.")).toBe(false);
-    expect(isEcho("yes", "Shall I book it for you?")).toBe(false);
   });
 });
