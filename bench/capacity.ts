@@ -34,6 +34,10 @@ export interface CapacityReport {
   rssPerStreamKB: number;
   idleRssMB: number;
   steps: CapacityStep[];
+  /** Streams within the lag limit on the one pinned core. */
+  streamsPerCore: number;
+  /** The same ramp against the bare relay (bench/limit/relay.ts), when run. */
+  relay?: { streamsPerCore: number; cpuPerStreamPct: number; rssPerStreamKB: number; stopReason: string };
 }
 
 export interface CapacityOptions {
@@ -291,5 +295,6 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
     rssPerStreamKB: good ? Math.round(((good.rssMB * 1048576 - idle.rss) / 1024 / good.streams) * 10) / 10 : 0,
     idleRssMB: Math.round(idle.rss / 1048576),
     steps,
+    streamsPerCore: good?.streams ?? 0,
   };
 }

@@ -1,0 +1,61 @@
+/**
+ * The greeting hop by hop (issue #20 item 4): the bench watches the bus and stamps when the agent's `say`
+ * and tts's first audio chunk of each call pass; with the driver's stream start, media's `stream.started`,
+ * media's own "first frame sent" record and the caller's first heard frame, the greeting splits into
+ * media checks → agent (+2 NATS hops) → tts cache (+1 NATS hop) → media playout → wire (Caddy, network, driver).
+ * The bench's own NATS delivery sits in the middle hops; it is one loopback hop, the same on every run.
+ */
+import type { NatsConnection, Subscription } from "nats";
+import type { CallResult } from "./calls";
+import { dist, type Dist } from "./stats";
+
+export interface Hops {
+  mediaChecksMs: Dist;
+  agentMs: Dist;
+  ttsMs: Dist;
+  playoutMs: Dist;
+  wireMs: Dist;
+}
+
+const PER_CALL = 4;
+
+export async function hopWatch(nc: NatsConnection): Promise<{ reset(): void; split(results: CallResult[], sentAt: Map<string, number>): Hops; stop(): void }> {
+  let say = new Map<string, number[]>();
+  let audio = new Map<string, number[]>();
+  const note = (m: Map<string, number[]>) => (subject: string) => {
+    const id = subject.split(".")[2]!;
+    const list = m.get(id) ?? [];
+    if (list.length < PER_CALL) list.push(Date.now());
+    m.set(id, list);
+  };
+  const subs: Subscription[] = [
+    nc.subscribe("vc.call.*.say", { callback: (_e, msg) => note(say)(msg.subject) }),
+    nc.subscribe("vc.call.*.audio", { callback: (_e, msg) => note(audio)(msg.subject) }),
+  ];
+  await nc.flush();
+  return {
+    reset() {
+      say = new Map();
+      audio = new Map();
+    },
+    split(results, sentAt) {
+      const h = { mediaChecksMs: [] as number[], agentMs: [] as number[], ttsMs: [] as number[], playoutMs: [] as number[], wireMs: [] as number[] };
+      for (const r of results) {
+        if (!r.callId || r.startAbs === undefined || r.greetAbs === undefined || r.greetingStartMs === undefined) continue;
+        const started = r.startAbs + r.greetingStartMs;
+        const s = say.get(r.callId)?.find((t) => t >= started - 5);
+        const a = s === undefined ? undefined : audio.get(r.callId)?.find((t) => t >= s);
+        const sent = sentAt.get(r.callId);
+        h.mediaChecksMs.push(r.greetingStartMs);
+        if (s !== undefined) h.agentMs.push(s - started);
+        if (s !== undefined && a !== undefined) h.ttsMs.push(a - s);
+        if (a !== undefined && sent !== undefined) h.playoutMs.push(sent - a);
+        if (sent !== undefined) h.wireMs.push(r.greetAbs - sent);
+      }
+      return { mediaChecksMs: dist(h.mediaChecksMs), agentMs: dist(h.agentMs), ttsMs: dist(h.ttsMs), playoutMs: dist(h.playoutMs), wireMs: dist(h.wireMs) };
+    },
+    stop() {
+      for (const s of subs) s.unsubscribe();
+    },
+  };
+}
