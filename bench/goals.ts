@@ -40,8 +40,9 @@ export function ratioRows(s: ScenarioReport): RatioRow[] {
 
 export function ratioTable(s: ScenarioReport): string {
   const c = (d: Dist | null) => (d ? `${d.p50 ?? "-"} / ${d.p99 ?? "-"}` : "-");
-  const rows = ratioRows(s).map((r) => [r.metric, c(r.ours), c(r.limit), `${r.p50 ?? "-"} / ${r.p99 ?? "-"}`]);
-  const head = ["metric (ms, p50 / p99)", "ours", "limit", "ours ÷ limit"];
+  const d = (a: number | null, b: number | null | undefined) => (a === null || b === null || b === undefined ? "-" : String(r2(a - b)));
+  const rows = ratioRows(s).map((r) => [r.metric, c(r.ours), c(r.limit), `${r.p50 ?? "-"} / ${r.p99 ?? "-"}`, `${d(r.ours.p50, r.limit?.p50)} / ${d(r.ours.p99, r.limit?.p99)}`]);
+  const head = ["metric (ms, p50 / p99)", "ours", "limit", "ours ÷ limit", "ours − limit"];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cols: string[]) => cols.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join("  ");
   const under = `underruns/call ${s.underrunsPerCall.toFixed(2)} (limit ${s.limit?.underrunsPerCall.toFixed(2) ?? "-"}); driver lag p99 ${s.driver.lagP99Ms} ms (limit run ${s.limit?.driver.lagP99Ms ?? "-"})`;
