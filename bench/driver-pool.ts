@@ -33,7 +33,9 @@ export async function startDriverPool(o: Init & { workers: number; port: number 
   for (let i = 0; i < o.workers; i++) {
     const simPort = await freePort();
     const { workers: _n, port: _p, ...init } = o;
-    const wk = new Worker(BOOT, { workerData: { ...init, entry: ENTRY, simPort } satisfies WorkerInit });
+    // BENCH_DRIVER_PROFILE=dir: a V8 CPU profile of each driver thread (where the simulated callers' time goes).
+    const prof = process.env.BENCH_DRIVER_PROFILE;
+    const wk = new Worker(BOOT, { workerData: { ...init, entry: ENTRY, simPort } satisfies WorkerInit, execArgv: prof ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${prof}`] : undefined });
     await new Promise<void>((resolve, reject) => {
       wk.once("message", () => resolve());
       wk.once("error", reject);
