@@ -102,7 +102,7 @@ parentPort!.on("message", async (m: RunRequest | "stop") => {
     await sim.stop().catch(() => undefined);
     await nc.drain().catch(() => undefined);
     parentPort!.postMessage("stopped");
-    return;
+    process.exit(0); // ends this thread only (and writes its --cpu-prof profile)
   }
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();

@@ -154,8 +154,11 @@ export class Conversation {
         // A new stream: nothing said to an earlier one is playing any more.
         this.retries.clear();
         this.ledger.clear();
-        if (this.pending && !this.pendingPlayed) this.sayPending();
-        else {
+        if (this.pending && !this.pendingPlayed) {
+          // Media is already playing the greeting tts rendered while the phone rang: it is this say.
+          if (e.greeting && this.pending.kind === "greeting") this.adoptPending(e.greeting);
+          else this.sayPending();
+        } else {
           this.resayUnheard();
           this.armSilence();
         }
@@ -209,6 +212,12 @@ export class Conversation {
     const p = this.pending;
     if (!p || !this.streamLive) return;
     this.say(`${p.kind}-${randomUUID().slice(0, 8)}`, p.text, p.kind);
+  }
+
+  /** The pending message is playing as `utteranceId` without a say (media's pre-rendered greeting). */
+  private adoptPending(utteranceId: string): void {
+    this.silence.pause();
+    this.ledger.said({ id: utteranceId, text: this.pending!.text, purpose: this.pending!.kind });
   }
 
   private async leaveVoicemail(): Promise<void> {

@@ -14,6 +14,7 @@ import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
 import { Playout, msOf, type Utterance } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechIn } from "./speech-in";
+import { prerenderedGreeting } from "./prerendered-greeting";
 import { dtmfTones } from "./dtmf-tones";
 import type { Metrics } from "@voicecall/runtime";
 import type { CallRecord } from "@voicecall/contracts";
@@ -134,6 +135,8 @@ export class StreamSession {
     if (!fresh) return this.reject(1008, "token already used");
     if (!call) return this.reject(1008, "unknown call");
     if (isTerminal(call.state)) return this.reject(1000, "call ended");
+    // Read beside the lease round trips, not after them: it is on the path to the first greeting frame.
+    const greeting = prerenderedGreeting(store, call).catch((err: Error) => void this.log.warn({ err: err.message }, "prerendered greeting not read"));
     this.callId = callId;
     this.callSid = callSid;
     this.streamSid = streamSid;
@@ -152,8 +155,10 @@ export class StreamSession {
     this.goLive(call);
     // The record names the new stream before anyone hears of it: an old stream's late stop then sees
     // it is stale (`report`) and stays quiet.
+    const pre = await greeting;
+    if (pre) this.speechIn!.audio(pre.header, pre.audio);
     const [, streams] = await Promise.all([store.update(callId, { mediaOwner: this.d.worker, streamSid }), store.incrStreamCount(callId)]);
-    this.emit({ type: "stream.started", callSid, worker: this.d.worker });
+    this.emit({ type: "stream.started", callSid, worker: this.d.worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
     this.log.info({ streams, previousOwner: cur ?? undefined }, "stream started");
   }
 
