@@ -139,6 +139,7 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
     lines.push(ratioTable(s));
+    lines.push(`[${s.scenario}] greetings played by media from the pre-render (no agent or tts hop): ${s.hops.preRendered} of ${s.hops.greetings}`);
     lines.push(`[${s.scenario}] network: RTT ${s.network.rttMs} ms, jitter ±${s.network.jitterMs} ms each way; media PLAYOUT_LEAD_MS ${s.network.leadMs}`);
     lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
     if (s.falseInterruptionsPerCall !== null)
