@@ -184,7 +184,8 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     r.greetingMs = greetAbs - startAbs;
     r.startAbs = startAbs;
     r.greetAbs = greetAbs;
-    const mediaStarted = evAfter("stream.started", startAbs - 1000);
+    // Media plays a pre-rendered greeting before it announces the stream: its event may come after the audio.
+    const mediaStarted = await until(() => evAfter("stream.started", startAbs - 1000), "media's stream.started", 5000, o.signal).catch(() => undefined);
     if (mediaStarted) {
       r.greetingStartMs = mediaStarted.ts - startAbs;
       r.greetingDeliverMs = greetAbs - mediaStarted.ts;
