@@ -10,8 +10,8 @@ import { parseArgs, runBench, type BenchReport } from "./run";
  */
 describe("npm run bench (smoke)", () => {
   it("parses its flags", () => {
-    expect(parseArgs([])).toMatchObject({ calls: 100, scenarios: ["instant", "offline"], capacity: false, json: "artifacts/bench.json" });
-    expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({ calls: 7, durationS: 3, scenarios: ["offline"], json: "x.json" });
+    expect(parseArgs([])).toMatchObject({ calls: [100], scenarios: ["instant", "offline"], capacity: false, json: "artifacts/bench.json" });
+    expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({ calls: [7], durationS: 3, scenarios: ["offline"], json: "x.json" });
     expect(parseArgs(["--scenario", "all"])).toMatchObject({ scenarios: ["instant", "offline"], capacity: true });
     expect(parseArgs(["--capacity"])).toMatchObject({ scenarios: [], capacity: true });
     expect(parseArgs(["--rtt", "200", "--jitter", "30"])).toMatchObject({ rttMs: 200, jitterMs: 30 });

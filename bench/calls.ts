@@ -1,5 +1,4 @@
 import type { Phone } from "@voicecall/twilio-sim";
-import type { VoiceStack } from "@voicecall/testkit";
 import type { CallerAudio } from "./audio";
 import { echoFrame, type Noise } from "./noises";
 
@@ -15,6 +14,9 @@ export interface CallResult {
   callId?: string;
   ok: boolean;
   error?: string;
+  /** Epoch ms: the stream's `start` sent, and the greeting's first audio heard (for the per-hop split). */
+  startAbs?: number;
+  greetAbs?: number;
   /** stream `start` sent → first greeting audio received by the caller. */
   greetingMs?: number;
   /** Split of the greeting: `start` sent → media's `stream.started` (token, Redis checks, lease) … */
@@ -71,8 +73,11 @@ export interface NoiseOutcome {
   heard: string[];
 }
 
+/** Places one call to `to` and hands back its id and the simulator's end of it (ours: the API; the limit: an inbound call). */
+export type Dial = (to: string, greeting: string, signal: AbortSignal) => Promise<{ callId: string; phone: Phone }>;
+
 export interface DriveOptions {
-  v: VoiceStack;
+  dial: Dial;
   events: Map<string, BusEvent[]>;
   audio: CallerAudio;
   index: number;
@@ -83,8 +88,10 @@ export interface DriveOptions {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The number call `index` dials: the driver pool routes the stack's REST requests for it by this. */
+export const callerNumber = (index: number): string => `+1415${String(5_000_000 + index).padStart(7, "0")}`;
 
-async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -158,16 +165,15 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
   const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, playedErrorMs: [], reportedErrorMs: [], noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, bargeInsReplayed: 0, perNoise: [] };
   let lastNoise: string | undefined;
-  const to = `+1415${String(5_000_000 + o.index).padStart(7, "0")}`;
+  const to = callerNumber(o.index);
   let phone: Phone | undefined;
   try {
-    const created = await o.v.api<{ callId: string }>("POST", "/api/calls", { to, mode: "conversation", greeting: o.greeting });
-    if (created.status !== 202) throw new Error(`create call: ${created.status} ${JSON.stringify(created.json)}`);
-    const callId = created.json.callId;
+    const placed = await o.dial(to, o.greeting, o.signal);
+    const callId = placed.callId;
     r.callId = callId;
+    phone = placed.phone;
     const ev = () => o.events.get(callId) ?? [];
     const evAfter = (type: string, fromAbs: number, pred: (e: BusEvent) => boolean = () => true) => ev().find((e) => e.type === type && e.ts >= fromAbs && pred(e));
-    phone = await until(() => o.v.sim.calls().find((c) => c.to === to), `simulated call to ${to}`, 30_000, o.signal);
     const p = phone;
     const mouth = watchMouth(p);
     await p.waitForStream(1, 60_000);
@@ -176,7 +182,10 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     // Greeting: first audio heard, then its done mark (the whole greeting played).
     const greetAbs = await until(() => firstHeardAfter(p, startAbs), "greeting audio", 60_000, o.signal);
     r.greetingMs = greetAbs - startAbs;
-    const mediaStarted = evAfter("stream.started", startAbs - 1000);
+    r.startAbs = startAbs;
+    r.greetAbs = greetAbs;
+    // Media plays a pre-rendered greeting before it announces the stream: its event may come after the audio.
+    const mediaStarted = await until(() => evAfter("stream.started", startAbs - 1000), "media's stream.started", 5000, o.signal).catch(() => undefined);
     if (mediaStarted) {
       r.greetingStartMs = mediaStarted.ts - startAbs;
       r.greetingDeliverMs = greetAbs - mediaStarted.ts;

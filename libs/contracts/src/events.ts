@@ -8,7 +8,8 @@ const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 export const CallEvent = z.discriminatedUnion("type", [
   e("call.state", { state: CallState, prev: CallState.optional(), callSid: z.string().optional(), reason: z.string().optional() }),
   e("amd.result", { answeredBy: AnsweredBy }),
-  e("stream.started", { streamSid: z.string(), callSid: z.string(), worker: z.string() }),
+  /** `greeting`: the utterance id media is already playing the pre-rendered greeting as (the agent does not say it). */
+  e("stream.started", { streamSid: z.string(), callSid: z.string(), worker: z.string(), greeting: z.string().optional() }),
   e("stream.stopped", {
     streamSid: z.string(),
     reason: z.enum(["stop", "closed", "drain", "error", "replaced"]),

@@ -9,6 +9,9 @@ export const keys = {
   /** Stream reconnects of a call in the current window (a counter that expires with the window). */
   reconnects: (callId: string) => `vc:call:${callId}:reconnects`,
   callSid: (callSid: string) => `vc:callsid:${callSid}`,
+  /** The call's greeting rendered while the phone rang (tts): its PrerenderedGreeting record and its mu-law audio. */
+  greeting: (callId: string) => `vc:call:${callId}:greeting`,
+  greetingAudio: (callId: string) => `vc:call:${callId}:greeting:audio`,
   active: "vc:calls:active",
   seen: (key: string) => `vc:seen:${key}`,
   tts: (hash: string) => `vc:tts:${hash}`,

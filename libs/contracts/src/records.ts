@@ -83,6 +83,14 @@ export const Heartbeat = z.object({
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 
+/**
+ * `vc:call:<id>:greeting`: tts rendered the call's greeting while the phone rang (its audio, raw 8 kHz
+ * mu-law, is beside it under `…:greeting:audio`), so media can play it on `start` without the agent.
+ * `text` is what was rendered: media plays it only when it is still the call's greeting.
+ */
+export const PrerenderedGreeting = z.object({ text: z.string(), bytes: num, ts: num });
+export type PrerenderedGreeting = z.infer<typeof PrerenderedGreeting>;
+
 /** The cached first webhook answer per CallSid: a retried webhook gets the same TwiML. */
 export const WebhookAnswer = z.object({ twiml: z.string(), ts: num });
 export type WebhookAnswer = z.infer<typeof WebhookAnswer>;

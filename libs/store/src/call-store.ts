@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import {
   CallRecord,
   Heartbeat,
+  PrerenderedGreeting,
   TimelineEntry,
   TranscriptEntry,
   TurnMetric,
@@ -248,6 +249,22 @@ export class CallStore {
 
   async ttsGet(hash: string): Promise<Buffer | null> {
     return this.redis.getBuffer(keys.tts(hash));
+  }
+
+  /** The greeting tts rendered for this call while it rang (PrerenderedGreeting + audio), kept `ttlMs`. */
+  async setPrerenderedGreeting(callId: string, text: string, audio: Uint8Array, ttlMs: number): Promise<void> {
+    const rec = PrerenderedGreeting.parse({ text, bytes: audio.length, ts: Date.now() });
+    await this.redis.multi().set(keys.greeting(callId), JSON.stringify(rec), "PX", ttlMs).set(keys.greetingAudio(callId), Buffer.from(audio), "PX", ttlMs).exec();
+  }
+
+  /** Both in one round trip: media reads it on the way to the caller's first greeting frame. */
+  async prerenderedGreeting(callId: string): Promise<(PrerenderedGreeting & { audio: Buffer }) | null> {
+    const res = await this.redis.pipeline().get(keys.greeting(callId)).getBuffer(keys.greetingAudio(callId)).exec();
+    const raw = res?.[0]?.[1] as string | null | undefined;
+    const audio = res?.[1]?.[1] as Buffer | null | undefined;
+    if (!raw || !audio) return null;
+    const rec = PrerenderedGreeting.safeParse(JSON.parse(raw));
+    return rec.success && rec.data.bytes === audio.length ? { ...rec.data, audio } : null;
   }
 
   async ttsSet(hash: string, audio: Uint8Array, ttlMs: number): Promise<void> {

@@ -159,6 +159,23 @@ describe("agent", () => {
     expect(lines[0]!.utteranceId).toBe(g2.utteranceId);
   });
 
+  it("adopts the greeting media plays from the pre-render (no say), counts it on its mark, says it on a new stream that has none", async () => {
+    await startAgent();
+    const { callId, rec } = await newCall("conversation", { greeting: "Hello from the ring." });
+    await store.acquireLease("stream", callId, "media-test", 60_000);
+    evt(callId, { type: "stream.started", streamSid: "MZ1", callSid: "CA1", worker: "media-test", greeting: "greeting-pre1" });
+    await barrier(callId, rec);
+    expect(rec.spoken().filter((s) => s.purpose === "greeting")).toEqual([]);
+    // The stream died before its end mark, and the new one came without the pre-render: the agent says it.
+    await streamStarted(callId);
+    const g = await waitFor(() => rec.spoken().find((s) => s.purpose === "greeting"), "greeting said");
+    expect(g.text).toBe("Hello from the ring.");
+    mark(callId, "greeting-pre1");
+    await waitFor(async () => (await store.getCall(callId))!.greetingPlayed, "greetingPlayed on the pre-render's mark");
+    const lines = (await store.transcript(callId)).filter((t) => t.text === "Hello from the ring.");
+    expect(lines.map((l) => l.utteranceId)).toEqual(["greeting-pre1"]);
+  });
+
   it("answers transcript.final with say messages per sentence, and DTMF as input", async () => {
     await startAgent();
     const { callId, rec } = await newCall("conversation");

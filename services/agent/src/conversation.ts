@@ -186,7 +186,10 @@ export class Conversation {
         if (e.ts <= this.coveredUntil) return; // the stream found live at start: already handled
         // A new stream: nothing said to an earlier one is playing any more.
         this.voice.streamChanged();
-        if (this.mustHear.due()) this.sayMustHear();
+        const due = this.mustHear.due();
+        // Media is already playing the greeting tts rendered while the phone rang: it is this say.
+        if (due && e.greeting && due.kind === "greeting") this.adoptMustHear(e.greeting, due.text);
+        else if (due) this.sayMustHear();
         else {
           if (!this.ending) this.turns.resayUnheard();
           this.silence.arm();
@@ -233,6 +236,12 @@ export class Conversation {
   private sayMustHear(): void {
     const m = this.mustHear.due();
     if (m && this.streamLive) this.say(m.kind, m.text, m.kind);
+  }
+
+  /** The greeting is playing as `utteranceId` without a say (media's pre-rendered greeting). */
+  private adoptMustHear(utteranceId: string, text: string): void {
+    this.silence.pause();
+    this.voice.ledger.said({ id: utteranceId, text, purpose: "greeting" });
   }
 
   private async leaveVoicemail(): Promise<void> {

@@ -13,6 +13,7 @@ import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
 import { Playout, msOf, type UtteranceAudio } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechLoop } from "./speech-loop";
+import { greetingToPlay, readPrerendered } from "./prerendered-greeting";
 import { dtmfTones } from "./dtmf-tones";
 import type { Metrics } from "@voicecall/runtime";
 import type { CallRecord } from "@voicecall/contracts";
@@ -126,6 +127,8 @@ export class StreamSession {
     this.state = "starting";
     this.latency = new TurnLatency(performance.now());
     const { store, cfg, worker } = this.d;
+    // Read beside the admission, not after it: it is on the path to the first greeting frame.
+    const preRead = readPrerendered(store, f.start.customParameters.callId).catch((err: Error) => void this.log.warn({ err: err.message }, "prerendered greeting not read"));
     const a = await admitStream({ store, secret: cfg.STREAM_TOKEN_SECRET, worker, leaseTtlMs: cfg.STREAM_LEASE_TTL_MS }, f, this.d.signed);
     if (!a.ok) return this.reject(a.code, a.reason);
     const { callId, callSid, streamSid } = a;
@@ -140,7 +143,9 @@ export class StreamSession {
     this.state = "live";
     this.d.onLive(this);
     this.goLive(a.call);
-    this.emit({ type: "stream.started", callSid, worker });
+    const pre = greetingToPlay(a.call, await preRead);
+    if (pre && this.state === "live") this.callAudio!.audio(pre.header, pre.audio);
+    this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
     this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
   }
 

@@ -40,6 +40,7 @@ export function createApp(d: AppDeps): TtsApp {
   const speaker = new Speaker(d.bus, cache, d.log, {
     chunkBytes: d.chunkBytes,
     ownership: d.instanceId ? { store: d.store, instance: d.instanceId } : undefined,
+    greetings: d.store,
     onEvent: (e) => {
       if (e.type === "tts.first-chunk") metrics.ttsFirstChunk.observe({ provider: e.provider, cached: String(e.cached) }, e.latencyMs);
       else if (e.type === "tts.error") metrics.errors.inc({ kind: "tts" });

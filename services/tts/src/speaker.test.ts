@@ -218,6 +218,10 @@ describe("greeting prerender → cache hit", () => {
     c.say("g1", greeting);
     await c.done("g1");
     expect(v.requests.length).toBe(1);
+    // Also kept under the call, for media to play on `start` (issue #20): the same audio as the say's.
+    const pre = await waitFor(() => new CallStore(redis).prerenderedGreeting(c.callId), "greeting stored under the call");
+    expect(pre.text).toBe(greeting);
+    expect(pre.audio.length).toBe(c.of("g1").reduce((t, x) => t + x.bytes, 0));
     await waitFor(() => c.events.some((e) => e.type === "tts.first-chunk"), "first-chunk event");
     expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({ utteranceId: "g1", cached: true, provider: "elevenlabs" });
 

@@ -20,6 +20,8 @@ export interface SpeakerOptions {
   onEvent?: (e: z.input<typeof CallEvent>) => void;
   /** Own calls through a lease (any number of instances); without it, a queue group (one instance). */
   ownership?: SpeakerOwnership;
+  /** Where a greeting pre-rendered while the phone rings is also stored under its call, for media to play on `start`. */
+  greetings?: Pick<CallStore, "setPrerenderedGreeting">;
 }
 
 /** A queued utterance; its synthesis starts early (`pre`) when it is within the look-ahead. */
@@ -58,6 +60,8 @@ export interface SpeakerOwnership {
 
 /** How many utteranceIds per call are remembered for dropping repeated says (the agent re-sends a lost one). */
 const SEEN_MAX = 256;
+/** A pre-rendered greeting waits this long for its stream; after that the agent says it the usual way. */
+const PRERENDERED_GREETING_TTL_MS = 10 * 60_000;
 
 /** Forget a call's cancel state after this long without says (a missed `call.ended`). */
 const IDLE_FORGET_MS = 3600_000;
@@ -87,7 +91,9 @@ export class Speaker {
     this.lookahead = Math.max(1, o.lookahead ?? 2);
     this.onEvent = o.onEvent;
     this.ownership = o.ownership && { leaseMs: 4000, ...o.ownership };
+    this.greetings = o.greetings;
   }
+  private readonly greetings?: Pick<CallStore, "setPrerenderedGreeting">;
   private readonly ownership?: Required<SpeakerOwnership>;
   private stopRenew?: () => void;
   private readonly onEvent?: (e: z.input<typeof CallEvent>) => void;
@@ -291,7 +297,11 @@ export class Speaker {
         log.warn({ provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed during prerender");
         this.event({ type: "tts.error", callId: m.callId, ts: Date.now(), utteranceId: "prerender", ...f });
       })
-      .then((r) => log.info({ ms: Math.round(performance.now() - t0), bytes: r?.audio.length ?? 0 }, "greeting prerendered"));
+      .then(async (r) => {
+        log.info({ ms: Math.round(performance.now() - t0), bytes: r?.audio.length ?? 0 }, "greeting prerendered");
+        // Also under the call, so media can play it on `start` without a round trip through agent and tts.
+        if (r?.audio.length && this.greetings) await this.greetings.setPrerenderedGreeting(m.callId, m.text, r.audio, PRERENDERED_GREETING_TTL_MS).catch((err: Error) => log.warn({ err: err.message }, "prerendered greeting not stored for the call"));
+      });
   }
 
   private event(e: z.input<typeof CallEvent>): void {
