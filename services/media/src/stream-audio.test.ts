@@ -48,7 +48,7 @@ describe("media: audio out, barge-in, failover", () => {
     expect(c.echoed.filter((m) => m.name.startsWith("u1:")).every((m) => m.played)).toBe(true);
   });
 
-  it("barge-in: clear at once, interrupted.playedMs within one frame of what the caller heard; a real turn drops the rest", async () => {
+  it("barge-in: clear at once, interrupted.playedMs within the playout estimate (±100 ms) of what the caller heard; a real turn drops the rest", async () => {
     const { call, c } = await live();
     h.speak(call.callId, "long", rampAudio(6000), { chunks: 6, generation: 3 });
     await waitFor(() => c.played >= 8000, "a second played");
@@ -57,7 +57,10 @@ describe("media: audio out, barge-in, failover", () => {
     expect(c.clears.length).toBe(1);
     expect(cut.utteranceId).toBe("long");
     expect(cut.totalMs).toBe(6000);
-    expect(Math.abs(cut.playedMs - c.clears[0]! / 8)).toBeLessThanOrEqual(20);
+    // With wall-clock pacing the played position is an estimate from the send clock corrected by the
+    // newest echoed mark (issue #16: within one word, ±100 ms); a loaded machine delays the client's
+    // playout tick, so one frame (20 ms) held only on an idle machine (21–32 ms measured at load 5).
+    expect(Math.abs(cut.playedMs - c.clears[0]! / 8)).toBeLessThanOrEqual(100);
     const final = await waitFor(() => h.of(call.callId, "transcript.final")[0], "final");
     expect(final.text).toMatch(/word/);
     // The next turn plays right after what was heard: nothing of the interrupted utterance in between.
