@@ -13,11 +13,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cliEnvFor, freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
+import { cliEnvFor, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
 import { onLauncherExit } from "@voicecall/runtime";
 import { root } from "./config-docs";
 import { devSecrets, readDotEnv } from "./dev-secrets";
-import { portOr, startDevServers, type DevServers } from "./dev-servers";
+import { startDevServers, type DevServers } from "./dev-servers";
+import { portPicker } from "./dev-ports";
 
 const USAGE = `usage: npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
   --media N          media workers behind Caddy (default 1)
@@ -57,13 +58,8 @@ function print(name: string, line: string): void {
 }
 
 async function main(): Promise<void> {
-  const replaced: string[] = [];
-  const pick = async (p: number, what: string) => {
-    if (args["random-ports"]) return freePort();
-    const got = await portOr(p);
-    if (got !== p) replaced.push(`${what} port ${p} is taken: using ${got}`);
-    return got;
-  };
+  const picker = portPicker(args["random-ports"] ?? false);
+  const pick = picker.pick;
   const replicas = Math.max(1, Number(args.media) || 1);
   const ports = {
     nats: await pick(4222, "NATS"),
@@ -77,7 +73,7 @@ async function main(): Promise<void> {
     agent: await pick(8082, "agent"),
     media: [await pick(8080, "media-0"), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i, `media-${i + 1}`))))],
   };
-  for (const r of replaced) print("dev", `warning: ${r} (the URLs printed below, and tmp/dev/cli.env, have the real ports)`);
+  for (const w of picker.warnings) print("dev", w);
   const { given, line: secretsLine } = devSecrets(process.env, readDotEnv(join(root, ".env")));
   const fromEnv = given as Partial<StackSecrets>;
   // Made-up Twilio values still sign and check webhooks (browser phone, `voicecall simulate`), but must
