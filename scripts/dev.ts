@@ -25,7 +25,7 @@ const USAGE = `usage: npm run dev -- [--media N] [--random-ports] [--twilio-api 
   --random-ports     free random ports instead of 4222, 6379, 8443, 8088, 3000, 8080, 8081, 8082
   --twilio-api URL   send Twilio REST requests here (a simulator) instead of api.twilio.com
 Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment, else from .env, else are generated.
-Logs go to stdout only; keep them with: npm run dev 2>&1 | tee tmp/dev.log`;
+Logs go to stdout only; keep them with: mkdir -p tmp && npm run dev 2>&1 | tee tmp/dev.log`;
 
 function cliArgs() {
   try {
