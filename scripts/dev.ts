@@ -48,6 +48,12 @@ if (args.help) {
   process.exit(0);
 }
 
+// With `| tee` (README's way to keep the logs) Ctrl-C reaches the whole pipeline and tee goes first:
+// every later line meets a closed pipe. Without this the EPIPE is thrown and dev dies mid-stop, leaving
+// nats, redis, caddy and the services running; with it, the stop goes on unheard.
+process.stdout.on("error", () => {});
+process.stderr.on("error", () => {});
+
 const colors = [36, 35, 33, 32, 34, 31, 96, 95, 93];
 const color = new Map<string, number>();
 const useColor = process.stdout.isTTY;
@@ -83,10 +89,19 @@ async function main(): Promise<void> {
   let servers: DevServers | undefined;
   let stack: Stack | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (code: number, bySignal = true) => {
     if (stopping) {
+      // npm going away while we stop (it dies first when its stdout, a `| tee`, is gone) is no reason to hurry.
+      if (!bySignal) return;
       print("dev", "second signal: killing everything now");
       for (const h of stack?.all() ?? []) h.proc.kill9();
+      for (const pid of servers?.pids() ?? []) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone already */
+        }
+      }
       process.exit(1);
     }
     stopping = true;
@@ -102,7 +117,7 @@ async function main(): Promise<void> {
   // Started through npm with its shell in between: when npm goes, so do we (and everything below).
   onLauncherExit((why) => {
     print("dev", `${why}: stopping`);
-    void stop(0);
+    void stop(0, false);
   });
 
   stack = await startStack({
