@@ -4,20 +4,9 @@
  * so a browser or client that trusts it once keeps trusting it.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { freePort, requireBinary, startProc, testCaddyfile, waitFor, waitForPort, type CaddyRoute, type Proc, type Servers } from "@voicecall/testkit";
-
-/** `port` when nothing listens on it on loopback, else a free one. */
-export async function portOr(port: number): Promise<number> {
-  const free = await new Promise<boolean>((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-  return free ? port : freePort();
-}
+import { requireBinary, startProc, testCaddyfile, waitFor, waitForPort, type CaddyRoute, type Proc, type Servers } from "@voicecall/testkit";
 
 export interface DevServerOptions {
   /** Working directory for data (Caddy's CA persists in `<dir>/caddy`). */

@@ -13,18 +13,19 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cliEnvFor, freePort, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
+import { cliEnvFor, generateSecrets, startStack, type Stack, type StackSecrets } from "@voicecall/testkit";
 import { onLauncherExit } from "@voicecall/runtime";
 import { root } from "./config-docs";
 import { devSecrets, readDotEnv } from "./dev-secrets";
-import { portOr, startDevServers, type DevServers } from "./dev-servers";
+import { startDevServers, type DevServers } from "./dev-servers";
+import { portPicker } from "./dev-ports";
 
 const USAGE = `usage: npm run dev -- [--media N] [--random-ports] [--twilio-api http://127.0.0.1:4010]
   --media N          media workers behind Caddy (default 1)
   --random-ports     free random ports instead of 4222, 6379, 8443, 8088, 3000, 8080, 8081, 8082
   --twilio-api URL   send Twilio REST requests here (a simulator) instead of api.twilio.com
 Secrets (API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_*) come from the environment, else from .env, else are generated.
-Logs go to stdout only; keep them with: npm run dev 2>&1 | tee tmp/dev.log`;
+Logs go to stdout only; keep them with: mkdir -p tmp && npm run dev 2>&1 | tee tmp/dev.log`;
 
 function cliArgs() {
   try {
@@ -47,6 +48,12 @@ if (args.help) {
   process.exit(0);
 }
 
+// With `| tee` (README's way to keep the logs) Ctrl-C reaches the whole pipeline and tee goes first:
+// every later line meets a closed pipe. Without this the EPIPE is thrown and dev dies mid-stop, leaving
+// nats, redis, caddy and the services running; with it, the stop goes on unheard.
+process.stdout.on("error", () => {});
+process.stderr.on("error", () => {});
+
 const colors = [36, 35, 33, 32, 34, 31, 96, 95, 93];
 const color = new Map<string, number>();
 const useColor = process.stdout.isTTY;
@@ -57,13 +64,8 @@ function print(name: string, line: string): void {
 }
 
 async function main(): Promise<void> {
-  const replaced: string[] = [];
-  const pick = async (p: number, what: string) => {
-    if (args["random-ports"]) return freePort();
-    const got = await portOr(p);
-    if (got !== p) replaced.push(`${what} port ${p} is taken: using ${got}`);
-    return got;
-  };
+  const picker = portPicker(args["random-ports"] ?? false);
+  const pick = picker.pick;
   const replicas = Math.max(1, Number(args.media) || 1);
   const ports = {
     nats: await pick(4222, "NATS"),
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
     agent: await pick(8082, "agent"),
     media: [await pick(8080, "media-0"), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i, `media-${i + 1}`))))],
   };
-  for (const r of replaced) print("dev", `warning: ${r} (the URLs printed below, and tmp/dev/cli.env, have the real ports)`);
+  for (const w of picker.warnings) print("dev", w);
   const { given, line: secretsLine } = devSecrets(process.env, readDotEnv(join(root, ".env")));
   const fromEnv = given as Partial<StackSecrets>;
   // Made-up Twilio values still sign and check webhooks (browser phone, `voicecall simulate`), but must
@@ -87,10 +89,19 @@ async function main(): Promise<void> {
   let servers: DevServers | undefined;
   let stack: Stack | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (code: number, bySignal = true) => {
     if (stopping) {
+      // npm going away while we stop (it dies first when its stdout, a `| tee`, is gone) is no reason to hurry.
+      if (!bySignal) return;
       print("dev", "second signal: killing everything now");
       for (const h of stack?.all() ?? []) h.proc.kill9();
+      for (const pid of servers?.pids() ?? []) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          /* gone already */
+        }
+      }
       process.exit(1);
     }
     stopping = true;
@@ -106,7 +117,7 @@ async function main(): Promise<void> {
   // Started through npm with its shell in between: when npm goes, so do we (and everything below).
   onLauncherExit((why) => {
     print("dev", `${why}: stopping`);
-    void stop(0);
+    void stop(0, false);
   });
 
   stack = await startStack({

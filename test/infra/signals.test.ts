@@ -53,6 +53,21 @@ describe("stop signals reach everything", () => {
     }
   }, 180_000);
 
+  it("Ctrl-C with README's log-keeping line (`| tee`): tee goes first, dev still stops everything", async () => {
+    // A terminal's Ctrl-C reaches the whole pipeline: tee dies with it, and every line dev prints while
+    // stopping meets a closed pipe (EPIPE). (--random-ports: other stacks may hold the usual ports.)
+    const { p, out } = start("sh", ["-c", "mkdir -p tmp && npm run dev -- --random-ports 2>&1 | tee tmp/dev-signals-test.log"]);
+    let pids: number[] = [];
+    try {
+      await waitFor(() => /\| pids [\d ]+\n/.test(out()) || p.exitCode !== null, "the dev stack's ready summary", 120_000, 200);
+      pids = /\| pids ([\d ]+)\n/.exec(out())![1]!.trim().split(" ").map(Number);
+      process.kill(-p.pid!, "SIGINT");
+      await waitFor(() => pids.every((x) => !alive(x)), "every process dev started to exit", 20_000, 100);
+    } finally {
+      cleanup(p, pids);
+    }
+  }, 180_000);
+
   it("SIGTERM to `npx tsx <service main>` alone runs the service's shutdown", async () => {
     const { p, out } = start("npx", ["tsx", "test/infra/fixtures/on-shutdown.ts"]);
     let pid = 0;

@@ -1,6 +1,27 @@
 import { request as httpsRequest } from "node:https";
 import type { CliConfig } from "./config";
 
+/** A non-2xx answer of the gateway's API: its status and JSON body (when it was JSON). */
+export class ApiError extends Error {
+  override name = "ApiError";
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly body: Record<string, unknown> | undefined,
+  ) {
+    super(message);
+  }
+}
+
+const jsonOf = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === "object" ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /** The gateway's call-control API, as the CLI uses it (over https with the trusted CA when API_URL is https). */
 export class ApiClient {
   constructor(
@@ -14,7 +35,7 @@ export class ApiClient {
     const payload = body ? JSON.stringify(body) : undefined;
     const url = this.c.API_URL + path;
     const { status, text } = url.startsWith("https:") ? await this.https(url, method, headers, payload) : await this.http(url, method, headers, payload);
-    if (status < 200 || status >= 300) throw new Error(`${method} ${path} → ${status}: ${text.slice(0, 500)}`);
+    if (status < 200 || status >= 300) throw new ApiError(`${method} ${path} → ${status}: ${text.slice(0, 500)}`, status, jsonOf(text));
     return (text ? JSON.parse(text) : {}) as T;
   }
 

@@ -3,12 +3,13 @@ import { Mouth } from "./mouth";
 import { interpret, type Outcome, type TwimlHost } from "./interpreter";
 import { parseTwiml, TwimlError, type ParsedTwiml } from "./twiml";
 import { sendWebhook, type WebhookKind, type WebhookRecord } from "./webhooks";
+import { deliver, StatusCallbacks } from "./delivery";
 import { rfc2822 } from "./sids";
 import { Keypad } from "./keypad";
 import { sleep } from "./sleep";
 import { verbHost } from "./verb-host";
 import { StreamRunner } from "./stream-runner";
-import { terminalStatuses, type AnsweredBy, type CallEventRecord, type CallStatus, type DialOutcome, type SimContext } from "./types";
+import { defaultAmdMs, terminalStatuses, type AnsweredBy, type CallEventRecord, type CallStatus, type DialOutcome, type SimContext } from "./types";
 
 export interface CallParams {
   sid: string;
@@ -28,6 +29,8 @@ export interface CallParams {
   asyncAmd: boolean;
   asyncAmdStatusCallback?: string;
   asyncAmdStatusCallbackMethod: "GET" | "POST";
+  /** MachineDetectionTimeout (s): AMD that takes longer answers `unknown` then. Default 30. */
+  machineDetectionTimeoutSec?: number;
   timeoutSec: number;
   timeLimitSec: number;
   outcome: DialOutcome;
@@ -58,7 +61,7 @@ export class SimCall {
   private run?: AbortController;
   private pending?: Next;
   private timers: NodeJS.Timeout[] = [];
-  private cbChain = Promise.resolve();
+  private readonly callbacks: StatusCallbacks;
   readonly keypad = new Keypad();
   private resolveEnded!: (s: CallStatus) => void;
   readonly ended = new Promise<CallStatus>((r) => (this.resolveEnded = r));
@@ -67,6 +70,7 @@ export class SimCall {
     this.status = p.direction === "inbound" ? "ringing" : "queued";
     this.recorder = new HeardRecorder(this.dateCreated);
     this.streams = new StreamRunner(this);
+    this.callbacks = new StatusCallbacks(ctx, (params, again) => this.send("status", this.p.statusCallbackMethod, this.p.statusCallback!, params, again));
   }
 
   get sid(): string {
@@ -97,15 +101,20 @@ export class SimCall {
     return { AccountSid: this.ctx.accountSid, ApiVersion: "2010-04-01", CallSid: this.sid, CallStatus: status, Called: this.p.to, Caller: this.p.from, Direction: this.p.direction, From: this.p.from, To: this.p.to };
   }
 
-  async send(kind: WebhookKind, method: "GET" | "POST", url: string, params: Record<string, string>): Promise<WebhookRecord> {
-    const rec = await sendWebhook(this.ctx.webhook, kind, method, url, params, this.sid);
-    this.ctx.requests.push(rec);
-    this.ctx.onRequest?.(rec);
-    this.event("webhook", { kind, url, status: rec.status, errorCode: rec.errorCode });
+  /** Send a webhook as Twilio does (a retry when no answer came); `again` redelivers an earlier attempt once. */
+  async send(kind: WebhookKind, method: "GET" | "POST", url: string, params: Record<string, string>, again?: WebhookRecord): Promise<WebhookRecord> {
+    const record = (rec: WebhookRecord) => {
+      this.ctx.requests.push(rec);
+      this.ctx.onRequest?.(rec);
+      this.event("webhook", { kind, url, status: rec.status, errorCode: rec.errorCode, attempt: rec.attempt });
+    };
+    if (!again) return deliver(this.ctx, kind, method, url, params, this.sid, record);
+    const rec = await sendWebhook(this.ctx.webhook, kind, method, url, params, this.sid, { idempotencyToken: again.idempotencyToken, attempt: again.attempt + 1 });
+    record(rec);
     return rec;
   }
 
-  /** Status callbacks do not block the call; they go out in order, one at a time. */
+  /** Status callbacks do not block the call; how they arrive is `knobs.statusCallbacks`. */
   private statusCallback(event: "initiated" | "ringing" | "answered" | "completed"): void {
     const url = this.p.statusCallback;
     if (!url || (event !== "completed" && !this.p.statusCallbackEvents.includes(event))) return;
@@ -117,12 +126,12 @@ export class SimCall {
       params.SipResponseCode = { completed: "200", busy: "486", "no-answer": "487", failed: "404", canceled: "487" }[this.status as "completed"] ?? "200";
     }
     if (this.answeredBy) params.AnsweredBy = this.answeredBy;
-    this.cbChain = this.cbChain.then(() => this.send("status", this.p.statusCallbackMethod, url, params).then(() => undefined));
+    this.callbacks.queue(params);
   }
 
   /** Resolves once every status callback queued so far has been answered. */
   callbacksSettled(): Promise<void> {
-    return this.cbChain;
+    return this.callbacks.settled();
   }
 
   durationSec(): number {
@@ -152,8 +161,11 @@ export class SimCall {
     this.answer();
     const params: Record<string, string> = {};
     if (this.p.machineDetection) {
-      const amdMs = o.amdMs ?? 300;
-      const answeredBy = o.answeredBy ?? "human";
+      // AMD that runs past MachineDetectionTimeout gives up with `unknown` at the timeout.
+      const limitMs = (this.p.machineDetectionTimeoutSec ?? 30) * 1000;
+      const wantMs = o.amdMs ?? defaultAmdMs(o.answeredBy ?? "human", this.p.machineDetectionTimeoutSec);
+      const amdMs = Math.min(wantMs, limitMs);
+      const answeredBy = wantMs > limitMs ? "unknown" : (o.answeredBy ?? "human");
       if (this.p.asyncAmd) {
         this.timers.push(setTimeout(() => void this.asyncAmd(answeredBy, amdMs), amdMs));
       } else {

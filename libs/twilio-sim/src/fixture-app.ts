@@ -31,6 +31,8 @@ export class FixtureApp {
   readonly upgrades: { path: string; url: string; validSignature: boolean }[] = [];
   /** path → TwiML (or a function of the params). Unknown paths get `<Response/>`. */
   twiml: Record<string, string | ((p: Record<string, string>) => string)> = {};
+  /** path → ms: the first request to the path is answered only after this long (an app slow once). */
+  slowFirst: Record<string, number> = {};
   /** Answer stream upgrades on this path with this HTTP status instead of 101. */
   rejectUpgrade: Record<string, number> = {};
   onSocket?: (s: FixtureSocket) => void;
@@ -48,7 +50,11 @@ export class FixtureApp {
       this.hooks.push({ path: req.path, params, validSignature: valid, idempotencyToken: req.header("i-twilio-idempotency-token"), at: Date.now() });
       if (!valid) return void res.status(403).send("bad signature");
       const t = this.twiml[req.path];
-      res.type("text/xml").send(typeof t === "function" ? t(params) : (t ?? "<Response/>"));
+      const answer = () => void res.type("text/xml").send(typeof t === "function" ? t(params) : (t ?? "<Response/>"));
+      const slow = this.slowFirst[req.path];
+      if (slow === undefined) return answer();
+      delete this.slowFirst[req.path];
+      setTimeout(answer, slow);
     });
     this.server = createServer(app);
     this.server.on("upgrade", (req: IncomingMessage, socket, head) => {

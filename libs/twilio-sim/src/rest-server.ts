@@ -1,7 +1,7 @@
 import express, { type Request, type Response, type NextFunction } from "express";
 import { formatNumber, rfc2822 } from "./sids";
 import type { SimCall } from "./call";
-import type { DialOutcome } from "./types";
+import type { DialOutcome, SimKnobs } from "./types";
 import { addAccountRoutes, type OwnedNumber } from "./account-routes";
 import { magicToRefusal } from "./magic-numbers";
 
@@ -27,6 +27,7 @@ export interface CreateCallRequest {
   AsyncAmd?: string;
   AsyncAmdStatusCallback?: string;
   AsyncAmdStatusCallbackMethod?: string;
+  MachineDetectionTimeout?: string;
   Timeout?: string;
   TimeLimit?: string;
 }
@@ -38,6 +39,8 @@ export interface CallRegistry {
   create(req: CreateCallRequest, outcome?: DialOutcome): SimCall;
   get(sid: string): SimCall | undefined;
   all(): SimCall[];
+  /** The simulator's knobs, read per request. */
+  knobs?(): Pick<SimKnobs, "restHangupAnswer">;
   /** Numbers the account owns (for IncomingPhoneNumbers). */
   numbers?(): OwnedNumber[];
 }
@@ -139,6 +142,7 @@ export function createRestApp(reg: CallRegistry): express.Express {
       AsyncAmd: str(b.AsyncAmd),
       AsyncAmdStatusCallback: str(b.AsyncAmdStatusCallback),
       AsyncAmdStatusCallbackMethod: str(b.AsyncAmdStatusCallbackMethod),
+      MachineDetectionTimeout: str(b.MachineDetectionTimeout),
       Timeout: str(b.Timeout),
       TimeLimit: str(b.TimeLimit),
     });
@@ -167,12 +171,18 @@ export function createRestApp(reg: CallRegistry): express.Express {
     if (status && status !== "completed" && status !== "canceled") throw new RestError(400, 21218, `Invalid value for Status: ${status}`);
     if (Url && Twiml) throw new RestError(400, 21205, "Url and Twiml are mutually exclusive");
     if (Url && !validUrl(Url)) throw new RestError(400, 21205, `Url is not a valid URL: ${Url}`);
+    // Any update of a call that ended, or is ending, is 21220 [DOC errors/21220], a hang-up included.
     if (!c.live) throw new RestError(400, 21220, "Call is not in-progress. Cannot redirect.");
-    if (status === "completed") {
-      // [INFER] completed on a call that never connected ends it as canceled.
-      await c.end(c.status === "in-progress" ? "completed" : "canceled", "rest");
-    } else if (status === "canceled") {
-      if (c.status !== "in-progress") await c.end("canceled", "rest"); // canceling an answered call does nothing
+    // [INFER] completed on a call that never connected ends it as canceled; canceling an answered call does nothing.
+    const end = status === "completed" ? (c.status === "in-progress" ? "completed" : "canceled") : status === "canceled" && c.status !== "in-progress" ? "canceled" : undefined;
+    if (end) {
+      if (reg.knobs?.().restHangupAnswer === "after-hangup") await c.end(end, "rest");
+      else {
+        // The answer shows the call as it was; the hang-up is carried out after it (see `restHangupAnswer`).
+        const before = callJson(c, reg.accountSid);
+        setImmediate(() => void c.end(end, "rest"));
+        return void res.json(before);
+      }
     } else if (Url || Twiml !== undefined) {
       c.redirect({ url: Url, method: str(b.Method)?.toUpperCase() === "GET" ? "GET" : "POST", twiml: Twiml });
     }

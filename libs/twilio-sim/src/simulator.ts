@@ -10,6 +10,7 @@ import { newSid } from "./sids";
 import { defaultKnobs, type DialOutcome, type SimContext, type SimKnobs } from "./types";
 import type { WebhookRecord } from "./webhooks";
 import type { NetworkConditions } from "./network";
+import { seededRandom } from "./delivery";
 
 /** A phone number's configuration (what the Twilio console would hold). */
 export interface NumberConfig {
@@ -95,6 +96,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     ca: o.ca,
     route: o.route,
     onRequest: o.onRequest,
+    random: seededRandom(knobs.seed),
     get webhook() {
       return { authToken, ca: o.ca, route: o.route, timeoutMs: knobs.webhookTimeoutMs, dropHttpsPort: knobs.dropHttpsPortWhenSigning };
     },
@@ -135,6 +137,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
         asyncAmd: r.AsyncAmd === "true",
         asyncAmdStatusCallback: r.AsyncAmdStatusCallback,
         asyncAmdStatusCallbackMethod: method(r.AsyncAmdStatusCallbackMethod),
+        machineDetectionTimeoutSec: Number(r.MachineDetectionTimeout ?? 30) || 30,
         timeoutSec: Number(r.Timeout ?? 60) || 60,
         timeLimitSec: Number(r.TimeLimit ?? 14400) || 14400,
         outcome: outcomes.shift() ?? o.dialPolicy?.(r) ?? o.defaultOutcome ?? {},
@@ -145,6 +148,7 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     numbers: () =>
       [...numbers].map(([phoneNumber, c]) => ({ phoneNumber, voiceUrl: c.voiceUrl, voiceMethod: c.voiceMethod ?? "POST", statusCallback: c.statusCallback ?? "", statusCallbackMethod: c.statusCallbackMethod ?? "POST" })),
     all: () => [...phones.values()].map((p) => p.call),
+    knobs: () => knobs,
   };
 
   const restRequests: RestRequest[] = [];

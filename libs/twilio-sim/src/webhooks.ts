@@ -19,6 +19,8 @@ export interface WebhookRecord {
   signature: string;
   params: Record<string, string>;
   idempotencyToken: string;
+  /** 1 for the first delivery, 2 for its retry (same token). */
+  attempt: number;
   /** HTTP status, 0 when there was no response (network error, timeout). */
   status: number;
   contentType?: string;
@@ -55,9 +57,18 @@ export function signingUrl(url: string, dropHttpsPort = true): string {
 /**
  * Send one signed Twilio webhook (form POST, or GET with params in the query string), as
  * Twilio does: `X-Twilio-Signature`, `I-Twilio-Idempotency-Token`, `User-Agent: TwilioProxy/1.1`.
- * Never throws: failures come back as a record with `status: 0` and an `errorCode`.
+ * Never throws: failures come back as a record with `status: 0` and an `errorCode`. A retry passes the
+ * first attempt's `retry` (its token and attempt number).
  */
-export async function sendWebhook(o: WebhookOptions, kind: WebhookKind, method: "GET" | "POST", url: string, params: Record<string, string>, callSid?: string): Promise<WebhookRecord> {
+export async function sendWebhook(
+  o: WebhookOptions,
+  kind: WebhookKind,
+  method: "GET" | "POST",
+  url: string,
+  params: Record<string, string>,
+  callSid?: string,
+  retry?: { idempotencyToken: string; attempt: number },
+): Promise<WebhookRecord> {
   const at = Date.now();
   let target = url;
   if (method === "GET") {
@@ -67,8 +78,8 @@ export async function sendWebhook(o: WebhookOptions, kind: WebhookKind, method: 
   }
   const signedUrl = signingUrl(target, o.dropHttpsPort ?? true);
   const signature = twilioSignature(o.authToken, signedUrl, method === "POST" ? params : {});
-  const idempotencyToken = `${randomUUID()}-${at}`;
-  const rec: WebhookRecord = { kind, callSid, method, url: target, signedUrl, signature, params, idempotencyToken, status: 0, body: "", at, ms: 0 };
+  const idempotencyToken = retry?.idempotencyToken ?? `${randomUUID()}-${at}`;
+  const rec: WebhookRecord = { kind, callSid, method, url: target, signedUrl, signature, params, idempotencyToken, attempt: retry?.attempt ?? 1, status: 0, body: "", at, ms: 0 };
   const body = method === "POST" ? new URLSearchParams(params).toString() : "";
   const u = new URL(target);
   const dest = o.route ? o.route(new URL(target)) : u;

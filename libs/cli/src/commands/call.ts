@@ -1,3 +1,4 @@
+import { ApiError } from "../api";
 import type { Ctx } from "../context";
 
 /** `voicecall call <to> [--mode notify|conversation] [--message text] [--from +1...]` */
@@ -21,7 +22,22 @@ export async function hangupCommand(ctx: Ctx, args: string[]): Promise<number> {
   const id = args[0];
   if (!id) return ctx.fail("usage: voicecall hangup <callId|CallSid>");
   const callId = (await ctx.resolveCallId(id)) ?? id;
-  await ctx.api.request("POST", `/api/calls/${encodeURIComponent(callId)}/hangup`);
+  try {
+    await ctx.api.request("POST", `/api/calls/${encodeURIComponent(callId)}/hangup`);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const b = err.body ?? {};
+    // What the hang-up wanted is already true: say so, and succeed.
+    if (err.status === 409) {
+      ctx.out(`call ${callId} had already ended (${String(b.state ?? "ended")})`);
+      return 0;
+    }
+    if (err.status === 404) return ctx.fail(`no call ${id}`);
+    // 502/503: Twilio refused or could not be reached; the gateway names why.
+    if (typeof b.error !== "string") throw err;
+    ctx.err(`hangup of ${callId} failed (${err.status}): ${b.error}${typeof b.reason === "string" && !b.error.includes(b.reason) ? ` (${b.reason})` : ""}`);
+    return 1;
+  }
   ctx.out(`hangup requested for ${callId}`);
   return 0;
 }
