@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { isTerminal } from "@voicecall/contracts";
+import { waitFor } from "@voicecall/testkit";
 import { ACCOUNT_SID, api, newCallSid, startGateway, startHarness, twilioPost, type Harness } from "../test/harness";
 import { reapOnce, reconcileActiveCalls } from "./reaper";
 
@@ -31,6 +33,8 @@ describe("reaper", () => {
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 0 });
       advance(32_000);
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 2 });
+      // Twilio answers the hang-up with the call still live and ends it just after (settleCall follows).
+      await waitFor(async () => isTerminal((await h.store.getCall(out.callId))!.state), "out ended");
       expect(await h.store.getCall(out.callId)).toMatchObject({ state: "completed", endReason: "max-duration" });
       expect(h.sim.restRequests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed")).toBe(true);
       expect(await h.store.getCall(inId)).toMatchObject({ state: "completed", endReason: "max-duration" });
@@ -49,6 +53,7 @@ describe("reaper", () => {
       advance(81_000);
       await reapOnce(g.gw.ctx);
       expect((await h.store.getCall(done.callId))!.state).toBe("busy");
+      await waitFor(async () => isTerminal((await h.store.getCall(stuck.callId))!.state), "stuck ended");
       expect(await h.store.getCall(stuck.callId)).toMatchObject({ state: "canceled", endReason: "stuck" });
       expect(h.sim.restRequests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
     } finally {
