@@ -2,7 +2,13 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["libs/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "services/*/test/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
+    include: [
+      "libs/*/src/**/*.test.ts",
+      "services/*/src/**/*.test.ts",
+      "services/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+      "bench/**/*.test.ts",
+    ],
     // the compose stack on a Docker engine: `npm run test:docker` (test/docker/vitest.config.ts)
     exclude: ["**/node_modules/**", "test/docker/**"],
     testTimeout: 60_000,

@@ -10,22 +10,43 @@ import { parseArgs, runBench, type BenchReport } from "./run";
  */
 describe("npm run bench (smoke)", () => {
   it("parses its flags", () => {
-    expect(parseArgs([])).toMatchObject({ calls: [100], scenarios: ["instant", "offline"], capacity: false, json: "artifacts/bench.json" });
-    expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({ calls: [7], durationS: 3, scenarios: ["offline"], json: "x.json" });
+    expect(parseArgs([])).toMatchObject({
+      calls: [100],
+      scenarios: ["instant", "offline"],
+      capacity: false,
+      json: "artifacts/bench.json",
+    });
+    expect(parseArgs(["--calls", "7", "--duration", "3", "--scenario", "offline", "--json", "x.json"])).toMatchObject({
+      calls: [7],
+      durationS: 3,
+      scenarios: ["offline"],
+      json: "x.json",
+    });
     expect(parseArgs(["--scenario", "all"])).toMatchObject({ scenarios: ["instant", "offline"], capacity: true });
     expect(parseArgs(["--capacity"])).toMatchObject({ scenarios: [], capacity: true });
     expect(parseArgs(["--rtt", "200", "--jitter", "30"])).toMatchObject({ rttMs: 200, jitterMs: 30 });
     expect(() => parseArgs(["--rtt", "-5"])).toThrow(/--rtt needs a number/);
     expect(() => parseArgs(["--scenario", "fast"])).toThrow(/--scenario/);
     expect(() => parseArgs(["--calls"])).toThrow(/needs a value/);
-    expect(parseArgs(["--media-env", "VAD_PROVIDER=silero", "--media-env", "STT_VOCABULARY=open"]).mediaEnv).toEqual({ VAD_PROVIDER: "silero", STT_VOCABULARY: "open" });
+    expect(parseArgs(["--media-env", "VAD_PROVIDER=silero", "--media-env", "STT_VOCABULARY=open"]).mediaEnv).toEqual({
+      VAD_PROVIDER: "silero",
+      STT_VOCABULARY: "open",
+    });
     expect(() => parseArgs(["--media-env", "=x"])).toThrow(/KEY=VALUE/);
   });
 
   it("runs 3 calls and a capacity step and writes the JSON report", async () => {
     const json = join(tmpdir(), `vc-bench-${process.pid}.json`);
     rmSync(json, { force: true });
-    const o = { ...parseArgs(["--calls", "3", "--duration", "1", "--scenario", "instant", "--json", json]), capacity: true, capacityStep: 3, capacityMax: 3, capacityStepS: 1, pin: false, quiet: true };
+    const o = {
+      ...parseArgs(["--calls", "3", "--duration", "1", "--scenario", "instant", "--json", json]),
+      capacity: true,
+      capacityStep: 3,
+      capacityMax: 3,
+      capacityStepS: 1,
+      pin: false,
+      quiet: true,
+    };
     const r = await runBench(o);
     expect(existsSync(json)).toBe(true);
     const saved = JSON.parse(readFileSync(json, "utf8")) as BenchReport;

@@ -91,7 +91,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The number call `index` dials: the driver pool routes the stack's REST requests for it by this. */
 export const callerNumber = (index: number): string => `+1415${String(5_000_000 + index).padStart(7, "0")}`;
 
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs: number, signal?: AbortSignal): Promise<T> {
+export async function until<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -127,7 +132,11 @@ function heardAt(p: Phone, absMs: number, bytes: number): Uint8Array | undefined
  * Track when the caller's voice goes out (the first and the last frame of each `say`), and while
  * `echo` is set, mix the agent's own heard audio back into the caller's line (speakerphone echo).
  */
-function watchMouth(p: Phone): { onsets: number[]; ends: number[]; echo?: { until: number; gainDb: number; delayMs: number } } {
+function watchMouth(p: Phone): {
+  onsets: number[];
+  ends: number[];
+  echo?: { until: number; gainDb: number; delayMs: number };
+} {
   const mouth = p.call.mouth;
   const next = mouth.next.bind(mouth);
   const w: ReturnType<typeof watchMouth> = { onsets: [], ends: [] };
@@ -163,7 +172,26 @@ function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
  * duration is up → caller hangs up.
  */
 export async function driveCall(o: DriveOptions): Promise<CallResult> {
-  const r: CallResult = { ok: false, overheadMs: [], voiceToVoiceMs: [], bargeInMs: [], bargeInAfterVadMs: [], underruns: 0, underrunMs: [], heardMs: 0, playedErrorMs: [], reportedErrorMs: [], noises: 0, interruptions: 0, falseInterruptions: 0, turns: 0, bargeIns: 0, bargeInsCut: 0, bargeInsReplayed: 0, perNoise: [] };
+  const r: CallResult = {
+    ok: false,
+    overheadMs: [],
+    voiceToVoiceMs: [],
+    bargeInMs: [],
+    bargeInAfterVadMs: [],
+    underruns: 0,
+    underrunMs: [],
+    heardMs: 0,
+    playedErrorMs: [],
+    reportedErrorMs: [],
+    noises: 0,
+    interruptions: 0,
+    falseInterruptions: 0,
+    turns: 0,
+    bargeIns: 0,
+    bargeInsCut: 0,
+    bargeInsReplayed: 0,
+    perNoise: [],
+  };
   let lastNoise: string | undefined;
   const to = callerNumber(o.index);
   let phone: Phone | undefined;
@@ -173,11 +201,17 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     r.callId = callId;
     phone = placed.phone;
     const ev = () => o.events.get(callId) ?? [];
-    const evAfter = (type: string, fromAbs: number, pred: (e: BusEvent) => boolean = () => true) => ev().find((e) => e.type === type && e.ts >= fromAbs && pred(e));
+    const evAfter = (type: string, fromAbs: number, pred: (e: BusEvent) => boolean = () => true) =>
+      ev().find((e) => e.type === type && e.ts >= fromAbs && pred(e));
     const p = phone;
     const mouth = watchMouth(p);
     await p.waitForStream(1, 60_000);
-    const started = await until(() => p.events.find((e) => e.type === "stream.started"), "stream.started", 30_000, o.signal);
+    const started = await until(
+      () => p.events.find((e) => e.type === "stream.started"),
+      "stream.started",
+      30_000,
+      o.signal,
+    );
     const startAbs = t0Of(p) + started.atMs;
     // Greeting: first audio heard, then its done mark (the whole greeting played).
     const greetAbs = await until(() => firstHeardAfter(p, startAbs), "greeting audio", 60_000, o.signal);
@@ -185,7 +219,12 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
     r.startAbs = startAbs;
     r.greetAbs = greetAbs;
     // Media plays a pre-rendered greeting before it announces the stream: its event may come after the audio.
-    const mediaStarted = await until(() => evAfter("stream.started", startAbs - 1000), "media's stream.started", 5000, o.signal).catch(() => undefined);
+    const mediaStarted = await until(
+      () => evAfter("stream.started", startAbs - 1000),
+      "media's stream.started",
+      5000,
+      o.signal,
+    ).catch(() => undefined);
     if (mediaStarted) {
       r.greetingStartMs = mediaStarted.ts - startAbs;
       r.greetingDeliverMs = greetAbs - mediaStarted.ts;
@@ -202,7 +241,12 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
       const askedAt = Date.now();
       await p.say(o.audio.question);
       const endAbs = await until(() => mouth.ends.find((t) => t >= askedAt), "end of caller speech", 10_000, o.signal);
-      const replyAbs = await until(() => firstHeardAfter(p, endAbs) ?? (p.status !== "in-progress" ? -1 : undefined), "reply audio", 60_000, o.signal);
+      const replyAbs = await until(
+        () => firstHeardAfter(p, endAbs) ?? (p.status !== "in-progress" ? -1 : undefined),
+        "reply audio",
+        60_000,
+        o.signal,
+      );
       if (replyAbs < 0) {
         r.endedByAgent = true;
         r.endedAfterNoise = lastNoise;
@@ -222,7 +266,12 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
         if (speaking) {
           r.bargeIns++;
           const onset = mouth.onsets.find((t) => t >= bargeAt);
-          const clear = await until(() => p.call.recorder.clears.slice(clearsBefore)[0], "clear after barge-in", 10_000, o.signal).catch(() => undefined);
+          const clear = await until(
+            () => p.call.recorder.clears.slice(clearsBefore)[0],
+            "clear after barge-in",
+            10_000,
+            o.signal,
+          ).catch(() => undefined);
           if (clear) r.bargeInsCut++;
           if (clear && onset) {
             const clearAbs = t0Of(p) + clear.atMs;
@@ -232,7 +281,12 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
           }
         }
         // The barge-in was a real turn: wait for its reply before the next round.
-        const endAbs = await until(() => mouth.ends.find((t) => t >= bargeAt) ?? (p.status !== "in-progress" && Date.now()), "end of barge-in speech", 10_000, o.signal);
+        const endAbs = await until(
+          () => mouth.ends.find((t) => t >= bargeAt) ?? (p.status !== "in-progress" && Date.now()),
+          "end of barge-in speech",
+          10_000,
+          o.signal,
+        );
         await until(() => firstHeardAfter(p, endAbs), "reply after barge-in", 60_000, o.signal).catch(() => undefined);
         if (speaking && evAfter("resumed", bargeAt)) r.bargeInsReplayed++;
         await sleep(300);
@@ -259,14 +313,23 @@ export async function driveCall(o: DriveOptions): Promise<CallResult> {
   } finally {
     if (phone) {
       await phone.hangup().catch(() => undefined);
-      Object.assign(r, gaps(phone, (r.callId && o.events.get(r.callId)) || []), playedErrors(phone, (r.callId && o.events.get(r.callId)) || []));
+      Object.assign(
+        r,
+        gaps(phone, (r.callId && o.events.get(r.callId)) || []),
+        playedErrors(phone, (r.callId && o.events.get(r.callId)) || []),
+      );
     }
   }
   return r;
 }
 
 /** Play one noise over agent speech and score what media and the agent did about it. */
-async function playNoise(p: Phone, mouth: ReturnType<typeof watchMouth>, n: Noise, ev: () => BusEvent[]): Promise<NoiseOutcome> {
+async function playNoise(
+  p: Phone,
+  mouth: ReturnType<typeof watchMouth>,
+  n: Noise,
+  ev: () => BusEvent[],
+): Promise<NoiseOutcome> {
   const at = Date.now();
   let endAbs: number;
   if (n.echo) {
@@ -301,7 +364,11 @@ export function gaps(p: Phone, events: BusEvent[]): Pick<CallResult, "underruns"
   const t0 = t0Of(p);
   const chunks = chunksOf(p);
   const boundaries = [
-    ...events.filter((e) => (e.type === "playback.mark" && e.done === true) || e.type === "interrupted" || e.type === "resumed").map((e) => e.ts - t0),
+    ...events
+      .filter(
+        (e) => (e.type === "playback.mark" && e.done === true) || e.type === "interrupted" || e.type === "resumed",
+      )
+      .map((e) => e.ts - t0),
     ...p.call.recorder.clears.map((c) => c.atMs),
   ];
   // Where utterances (or runs after a clear) begin, in ms of heard audio: media marks each one's start, and
@@ -353,7 +420,9 @@ export function playedErrors(p: Phone, events: BusEvent[]): Pick<CallResult, "pl
     const k = h.clears.findIndex((c) => t0 + c.atMs >= e.ts - 5);
     if (k < 0) continue;
     const prevAt = k > 0 ? h.clears[k - 1]!.atMs : -Infinity;
-    const start = h.marks.find((m) => m.name.startsWith(`${id}:`) && m.receivedAtMs > prevAt && m.heardMs !== undefined);
+    const start = h.marks.find(
+      (m) => m.name.startsWith(`${id}:`) && m.receivedAtMs > prevAt && m.heardMs !== undefined,
+    );
     if (!start) continue;
     const resumed = events.filter((x) => x.type === "resumed" && x.utteranceId === id && x.ts <= e.ts).at(-1);
     const heard = Math.min(Number(e.totalMs), Number(resumed?.fromMs ?? 0) + h.clears[k]!.heardMs - start.heardMs!);

@@ -22,7 +22,18 @@ export async function startCountingDeepgram(apiKey: string): Promise<{ url: stri
         const t = JSON.parse(d.toString()) as { type: string };
         if (t.type === "Finalize" || t.type === "CloseStream") {
           const text = bytes > 2400 ? "what are your opening hours" : "";
-          ws.send(JSON.stringify({ type: "Results", channel_index: [0, 1], duration: bytes / 8000, start, is_final: true, speech_final: true, from_finalize: true, channel: { alternatives: [{ transcript: text, confidence: 0.98, words: [] }] } }));
+          ws.send(
+            JSON.stringify({
+              type: "Results",
+              channel_index: [0, 1],
+              duration: bytes / 8000,
+              start,
+              is_final: true,
+              speech_final: true,
+              from_finalize: true,
+              channel: { alternatives: [{ transcript: text, confidence: 0.98, words: [] }] },
+            }),
+          );
           start += bytes / 8000;
           bytes = 0;
         }
@@ -53,7 +64,16 @@ export class RawStream {
   live = false;
   private readonly frames: StreamFrames;
 
-  constructor(url: string, sig: string, readonly callId: string, private readonly callSid: string, token: string, private readonly track: string[], private readonly phase: number, accountSid: string) {
+  constructor(
+    url: string,
+    sig: string,
+    readonly callId: string,
+    private readonly callSid: string,
+    token: string,
+    private readonly track: string[],
+    private readonly phase: number,
+    accountSid: string,
+  ) {
     this.ws = new WebSocket(url, { headers: { "X-Twilio-Signature": sig }, perMessageDeflate: false });
     this.frames = new StreamFrames({ accountSid, callSid, streamSid: this.streamSid });
     this.ws.on("open", () => {
@@ -110,11 +130,12 @@ export class RawStream {
 
 export async function lagP99Ms(metricsUrl: string): Promise<number> {
   const text = await (await fetch(metricsUrl)).text();
-  const m = /^nodejs_eventloop_lag_p99_seconds\{[^}]*\} ([0-9.e+-]+)$/m.exec(text) ?? /^nodejs_eventloop_lag_p99_seconds ([0-9.e+-]+)$/m.exec(text);
+  const m =
+    /^nodejs_eventloop_lag_p99_seconds\{[^}]*\} ([0-9.e+-]+)$/m.exec(text) ??
+    /^nodejs_eventloop_lag_p99_seconds ([0-9.e+-]+)$/m.exec(text);
   if (!m) throw new Error(`no nodejs_eventloop_lag_p99_seconds at ${metricsUrl} (media /metrics missing?)`);
   // monitorEventLoopDelay (prom-client's default resolution 10 ms) records the whole timer interval:
   // an idle loop reads 10 ms. The lag is what is left above the resolution.
   return Math.max(0, Math.round((Number(m[1]) * 1000 - PROM_LAG_RESOLUTION_MS) * 10) / 10);
 }
 const PROM_LAG_RESOLUTION_MS = 10;
-

@@ -36,7 +36,13 @@ export interface CapacityReport {
   /** Streams within the lag limit on the one pinned core. */
   streamsPerCore: number;
   /** The same ramp against the bare relay (bench/limit/relay.ts), when run. */
-  relay?: { streamsPerCore: number; cpuPerStreamPct: number; rssPerStreamKB: number; stopReason: string; steps: CapacityStep[] };
+  relay?: {
+    streamsPerCore: number;
+    cpuPerStreamPct: number;
+    rssPerStreamKB: number;
+    stopReason: string;
+    steps: CapacityStep[];
+  };
 }
 
 export interface CapacityOptions {
@@ -80,7 +86,21 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
   const stack = await startStack({
     services: ["media"],
     env: { LOG_LEVEL: "warn" },
-    serviceEnv: { media: { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: dgKey, DEEPGRAM_URL: dg.url, MAX_PENDING_PER_ADDRESS: "5000", MAX_PENDING_TOTAL: "5000", STREAM_START_TIMEOUT_MS: "30000", FLOOD_BURST: "5000", NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""].join(" ").trim(), ...(o.profileDir ? { BENCH_PROFILE_DIR: o.profileDir } : {}) } },
+    serviceEnv: {
+      media: {
+        STT_PROVIDER: "deepgram",
+        DEEPGRAM_API_KEY: dgKey,
+        DEEPGRAM_URL: dg.url,
+        MAX_PENDING_PER_ADDRESS: "5000",
+        MAX_PENDING_TOTAL: "5000",
+        STREAM_START_TIMEOUT_MS: "30000",
+        FLOOD_BURST: "5000",
+        NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""]
+          .join(" ")
+          .trim(),
+        ...(o.profileDir ? { BENCH_PROFILE_DIR: o.profileDir } : {}),
+      },
+    },
   });
   const redis = connectRedis(stack.servers.redisUrl, quiet, "bench");
   const store = new CallStore(redis);
@@ -102,8 +122,12 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
   const speech = trimSilence(await synthesize("what are your opening hours"));
   const frames: string[] = [];
   for (let off = 0; off < LOOP_MS * 8; off += FRAME_BYTES) {
-    const f = off < speech.length ? speech.subarray(off, off + FRAME_BYTES) : new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
-    const full = f.length === FRAME_BYTES ? f : Uint8Array.from([...f, ...new Uint8Array(FRAME_BYTES - f.length).fill(MULAW_SILENCE)]);
+    const f =
+      off < speech.length ? speech.subarray(off, off + FRAME_BYTES) : new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
+    const full =
+      f.length === FRAME_BYTES
+        ? f
+        : Uint8Array.from([...f, ...new Uint8Array(FRAME_BYTES - f.length).fill(MULAW_SILENCE)]);
     frames.push(Buffer.from(full).toString("base64"));
   }
   const ramp = async (name: string, port: number, pid: number, metricsUrl: string): Promise<Ramp> => {
@@ -121,7 +145,20 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         const s = streams[i]!;
         const id = `u${++agentGen}`;
         const audio = new Uint8Array(AGENT_MS * 8).fill(0x7e);
-        for (let c = 0; c < 10; c++) bus.publishBinary(subjects.audio(s.callId), audio.subarray(c * 1600, (c + 1) * 1600), audioHeaderRecord({ callId: s.callId, utteranceId: id, seq: c, last: c === 9, generation: agentGen, purpose: "reply", ...(c === 0 ? { text: "bench" } : {}) }));
+        for (let c = 0; c < 10; c++)
+          bus.publishBinary(
+            subjects.audio(s.callId),
+            audio.subarray(c * 1600, (c + 1) * 1600),
+            audioHeaderRecord({
+              callId: s.callId,
+              utteranceId: id,
+              seq: c,
+              last: c === 9,
+              generation: agentGen,
+              purpose: "reply",
+              ...(c === 0 ? { text: "bench" } : {}),
+            }),
+          );
       }
     }, 250);
     const steps: CapacityStep[] = [];
@@ -131,16 +168,41 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
       await lagP99Ms(metricsUrl);
       await sleep(o.stepS * 1000);
       const baseline = await lagP99Ms(metricsUrl);
-      steps.push({ streams: 0, lagP99Ms: baseline, cpuCores: Math.round(cpuShare(idle, sampleProc(pid)!) * 100) / 100, rssMB: Math.round(idle.rss / 1048576), framesOutPerS: 0 });
+      steps.push({
+        streams: 0,
+        lagP99Ms: baseline,
+        cpuCores: Math.round(cpuShare(idle, sampleProc(pid)!) * 100) / 100,
+        rssMB: Math.round(idle.rss / 1048576),
+        framesOutPerS: 0,
+      });
       o.log(`[capacity ${name}] idle: lag p99 ${baseline} ms (the machine's own scheduling noise)`);
       while (streams.length < o.max) {
         const add = Math.min(o.step, o.max - streams.length);
         for (let i = 0; i < add; i++) {
           const callId = `cap${randomBytes(6).toString("hex")}`;
           const callSid = `CA${randomBytes(16).toString("hex")}`;
-          await store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", from: "+15005550006", to: "+14155550100", state: "in-progress" });
+          await store.createCall({
+            callId,
+            callSid,
+            direction: "outbound",
+            mode: "conversation",
+            from: "+15005550006",
+            to: "+14155550100",
+            state: "in-progress",
+          });
           const token = mintStreamToken(stack.secrets.STREAM_TOKEN_SECRET, callId, callSid, 600_000);
-          streams.push(new RawStream(`ws://127.0.0.1:${port}/voice/stream`, sig, callId, callSid, token, frames, Math.floor(Math.random() * frames.length), stack.secrets.TWILIO_ACCOUNT_SID));
+          streams.push(
+            new RawStream(
+              `ws://127.0.0.1:${port}/voice/stream`,
+              sig,
+              callId,
+              callSid,
+              token,
+              frames,
+              Math.floor(Math.random() * frames.length),
+              stack.secrets.TWILIO_ACCOUNT_SID,
+            ),
+          );
         }
         await sleep(1500); // let the new streams start
         await lagP99Ms(metricsUrl); // resets the lag histogram
@@ -153,7 +215,13 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         const b = sampleProc(pid)!;
         const out1 = streams.reduce((n, s) => n + s.framesOut, 0);
         const live = streams.filter((s) => s.live).length;
-        const step: CapacityStep = { streams: live, lagP99Ms: lag, cpuCores: Math.round(cpuShare(a, b) * 100) / 100, rssMB: Math.round(b.rss / 1048576), framesOutPerS: Math.round(((out1 - out0) / (o.stepS * Math.max(1, live))) * 10) / 10 };
+        const step: CapacityStep = {
+          streams: live,
+          lagP99Ms: lag,
+          cpuCores: Math.round(cpuShare(a, b) * 100) / 100,
+          rssMB: Math.round(b.rss / 1048576),
+          framesOutPerS: Math.round(((out1 - out0) / (o.stepS * Math.max(1, live))) * 10) / 10,
+        };
         steps.push(step);
         o.log(`[capacity ${name}] ${live} streams: lag p99 ${lag} ms, ${step.cpuCores} cores, RSS ${step.rssMB} MB`);
         if (live < streams.length * 0.95) {
@@ -174,7 +242,15 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
     }
     // The largest step within the limit before the final pair of steps over it.
     const cut = stopReason.includes("two steps") ? steps.length - 2 : steps.length;
-    return { steps, stopReason, idleRss: idle.rss, good: steps.slice(0, cut).filter((s) => s.streams > 0 && s.lagP99Ms <= o.lagLimitMs).at(-1) };
+    return {
+      steps,
+      stopReason,
+      idleRss: idle.rss,
+      good: steps
+        .slice(0, cut)
+        .filter((s) => s.streams > 0 && s.lagP99Ms <= o.lagLimitMs)
+        .at(-1),
+    };
   };
   const perStream = (r: Ramp) => ({
     cpuPerStreamPct: r.good ? Math.round((r.good.cpuCores / r.good.streams) * 10000) / 100 : 0,
@@ -186,13 +262,32 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
   try {
     ours = await ramp("media", media.port, media.proc.child.pid!, `${media.url}/metrics`);
     if (o.profileDir || o.gcTrace) {
-      const pauses = media.logs().split("\n").filter((l) => l.startsWith("bench-gc "));
+      const pauses = media
+        .logs()
+        .split("\n")
+        .filter((l) => l.startsWith("bench-gc "));
       if (o.gcTrace) o.log(`[capacity] worker GC pauses ≥ 5 ms: ${pauses.length}\n${pauses.slice(-15).join("\n")}`);
     }
     if (o.relay !== false) {
       const port = await freePort();
-      relay = startProc(process.execPath, ["--import", "tsx", RELAY], { ...process.env, PORT: String(port), NATS_URL: stack.servers.natsUrl, DEEPGRAM_URL: dg.url, DEEPGRAM_API_KEY: dgKey }, fileURLToPath(new URL("..", import.meta.url)));
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, "bare relay ready", 60_000, 100);
+      relay = startProc(
+        process.execPath,
+        ["--import", "tsx", RELAY],
+        {
+          ...process.env,
+          PORT: String(port),
+          NATS_URL: stack.servers.natsUrl,
+          DEEPGRAM_URL: dg.url,
+          DEEPGRAM_API_KEY: dgKey,
+        },
+        fileURLToPath(new URL("..", import.meta.url)),
+      );
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        "bare relay ready",
+        60_000,
+        100,
+      );
       pin(relay.child.pid!);
       o.log(`[capacity] the bare relay, same core, same traffic`);
       bare = await ramp("relay", port, relay.child.pid!, `http://127.0.0.1:${port}/metrics`);
@@ -215,6 +310,8 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
     idleRssMB: Math.round(ours.idleRss / 1048576),
     steps: ours.steps,
     streamsPerCore: ours.good?.streams ?? 0,
-    relay: bare ? { streamsPerCore: bare.good?.streams ?? 0, stopReason: bare.stopReason, steps: bare.steps, ...perStream(bare) } : undefined,
+    relay: bare
+      ? { streamsPerCore: bare.good?.streams ?? 0, stopReason: bare.stopReason, steps: bare.steps, ...perStream(bare) }
+      : undefined,
   };
 }

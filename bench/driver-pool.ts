@@ -12,7 +12,9 @@ import type { RunRequest, RunResult, WorkerInit } from "./driver-worker";
 export interface DriverPool {
   workers: number;
   /** Run calls `0..n-1` spread round robin over the workers, call i starting at i × stagger ms. */
-  run(r: Omit<RunRequest, "indices" | "delays"> & { calls: number; staggerMs: number; firstIndex?: number }): Promise<{ results: CallResult[]; driver: DriverLag }>;
+  run(
+    r: Omit<RunRequest, "indices" | "delays"> & { calls: number; staggerMs: number; firstIndex?: number },
+  ): Promise<{ results: CallResult[]; driver: DriverLag }>;
   stop(): Promise<void>;
 }
 export interface DriverLag {
@@ -35,7 +37,10 @@ export async function startDriverPool(o: Init & { workers: number; port: number 
     const { workers: _n, port: _p, ...init } = o;
     // BENCH_DRIVER_PROFILE=dir: a V8 CPU profile of each driver thread (where the simulated callers' time goes).
     const prof = process.env.BENCH_DRIVER_PROFILE;
-    const wk = new Worker(BOOT, { workerData: { ...init, entry: ENTRY, simPort } satisfies WorkerInit, execArgv: prof ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${prof}`] : undefined });
+    const wk = new Worker(BOOT, {
+      workerData: { ...init, entry: ENTRY, simPort } satisfies WorkerInit,
+      execArgv: prof ? [...process.execArgv, "--cpu-prof", `--cpu-prof-dir=${prof}`] : undefined,
+    });
     await new Promise<void>((resolve, reject) => {
       wk.once("message", () => resolve());
       wk.once("error", reject);
@@ -57,16 +62,19 @@ export async function startDriverPool(o: Init & { workers: number; port: number 
     req.on("end", () => {
       const body = Buffer.concat(chunks);
       const k = route(req, body.toString());
-      const fwd = request({ host: "127.0.0.1", port: ports[k], path: req.url, method: req.method, headers: req.headers }, (up) => {
-        const out: Buffer[] = [];
-        up.on("data", (c: Buffer) => out.push(c));
-        up.on("end", () => {
-          const text = Buffer.concat(out);
-          const sid = /"sid"\s*:\s*"(CA[0-9a-f]{32})"/.exec(text.toString())?.[1];
-          if (sid && !bySid.has(sid)) bySid.set(sid, k);
-          res.writeHead(up.statusCode ?? 502, up.headers).end(text);
-        });
-      });
+      const fwd = request(
+        { host: "127.0.0.1", port: ports[k], path: req.url, method: req.method, headers: req.headers },
+        (up) => {
+          const out: Buffer[] = [];
+          up.on("data", (c: Buffer) => out.push(c));
+          up.on("end", () => {
+            const text = Buffer.concat(out);
+            const sid = /"sid"\s*:\s*"(CA[0-9a-f]{32})"/.exec(text.toString())?.[1];
+            if (sid && !bySid.has(sid)) bySid.set(sid, k);
+            res.writeHead(up.statusCode ?? 502, up.headers).end(text);
+          });
+        },
+      );
       fwd.on("error", (e) => res.writeHead(502).end(e.message));
       fwd.end(body);
     });
@@ -87,20 +95,32 @@ export async function startDriverPool(o: Init & { workers: number; port: number 
         for (let i = k; i < r.calls; i += workers.length) indices.push(first + i);
         for (const i of indices) byTo.set(callerNumber(i), k);
         const { calls: _c, staggerMs: _s, firstIndex: _f, ...rest } = r;
-        return indices.length ? ask(wk, { ...rest, indices, delays: indices.map((i) => (i - first) * r.staggerMs) }) : undefined;
+        return indices.length
+          ? ask(wk, { ...rest, indices, delays: indices.map((i) => (i - first) * r.staggerMs) })
+          : undefined;
       });
       const done = (await Promise.all(parts)).filter((x): x is RunResult => !!x);
       return {
         results: done.flatMap((d) => d.results),
-        driver: { workers: workers.length, lagP99Ms: Math.max(...done.map((d) => d.lagP99Ms)), lagMaxMs: Math.max(...done.map((d) => d.lagMaxMs)), utilization: done.map((d) => d.utilization) },
+        driver: {
+          workers: workers.length,
+          lagP99Ms: Math.max(...done.map((d) => d.lagP99Ms)),
+          lagMaxMs: Math.max(...done.map((d) => d.lagMaxMs)),
+          utilization: done.map((d) => d.utilization),
+        },
       };
     },
     async stop() {
-      await Promise.all(workers.map((wk) => new Promise<void>((r) => {
-        wk.once("message", () => r());
-        wk.postMessage("stop");
-        setTimeout(r, 10_000).unref();
-      })));
+      await Promise.all(
+        workers.map(
+          (wk) =>
+            new Promise<void>((r) => {
+              wk.once("message", () => r());
+              wk.postMessage("stop");
+              setTimeout(r, 10_000).unref();
+            }),
+        ),
+      );
       await Promise.all(workers.map((wk) => wk.terminate()));
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

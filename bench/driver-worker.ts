@@ -46,7 +46,13 @@ export interface RunResult {
 
 const w = workerData as WorkerInit;
 const network = w.rttMs > 0 || w.jitterMs > 0 ? roundTrip(w.rttMs, w.jitterMs) : undefined;
-const sim = await startSimulator({ port: w.simPort, accountSid: w.accountSid, authToken: w.authToken, ca: w.ca, defaultOutcome: { network } });
+const sim = await startSimulator({
+  port: w.simPort,
+  accountSid: w.accountSid,
+  authToken: w.authToken,
+  ca: w.ca,
+  defaultOutcome: { network },
+});
 const nc = await connect({ servers: w.natsUrl });
 const sc = StringCodec();
 const events = new Map<string, BusEvent[]>();
@@ -67,18 +73,26 @@ await nc.flush();
 function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(w.origin + path, { method, ca: w.ca, headers: { authorization: `Bearer ${w.apiToken}`, ...(payload ? { "content-type": "application/json" } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        try {
-          resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as T });
-        } catch {
-          resolve({ status: res.statusCode ?? 0, json: text as T });
-        }
-      });
-    });
+    const req = request(
+      w.origin + path,
+      {
+        method,
+        ca: w.ca,
+        headers: { authorization: `Bearer ${w.apiToken}`, ...(payload ? { "content-type": "application/json" } : {}) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          try {
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as T });
+          } catch {
+            resolve({ status: res.statusCode ?? 0, json: text as T });
+          }
+        });
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });
@@ -92,7 +106,12 @@ const dialOurs: Dial = async (to, greeting, signal) => {
 };
 const dialLimit: Dial = async (to) => {
   const callId = `lim${randomBytes(6).toString("hex")}`;
-  const phone = await sim.incoming({ from: to, to: "+15005550006", url: `${w.origin}/limit/twiml?callId=${callId}`, network });
+  const phone = await sim.incoming({
+    from: to,
+    to: "+15005550006",
+    url: `${w.origin}/limit/twiml?callId=${callId}`,
+    network,
+  });
   return { callId, phone };
 };
 
@@ -112,7 +131,16 @@ parentPort!.on("message", async (m: RunRequest | "stop") => {
   const results = await Promise.all(
     m.indices.map(async (index, k) => {
       await sleep(m.delays[k]!);
-      return driveCall({ dial, events, audio: m.audio, index, greeting: m.greeting, durationMs: m.durationMs, withNoises: m.withNoises, signal });
+      return driveCall({
+        dial,
+        events,
+        audio: m.audio,
+        index,
+        greeting: m.greeting,
+        durationMs: m.durationMs,
+        withNoises: m.withNoises,
+        signal,
+      });
     }),
   );
   lag.disable();

@@ -13,13 +13,18 @@ export interface InstantLlm {
   close(): Promise<void>;
 }
 
-export const LLM_REPLY = ["We are open Monday to Friday from nine to six.", " Is there anything else I can help you with today?"];
+export const LLM_REPLY = [
+  "We are open Monday to Friday from nine to six.",
+  " Is there anything else I can help you with today?",
+];
 
 export async function startInstantLlm(): Promise<InstantLlm> {
   const state = { requests: 0 };
   const server: Server = createServer((req, res) => {
     if (req.method === "GET" && req.url?.startsWith("/v1/models")) {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data: [{ id: "bench", object: "model" }] }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ object: "list", data: [{ id: "bench", object: "model" }] }));
       return;
     }
     if (req.method !== "POST" || !req.url?.startsWith("/v1/chat/completions")) {
@@ -30,12 +35,18 @@ export async function startInstantLlm(): Promise<InstantLlm> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       state.requests++;
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
       const delta = (content: string) =>
         `data: ${JSON.stringify({ id: "bench", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
       res.write(delta(""));
       for (const part of LLM_REPLY) res.write(delta(part));
-      res.write(`data: ${JSON.stringify({ id: "bench", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: "bench", object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`,
+      );
       res.end("data: [DONE]\n\n");
     });
   });

@@ -22,7 +22,9 @@ export interface Hops {
 
 const PER_CALL = 4;
 
-export async function hopWatch(nc: NatsConnection): Promise<{ reset(): void; split(results: CallResult[], sentAt: Map<string, number>): Hops; stop(): void }> {
+export async function hopWatch(
+  nc: NatsConnection,
+): Promise<{ reset(): void; split(results: CallResult[], sentAt: Map<string, number>): Hops; stop(): void }> {
   let say = new Map<string, number[]>();
   let audio = new Map<string, number[]>();
   let pre = new Set<string>();
@@ -50,9 +52,16 @@ export async function hopWatch(nc: NatsConnection): Promise<{ reset(): void; spl
       pre = new Set();
     },
     split(results, sentAt) {
-      const h = { mediaChecksMs: [] as number[], agentMs: [] as number[], ttsMs: [] as number[], playoutMs: [] as number[], wireMs: [] as number[] };
+      const h = {
+        mediaChecksMs: [] as number[],
+        agentMs: [] as number[],
+        ttsMs: [] as number[],
+        playoutMs: [] as number[],
+        wireMs: [] as number[],
+      };
       for (const r of results) {
-        if (!r.callId || r.startAbs === undefined || r.greetAbs === undefined || r.greetingStartMs === undefined) continue;
+        if (!r.callId || r.startAbs === undefined || r.greetAbs === undefined || r.greetingStartMs === undefined)
+          continue;
         const started = r.startAbs + r.greetingStartMs;
         const sent = sentAt.get(r.callId);
         h.mediaChecksMs.push(r.greetingStartMs);
@@ -66,7 +75,15 @@ export async function hopWatch(nc: NatsConnection): Promise<{ reset(): void; spl
       }
       const n = results.filter((r) => r.callId && r.greetAbs !== undefined).length;
       const preRendered = results.filter((r) => r.callId && r.greetAbs !== undefined && pre.has(r.callId)).length;
-      return { mediaChecksMs: dist(h.mediaChecksMs), agentMs: dist(h.agentMs), ttsMs: dist(h.ttsMs), playoutMs: dist(h.playoutMs), wireMs: dist(h.wireMs), preRendered, greetings: n };
+      return {
+        mediaChecksMs: dist(h.mediaChecksMs),
+        agentMs: dist(h.agentMs),
+        ttsMs: dist(h.ttsMs),
+        playoutMs: dist(h.playoutMs),
+        wireMs: dist(h.wireMs),
+        preRendered,
+        greetings: n,
+      };
     },
     stop() {
       for (const s of subs) s.unsubscribe();

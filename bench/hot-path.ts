@@ -2,7 +2,13 @@
  * `npx tsx bench/hot-path.ts`: per-frame costs of the media hot path in isolation (µs per frame):
  * inbound parse (JSON + validation), base64 decode, mu-law decode + WebRTC VAD, outbound media+mark encode.
  */
-import { parseInbound, mediaAudio, mediaMessage, markMessage, type MediaFrame } from "../services/media/src/twilio-codec";
+import {
+  parseInbound,
+  mediaAudio,
+  mediaMessage,
+  markMessage,
+  type MediaFrame,
+} from "../services/media/src/twilio-codec";
 import { decodeMulawInto } from "../services/media/src/speech/mulaw-frame";
 import { createWebrtcVad } from "../services/media/src/speech/vad-webrtc";
 import { StreamFrames } from "@voicecall/twilio-sim/frames";
@@ -20,11 +26,15 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
   for (let i = 0; i < 160; i++) mu[i] = (i * 37) & 0xff;
   const b64 = Buffer.from(mu).toString("base64");
   const sid = "MZ" + "a".repeat(32);
-  const twilio = new StreamFrames({ accountSid: "AC" + "a".repeat(32), callSid: "CA" + "a".repeat(32), streamSid: sid });
+  const twilio = new StreamFrames({
+    accountSid: "AC" + "a".repeat(32),
+    callSid: "CA" + "a".repeat(32),
+    streamSid: sid,
+  });
   twilio.start({});
   const frames = Array.from({ length: 64 }, (_, i) => twilio.media({ chunk: i + 1, timestampMs: i * 20 }, b64));
   const mark = twilio.mark("u1:3");
-  const parsed = parseInbound(frames[0]).ok ? ((parseInbound(frames[0]) as { event: MediaFrame }).event) : undefined;
+  const parsed = parseInbound(frames[0]).ok ? (parseInbound(frames[0]) as { event: MediaFrame }).event : undefined;
   if (!parsed) throw new Error("codec did not parse a media frame");
   const pcm = new Int16Array(160);
   const vad = (await createWebrtcVad({ mode: 3 })).open();

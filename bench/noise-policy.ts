@@ -22,9 +22,16 @@ import { trimSilence } from "./audio";
 import { scriptedNoises } from "./noises";
 import { startFakeDeepgram } from "@voicecall/media/testing";
 
-const AGENT_TEXT = "we are open monday to friday from nine in the morning to six in the evening. is there anything else i can help you with today?";
+const AGENT_TEXT =
+  "we are open monday to friday from nine in the morning to six in the evening. is there anything else i can help you with today?";
 /** What a vendor model returns for each sound (assumed): nothing for non-speech, the murmur as a word, speech as itself. */
-const VENDOR: Record<string, string> = { "uh huh": "uh-huh", "mm hmm": "mm-hmm", yeah: "yeah", right: "right", "background speech −20 dB": "i told him we would meet at the station after work tomorrow" };
+const VENDOR: Record<string, string> = {
+  "uh huh": "uh-huh",
+  "mm hmm": "mm-hmm",
+  yeah: "yeah",
+  right: "right",
+  "background speech −20 dB": "i told him we would meet at the station after work tomorrow",
+};
 /** The sound now playing (Deepgram path): its text, where it starts and how long it is (stream ms). */
 let now = { text: "", fromMs: 0, ms: 1 };
 /** Audio the fake had finalised before, on this connection (it hands `transcribe` only what came since). */
@@ -39,16 +46,25 @@ const dg = process.argv.includes("STT_PROVIDER=deepgram")
         const [from, to] = [base / 8, (base + mu.length) / 8];
         const w = now.text.split(" ").filter(Boolean);
         // Word i is known once its share of the sound has arrived.
-        return w.filter((_, i) => {
-          const end = now.fromMs + ((i + 1) / w.length) * now.ms;
-          return end > from && end <= to;
-        }).join(" ");
+        return w
+          .filter((_, i) => {
+            const end = now.fromMs + ((i + 1) / w.length) * now.ms;
+            return end > from && end <= to;
+          })
+          .join(" ");
       },
     })
   : undefined;
-const env = { PUBLIC_URL: "https://bench.test", STREAM_TOKEN_SECRET: "0123456789abcdef0123", ...(dg ? { DEEPGRAM_API_KEY: "bench-key", DEEPGRAM_URL: dg.url } : {}), ...Object.fromEntries(process.argv.slice(2).map((kv) => kv.split("=", 2) as [string, string])) };
+const env = {
+  PUBLIC_URL: "https://bench.test",
+  STREAM_TOKEN_SECRET: "0123456789abcdef0123",
+  ...(dg ? { DEEPGRAM_API_KEY: "bench-key", DEEPGRAM_URL: dg.url } : {}),
+  ...Object.fromEntries(process.argv.slice(2).map((kv) => kv.split("=", 2) as [string, string])),
+};
 const cfg = parseMediaConfig(env);
-const speech = await createSpeechPipelineFactory(cfg, { grammar: cfg.STT_VOCABULARY === "open" ? undefined : jsgfGrammar(loadScript()) });
+const speech = await createSpeechPipelineFactory(cfg, {
+  grammar: cfg.STT_VOCABULARY === "open" ? undefined : jsgfGrammar(loadScript()),
+});
 const agent = trimSilence(await synthesize(AGENT_TEXT));
 const question = trimSilence(await synthesize("what are your opening hours"));
 const items: { name: string; mu: Uint8Array; turn: boolean; text: string; fromMs?: number }[] = [];
@@ -62,16 +78,29 @@ for (const n of await scriptedNoises(trimSilence)) {
     pcm.forEach((v, i) => (out[i + n.echo!.delayMs * 8] = Math.round(v * g)));
     // The words of the echoed part, as a vendor would transcribe them.
     const w = AGENT_TEXT.split(" ");
-    const text = w.slice(0, Math.floor((w.length * n.echo.ms) / (agent.length / 8))).join(" ").replace(/[.?]/g, "");
+    const text = w
+      .slice(0, Math.floor((w.length * n.echo.ms) / (agent.length / 8)))
+      .join(" ")
+      .replace(/[.?]/g, "");
     items.push({ name: n.name, mu: mulawEncode(out), turn: false, text, fromMs: n.echo.delayMs });
   }
 }
-for (const t of ["what are your opening hours", "no thanks", "i want to talk to a person", "stop"]) items.push({ name: `barge-in: "${t}"`, mu: trimSilence(await synthesize(t)), turn: true, text: t });
+for (const t of ["what are your opening hours", "no thanks", "i want to talk to a person", "stop"])
+  items.push({ name: `barge-in: "${t}"`, mu: trimSilence(await synthesize(t)), turn: true, text: t });
 
 const conf = (c: number | undefined) => (c === undefined ? "" : ` [${c.toFixed(2)}]`);
 const tick = () => new Promise<void>((r) => setImmediate(r));
-console.log(`config: ${Object.entries(env).filter(([k]) => !["PUBLIC_URL", "STREAM_TOKEN_SECRET"].includes(k)).map(([k, v]) => `${k}=${v}`).join(" ") || "defaults"}\n`);
-console.log("| sound over agent speech | paused at (ms after its onset) | outcome | decided (ms after its last frame, stream clock) | decodes (wall ms) | heard as |");
+console.log(
+  `config: ${
+    Object.entries(env)
+      .filter(([k]) => !["PUBLIC_URL", "STREAM_TOKEN_SECRET"].includes(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ") || "defaults"
+  }\n`,
+);
+console.log(
+  "| sound over agent speech | paused at (ms after its onset) | outcome | decided (ms after its last frame, stream clock) | decodes (wall ms) | heard as |",
+);
 console.log("|---|---:|---|---:|---:|---|");
 for (const it of items) {
   const leadMs = 500;
@@ -82,7 +111,10 @@ for (const it of items) {
   policy.earlyCheck = !!(p.peek ?? p.endNow);
   policy.agentSaid(AGENT_TEXT);
   p.setOverAgent?.(true);
-  const floor = new LevelFloor({ echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB });
+  const floor = new LevelFloor({
+    echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB,
+    callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB,
+  });
   floor.agentAudio("reply", agent);
   floor.callerTurn(voicedRms(question));
   const got: SpeechEvent[] = [];
@@ -101,8 +133,9 @@ for (const it of items) {
   const apply = (d: BargeInDecision, t: number) => {
     if (d === "pause" && paused === undefined) paused = t;
     // A final with words over the agent cuts without a pause first (media's confirm pauses, then drops).
-    else if (d === "confirm" && paused === undefined) (paused = t), (outcome = "cut (turn)"), (decidedAt = t);
-    else if ((d === "resume" || d === "confirm") && decidedAt === undefined && paused !== undefined) (outcome = d === "resume" ? "resumed" : "cut (turn)"), (decidedAt = t);
+    else if (d === "confirm" && paused === undefined) ((paused = t), (outcome = "cut (turn)"), (decidedAt = t));
+    else if ((d === "resume" || d === "confirm") && decidedAt === undefined && paused !== undefined)
+      ((outcome = d === "resume" ? "resumed" : "cut (turn)"), (decidedAt = t));
   };
   for (let i = 0, t = 20; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES, t += 20) {
     p.setLevelFloor!(floor.floor(paused !== undefined && decidedAt === undefined ? undefined : "reply"));
@@ -130,7 +163,8 @@ for (const it of items) {
         policy.speechStopped(e.atMs, e.durationMs);
         // Stream time stops until the recogniser answers.
         const w = performance.now();
-        while (!got.slice(seen + 1).some((x) => x.type === "transcript.final" || x.type === "transcript.none")) await tick();
+        while (!got.slice(seen + 1).some((x) => x.type === "transcript.final" || x.type === "transcript.none"))
+          await tick();
         decodes.push(Math.round(performance.now() - w));
       }
       if (e.type === "transcript.partial") policy.partial(e.text);
@@ -145,7 +179,9 @@ for (const it of items) {
   p.close();
   await drained; // the recogniser's last answer (Deepgram: CloseStream) is in before the next sound
   const ok = it.turn ? outcome === "cut (turn)" : outcome !== "cut (turn)";
-  console.log(`| ${it.name} | ${paused === undefined ? "-" : paused - leadMs} | ${outcome}${ok ? "" : " ✗"} | ${decidedAt === undefined ? "-" : Math.round(decidedAt - endMs)} | ${decodes.join(", ") || "-"} | ${heard.join(", ")} |`);
+  console.log(
+    `| ${it.name} | ${paused === undefined ? "-" : paused - leadMs} | ${outcome}${ok ? "" : " ✗"} | ${decidedAt === undefined ? "-" : Math.round(decidedAt - endMs)} | ${decodes.join(", ") || "-"} | ${heard.join(", ")} |`,
+  );
 }
 await speech.close();
 await dg?.close();

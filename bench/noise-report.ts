@@ -34,7 +34,10 @@ const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
 function tally(xs: string[]): string[] {
   const m = new Map<string, number>();
   for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
-  return [...m].sort((a, b) => b[1] - a[1]).slice(0, 4).map(([t, n]) => `${t} ×${n}`);
+  return [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 4)
+    .map(([t, n]) => `${t} ×${n}`);
 }
 
 function row(name: string, xs: NoiseOutcome[]): NoiseRow {
@@ -55,7 +58,12 @@ export function noiseReport(results: CallResult[]): NoiseReport {
   const all = results.flatMap((r) => r.perNoise);
   const names = [...new Set(all.map((x) => x.name))];
   return {
-    rows: names.map((n) => row(n, all.filter((x) => x.name === n))),
+    rows: names.map((n) =>
+      row(
+        n,
+        all.filter((x) => x.name === n),
+      ),
+    ),
     total: row("all", all),
     callsEndedByNoise: results.filter((r) => r.endedByAgent && r.perNoise.some((x) => x.tookTurn)).length,
     callsEndedEarly: results.filter((r) => r.endedByAgent).length,
@@ -75,9 +83,13 @@ export function noiseMarkdown(r: NoiseReport): string {
   ];
   for (const x of [...r.rows, r.total]) {
     const res = x.resumeAfterEndMs;
-    out.push(`| ${x.name === "all" ? "**all**" : x.name} | ${x.n} | ${pct(x.paused, x.n)} | ${pct(x.ended, x.n)} | ${pct(x.tookTurn, x.n)} | ${x.paused ? pct(x.resumedWithin300, x.paused) : "-"} | ${res.n ? `${res.p50} / ${res.p95}` : "-"} | ${x.name === "all" ? "" : x.heardAs.join(", ")} |`);
+    out.push(
+      `| ${x.name === "all" ? "**all**" : x.name} | ${x.n} | ${pct(x.paused, x.n)} | ${pct(x.ended, x.n)} | ${pct(x.tookTurn, x.n)} | ${x.paused ? pct(x.resumedWithin300, x.paused) : "-"} | ${res.n ? `${res.p50} / ${res.p95}` : "-"} | ${x.name === "all" ? "" : x.heardAs.join(", ")} |`,
+    );
   }
   out.push("");
-  out.push(`utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %), cut reply replayed after one: ${r.bargeInsReplayed} (goal 0)`);
+  out.push(
+    `utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %), cut reply replayed after one: ${r.bargeInsReplayed} (goal 0)`,
+  );
   return out.join("\n");
 }

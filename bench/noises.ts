@@ -38,7 +38,15 @@ function render(ms: number, fill: (out: Float32Array) => void): Uint8Array {
 }
 
 /** Band-limited noise burst at `atMs`: one-pole low-pass (`lp` 0..1, smaller = darker), attack/decay envelope. */
-function burst(out: Float32Array, atMs: number, ms: number, amp: number, lp: number, seed: number, attackMs = 10): void {
+function burst(
+  out: Float32Array,
+  atMs: number,
+  ms: number,
+  amp: number,
+  lp: number,
+  seed: number,
+  attackMs = 10,
+): void {
   const r = prng(seed);
   let y = 0;
   const n = ms * SR;
@@ -70,17 +78,29 @@ export async function scriptedNoises(trim: (mu: Uint8Array) => Uint8Array): Prom
     // Two coughs: a sharp broadband onset with a darker tail, 180 ms apart.
     { name: "cough", mu: render(700, (o) => (burst(o, 0, 260, 0.7, 0.6, 7, 8), burst(o, 440, 220, 0.6, 0.6, 9, 8))) },
     // Three knocks on a door or desk: a click on a 180 Hz body, 220 ms apart.
-    { name: "knock", mu: render(800, (o) => [0, 220, 440].forEach((t, k) => (burst(o, t, 15, 0.8, 0.9, 11 + k, 1), thump(o, t, 180, 25, 0.6)))) },
+    {
+      name: "knock",
+      mu: render(800, (o) =>
+        [0, 220, 440].forEach((t, k) => (burst(o, t, 15, 0.8, 0.9, 11 + k, 1), thump(o, t, 180, 25, 0.6))),
+      ),
+    },
     // A breath into the mouthpiece: quiet, dark, slow rise and fall.
     { name: "breath", mu: render(700, (o) => burst(o, 0, 700, 0.12, 0.15, 13, 250)) },
     // A door closing: a low thump, a latch click and a short rattle.
-    { name: "door", mu: render(900, (o) => (thump(o, 0, 70, 60, 0.8), burst(o, 0, 60, 0.5, 0.7, 17, 2), burst(o, 150, 300, 0.2, 0.5, 19, 5))) },
+    {
+      name: "door",
+      mu: render(
+        900,
+        (o) => (thump(o, 0, 70, 60, 0.8), burst(o, 0, 60, 0.5, 0.7, 17, 2), burst(o, 150, 300, 0.2, 0.5, 19, 5)),
+      ),
+    },
     // Typing: 14 clicks at 90–160 ms intervals.
     {
       name: "keyboard",
       mu: render(1900, (o) => {
         const r = prng(23);
-        for (let t = 0, k = 0; k < 14; k++, t += 90 + Math.round((r() + 0.5) * 70)) burst(o, t, 12, 0.5, 0.95, 29 + k, 1);
+        for (let t = 0, k = 0; k < 14; k++, t += 90 + Math.round((r() + 0.5) * 70))
+          burst(o, t, 12, 0.5, 0.95, 29 + k, 1);
       }),
     },
     { name: "uh huh", mu: await say("uh huh") },
@@ -88,7 +108,10 @@ export async function scriptedNoises(trim: (mu: Uint8Array) => Uint8Array): Prom
     { name: "yeah", mu: await say("yeah") },
     { name: "right", mu: await say("right") },
     // Someone else talking in the room, 20 dB below the caller.
-    { name: "background speech −20 dB", mu: gain(await say("i told him we would meet at the station after work tomorrow"), -20) },
+    {
+      name: "background speech −20 dB",
+      mu: gain(await say("i told him we would meet at the station after work tomorrow"), -20),
+    },
     // Speakerphone: the agent's own voice comes back 15 dB down, 150 ms late, for two seconds.
     { name: "own voice echo −15 dB", echo: { ms: 2000, gainDb: -15, delayMs: 150 } },
   ];
@@ -106,7 +129,12 @@ export function voicedLevel(mu: Uint8Array): number {
 }
 
 /** One 20 ms frame of `played` audio as heard `delayMs` ago, scaled by `gainDb`, mixed into `frame` (or silence). */
-export function echoFrame(heardAt: (absMs: number, bytes: number) => Uint8Array | undefined, nowAbs: number, e: { gainDb: number; delayMs: number }, frame?: Uint8Array): Uint8Array {
+export function echoFrame(
+  heardAt: (absMs: number, bytes: number) => Uint8Array | undefined,
+  nowAbs: number,
+  e: { gainDb: number; delayMs: number },
+  frame?: Uint8Array,
+): Uint8Array {
   const src = heardAt(nowAbs - e.delayMs - 20, 160);
   if (!src) return frame ?? new Uint8Array(160).fill(0xff);
   const g = 10 ** (e.gainDb / 20);

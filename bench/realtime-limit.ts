@@ -16,10 +16,32 @@ import { realtimeConfigSchema } from "../services/media/src/realtime/config";
 const port = Number(process.env.PORT);
 const modelUrl = process.env.MODEL_URL!;
 const c = realtimeConfigSchema.parse({});
-const opts = { url: modelUrl, model: c.REALTIME_MODEL, voice: c.REALTIME_VOICE, authHeader: "bearer" as const, shape: c.REALTIME_API_SHAPE, transcribeModel: c.REALTIME_TRANSCRIBE_MODEL, connectTimeoutMs: c.REALTIME_CONNECT_TIMEOUT_MS, vad: { type: c.REALTIME_VAD, threshold: c.REALTIME_VAD_THRESHOLD, prefixPaddingMs: c.REALTIME_VAD_PREFIX_MS, silenceDurationMs: c.REALTIME_VAD_SILENCE_MS } };
+const opts = {
+  url: modelUrl,
+  model: c.REALTIME_MODEL,
+  voice: c.REALTIME_VOICE,
+  authHeader: "bearer" as const,
+  shape: c.REALTIME_API_SHAPE,
+  transcribeModel: c.REALTIME_TRANSCRIBE_MODEL,
+  connectTimeoutMs: c.REALTIME_CONNECT_TIMEOUT_MS,
+  vad: {
+    type: c.REALTIME_VAD,
+    threshold: c.REALTIME_VAD_THRESHOLD,
+    prefixPaddingMs: c.REALTIME_VAD_PREFIX_MS,
+    silenceDurationMs: c.REALTIME_VAD_SILENCE_MS,
+  },
+};
 // The bench tells its calls' model sessions apart by their instructions (media takes a call's own system
 // prompt); here the stream's `benchTag` parameter stands in for it. Set up once per stream, off the measured path.
-const session = (tag?: string) => JSON.stringify(sessionUpdate(opts, { instructions: tag ?? c.REALTIME_INSTRUCTIONS, tools: [], respondToSpeech: true, interruptOnSpeech: true }));
+const session = (tag?: string) =>
+  JSON.stringify(
+    sessionUpdate(opts, {
+      instructions: tag ?? c.REALTIME_INSTRUCTIONS,
+      tools: [],
+      respondToSpeech: true,
+      interruptOnSpeech: true,
+    }),
+  );
 
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -24,7 +24,15 @@ import { randomUUID } from "node:crypto";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { mintStreamToken } from "@voicecall/auth";
 import { CallStore, connectRedis } from "@voicecall/store";
-import { freePort, generateSecrets, startProc, startServers, startStack, testLogger, waitFor } from "@voicecall/testkit";
+import {
+  freePort,
+  generateSecrets,
+  startProc,
+  startServers,
+  startStack,
+  testLogger,
+  waitFor,
+} from "@voicecall/testkit";
 import { TwilioStream, sid } from "@voicecall/media/testing";
 import { FakeRealtimeServer } from "../test/realtime/fake-realtime-server";
 import { dist, type Dist } from "./stats";
@@ -33,7 +41,9 @@ const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 };
-const counts = arg("--calls", "10,50").split(",").map((x) => Math.max(1, Number(x)));
+const counts = arg("--calls", "10,50")
+  .split(",")
+  .map((x) => Math.max(1, Number(x)));
 const turns = Math.max(1, Number(arg("--turns", "3")));
 const out = arg("--json", "artifacts/bench-realtime.json");
 const profileDir = arg("--profile", "");
@@ -45,11 +55,28 @@ const relayPort = await freePort();
 const stack = await startStack({
   services: ["media"],
   secrets,
-  serviceEnv: { media: { REALTIME_URL: fake.url, REALTIME_SILENCE_REPROMPT_MS: "0", LOG_LEVEL: "warn", ...(profileDir ? { NODE_OPTIONS: `--import ${new URL("./cpu-prof-preload.mjs", import.meta.url).pathname}`, BENCH_PROFILE_DIR: profileDir } : {}) } },
+  serviceEnv: {
+    media: {
+      REALTIME_URL: fake.url,
+      REALTIME_SILENCE_REPROMPT_MS: "0",
+      LOG_LEVEL: "warn",
+      ...(profileDir
+        ? {
+            NODE_OPTIONS: `--import ${new URL("./cpu-prof-preload.mjs", import.meta.url).pathname}`,
+            BENCH_PROFILE_DIR: profileDir,
+          }
+        : {}),
+    },
+  },
   // The limit sits behind the same Caddy, on a path of its own.
-  startServers: (routes) => startServers({ caddy: { routes: [...routes, { path: "/limit/stream*", upstreams: [`127.0.0.1:${relayPort}`] }] } }),
+  startServers: (routes) =>
+    startServers({ caddy: { routes: [...routes, { path: "/limit/stream*", upstreams: [`127.0.0.1:${relayPort}`] }] } }),
 });
-const relay = startProc(process.execPath, ["--import", "tsx", "bench/realtime-limit.ts"], { ...process.env, PORT: String(relayPort), MODEL_URL: fake.url });
+const relay = startProc(process.execPath, ["--import", "tsx", "bench/realtime-limit.ts"], {
+  ...process.env,
+  PORT: String(relayPort),
+  MODEL_URL: fake.url,
+});
 await waitFor(() => relay.output().includes("listening"), "bare bridge listening", 30_000, 50);
 const { log } = testLogger("bench", "warn");
 const redis = connectRedis(stack.servers.redisUrl, log);
@@ -72,9 +99,30 @@ async function oneCall(target: Target, i: number, s: Samples): Promise<void> {
   const callSid = sid("CA");
   // The model session is told apart by its instructions: this call's own system prompt (ours), or the stream's parameter (the limit).
   const tag = `bench call ${callId}`;
-  await store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", engine: "realtime", from: "+14155550100", to: "+14155550101", state: "in-progress", agentOptions: JSON.stringify({ systemPrompt: tag }) });
+  await store.createCall({
+    callId,
+    callSid,
+    direction: "outbound",
+    mode: "conversation",
+    engine: "realtime",
+    from: "+14155550100",
+    to: "+14155550101",
+    state: "in-progress",
+    agentOptions: JSON.stringify({ systemPrompt: tag }),
+  });
   const url = `${wssBase}${target === "ours" ? "/voice/stream" : "/limit/stream"}`;
-  const c = new TwilioStream({ url, ca: stack.ca, authToken: secrets.TWILIO_AUTH_TOKEN, callSid, customParameters: { callId, token: mintStreamToken(secrets.STREAM_TOKEN_SECRET, callId, callSid, 60_000), benchTag: tag }, autoTick: false });
+  const c = new TwilioStream({
+    url,
+    ca: stack.ca,
+    authToken: secrets.TWILIO_AUTH_TOKEN,
+    callSid,
+    customParameters: {
+      callId,
+      token: mintStreamToken(secrets.STREAM_TOKEN_SECRET, callId, callSid, 60_000),
+      benchTag: tag,
+    },
+    autoTick: false,
+  });
   let firstAudioAt = 0;
   c.ws.on("message", (d) => {
     if (!firstAudioAt && d.toString().includes('"event":"media"')) firstAudioAt = performance.now();
@@ -95,7 +143,12 @@ async function oneCall(target: Target, i: number, s: Samples): Promise<void> {
       const responses = m.responses.length;
       c.say(600);
       voiced = 30;
-      await waitFor(() => firstAudioAt > 0 && lastVoicedSentAt > 0 && m.responses[responses]?.firstDeltaAt, "reply audio", 20_000, 5);
+      await waitFor(
+        () => firstAudioAt > 0 && lastVoicedSentAt > 0 && m.responses[responses]?.firstDeltaAt,
+        "reply audio",
+        20_000,
+        5,
+      );
       const firstDelta = m.responses[responses]!.firstDeltaAt!;
       const total = firstAudioAt - lastVoicedSentAt;
       const model = firstDelta - m.lastVoicedAt;
@@ -156,25 +209,54 @@ const metrics: [keyof Samples, string][] = [
   ["model", "model: VAD end wait + first delta"],
 ];
 const f = (x: number | null) => (x === null ? "-" : x.toFixed(1));
-const ratio = (a: number | null, b: number | null) => (a === null || b === null || b <= 0 ? "-" : `${(a / b).toFixed(2)}×`);
-const lines = ["| calls | metric (ms) | n | ours p50 | limit p50 | ratio p50 | ours p95 | limit p95 | ratio p95 | ours max | limit max |", "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"];
+const ratio = (a: number | null, b: number | null) =>
+  a === null || b === null || b <= 0 ? "-" : `${(a / b).toFixed(2)}×`;
+const lines = [
+  "| calls | metric (ms) | n | ours p50 | limit p50 | ratio p50 | ours p95 | limit p95 | ratio p95 | ours max | limit max |",
+  "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+];
 for (const n of counts) {
   const ours = phases.find((p) => p.target === "ours" && p.calls === n)!;
   const lim = phases.find((p) => p.target === "limit" && p.calls === n)!;
   for (const [k, name] of metrics) {
     const a = ours.d[k];
     const b = lim.d[k];
-    lines.push(`| ${n} | ${name} | ${a.n} | ${f(a.p50)} | ${f(b.p50)} | ${ratio(a.p50, b.p50)} | ${f(a.p95)} | ${f(b.p95)} | ${ratio(a.p95, b.p95)} | ${f(a.max)} | ${f(b.max)} |`);
+    lines.push(
+      `| ${n} | ${name} | ${a.n} | ${f(a.p50)} | ${f(b.p50)} | ${ratio(a.p50, b.p50)} | ${f(a.p95)} | ${f(b.p95)} | ${ratio(a.p95, b.p95)} | ${f(a.max)} | ${f(b.max)} |`,
+    );
   }
-  const ov = (p: "p50" | "p95") => (ours.d.transit[p] === null || lim.d.transit[p] === null ? "-" : (ours.d.transit[p]! - lim.d.transit[p]!).toFixed(1));
+  const ov = (p: "p50" | "p95") =>
+    ours.d.transit[p] === null || lim.d.transit[p] === null ? "-" : (ours.d.transit[p]! - lim.d.transit[p]!).toFixed(1);
   lines.push(`| ${n} | our overhead (our transit − the limit's) | | ${ov("p50")} | | | ${ov("p95")} | | | | |`);
   lines.push(`| ${n} | driver lag p99 (ms) | | ${ours.driverLagP99Ms} | ${lim.driverLagP99Ms} | | | | | | |`);
 }
-const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavgBefore: load0, loadavgAfter: loadavg() };
+const machine = {
+  cpus: cpus().length,
+  model: cpus()[0]?.model,
+  node: process.version,
+  loadavgBefore: load0,
+  loadavgAfter: loadavg(),
+};
 const md = lines.join("\n");
-console.log(`realtime bench: ${counts.join(", ")} concurrent calls × ${turns} turns; ${machine.cpus} × ${machine.model}; load ${load0.map((x) => x.toFixed(2)).join(" ")} → ${machine.loadavgAfter.map((x) => x.toFixed(2)).join(" ")}\n${md}`);
+console.log(
+  `realtime bench: ${counts.join(", ")} concurrent calls × ${turns} turns; ${machine.cpus} × ${machine.model}; load ${load0.map((x) => x.toFixed(2)).join(" ")} → ${machine.loadavgAfter.map((x) => x.toFixed(2)).join(" ")}\n${md}`,
+);
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, JSON.stringify({ at: new Date().toISOString(), machine, options: { counts, turns }, wallS: (Date.now() - started) / 1000, markdown: md, phases }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      at: new Date().toISOString(),
+      machine,
+      options: { counts, turns },
+      wallS: (Date.now() - started) / 1000,
+      markdown: md,
+      phases,
+    },
+    null,
+    2,
+  ),
+);
 redis.disconnect();
 await relay.stop();
 await stack.stop();

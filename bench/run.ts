@@ -53,7 +53,24 @@ export interface BenchReport {
 }
 
 export function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { calls: [100], noLimit: false, durationS: 20, scenarios: ["instant", "offline"], capacity: false, capacityStep: 25, capacityMax: 1000, capacityStepS: 4, pin: true, mediaReplicas: 1, staggerMs: 50, mediaEnv: {}, rttMs: 0, jitterMs: 0, json: "artifacts/bench.json", quiet: false };
+  const o: BenchOptions = {
+    calls: [100],
+    noLimit: false,
+    durationS: 20,
+    scenarios: ["instant", "offline"],
+    capacity: false,
+    capacityStep: 25,
+    capacityMax: 1000,
+    capacityStepS: 4,
+    pin: true,
+    mediaReplicas: 1,
+    staggerMs: 50,
+    mediaEnv: {},
+    rttMs: 0,
+    jitterMs: 0,
+    json: "artifacts/bench.json",
+    quiet: false,
+  };
   let scenarioSet = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -68,7 +85,9 @@ export function parseArgs(argv: string[]): BenchOptions {
       return n;
     };
     if (a === "--calls") {
-      o.calls = val().split(",").map((x) => Math.floor(Number(x)));
+      o.calls = val()
+        .split(",")
+        .map((x) => Math.floor(Number(x)));
       if (o.calls.some((n) => !Number.isFinite(n) || n < 1)) throw new Error(`--calls needs numbers ≥ 1 (e.g. 10,100)`);
     } else if (a === "--workers") o.workers = Math.max(1, Math.floor(num()));
     else if (a === "--no-limit") o.noLimit = true;
@@ -114,22 +133,54 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
   const out: Row[] = [];
   for (const s of r.scenarios) {
     const p = `[${s.scenario} ${s.calls.requested}] `;
-    out.push({ metric: `${p}greeting: start → first frame heard`, d: s.greetingMs, unit: "ms", target: TARGETS.greeting });
+    out.push({
+      metric: `${p}greeting: start → first frame heard`,
+      d: s.greetingMs,
+      unit: "ms",
+      target: TARGETS.greeting,
+    });
     out.push({ metric: `${p}greeting: start → first frame sent (media)`, d: s.greetingSentMs, unit: "ms" });
     out.push({ metric: `${p}  of which start → stream.started (media checks)`, d: s.greetingStartMs, unit: "ms" });
     out.push({ metric: `${p}  of which stream.started → first frame heard`, d: s.greetingDeliverMs, unit: "ms" });
-    out.push({ metric: `${p}    hop: stream.started → agent's say on the bus (agent, 2 NATS hops)`, d: s.hops.agentMs, unit: "ms" });
-    out.push({ metric: `${p}    hop: say → first audio chunk on the bus (tts cache, NATS)`, d: s.hops.ttsMs, unit: "ms" });
-    out.push({ metric: `${p}    hop: audio chunk → first frame sent (NATS, media playout)`, d: s.hops.playoutMs, unit: "ms" });
+    out.push({
+      metric: `${p}    hop: stream.started → agent's say on the bus (agent, 2 NATS hops)`,
+      d: s.hops.agentMs,
+      unit: "ms",
+    });
+    out.push({
+      metric: `${p}    hop: say → first audio chunk on the bus (tts cache, NATS)`,
+      d: s.hops.ttsMs,
+      unit: "ms",
+    });
+    out.push({
+      metric: `${p}    hop: audio chunk → first frame sent (NATS, media playout)`,
+      d: s.hops.playoutMs,
+      unit: "ms",
+    });
     out.push({ metric: `${p}    hop: sent → heard (Caddy, network, driver)`, d: s.hops.wireMs, unit: "ms" });
-    out.push({ metric: `${p}overhead: final → first reply frame heard`, d: s.overheadMs, unit: "ms", target: TARGETS.overhead });
+    out.push({
+      metric: `${p}overhead: final → first reply frame heard`,
+      d: s.overheadMs,
+      unit: "ms",
+      target: TARGETS.overhead,
+    });
     out.push({ metric: `${p}overhead: final → first reply frame sent (media)`, d: s.overheadSentMs, unit: "ms" });
     out.push({ metric: `${p}voice-to-voice: end of speech → reply heard`, d: s.voiceToVoiceMs, unit: "ms" });
     out.push({ metric: `${p}barge-in: voice onset → clear`, d: s.bargeInMs, unit: "ms" });
-    out.push({ metric: `${p}barge-in: onset → clear − 180 ms policy hold`, d: s.bargeInOverheadMs, unit: "ms", target: TARGETS.bargeIn });
+    out.push({
+      metric: `${p}barge-in: onset → clear − 180 ms policy hold`,
+      d: s.bargeInOverheadMs,
+      unit: "ms",
+      target: TARGETS.bargeIn,
+    });
     out.push({ metric: `${p}barge-in: speech.started → clear`, d: s.bargeInAfterVadMs, unit: "ms" });
     out.push({ metric: `${p}underrun gap lengths`, d: s.underrunMs, unit: "ms" });
-    out.push({ metric: `${p}played position: |interrupted.playedMs − heard|`, d: s.playedErrorMs, unit: "ms", target: "≤ 100" });
+    out.push({
+      metric: `${p}played position: |interrupted.playedMs − heard|`,
+      d: s.playedErrorMs,
+      unit: "ms",
+      target: "≤ 100",
+    });
     out.push({ metric: `${p}played position: error media reported`, d: s.reportedErrorMs, unit: "ms" });
   }
   return out;
@@ -139,25 +190,69 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
   const lines: string[] = [];
   for (const s of r.scenarios) {
     lines.push(ratioTable(s));
-    lines.push(`[${s.scenario}] greetings played by media from the pre-render (no agent or tts hop): ${s.hops.preRendered} of ${s.hops.greetings}`);
-    lines.push(`[${s.scenario}] network: RTT ${s.network.rttMs} ms, jitter ±${s.network.jitterMs} ms each way; media PLAYOUT_LEAD_MS ${s.network.leadMs}`);
-    lines.push(`[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`);
+    lines.push(
+      `[${s.scenario}] greetings played by media from the pre-render (no agent or tts hop): ${s.hops.preRendered} of ${s.hops.greetings}`,
+    );
+    lines.push(
+      `[${s.scenario}] network: RTT ${s.network.rttMs} ms, jitter ±${s.network.jitterMs} ms each way; media PLAYOUT_LEAD_MS ${s.network.leadMs}`,
+    );
+    lines.push(
+      `[${s.scenario}] calls ok ${s.calls.ok}/${s.calls.requested}${s.calls.endedByAgent ? ` (${s.calls.endedByAgent} ended early by the agent)` : ""}${s.calls.errors.length ? ` (errors: ${s.calls.errors.join("; ")})` : ""}, heard ${s.heardSeconds} s of agent audio, underruns/call ${s.underrunsPerCall.toFixed(2)}`,
+    );
     if (s.falseInterruptionsPerCall !== null)
-      lines.push(`[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`);
+      lines.push(
+        `[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`,
+      );
     if (s.noises) lines.push(noiseMarkdown(s.noises));
-    lines.push(`[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores; services: ${Object.entries(s.serviceCpuCores).map(([k, v]) => `${k} ${v}`).join(", ")} cores${s.limit ? `; limit run: driver lag p99 ${s.limit.driver.lagP99Ms} ms, limit server ${s.limit.serviceCpuCores.limit ?? "-"} cores, calls ok ${s.limit.calls.ok}/${s.limit.calls.requested}${s.limit.calls.errors.length ? ` (errors: ${s.limit.calls.errors.join("; ")})` : ""}` : ""}`);
-    const perCore = Object.entries(s.serviceCpuCores).map(([k, c]) => `${k} ${c > 0 ? Math.round(s.calls.requested / c) : "∞"}`);
+    lines.push(
+      `[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores; services: ${Object.entries(
+        s.serviceCpuCores,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(
+          ", ",
+        )} cores${s.limit ? `; limit run: driver lag p99 ${s.limit.driver.lagP99Ms} ms, limit server ${s.limit.serviceCpuCores.limit ?? "-"} cores, calls ok ${s.limit.calls.ok}/${s.limit.calls.requested}${s.limit.calls.errors.length ? ` (errors: ${s.limit.calls.errors.join("; ")})` : ""}` : ""}`,
+    );
+    const perCore = Object.entries(s.serviceCpuCores).map(
+      ([k, c]) => `${k} ${c > 0 ? Math.round(s.calls.requested / c) : "∞"}`,
+    );
     lines.push(`[${s.scenario}] calls per core (calls ÷ mean cores over the calls): ${perCore.join(", ")}`);
-    lines.push(`[${s.scenario}] per call-second: Redis ${s.wire.redisOpsPerCallS} commands, NATS ${s.wire.natsMsgsPerCallS} messages (${Object.entries(s.wire.natsMsgsPerCallSBySubject).map(([k, v]) => `${k} ${v}`).join(", ")}), ${s.wire.natsBytesPerCallS} B`);
-    if (s.media) lines.push(`[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`);
-    lines.push(`[${s.scenario}] providers: ${Object.entries(s.providers).map(([k, v]) => `${k}=${v}`).join(", ")}`);
+    lines.push(
+      `[${s.scenario}] per call-second: Redis ${s.wire.redisOpsPerCallS} commands, NATS ${s.wire.natsMsgsPerCallS} messages (${Object.entries(
+        s.wire.natsMsgsPerCallSBySubject,
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}), ${s.wire.natsBytesPerCallS} B`,
+    );
+    if (s.media)
+      lines.push(
+        `[${s.scenario}] media: peak ${s.media.peakCpuCores} cores, ${s.media.cpuPerCallMs} CPU-ms/call, RSS ${s.media.rssIdleMB} → ${s.media.rssPeakMB} MB (${s.media.rssPerCallKB} KB/call; target ≤ 200)`,
+      );
+    lines.push(
+      `[${s.scenario}] providers: ${Object.entries(s.providers)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(", ")}`,
+    );
   }
   const c = r.capacity;
   if (c) {
-    lines.push(`[capacity] one media worker: ${c.maxStreamsWithinLag} streams with event-loop lag p99 ≤ ${c.lagLimitMs} ms (target ≥ 500); stopped at ${c.stoppedAt} (${c.stopReason})`);
+    lines.push(
+      `[capacity] one media worker: ${c.maxStreamsWithinLag} streams with event-loop lag p99 ≤ ${c.lagLimitMs} ms (target ≥ 500); stopped at ${c.stoppedAt} (${c.stopReason})`,
+    );
     lines.push(`[capacity] per stream: ${c.cpuPerStreamPct}% of a core, ${c.rssPerStreamKB} KB RSS (target ≤ 150)`);
-    if (c.relay) lines.push(`[capacity] bare relay (bench/limit/relay.ts): ${c.relay.streamsPerCore} streams per core (${c.relay.stopReason}), ${c.relay.cpuPerStreamPct}% of a core, ${c.relay.rssPerStreamKB} KB per stream; ours ÷ relay ${c.relay.streamsPerCore ? Math.round((c.streamsPerCore / c.relay.streamsPerCore) * 100) / 100 : "-"}`);
-    lines.push(["[capacity] streams  lag-p99-ms  cpu-cores  rss-MB", ...c.steps.map((s) => `           ${String(s.streams).padStart(7)}  ${String(s.lagP99Ms).padStart(10)}  ${String(s.cpuCores).padStart(9)}  ${String(s.rssMB).padStart(6)}`)].join("\n"));
+    if (c.relay)
+      lines.push(
+        `[capacity] bare relay (bench/limit/relay.ts): ${c.relay.streamsPerCore} streams per core (${c.relay.stopReason}), ${c.relay.cpuPerStreamPct}% of a core, ${c.relay.rssPerStreamKB} KB per stream; ours ÷ relay ${c.relay.streamsPerCore ? Math.round((c.streamsPerCore / c.relay.streamsPerCore) * 100) / 100 : "-"}`,
+      );
+    lines.push(
+      [
+        "[capacity] streams  lag-p99-ms  cpu-cores  rss-MB",
+        ...c.steps.map(
+          (s) =>
+            `           ${String(s.streams).padStart(7)}  ${String(s.lagP99Ms).padStart(10)}  ${String(s.cpuCores).padStart(9)}  ${String(s.rssMB).padStart(6)}`,
+        ),
+      ].join("\n"),
+    );
   }
   return lines.join("\n");
 }
@@ -167,21 +262,55 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const load0 = loadavg().map((x) => Math.round(x * 100) / 100);
   const scenarios: ScenarioReport[] = [];
   for (const s of o.scenarios) {
-    scenarios.push(...(await runScenario({ scenario: s, calls: o.calls, durationS: o.durationS, mediaReplicas: o.mediaReplicas, staggerMs: o.staggerMs, mediaEnv: o.mediaEnv, rttMs: o.rttMs, jitterMs: o.jitterMs, workers: o.workers, noLimit: o.noLimit, log })));
+    scenarios.push(
+      ...(await runScenario({
+        scenario: s,
+        calls: o.calls,
+        durationS: o.durationS,
+        mediaReplicas: o.mediaReplicas,
+        staggerMs: o.staggerMs,
+        mediaEnv: o.mediaEnv,
+        rttMs: o.rttMs,
+        jitterMs: o.jitterMs,
+        workers: o.workers,
+        noLimit: o.noLimit,
+        log,
+      })),
+    );
   }
-  const capacity = o.capacity ? await runCapacity({ step: o.capacityStep, max: o.capacityMax, stepS: o.capacityStepS, lagLimitMs: 20, pin: o.pin, profileDir: o.profileDir, gcTrace: o.gcTrace, log }) : undefined;
+  const capacity = o.capacity
+    ? await runCapacity({
+        step: o.capacityStep,
+        max: o.capacityMax,
+        stepS: o.capacityStepS,
+        lagLimitMs: 20,
+        pin: o.pin,
+        profileDir: o.profileDir,
+        gcTrace: o.gcTrace,
+        log,
+      })
+    : undefined;
   const body = { scenarios, capacity };
   const rs = rows(body);
   const gs = goals(scenarios, capacity);
-  const goalText = gs.length ? `\n\nGoals (issue #20; ratios against the limit measured in this run):\n${goalLines(gs)}` : "";
+  const goalText = gs.length
+    ? `\n\nGoals (issue #20; ratios against the limit measured in this run):\n${goalLines(gs)}`
+    : "";
   const { quiet: _q, ...options } = o;
   const report: BenchReport = {
     at: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "?", loadavg: loadavg().map((x) => Math.round(x * 100) / 100), node: process.version },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? "?",
+      loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+      node: process.version,
+    },
     options,
     ...body,
     goals: gs,
-    table: `machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average at start ${load0.join(" ")}, at end ${loadavg().map((x) => Math.round(x * 100) / 100).join(" ")}\n\n${table(rs)}\n\n${summary(body)}${goalText}`,
+    table: `machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, node ${process.version}; load average at start ${load0.join(" ")}, at end ${loadavg()
+      .map((x) => Math.round(x * 100) / 100)
+      .join(" ")}\n\n${table(rs)}\n\n${summary(body)}${goalText}`,
     markdown: `${markdown(rs)}\n\n${summary(body)
       .split("\n")
       .map((l) => `    ${l}`)

@@ -81,19 +81,43 @@ export interface ScenarioReport extends Measured {
   resumedShare: number | null;
   noisesPerCall: number | null;
   noises: NoiseReport | null;
-  media: { peakCpuCores: number; cpuPerCallMs: number; rssIdleMB: number; rssPeakMB: number; rssPerCallKB: number } | null;
-  wire: { callSeconds: number; redisOpsPerCallS: number; natsMsgsPerCallS: number; natsBytesPerCallS: number; natsMsgsPerCallSBySubject: Record<string, number> };
+  media: {
+    peakCpuCores: number;
+    cpuPerCallMs: number;
+    rssIdleMB: number;
+    rssPeakMB: number;
+    rssPerCallKB: number;
+  } | null;
+  wire: {
+    callSeconds: number;
+    redisOpsPerCallS: number;
+    natsMsgsPerCallS: number;
+    natsBytesPerCallS: number;
+    natsMsgsPerCallSBySubject: Record<string, number>;
+  };
 }
 
 /** The barge-in policy pauses once BARGE_IN_MIN_SPEECH_MS (default 200) of stream audio from the onset frame is in: 9 frames after it. */
 export const BARGE_IN_HOLD_MS = 200 - 20;
 const GREETING = "Hello, thanks for calling Acme Dental. How can I help?";
 
-function measure(results: CallResult[], calls: number, driver: Measured["driver"], serviceCpuCores: Record<string, number>, wallMs: number): Measured {
+function measure(
+  results: CallResult[],
+  calls: number,
+  driver: Measured["driver"],
+  serviceCpuCores: Record<string, number>,
+  wallMs: number,
+): Measured {
   const ok = results.filter((r) => r.ok);
   const flat = (f: (r: CallResult) => number[]) => results.flatMap(f);
   return {
-    calls: { requested: calls, ok: ok.length, failed: results.length - ok.length, endedByAgent: results.filter((r) => r.endedByAgent).length, errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5) },
+    calls: {
+      requested: calls,
+      ok: ok.length,
+      failed: results.length - ok.length,
+      endedByAgent: results.filter((r) => r.endedByAgent).length,
+      errors: [...new Set(results.filter((r) => r.error).map((r) => r.error!))].slice(0, 5),
+    },
     greetingMs: dist(results.map((r) => r.greetingMs ?? NaN)),
     greetingStartMs: dist(results.map((r) => r.greetingStartMs ?? NaN)),
     greetingDeliverMs: dist(results.map((r) => r.greetingDeliverMs ?? NaN)),
@@ -112,7 +136,10 @@ function measure(results: CallResult[], calls: number, driver: Measured["driver"
 }
 
 /** CPU of `procs` and of this process (the driver threads) while `fn` runs. */
-async function timed<T>(procs: { name: string; pid: number }[], fn: () => Promise<T>): Promise<{ value: T; cores: Record<string, number>; driverCores: number; wallMs: number }> {
+async function timed<T>(
+  procs: { name: string; pid: number }[],
+  fn: () => Promise<T>,
+): Promise<{ value: T; cores: Record<string, number>; driverCores: number; wallMs: number }> {
   const since = Date.now();
   const a = procs.map((p) => sampleProc(p.pid));
   const cpu0 = process.cpuUsage();
@@ -136,9 +163,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
   let b: BenchStack | undefined;
   const dgKey = "bench-deepgram-key";
   // The limit needs an STT socket in both scenarios; instant's stack uses the same one.
-  const dg: FakeDeepgram = await startFakeDeepgram({ apiKey: dgKey, transcribe: (mu) => (mu.length > 2400 ? "what are your opening hours" : "") });
+  const dg: FakeDeepgram = await startFakeDeepgram({
+    apiKey: dgKey,
+    transcribe: (mu) => (mu.length > 2400 ? "what are your opening hours" : ""),
+  });
   const providers: Record<string, string> = instant
-    ? { vad: "webrtc", stt: "deepgram protocol (local fake, final on Finalize)", tts: "elevenlabs protocol (local fake, all audio at once)", llm: "openai protocol (local SSE, instant)" }
+    ? {
+        vad: "webrtc",
+        stt: "deepgram protocol (local fake, final on Finalize)",
+        tts: "elevenlabs protocol (local fake, all audio at once)",
+        llm: "openai protocol (local SSE, instant)",
+      }
     : { vad: "webrtc", stt: "pocketsphinx (script grammar)", tts: "local flite", llm: "builtin script" };
   const { log: quiet } = testLogger("bench", "warn");
   try {
@@ -150,19 +185,46 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       agent: { SILENCE_REPROMPT_MS: "60000" },
     };
     if (instant) {
-      vendors = await startFakeVendors("We are open Monday to Friday from nine to six. Is there anything else I can help you with?");
+      vendors = await startFakeVendors(
+        "We are open Monday to Friday from nine to six. Is there anything else I can help you with?",
+      );
       vendors.fallbackMode = { kind: "ok", chunks: 8 };
       llm = await startInstantLlm();
-      Object.assign(serviceEnv.tts!, { TTS_PROVIDER: "elevenlabs", TTS_FALLBACK_PROVIDER: "none", ELEVENLABS_API_KEY: vendors.apiKey, ELEVENLABS_URL: vendors.url });
+      Object.assign(serviceEnv.tts!, {
+        TTS_PROVIDER: "elevenlabs",
+        TTS_FALLBACK_PROVIDER: "none",
+        ELEVENLABS_API_KEY: vendors.apiKey,
+        ELEVENLABS_URL: vendors.url,
+      });
       Object.assign(serviceEnv.media!, { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: dgKey, DEEPGRAM_URL: dg.url });
-      Object.assign(serviceEnv.agent!, { LLM_PROVIDER: "openai", LLM_BASE_URL: llm.url, LLM_API_KEY: "bench", LLM_MODEL: "bench" });
+      Object.assign(serviceEnv.agent!, {
+        LLM_PROVIDER: "openai",
+        LLM_BASE_URL: llm.url,
+        LLM_API_KEY: "bench",
+        LLM_MODEL: "bench",
+      });
     }
     Object.assign(serviceEnv.media!, o.mediaEnv ?? {});
     for (const [k, val] of Object.entries(o.mediaEnv ?? {})) providers[`media ${k}`] = val;
     const workers = o.workers ?? Math.max(1, cpus().length);
-    o.log(`[${o.scenario}] starting the stack (${o.mediaReplicas} media worker${o.mediaReplicas > 1 ? "s" : ""}), the limit server and ${workers} driver threads`);
-    const limitAudio = { greeting: trimSilence(await synthesize(GREETING)), reply: trimSilence(await synthesize(LLM_REPLY.join(""))) };
-    b = await startBenchStack({ mediaReplicas: o.mediaReplicas, env: { LOG_LEVEL: "warn" }, serviceEnv, workers, rttMs: o.rttMs, jitterMs: o.jitterMs, limitAudio, dgUrl: dg.url, dgKey });
+    o.log(
+      `[${o.scenario}] starting the stack (${o.mediaReplicas} media worker${o.mediaReplicas > 1 ? "s" : ""}), the limit server and ${workers} driver threads`,
+    );
+    const limitAudio = {
+      greeting: trimSilence(await synthesize(GREETING)),
+      reply: trimSilence(await synthesize(LLM_REPLY.join(""))),
+    };
+    b = await startBenchStack({
+      mediaReplicas: o.mediaReplicas,
+      env: { LOG_LEVEL: "warn" },
+      serviceEnv,
+      workers,
+      rttMs: o.rttMs,
+      jitterMs: o.jitterMs,
+      limitAudio,
+      dgUrl: dg.url,
+      dgKey,
+    });
     const { stack, pool } = b;
     const store = new CallStore(b.redis);
     const bus = await connectBus({ url: stack.servers.natsUrl, name: "bench", log: quiet });
@@ -186,13 +248,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       let last = idle;
       const sampler = setInterval(() => {
         const now = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
-        if (now.length === last.length && now.length) peaks.cpu = Math.max(peaks.cpu, now.reduce((a, s, i) => a + cpuShare(last[i]!, s), 0));
-        peaks.rss = Math.max(peaks.rss, now.reduce((a, s) => a + s.rss, 0));
+        if (now.length === last.length && now.length)
+          peaks.cpu = Math.max(
+            peaks.cpu,
+            now.reduce((a, s, i) => a + cpuShare(last[i]!, s), 0),
+          );
+        peaks.rss = Math.max(
+          peaks.rss,
+          now.reduce((a, s) => a + s.rss, 0),
+        );
         last = now;
       }, 1000);
       const since = Date.now();
       const wire = await countWire(bus.nc, b.redis);
-      const ours = await timed(procs, () => pool.run({ ...base, target: "ours", calls, staggerMs: o.staggerMs, firstIndex, durationMs: o.durationS * 1000 }));
+      const ours = await timed(procs, () =>
+        pool.run({
+          ...base,
+          target: "ours",
+          calls,
+          staggerMs: o.staggerMs,
+          firstIndex,
+          durationMs: o.durationS * 1000,
+        }),
+      );
       firstIndex += calls;
       const counted = await wire.stop();
       clearInterval(sampler);
@@ -205,11 +283,32 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       let limit: Measured | null = null;
       if (!o.noLimit) {
         o.log(`[${o.scenario}] ${calls} calls: the limit`);
-        const lim = await timed([{ name: "limit", pid: b.limitPid }], () => pool.run({ ...base, target: "limit", calls, staggerMs: o.staggerMs, firstIndex, durationMs: o.durationS * 1000 }));
+        const lim = await timed([{ name: "limit", pid: b.limitPid }], () =>
+          pool.run({
+            ...base,
+            target: "limit",
+            calls,
+            staggerMs: o.staggerMs,
+            firstIndex,
+            durationMs: o.durationS * 1000,
+          }),
+        );
         firstIndex += calls;
-        limit = measure(lim.value.results, calls, { ...lim.value.driver, cpuCores: lim.driverCores }, lim.cores, lim.wallMs);
+        limit = measure(
+          lim.value.results,
+          calls,
+          { ...lim.value.driver, cpuCores: lim.driverCores },
+          lim.cores,
+          lim.wallMs,
+        );
       }
-      const measured = measure(results, calls, { ...ours.value.driver, cpuCores: ours.driverCores }, ours.cores, ours.wallMs);
+      const measured = measure(
+        results,
+        calls,
+        { ...ours.value.driver, cpuCores: ours.driverCores },
+        ours.cores,
+        ours.wallMs,
+      );
       const cpuMs = end.reduce((a, s) => a + s.cpuMs, 0) - idle.reduce((a, s) => a + s.cpuMs, 0);
       const idleRss = idle.reduce((a, s) => a + s.rss, 0);
       const noises = results.reduce((a, r) => a + r.noises, 0);
@@ -226,10 +325,22 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
         limit,
         playedErrorMs: dist(flat((r) => r.playedErrorMs.map(Math.abs))),
         reportedErrorMs: dist(flat((r) => r.reportedErrorMs)),
-        network: { rttMs: o.rttMs, jitterMs: o.jitterMs, leadMs: Number(serviceEnv.media!.PLAYOUT_LEAD_MS ?? MediaConfigSchema.shape.PLAYOUT_LEAD_MS.parse(undefined)) },
-        falseInterruptionsPerCall: instant ? null : results.reduce((a, r) => a + r.interruptions, 0) / Math.max(1, results.length),
+        network: {
+          rttMs: o.rttMs,
+          jitterMs: o.jitterMs,
+          leadMs: Number(serviceEnv.media!.PLAYOUT_LEAD_MS ?? MediaConfigSchema.shape.PLAYOUT_LEAD_MS.parse(undefined)),
+        },
+        falseInterruptionsPerCall: instant
+          ? null
+          : results.reduce((a, r) => a + r.interruptions, 0) / Math.max(1, results.length),
         interruptionsPerNoise: instant || !noises ? null : results.reduce((a, r) => a + r.interruptions, 0) / noises,
-        resumedShare: instant ? null : results.reduce((a, r) => a + r.falseInterruptions, 0) / Math.max(1, results.reduce((a, r) => a + r.interruptions, 0)),
+        resumedShare: instant
+          ? null
+          : results.reduce((a, r) => a + r.falseInterruptions, 0) /
+            Math.max(
+              1,
+              results.reduce((a, r) => a + r.interruptions, 0),
+            ),
         noisesPerCall: instant ? null : noises / Math.max(1, results.length),
         noises: instant ? null : noiseReport(results),
         media: idle.length
@@ -246,7 +357,9 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
           redisOpsPerCallS: perCallS(counted.redisCommands),
           natsMsgsPerCallS: perCallS(counted.natsMsgs),
           natsBytesPerCallS: Math.round(counted.natsBytes / callPhaseS),
-          natsMsgsPerCallSBySubject: Object.fromEntries(Object.entries(counted.natsBySubject).map(([k, n]) => [k, perCallS(n)])),
+          natsMsgsPerCallSBySubject: Object.fromEntries(
+            Object.entries(counted.natsBySubject).map(([k, n]) => [k, perCallS(n)]),
+          ),
         },
       });
     }

@@ -36,7 +36,15 @@ const cell = (v: number | null) => (v === null ? "-" : String(v));
 /** A fixed-width text table: metric, n, p50, p95, p99, max, target. */
 export function table(rows: readonly Row[]): string {
   const head = ["metric", "n", "p50", "p95", "p99", "max", "target"];
-  const body = rows.map((r) => [r.metric + (r.unit ? ` (${r.unit})` : ""), String(r.d.n), cell(r.d.p50), cell(r.d.p95), cell(r.d.p99), cell(r.d.max), r.target ?? ""]);
+  const body = rows.map((r) => [
+    r.metric + (r.unit ? ` (${r.unit})` : ""),
+    String(r.d.n),
+    cell(r.d.p50),
+    cell(r.d.p95),
+    cell(r.d.p99),
+    cell(r.d.max),
+    r.target ?? "",
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cols: string[]) => cols.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join("  ");
   return [line(head), w.map((x) => "-".repeat(x)).join("  "), ...body.map(line)].join("\n");
@@ -45,6 +53,9 @@ export function table(rows: readonly Row[]): string {
 /** A markdown version of the same table (docs/performance.md). */
 export function markdown(rows: readonly Row[]): string {
   const out = ["| metric | n | p50 | p95 | p99 | max | target |", "|---|---:|---:|---:|---:|---:|---|"];
-  for (const r of rows) out.push(`| ${r.metric}${r.unit ? ` (${r.unit})` : ""} | ${r.d.n} | ${cell(r.d.p50)} | ${cell(r.d.p95)} | ${cell(r.d.p99)} | ${cell(r.d.max)} | ${r.target ?? ""} |`);
+  for (const r of rows)
+    out.push(
+      `| ${r.metric}${r.unit ? ` (${r.unit})` : ""} | ${r.d.n} | ${cell(r.d.p50)} | ${cell(r.d.p95)} | ${cell(r.d.p99)} | ${cell(r.d.max)} | ${r.target ?? ""} |`,
+    );
   return out.join("\n");
 }

@@ -18,22 +18,28 @@ function noise(ms: number, rms: number): Uint8Array {
   return mulawEncode(pcm);
 }
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 
 const turns: { voice: string; mu: Uint8Array }[] = [];
-for (const voice of TEST_VOICES) for (const text of PHRASES) turns.push({ voice, mu: await callerTurn(voice, text, 800, 1200) });
+for (const voice of TEST_VOICES)
+  for (const text of PHRASES) turns.push({ voice, mu: await callerTurn(voice, text, 800, 1200) });
 
 const vads: [VoiceActivityDetector, () => Promise<void>][] = [
   [await createWebrtcVad({ mode: 3 }), () => Promise.resolve()],
   [await createSileroVad({ threshold: 0.5 }), sileroSettled],
 ];
 for (const [vad, settle] of vads) for (const t of turns.slice(0, 5)) await segmentWith(vad, t.mu, { settle }); // warm up (JIT, WASM)
-console.log("| VAD | voice | turns | exactly one segment | start error (VAD − true) median / min / max ms | end error median / min / max ms | µs per frame |");
+console.log(
+  "| VAD | voice | turns | exactly one segment | start error (VAD − true) median / min / max ms | end error median / min / max ms | µs per frame |",
+);
 console.log("|---|---|---|---|---|---|---|");
 for (const [vad, settle] of vads) {
   for (const voice of [...TEST_VOICES, "all"]) {
     const mine = turns.filter((t) => voice === "all" || t.voice === voice);
-    const se: number[] = [], ee: number[] = [], us: number[] = [];
+    const se: number[] = [],
+      ee: number[] = [],
+      us: number[] = [];
     let one = 0;
     for (const t of mine) {
       const truth = speechSpan(t.mu);
@@ -44,8 +50,11 @@ for (const [vad, settle] of vads) {
       se.push(r.segments[0]!.startMs - truth.startMs);
       ee.push(r.segments.at(-1)!.endMs - truth.endMs);
     }
-    const f = (xs: number[]) => (xs.length ? `${pct(xs, 0.5).toFixed(0)} / ${Math.min(...xs).toFixed(0)} / ${Math.max(...xs).toFixed(0)}` : "–");
-    console.log(`| ${vad.label} | ${voice} | ${mine.length} | ${one} | ${f(se)} | ${f(ee)} | ${(us.reduce((a, b) => a + b, 0) / us.length).toFixed(0)} |`);
+    const f = (xs: number[]) =>
+      xs.length ? `${pct(xs, 0.5).toFixed(0)} / ${Math.min(...xs).toFixed(0)} / ${Math.max(...xs).toFixed(0)}` : "–";
+    console.log(
+      `| ${vad.label} | ${voice} | ${mine.length} | ${one} | ${f(se)} | ${f(ee)} | ${(us.reduce((a, b) => a + b, 0) / us.length).toFixed(0)} |`,
+    );
   }
 }
 console.log("\n| VAD | white noise RMS (10 s each) | segments |");

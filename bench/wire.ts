@@ -10,7 +10,8 @@ export interface WireCount {
   natsBySubject: Record<string, number>;
 }
 
-const commandsProcessed = async (r: Redis) => Number(/total_commands_processed:(\d+)/.exec(await r.info("stats"))?.[1] ?? NaN);
+const commandsProcessed = async (r: Redis) =>
+  Number(/total_commands_processed:(\d+)/.exec(await r.info("stats"))?.[1] ?? NaN);
 
 /**
  * Count every NATS message (a `>` subscriber: each publish seen once, payload + subject bytes) and the

@@ -22,7 +22,10 @@ export function portPicker(random: boolean) {
     async pick(port: number, what: string): Promise<number> {
       if (random) return freePort();
       const got = await portOr(port);
-      if (got !== port) warnings.push(`warning: ${what} port ${port} is taken: using ${got} (the URLs printed below, and tmp/dev/cli.env, have the real ports)`);
+      if (got !== port)
+        warnings.push(
+          `warning: ${what} port ${port} is taken: using ${got} (the URLs printed below, and tmp/dev/cli.env, have the real ports)`,
+        );
       return got;
     },
   };

@@ -4,7 +4,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 
-export const DEV_SECRET_VARS = ["API_TOKEN", "STREAM_TOKEN_SECRET", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"] as const;
+export const DEV_SECRET_VARS = [
+  "API_TOKEN",
+  "STREAM_TOKEN_SECRET",
+  "TWILIO_ACCOUNT_SID",
+  "TWILIO_AUTH_TOKEN",
+  "TWILIO_FROM_NUMBER",
+] as const;
 type SecretVar = (typeof DEV_SECRET_VARS)[number];
 
 /** `KEY=value` lines of a dotenv file (surrounding quotes stripped, comments and blank values skipped); {} when absent. */
@@ -18,7 +24,10 @@ export function readDotEnv(file: string): Record<string, string> {
   return out;
 }
 
-export function devSecrets(env: Record<string, string | undefined>, dotenv: Record<string, string>): { given: Partial<Record<SecretVar, string>>; line: string } {
+export function devSecrets(
+  env: Record<string, string | undefined>,
+  dotenv: Record<string, string>,
+): { given: Partial<Record<SecretVar, string>>; line: string } {
   const given: Partial<Record<SecretVar, string>> = {};
   const source: Partial<Record<SecretVar, "environment" | ".env">> = {};
   for (const k of DEV_SECRET_VARS) {

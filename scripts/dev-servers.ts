@@ -6,7 +6,16 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { requireBinary, startProc, testCaddyfile, waitFor, waitForPort, type CaddyRoute, type Proc, type Servers } from "@voicecall/testkit";
+import {
+  requireBinary,
+  startProc,
+  testCaddyfile,
+  waitFor,
+  waitForPort,
+  type CaddyRoute,
+  type Proc,
+  type Servers,
+} from "@voicecall/testkit";
 
 export interface DevServerOptions {
   /** Working directory for data (Caddy's CA persists in `<dir>/caddy`). */
@@ -25,19 +34,35 @@ export async function startDevServers(routes: CaddyRoute[], o: DevServerOptions)
   const start = async (name: string, cmd: string, args: string[], port: number, env = process.env) => {
     const p = startProc(cmd, args, env, run);
     procs[name] = p;
-    if (o.onLine) for (const s of [p.child.stdout!, p.child.stderr!]) createInterface({ input: s }).on("line", (l) => o.onLine!(name, l));
+    if (o.onLine)
+      for (const s of [p.child.stdout!, p.child.stderr!])
+        createInterface({ input: s }).on("line", (l) => o.onLine!(name, l));
     await waitForPort(port, "127.0.0.1", 15_000).catch((e: Error) => {
       throw new Error(`${name} did not start: ${e.message}\n${p.output()}`);
     });
   };
   const natsConf = join(run, "nats.conf");
-  writeFileSync(natsConf, `jetstream { store_dir: "${join(run, "js")}", max_memory_store: 64MB, max_file_store: 256MB }\n`);
-  const startNats = () => start("nats", "nats-server", ["-a", "127.0.0.1", "-p", String(o.ports.nats), "-c", natsConf], o.ports.nats);
+  writeFileSync(
+    natsConf,
+    `jetstream { store_dir: "${join(run, "js")}", max_memory_store: 64MB, max_file_store: 256MB }\n`,
+  );
+  const startNats = () =>
+    start("nats", "nats-server", ["-a", "127.0.0.1", "-p", String(o.ports.nats), "-c", natsConf], o.ports.nats);
   const startRedis = () =>
-    start("redis", "redis-server", ["--port", String(o.ports.redis), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", run], o.ports.redis);
+    start(
+      "redis",
+      "redis-server",
+      ["--port", String(o.ports.redis), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", run],
+      o.ports.redis,
+    );
   const caddyDir = join(o.dir, "caddy");
   const caddyfile = join(run, "Caddyfile");
-  const caddyEnv = { ...process.env, HOME: caddyDir, XDG_DATA_HOME: join(caddyDir, "xdg-data"), XDG_CONFIG_HOME: join(caddyDir, "xdg-config") };
+  const caddyEnv = {
+    ...process.env,
+    HOME: caddyDir,
+    XDG_DATA_HOME: join(caddyDir, "xdg-data"),
+    XDG_CONFIG_HOME: join(caddyDir, "xdg-config"),
+  };
   const startCaddy = async (r: CaddyRoute[]) => {
     writeFileSync(caddyfile, testCaddyfile(join(caddyDir, "data"), o.ports.https, o.ports.http, r));
     await start("caddy", "caddy", ["run", "--config", caddyfile, "--adapter", "caddyfile"], o.ports.https, caddyEnv);

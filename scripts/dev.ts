@@ -77,7 +77,10 @@ async function main(): Promise<void> {
     gateway: await pick(3000, "gateway"),
     tts: await pick(8081, "tts"),
     agent: await pick(8082, "agent"),
-    media: [await pick(8080, "media-0"), ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i, `media-${i + 1}`))))],
+    media: [
+      await pick(8080, "media-0"),
+      ...(await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => pick(8090 + i, `media-${i + 1}`)))),
+    ],
   };
   for (const w of picker.warnings) print("dev", w);
   const { given, line: secretsLine } = devSecrets(process.env, readDotEnv(join(root, ".env")));
@@ -134,9 +137,15 @@ async function main(): Promise<void> {
       ...(given.TWILIO_FROM_NUMBER ? { TWILIO_FROM_NUMBER: given.TWILIO_FROM_NUMBER } : {}),
     },
     // A local stack answers simulated inbound calls (`voicecall simulate`) unless told otherwise.
-    serviceEnv: { gateway: { INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open", TWILIO_ACCOUNT_GENERATED: String(twilioGenerated) } },
+    serviceEnv: {
+      gateway: {
+        INBOUND_POLICY: process.env.INBOUND_POLICY ?? "open",
+        TWILIO_ACCOUNT_GENERATED: String(twilioGenerated),
+      },
+    },
     onLine: print,
-    startServers: async (routes) => (servers = await startDevServers(routes, { dir: join(root, "tmp", "dev"), ports, onLine: print })),
+    startServers: async (routes) =>
+      (servers = await startDevServers(routes, { dir: join(root, "tmp", "dev"), ports, onLine: print })),
   });
   for (const h of stack.all()) {
     void h.proc.exited.then((code) => {
@@ -148,13 +157,20 @@ async function main(): Promise<void> {
   const cliEnv = join(root, "tmp", "dev", "cli.env");
   writeFileSync(
     cliEnv,
-    Object.entries({ ...cliEnvFor(s), CADDY_CA: s.servers.caddy!.caPath, TWILIO_ACCOUNT_GENERATED: String(twilioGenerated) })
+    Object.entries({
+      ...cliEnvFor(s),
+      CADDY_CA: s.servers.caddy!.caPath,
+      TWILIO_ACCOUNT_GENERATED: String(twilioGenerated),
+    })
       .map(([k, v]) => `${k}=${v}`)
       .join("\n") + "\n",
     { mode: 0o600 },
   );
   const lines = [
-    `voicecall dev stack ready (${s.all().map((h) => `${h.instance}:${h.port}`).join(", ")})`,
+    `voicecall dev stack ready (${s
+      .all()
+      .map((h) => `${h.instance}:${h.port}`)
+      .join(", ")})`,
     `public origin   ${s.origin}   (PUBLIC_URL; Caddy's local CA: ${s.servers.caddy!.caPath})`,
     `call API        ${s.origin}/api/calls   (Authorization: Bearer ${s.secrets.API_TOKEN})`,
     `browser phone   ${s.origin}/phone#token=${s.secrets.API_TOKEN}   (microphone; no Twilio needed)`,

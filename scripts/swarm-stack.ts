@@ -28,11 +28,24 @@ const HEADER = `# voicecall on Docker Swarm: docker-compose.yml's services as a 
 `;
 
 export function swarmStack(composeText: string): string {
-  const c = parse(composeText, { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const c = parse(composeText, { merge: true }) as {
+    services: Record<string, Service>;
+    volumes: Record<string, unknown>;
+  };
   const services: Record<string, Service> = {};
   for (const [name, s] of Object.entries(c.services)) {
     // Compose-only (build, restart, depends_on, expose) or replaced below (ports, networks, deploy).
-    const { build: _b, restart: _r, depends_on: _d, expose: _e, ports: _p, networks: _n, deploy, volumes, ...keep } = s as Service & Record<string, unknown>;
+    const {
+      build: _b,
+      restart: _r,
+      depends_on: _d,
+      expose: _e,
+      ports: _p,
+      networks: _n,
+      deploy,
+      volumes,
+      ...keep
+    } = s as Service & Record<string, unknown>;
     const out: Service = { ...keep };
     if (out.environment?.TRUSTED_PROXIES) out.environment = { ...out.environment, TRUSTED_PROXIES: SUBNET };
     if (name === "caddy") {

@@ -29,7 +29,13 @@ function stream(ws: WebSocket): void {
   let stt: WebSocket | undefined;
   let batch: Buffer[] = [];
   ws.on("message", (data) => {
-    const m = JSON.parse(String(data)) as { event: string; streamSid?: string; start?: { customParameters?: Record<string, string> }; media?: { payload: string }; mark?: { name: string } };
+    const m = JSON.parse(String(data)) as {
+      event: string;
+      streamSid?: string;
+      start?: { customParameters?: Record<string, string> };
+      media?: { payload: string };
+      mark?: { name: string };
+    };
     if (m.event === "media" && m.media) {
       batch.push(Buffer.from(m.media.payload, "base64"));
       if (batch.length >= STT_BATCH) {
@@ -43,7 +49,9 @@ function stream(ws: WebSocket): void {
       sub = nc.subscribe(subjects.audio(m.start.customParameters?.callId ?? "x"), {
         callback: (_e, msg) => {
           const name = `${msg.headers?.get("utteranceId") ?? "u"}:${msg.headers?.get("seq") ?? "0"}`;
-          ws.send(`{"event":"media","streamSid":"${sid}","media":{"payload":"${Buffer.from(msg.data).toString("base64")}"}}`);
+          ws.send(
+            `{"event":"media","streamSid":"${sid}","media":{"payload":"${Buffer.from(msg.data).toString("base64")}"}}`,
+          );
           ws.send(`{"event":"mark","streamSid":"${sid}","mark":{"name":"${name}"}}`);
         },
       });
@@ -58,7 +66,8 @@ function stream(ws: WebSocket): void {
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 const server = createServer(async (req, res) => {
-  if (req.url === "/metrics") return void res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
+  if (req.url === "/metrics")
+    return void res.writeHead(200, { "content-type": registry.contentType }).end(await registry.metrics());
   if (req.url === "/readyz") return void res.writeHead(200).end("ok");
   res.writeHead(404).end();
 });

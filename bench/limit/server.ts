@@ -49,7 +49,8 @@ function stream(ws: WebSocket): void {
   let sinceOnset = 0;
   let playEnd = 0;
   let utt = 0;
-  const emit = (e: Record<string, unknown>) => callId && nc.publish(limitSubject(callId), sc.encode(JSON.stringify({ callId, streamSid: sid, ...e })));
+  const emit = (e: Record<string, unknown>) =>
+    callId && nc.publish(limitSubject(callId), sc.encode(JSON.stringify({ callId, streamSid: sid, ...e })));
   const play = (b64: string, bytes: number, kind: string): string => {
     const id = `${kind}${++utt}`;
     ws.send(`{"event":"media","streamSid":"${sid}","media":{"payload":"${b64}"}}`);
@@ -62,13 +63,23 @@ function stream(ws: WebSocket): void {
     batch = [];
   };
   ws.on("message", async (data) => {
-    const m = JSON.parse(String(data)) as { event: string; streamSid?: string; start?: { callSid: string; customParameters?: Record<string, string> }; media?: { payload: string }; mark?: { name: string } };
+    const m = JSON.parse(String(data)) as {
+      event: string;
+      streamSid?: string;
+      start?: { callSid: string; customParameters?: Record<string, string> };
+      media?: { payload: string };
+      mark?: { name: string };
+    };
     if (m.event === "start" && m.start) {
       sid = m.streamSid ?? "";
       const p = m.start.customParameters ?? {};
       const check = verifyStreamToken(secret, p.token ?? "", p.callId ?? "", m.start.callSid);
       if (!check.ok) return ws.close(1008, check.reason);
-      const res = await redis.pipeline().set(LIMIT_KEYS.used(check.id), "1", "PX", 600_000, "NX").getBuffer(LIMIT_KEYS.greeting).exec();
+      const res = await redis
+        .pipeline()
+        .set(LIMIT_KEYS.used(check.id), "1", "PX", 600_000, "NX")
+        .getBuffer(LIMIT_KEYS.greeting)
+        .exec();
       const greeting = res?.[1]?.[1] as Buffer | null;
       if (res?.[0]?.[1] !== "OK" || !greeting) return ws.close(1008, "token used or no greeting");
       callId = p.callId!;
@@ -76,10 +87,17 @@ function stream(ws: WebSocket): void {
       const id = play(greeting.toString("base64"), greeting.length, "g");
       emit({ type: "stream.started", ts, callSid: m.start.callSid });
       emit({ type: "agent.say", ts, utteranceId: id });
-      stt = new WebSocket(`${env("DEEPGRAM_URL")}?encoding=mulaw&sample_rate=8000&channels=1`, { headers: { authorization: `Token ${env("DEEPGRAM_API_KEY")}` }, perMessageDeflate: false });
+      stt = new WebSocket(`${env("DEEPGRAM_URL")}?encoding=mulaw&sample_rate=8000&channels=1`, {
+        headers: { authorization: `Token ${env("DEEPGRAM_API_KEY")}` },
+        perMessageDeflate: false,
+      });
       stt.on("error", () => undefined);
       stt.on("message", (d) => {
-        const r = JSON.parse(String(d)) as { type: string; is_final?: boolean; channel?: { alternatives: { transcript: string }[] } };
+        const r = JSON.parse(String(d)) as {
+          type: string;
+          is_final?: boolean;
+          channel?: { alternatives: { transcript: string }[] };
+        };
         const text = r.channel?.alternatives[0]?.transcript ?? "";
         if (r.type !== "Results" || !r.is_final || !text) return;
         const at = Date.now();
@@ -129,7 +147,11 @@ const server = createServer((req, res) => {
     const callId = u.searchParams.get("callId") ?? "";
     const token = mintStreamToken(secret, callId, callSid, 600_000);
     const wss = publicUrl.replace(/^http/, "ws");
-    res.writeHead(200, { "content-type": "text/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${wss}/limit/stream"><Parameter name="callId" value="${callId}"/><Parameter name="token" value="${token}"/></Stream></Connect></Response>`);
+    res
+      .writeHead(200, { "content-type": "text/xml" })
+      .end(
+        `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${wss}/limit/stream"><Parameter name="callId" value="${callId}"/><Parameter name="token" value="${token}"/></Stream></Connect></Response>`,
+      );
   });
 });
 server.on("upgrade", (req, socket, head) => {

@@ -46,7 +46,12 @@ export async function phoneBrowser(wav: string, origin: string, ca: string | Buf
  * A caller's WAV for the fake capture, 16-bit PCM mono: `[silenceS, sentence]` pairs rendered with
  * flite, in order, then `tailS` of silence. Returns where each sentence starts and ends (s from the start).
  */
-export function callerScript(dir: string, path: string, parts: [number, string][], tailS: number): { startS: number; endS: number }[] {
+export function callerScript(
+  dir: string,
+  path: string,
+  parts: [number, string][],
+  tailS: number,
+): { startS: number; endS: number }[] {
   const pieces: Int16Array[] = [];
   const at: { startS: number; endS: number }[] = [];
   let rate = 8000;

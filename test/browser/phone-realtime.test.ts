@@ -20,7 +20,8 @@ const GREETING = "Hello, you are speaking with an automated assistant. How can I
 const A = "what are your opening hours";
 const B = "tell me about the practice";
 const C = "sorry one more thing";
-const LONG = "We have been caring for smiles in this town for over twenty years and our team includes three dentists two hygienists and a friendly front desk";
+const LONG =
+  "We have been caring for smiles in this town for over twenty years and our team includes three dentists two hygienists and a friendly front desk";
 // The greeting is about 4 s of model audio; the first sentence comes well after it, the third lands in the long answer.
 const SCRIPT: [number, string][] = [
   [9, A],
@@ -40,7 +41,8 @@ beforeAll(async () => {
   const wav = join(dir, "caller.wav");
   callerScript(dir, wav, SCRIPT, 40);
   fake = await FakeRealtimeServer.start();
-  fake.onUserTurn = (text) => (text === A ? { say: "We open at nine." } : text === B ? { say: LONG, ms: 20_000 } : { say: "Yes, go ahead." });
+  fake.onUserTurn = (text) =>
+    text === A ? { say: "We open at nine." } : text === B ? { say: LONG, ms: 20_000 } : { say: "Yes, go ahead." };
   v = await startVoiceStack({
     services: ["gateway", "media", "agent"],
     mediaReplicas: 1,
@@ -73,12 +75,20 @@ describe("browser phone, realtime engine", () => {
     fake.callerLines.push(A, B, C);
     const allEvents: CallEvent[] = [];
     const said: SayMessage[] = [];
-    const subs = [v.bus.subscribe(subjects.allEvt, CallEvent, (e) => void allEvents.push(e)), v.bus.subscribe(subjects.allSay, SayMessage, (m) => void said.push(m))];
+    const subs = [
+      v.bus.subscribe(subjects.allEvt, CallEvent, (e) => void allEvents.push(e)),
+      v.bus.subscribe(subjects.allSay, SayMessage, (m) => void said.push(m)),
+    ];
     try {
       await v.bus.nc.flush();
       await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
       await page.click("#call");
-      const callId = await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
+      const callId = await waitFor(
+        async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined,
+        "call id on the page",
+        30_000,
+        100,
+      );
       const events = () => allEvents.filter((e) => e.callId === callId);
       expect((await v.store.getCall(callId))?.engine).toBe("realtime");
 
@@ -86,16 +96,36 @@ describe("browser phone, realtime engine", () => {
       await waitFor(async () => (await v.store.getCall(callId))?.greetingPlayed, "greeting played", 60_000, 200);
       const s = fake.last!;
       expect(s.responses[0]!.metadata).toEqual({ vc: "greeting" });
-      await waitFor(async () => (await lines(page, "agent")).includes(`Agent: ${GREETING}`) || undefined, "greeting in the page transcript", 30_000, 200);
+      await waitFor(
+        async () => (await lines(page, "agent")).includes(`Agent: ${GREETING}`) || undefined,
+        "greeting in the page transcript",
+        30_000,
+        200,
+      );
 
       // A turn: the caller's sentence reaches the model (its VAD), the answer is played to the end.
-      await waitFor(async () => (await lines(page, "caller")).includes(`You: ${A}`) || undefined, "caller line A", 60_000, 200);
-      await waitFor(async () => (await lines(page, "agent")).includes("Agent: We open at nine.") || undefined, "answer heard", 30_000, 200);
+      await waitFor(
+        async () => (await lines(page, "caller")).includes(`You: ${A}`) || undefined,
+        "caller line A",
+        60_000,
+        200,
+      );
+      await waitFor(
+        async () => (await lines(page, "agent")).includes("Agent: We open at nine.") || undefined,
+        "answer heard",
+        30_000,
+        200,
+      );
       const answer = events().find((e) => e.type === "transcript.agent" && e.text === "We open at nine.");
       expect(answer?.type === "transcript.agent" && answer.interrupted).toBeFalsy();
 
       // Barge-in: the third sentence lands in the 20 s answer to the second.
-      const cut = await waitFor(() => events().find((e): e is Extract<CallEvent, { type: "interrupted" }> => e.type === "interrupted"), "interrupted", 60_000, 100);
+      const cut = await waitFor(
+        () => events().find((e): e is Extract<CallEvent, { type: "interrupted" }> => e.type === "interrupted"),
+        "interrupted",
+        60_000,
+        100,
+      );
       expect(cut.playedMs).toBeGreaterThan(1000);
       expect(cut.playedMs).toBeLessThan(cut.totalMs);
       await waitFor(() => s.truncates.length > 0 || undefined, "truncate at the model", 10_000, 50);
@@ -103,10 +133,17 @@ describe("browser phone, realtime engine", () => {
       await waitFor(async () => (await stats(page)).clears > 0 || undefined, "clear honoured by the page", 10_000, 50);
       const st = await stats(page);
       expect(st.bufferedAfterClearMs).toBe(0);
-      expect(await page.locator("#transcript li.system").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^· interrupted after/)]));
+      expect(await page.locator("#transcript li.system").allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^· interrupted after/)]),
+      );
 
       // The caller is answered after cutting in; the cut answer is in the transcript as far as it was heard.
-      await waitFor(async () => (await lines(page, "agent")).includes("Agent: Yes, go ahead.") || undefined, "answer after the barge-in", 60_000, 200);
+      await waitFor(
+        async () => (await lines(page, "agent")).includes("Agent: Yes, go ahead.") || undefined,
+        "answer after the barge-in",
+        60_000,
+        200,
+      );
       const t = await v.store.transcript(callId);
       const long = t.find((l) => l.role === "agent" && l.interrupted);
       expect(long && LONG.startsWith(long.text) && long.text.length < LONG.length).toBe(true);
@@ -124,8 +161,18 @@ describe("browser phone, realtime engine", () => {
       await waitFor(() => s.ws.readyState === s.ws.CLOSED || undefined, "model session closed", 10_000, 50);
     } catch (err) {
       console.log(logs.join("\n"));
-      console.log(await page.locator("#transcript").innerText().catch(() => ""));
-      console.log("events", JSON.stringify(allEvents.filter((e) => e.type !== "playback.mark").map((e) => [e.type, e.ts, "text" in e ? e.text : ""])));
+      console.log(
+        await page
+          .locator("#transcript")
+          .innerText()
+          .catch(() => ""),
+      );
+      console.log(
+        "events",
+        JSON.stringify(
+          allEvents.filter((e) => e.type !== "playback.mark").map((e) => [e.type, e.ts, "text" in e ? e.text : ""]),
+        ),
+      );
       throw err;
     } finally {
       for (const x of subs) x.unsubscribe();

@@ -63,24 +63,55 @@ describe("browser phone", () => {
       await v.bus.nc.flush();
       await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
       await page.click("#call");
-      await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
+      await waitFor(
+        async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined,
+        "call id on the page",
+        30_000,
+        100,
+      );
       const callId = (await page.locator("body").getAttribute("data-call-id"))!;
       const events = () => allEvents.filter((e) => e.callId === callId);
       const said = () => allSaid.filter((m) => m.callId === callId);
 
       // The greeting plays: the page echoes its marks after playout, so the agent records it as played.
       await waitFor(async () => (await v.store.getCall(callId))?.greetingPlayed, "greeting played", 60_000, 200);
-      await waitFor(async () => (await lines(page, "agent")).some((l) => /automated assistant/.test(l)), "greeting in the page transcript", 30_000, 200);
+      await waitFor(
+        async () => (await lines(page, "agent")).some((l) => /automated assistant/.test(l)),
+        "greeting in the page transcript",
+        30_000,
+        200,
+      );
 
       // The fake microphone's sentence, recognised and shown; the agent's reply plays.
-      await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
-      await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
+      await waitFor(
+        async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)),
+        "caller line",
+        60_000,
+        200,
+      );
+      await waitFor(
+        async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)),
+        "reply line",
+        30_000,
+        200,
+      );
       const reply = said().find((m) => m.type === "say" && /open Monday to Friday/.test(m.text));
       expect(reply?.type).toBe("say");
       const replyId = reply?.type === "say" ? reply.utteranceId : "";
       // Played to the end: media saw the page echo the reply's last mark.
-      await waitFor(() => events().some((e) => e.type === "playback.mark" && e.utteranceId === replyId && e.done), "reply played", 60_000, 200);
-      await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)), "reply in the call transcript", 30_000, 200);
+      await waitFor(
+        () => events().some((e) => e.type === "playback.mark" && e.utteranceId === replyId && e.done),
+        "reply played",
+        60_000,
+        200,
+      );
+      await waitFor(
+        async () =>
+          (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)),
+        "reply in the call transcript",
+        30_000,
+        200,
+      );
 
       // Keypad: a press is a dtmf event on the bus.
       await page.click("#keypad button:text-is('5')");
@@ -97,7 +128,12 @@ describe("browser phone", () => {
       await page.click("#hangup");
       await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
       await waitFor(() => events().some((e) => e.type === "stream.stopped"), "stream stopped", 30_000, 100);
-      await waitFor(async () => !(await v.store.activeCallIds()).includes(callId), "call no longer active", 30_000, 100);
+      await waitFor(
+        async () => !(await v.store.activeCallIds()).includes(callId),
+        "call no longer active",
+        30_000,
+        100,
+      );
       expect(await page.locator("#state").textContent()).toBe("completed");
       expect(await page.locator("#hangup").isDisabled()).toBe(true);
       expect(await page.locator("#call").isEnabled()).toBe(true);
@@ -107,22 +143,58 @@ describe("browser phone", () => {
       // The same page calls again: a new call, greeted again; this time the far end hangs up (as the
       // agent's end_call does), and the page follows.
       await page.click("#call");
-      await waitFor(async () => {
-        const id = await page.locator("body").getAttribute("data-call-id");
-        return id && id !== callId ? id : undefined;
-      }, "second call id", 30_000, 100);
+      await waitFor(
+        async () => {
+          const id = await page.locator("body").getAttribute("data-call-id");
+          return id && id !== callId ? id : undefined;
+        },
+        "second call id",
+        30_000,
+        100,
+      );
       const second = (await page.locator("body").getAttribute("data-call-id"))!;
       await waitFor(async () => (await v.store.getCall(second))?.greetingPlayed, "second greeting played", 60_000, 200);
       expect((await v.api("POST", `/phone/calls/${second}/hangup`)).status).toBe(200);
-      await waitFor(async () => (await page.locator("#hangup").isDisabled()) || undefined, "page saw the call end", 30_000, 100);
-      await waitFor(async () => (await page.locator("#state").textContent()) === "completed", "page state completed", 30_000, 100);
+      await waitFor(
+        async () => (await page.locator("#hangup").isDisabled()) || undefined,
+        "page saw the call end",
+        30_000,
+        100,
+      );
+      await waitFor(
+        async () => (await page.locator("#state").textContent()) === "completed",
+        "page state completed",
+        30_000,
+        100,
+      );
       expect(await page.locator("#transcript").innerText()).toContain("stream closed");
       expect(await page.locator("#call").isEnabled()).toBe(true);
     } catch (err) {
       console.log(logs.join("\n"));
-      console.log(await page.locator("#transcript").innerText().catch(() => ""));
-      console.log("said", JSON.stringify(allSaid.map((m) => (m.type === "say" ? [m.callId.slice(0, 8), m.utteranceId, m.generation, m.text.slice(0, 24), m.ts] : [m.type, m.ts]))));
-      console.log("events", JSON.stringify(allEvents.filter((e) => e.type !== "playback.mark" && e.type !== "transcript.partial").map((e) => [e.callId.slice(0, 8), e.type, e.ts])));
+      console.log(
+        await page
+          .locator("#transcript")
+          .innerText()
+          .catch(() => ""),
+      );
+      console.log(
+        "said",
+        JSON.stringify(
+          allSaid.map((m) =>
+            m.type === "say"
+              ? [m.callId.slice(0, 8), m.utteranceId, m.generation, m.text.slice(0, 24), m.ts]
+              : [m.type, m.ts],
+          ),
+        ),
+      );
+      console.log(
+        "events",
+        JSON.stringify(
+          allEvents
+            .filter((e) => e.type !== "playback.mark" && e.type !== "transcript.partial")
+            .map((e) => [e.callId.slice(0, 8), e.type, e.ts]),
+        ),
+      );
       throw err;
     } finally {
       for (const sub of subs) sub.unsubscribe();
@@ -138,7 +210,12 @@ describe("browser phone", () => {
       await v.bus.nc.flush();
       await page.goto(`${v.stack.origin}/phone#token=${v.stack.secrets.API_TOKEN}`);
       await page.click("#call");
-      await waitFor(async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined, "call id on the page", 30_000, 100);
+      await waitFor(
+        async () => (await page.locator("body").getAttribute("data-call-id")) ?? undefined,
+        "call id on the page",
+        30_000,
+        100,
+      );
       const callId = (await page.locator("body").getAttribute("data-call-id"))!;
       const events = () => allEvents.filter((e) => e.callId === callId);
       await waitFor(() => events().some((e) => e.type === "stream.started"), "stream started", 30_000, 100);
@@ -146,18 +223,39 @@ describe("browser phone", () => {
       expect((await v.api("POST", `/api/calls/${callId}/say`, { text: LONG_SAY })).status).toBe(202);
 
       await waitFor(() => events().find((e) => e.type === "interrupted"), "interrupted", 60_000, 200);
-      await waitFor(async () => ((await page.evaluate(() => (window as unknown as { phoneStats: { clears: number } }).phoneStats.clears)) > 0) || undefined, "clear honoured by the page", 30_000, 100);
+      await waitFor(
+        async () =>
+          (await page.evaluate(() => (window as unknown as { phoneStats: { clears: number } }).phoneStats.clears)) >
+            0 || undefined,
+        "clear honoured by the page",
+        30_000,
+        100,
+      );
       // The page buffered media's lead (wall-clock pacing sends 400 ms ahead, not a self-clocked 160) and
       // the clear emptied its buffer at once.
-      const buf = await page.evaluate(() => (window as unknown as { phoneStats: { maxBufferedMs: number; bufferedAfterClearMs: number } }).phoneStats);
+      const buf = await page.evaluate(
+        () => (window as unknown as { phoneStats: { maxBufferedMs: number; bufferedAfterClearMs: number } }).phoneStats,
+      );
       expect(buf.maxBufferedMs).toBeGreaterThanOrEqual(250);
       expect(buf.bufferedAfterClearMs).toBe(0);
-      await waitFor(async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)), "caller line", 60_000, 200);
-      await waitFor(async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)), "reply line", 30_000, 200);
+      await waitFor(
+        async () => (await lines(page, "caller")).some((l) => l.includes(SENTENCE)),
+        "caller line",
+        60_000,
+        200,
+      );
+      await waitFor(
+        async () => (await lines(page, "agent")).some((l) => /open Monday to Friday/.test(l)),
+        "reply line",
+        30_000,
+        200,
+      );
       const cut = events().find((e) => e.type === "interrupted");
       // What the page played before the clear, from its echoed marks: some, not all.
       expect(cut?.type === "interrupted" && cut.playedMs < cut.totalMs).toBe(true);
-      expect(await page.locator("#transcript li.system").allTextContents()).toEqual(expect.arrayContaining([expect.stringMatching(/^· interrupted after/)]));
+      expect(await page.locator("#transcript li.system").allTextContents()).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^· interrupted after/)]),
+      );
       await page.click("#hangup");
       await waitFor(async () => (await v.store.getCall(callId))?.state === "completed", "state completed", 30_000, 100);
     } finally {
@@ -172,7 +270,12 @@ describe("browser phone", () => {
       const before = (await v.store.activeCallIds()).length;
       await page.goto(`${v.stack.origin}/phone#token=wrong`);
       await page.click("#call");
-      await waitFor(async () => (await page.locator("#state").textContent()) === "error 401", "error 401 shown", 30_000, 100);
+      await waitFor(
+        async () => (await page.locator("#state").textContent()) === "error 401",
+        "error 401 shown",
+        30_000,
+        100,
+      );
       expect(await page.locator("#transcript").innerText()).toContain("The API token was not accepted");
       expect(await page.locator("#call").isEnabled()).toBe(true);
       expect((await v.store.activeCallIds()).length).toBe(before);
@@ -197,11 +300,24 @@ describe("browser phone", () => {
       await page.goto(`${v.stack.origin}/phone`);
       await page.addScriptTag({ content: bundle.outputFiles[0]!.text });
       // An AudioContext made in a click may run (autoplay policy).
-      await page.evaluate(() => document.querySelector("h1")!.addEventListener("click", () => ((window as unknown as { ac: AudioContext }).ac = new AudioContext())));
+      await page.evaluate(() =>
+        document
+          .querySelector("h1")!
+          .addEventListener("click", () => ((window as unknown as { ac: AudioContext }).ac = new AudioContext())),
+      );
       await page.click("h1");
       const r = await page.evaluate(async () => {
-        type Pb = { enqueue(mu: Uint8Array): number; mark(name: string): void; clear(): void; close(): void; readonly playing: boolean };
-        const g = window as unknown as { ac: AudioContext; VcPlayback: { Playback: new (ctx: AudioContext, onMark: (n: string) => void) => Pb } };
+        type Pb = {
+          enqueue(mu: Uint8Array): number;
+          mark(name: string): void;
+          clear(): void;
+          close(): void;
+          readonly playing: boolean;
+        };
+        const g = window as unknown as {
+          ac: AudioContext;
+          VcPlayback: { Playback: new (ctx: AudioContext, onMark: (n: string) => void) => Pb };
+        };
         const ctx = g.ac;
         await ctx.resume();
         const echoed: { name: string; at: number }[] = [];
@@ -217,7 +333,14 @@ describe("browser phone", () => {
         while (!echoed.length) await new Promise((res) => setTimeout(res, 20));
         const playingBeforeClear = p.playing;
         p.clear();
-        const out = { echoed: [...echoed], aEnds, bEnds, echoedAtOnce, playingBeforeClear, playingAfterClear: p.playing };
+        const out = {
+          echoed: [...echoed],
+          aEnds,
+          bEnds,
+          echoedAtOnce,
+          playingBeforeClear,
+          playingAfterClear: p.playing,
+        };
         p.close();
         await ctx.close();
         return out;

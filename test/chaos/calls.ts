@@ -51,13 +51,23 @@ export class CallDriver {
   ) {}
 
   /** Place an outbound conversation call and pick up the phone once the stream is open. */
-  static async place(v: VoiceStack, index: number, greeting: string, trace: (m: string) => unknown = () => undefined): Promise<CallDriver> {
+  static async place(
+    v: VoiceStack,
+    index: number,
+    greeting: string,
+    trace: (m: string) => unknown = () => undefined,
+  ): Promise<CallDriver> {
     const to = `+1415555${String(1000 + index).padStart(4, "0")}`;
     const r = await v.api<{ callId: string }>("POST", "/api/calls", { to, mode: "conversation", greeting });
     if (r.status !== 202) throw new Error(`POST /api/calls → ${r.status} ${JSON.stringify(r.json)}`);
     const { callId } = r.json;
     trace(`created ${callId}`);
-    const sid = await waitFor(async () => (await v.store.getCall(callId))?.callSid, `callSid of call ${index}`, 60_000, 100);
+    const sid = await waitFor(
+      async () => (await v.store.getCall(callId))?.callSid,
+      `callSid of call ${index}`,
+      60_000,
+      100,
+    );
     const phone = await waitFor(() => v.sim.call(sid), `simulator call ${sid}`, 30_000, 50);
     trace(`dialled ${sid}`);
     await phone.waitForStream(1, 60_000);

@@ -29,7 +29,13 @@ beforeAll(async () => {
     mediaReplicas: 2,
     stopGraceMs: 10_000,
     servers: async (o) => (servers = await startClusterServers(o)),
-    env: { LOG_LEVEL: "info", SILENCE_REPROMPT_MS: "600000", MAX_CONCURRENT_CALLS: "200", AGENT_LEASE_MS: "3000", AGENT_SCAN_MS: "500" },
+    env: {
+      LOG_LEVEL: "info",
+      SILENCE_REPROMPT_MS: "600000",
+      MAX_CONCURRENT_CALLS: "200",
+      AGENT_LEASE_MS: "3000",
+      AGENT_SCAN_MS: "500",
+    },
   });
   calls = await Promise.all(
     Array.from({ length: N }, async (_, i) => {
@@ -37,13 +43,30 @@ beforeAll(async () => {
       return CallDriver.place(v, i, GREETING);
     }),
   );
-  await Promise.all(calls.map((c) => waitFor(async () => (await v.store.getCall(c.callId))?.greetingPlayed, `greeting of call ${c.index}`, 90_000, 200)));
+  await Promise.all(
+    calls.map((c) =>
+      waitFor(
+        async () => (await v.store.getCall(c.callId))?.greetingPlayed,
+        `greeting of call ${c.index}`,
+        90_000,
+        200,
+      ),
+    ),
+  );
 }, 300_000);
 
 afterAll(async () => {
   if (rows.length) {
-    printTable(`cluster chaos: ${N} concurrent calls on a 3-node NATS cluster and Redis Sentinel (CHAOS_CALLS=${N})`, rows);
-    writeArtifact("cluster", { calls: N, command: N >= 20 ? "npm run test:chaos" : "npx vitest run test/chaos/cluster.test.ts", durationMs: Date.now() - startedAt, rows });
+    printTable(
+      `cluster chaos: ${N} concurrent calls on a 3-node NATS cluster and Redis Sentinel (CHAOS_CALLS=${N})`,
+      rows,
+    );
+    writeArtifact("cluster", {
+      calls: N,
+      command: N >= 20 ? "npm run test:chaos" : "npx vitest run test/chaos/cluster.test.ts",
+      durationMs: Date.now() - startedAt,
+      rows,
+    });
   }
   await v?.stop();
 }, 120_000);
@@ -65,7 +88,12 @@ function reconnectTimes(killedAt: number): Record<string, number> {
 }
 
 function expectNothingLost(row: FaultRow): void {
-  expect({ records: row.lostRecords, timeline: row.lostTimelineEntries, transcript: row.lostTranscriptLines, dropped: row.dropped }).toEqual({
+  expect({
+    records: row.lostRecords,
+    timeline: row.lostTimelineEntries,
+    transcript: row.lostTranscriptLines,
+    dropped: row.dropped,
+  }).toEqual({
     records: 0,
     timeline: 0,
     transcript: 0,
@@ -82,7 +110,13 @@ describe(`cluster chaos: ${N} concurrent calls, NATS cluster and Redis Sentinel`
     });
     lastLedger = ledger;
     const moved = reconnectTimes(killedAt);
-    rows.push({ ...row, reconnectMs: Object.entries(moved).map(([who, ms]) => `${who} ${ms}`).join(", "), promotedMs: "" });
+    rows.push({
+      ...row,
+      reconnectMs: Object.entries(moved)
+        .map(([who, ms]) => `${who} ${ms}`)
+        .join(", "),
+      promotedMs: "",
+    });
     await servers.nats.start(0);
     expectNothingLost(row);
     // The node died under replies being heard (at 20 calls, tts once spoke none: no turn was in flight).
@@ -107,10 +141,19 @@ describe(`cluster chaos: ${N} concurrent calls, NATS cluster and Redis Sentinel`
     await Promise.all(calls.filter((c) => c.phone.status === "in-progress").map((c) => c.phone.hangup()));
     const ids = calls.map((c) => c.callId);
     for (const c of calls) {
-      await waitFor(async () => ["completed", "canceled", "failed", "busy", "no-answer"].includes((await v.store.getCall(c.callId))?.state ?? ""), `call ${c.index} terminal`, 60_000, 200);
+      await waitFor(
+        async () =>
+          ["completed", "canceled", "failed", "busy", "no-answer"].includes(
+            (await v.store.getCall(c.callId))?.state ?? "",
+          ),
+        `call ${c.index} terminal`,
+        60_000,
+        200,
+      );
     }
     const end = await snapshot(v.store, ids);
     if (lastLedger) expect(lost(lastLedger, end).details).toEqual([]);
-    for (const c of calls) expect(end.get(c.callId)!.timeline.at(-1)).toMatch(/^(completed|canceled|failed|busy|no-answer)@/);
+    for (const c of calls)
+      expect(end.get(c.callId)!.timeline.at(-1)).toMatch(/^(completed|canceled|failed|busy|no-answer)@/);
   }, 120_000);
 });

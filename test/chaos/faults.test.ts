@@ -40,13 +40,27 @@ beforeAll(async () => {
       return CallDriver.place(v, i, GREETING);
     }),
   );
-  await Promise.all(calls.map((c) => waitFor(async () => (await v.store.getCall(c.callId))?.greetingPlayed, `greeting of call ${c.index}`, 90_000, 200)));
+  await Promise.all(
+    calls.map((c) =>
+      waitFor(
+        async () => (await v.store.getCall(c.callId))?.greetingPlayed,
+        `greeting of call ${c.index}`,
+        90_000,
+        200,
+      ),
+    ),
+  );
 }, 300_000);
 
 afterAll(async () => {
   if (rows.length) {
     printTable(`chaos: ${N} concurrent calls, one fault at a time (CHAOS_CALLS=${N})`, rows);
-    writeArtifact("faults", { calls: N, command: N >= 20 ? "npm run test:chaos" : "npx vitest run test/chaos/faults.test.ts", durationMs: Date.now() - startedAt, rows });
+    writeArtifact("faults", {
+      calls: N,
+      command: N >= 20 ? "npm run test:chaos" : "npx vitest run test/chaos/faults.test.ts",
+      durationMs: Date.now() - startedAt,
+      rows,
+    });
   }
   await v?.stop();
 }, 120_000);
@@ -63,7 +77,11 @@ async function phase(name: string, fault: (() => Promise<void>) | undefined): Pr
 let lastLedger: Ledger | undefined;
 
 function expectNothingLost(row: FaultRow): void {
-  expect({ records: row.lostRecords, timeline: row.lostTimelineEntries, transcript: row.lostTranscriptLines }).toEqual({ records: 0, timeline: 0, transcript: 0 });
+  expect({ records: row.lostRecords, timeline: row.lostTimelineEntries, transcript: row.lostTranscriptLines }).toEqual({
+    records: 0,
+    timeline: 0,
+    transcript: 0,
+  });
 }
 
 describe(`chaos: ${N} concurrent calls, one fault at a time`, () => {
@@ -101,7 +119,15 @@ describe(`chaos: ${N} concurrent calls, one fault at a time`, () => {
     const before = await snapshot(v.store, ids());
     await Promise.all(calls.filter((c) => c.phone.status === "in-progress").map((c) => c.phone.hangup()));
     for (const c of calls) {
-      await waitFor(async () => ["completed", "canceled", "failed", "busy", "no-answer"].includes((await v.store.getCall(c.callId))?.state ?? ""), `call ${c.index} terminal`, 60_000, 200);
+      await waitFor(
+        async () =>
+          ["completed", "canceled", "failed", "busy", "no-answer"].includes(
+            (await v.store.getCall(c.callId))?.state ?? "",
+          ),
+        `call ${c.index} terminal`,
+        60_000,
+        200,
+      );
     }
     const end = await snapshot(v.store, ids());
     expect(lost(before, end).details).toEqual([]);

@@ -9,7 +9,11 @@ export type Ledger = Map<string, { record: boolean; state?: string; timeline: st
 export async function snapshot(store: CallStore, callIds: readonly string[]): Promise<Ledger> {
   const out: Ledger = new Map();
   for (const id of callIds) {
-    const [rec, timeline, transcript] = await Promise.all([store.getCall(id), store.timeline(id), store.transcript(id)]);
+    const [rec, timeline, transcript] = await Promise.all([
+      store.getCall(id),
+      store.timeline(id),
+      store.transcript(id),
+    ]);
     out.set(id, {
       record: !!rec,
       state: rec?.state,
@@ -37,9 +41,11 @@ export function lost(before: Ledger, after: Ledger): Loss {
       loss.details.push(`call ${id}: record gone`);
     }
     const tl = new Set(a?.timeline ?? []);
-    for (const e of b.timeline) if (!tl.has(e)) (loss.timelineEntries++, loss.details.push(`call ${id}: timeline ${e} gone`));
+    for (const e of b.timeline)
+      if (!tl.has(e)) (loss.timelineEntries++, loss.details.push(`call ${id}: timeline ${e} gone`));
     const tr = new Set(a?.transcript ?? []);
-    for (const e of b.transcript) if (!tr.has(e)) (loss.transcriptLines++, loss.details.push(`call ${id}: transcript ${e} gone`));
+    for (const e of b.transcript)
+      if (!tr.has(e)) (loss.transcriptLines++, loss.details.push(`call ${id}: transcript ${e} gone`));
   }
   return loss;
 }

@@ -14,7 +14,14 @@ const NUMBER = "+15005550006";
 let v: VoiceStack;
 
 beforeAll(async () => {
-  v = await startChaosStack({ mediaReplicas: 2, stopGraceMs: 60_000, serviceEnv: { gateway: { INBOUND_POLICY: "open", MAX_CONCURRENT_CALLS: "200" }, media: { DRAIN_TIMEOUT_MS: "8000" } } });
+  v = await startChaosStack({
+    mediaReplicas: 2,
+    stopGraceMs: 60_000,
+    serviceEnv: {
+      gateway: { INBOUND_POLICY: "open", MAX_CONCURRENT_CALLS: "200" },
+      media: { DRAIN_TIMEOUT_MS: "8000" },
+    },
+  });
   v.sim.setNumber(NUMBER, `${v.stack.origin}/voice/webhook`);
 }, 180_000);
 afterAll(async () => {
@@ -22,7 +29,11 @@ afterAll(async () => {
 });
 
 async function inbound(n: number, from = 1): Promise<Phone[]> {
-  const phones = await Promise.all(Array.from({ length: n }, (_, i) => v.sim.incoming({ from: `+1500555${String(from + i).padStart(4, "0")}`, to: NUMBER })));
+  const phones = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      v.sim.incoming({ from: `+1500555${String(from + i).padStart(4, "0")}`, to: NUMBER }),
+    ),
+  );
   await Promise.all(phones.map((p) => p.waitForStream(1, 60_000)));
   return phones;
 }
@@ -33,18 +44,29 @@ describe("chaos: call lifecycle", () => {
   it(`${N} inbound calls without a status callback end within 10 s of hang-up`, async () => {
     const phones = await inbound(N);
     const ids = await Promise.all(phones.map(callIdOf));
-    await Promise.all(ids.map((id) => waitFor(async () => (await v.store.leaseOwner("stream", id)) ?? undefined, "stream owned", 30_000)));
+    await Promise.all(
+      ids.map((id) =>
+        waitFor(async () => (await v.store.leaseOwner("stream", id)) ?? undefined, "stream owned", 30_000),
+      ),
+    );
     const t0 = Date.now();
     await Promise.all(phones.map((p) => p.hangup()));
     const endedAfter: number[] = [];
     await Promise.all(
       ids.map(async (id) => {
-        await waitFor(async () => (await v.store.getCall(id))?.state === "completed", "ended", 10_000).catch(() => undefined);
+        await waitFor(async () => (await v.store.getCall(id))?.state === "completed", "ended", 10_000).catch(
+          () => undefined,
+        );
         if ((await v.store.getCall(id))?.state === "completed") endedAfter.push(Date.now() - t0);
       }),
     );
     const leftActive = (await v.store.activeCallIds()).filter((id) => ids.includes(id)).length;
-    const row = { calls: N, statusCallbacks: phones.reduce((k, p) => k + p.requests("status").length, 0), leftActive10s: leftActive, endedMaxMs: Math.max(0, ...endedAfter) };
+    const row = {
+      calls: N,
+      statusCallbacks: phones.reduce((k, p) => k + p.requests("status").length, 0),
+      leftActive10s: leftActive,
+      endedMaxMs: Math.max(0, ...endedAfter),
+    };
     printTable("inbound calls without a status callback", [row]);
     writeArtifact("inboundWithoutStatusCallback", row);
     expect(row.statusCallbacks).toBe(0);
@@ -58,15 +80,33 @@ describe("chaos: call lifecycle", () => {
     const victim = v.stack.services.media[0]!;
     const stopping = victim.stop(); // SIGTERM: drain (DRAIN_TIMEOUT_MS), then 1001 → reconnect elsewhere
     await new Promise((r) => setTimeout(r, 1000));
-    const during = await Promise.all(Array.from({ length: N }, (_, i) => v.sim.incoming({ from: `+1500556${String(i).padStart(4, "0")}`, to: NUMBER })));
+    const during = await Promise.all(
+      Array.from({ length: N }, (_, i) =>
+        v.sim.incoming({ from: `+1500556${String(i).padStart(4, "0")}`, to: NUMBER }),
+      ),
+    );
     const streams = await Promise.all(during.map((p) => p.waitForStream(1, 60_000)));
     const refused = streams.filter((s) => !s.result?.ok).length;
     await stopping;
     // Calls that were on the drained worker reconnected to the other one.
-    await Promise.all(ids.map((id) => waitFor(async () => (await v.store.leaseOwner("stream", id))?.startsWith(v.stack.services.media[1]!.instance), "moved", 30_000).catch(() => undefined)));
+    await Promise.all(
+      ids.map((id) =>
+        waitFor(
+          async () => (await v.store.leaseOwner("stream", id))?.startsWith(v.stack.services.media[1]!.instance),
+          "moved",
+          30_000,
+        ).catch(() => undefined),
+      ),
+    );
     const all = [...before, ...during];
     const dropped = all.filter((p) => p.status !== "in-progress").length;
-    const row = { calls: N, newDuringDrain: N, refused, dropped, reconnects: before.reduce((k, p) => k + Math.max(0, p.streams.length - 1), 0) };
+    const row = {
+      calls: N,
+      newDuringDrain: N,
+      refused,
+      dropped,
+      reconnects: before.reduce((k, p) => k + Math.max(0, p.streams.length - 1), 0),
+    };
     printTable("drain a media worker", [row]);
     writeArtifact("drainMediaWorker", row);
     await Promise.all(all.map((p) => p.hangup()));

@@ -23,7 +23,12 @@ function heardSinceLastSay(c: CallDriver): number {
  * runs (and its part comes back); then every call speaks again (repeating once if unanswered).
  * Returns the row of figures and the ledger at the end (for later "nothing lost since" checks).
  */
-export async function runPhase(v: VoiceStack, calls: CallDriver[], name: string, fault: (() => Promise<void>) | undefined): Promise<{ row: FaultRow; ledger: Ledger }> {
+export async function runPhase(
+  v: VoiceStack,
+  calls: CallDriver[],
+  name: string,
+  fault: (() => Promise<void>) | undefined,
+): Promise<{ row: FaultRow; ledger: Ledger }> {
   const ids = calls.map((c) => c.callId);
   const live = () => calls.filter((c) => c.phone.status === "in-progress");
   const before = await snapshot(v.store, ids);

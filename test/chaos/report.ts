@@ -8,7 +8,8 @@ export const ARTIFACT = join(ROOT, "artifacts", "chaos.json");
 /** How many concurrent calls: CHAOS_CALLS (`npm run test:chaos` sets 20); 3 in the short form of `npm test`. */
 export function chaosCalls(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env.CHAOS_CALLS ?? "3");
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new Error(`CHAOS_CALLS must be an integer 1..100, got ${env.CHAOS_CALLS}`);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new Error(`CHAOS_CALLS must be an integer 1..100, got ${env.CHAOS_CALLS}`);
   return n;
 }
 
@@ -57,5 +58,7 @@ export function printTable(title: string, rows: object[]): void {
   const cells = rows.map((r) => cols.map((c) => String((r as Record<string, unknown>)[c] ?? "")));
   const w = cols.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (xs: string[]) => xs.map((x, i) => x.padEnd(w[i]!)).join("  ");
-  process.stdout.write(`\n${title}\n${line(cols)}\n${line(w.map((n) => "-".repeat(n)))}\n${cells.map(line).join("\n")}\n\n`);
+  process.stdout.write(
+    `\n${title}\n${line(cols)}\n${line(w.map((n) => "-".repeat(n)))}\n${cells.map(line).join("\n")}\n\n`,
+  );
 }

@@ -5,7 +5,8 @@ import type { Stack } from "@voicecall/testkit";
 export function handedOutTokens(sim: Simulator): string[] {
   const out = new Set<string>();
   for (const r of sim.requests) {
-    for (const m of r.body.matchAll(/<Parameter\s+name="token"\s+value="([^"]+)"/g)) out.add(m[1]!.replace(/&amp;/g, "&"));
+    for (const m of r.body.matchAll(/<Parameter\s+name="token"\s+value="([^"]+)"/g))
+      out.add(m[1]!.replace(/&amp;/g, "&"));
   }
   return [...out];
 }
@@ -16,7 +17,11 @@ export function handedOutTokens(sim: Simulator): string[] {
  */
 export function leakedSecrets(stack: Stack, sim: Simulator): { instance: string; secret: string }[] {
   const s = stack.secrets;
-  const secrets: Record<string, string> = { TWILIO_AUTH_TOKEN: s.TWILIO_AUTH_TOKEN, API_TOKEN: s.API_TOKEN, STREAM_TOKEN_SECRET: s.STREAM_TOKEN_SECRET };
+  const secrets: Record<string, string> = {
+    TWILIO_AUTH_TOKEN: s.TWILIO_AUTH_TOKEN,
+    API_TOKEN: s.API_TOKEN,
+    STREAM_TOKEN_SECRET: s.STREAM_TOKEN_SECRET,
+  };
   handedOutTokens(sim).forEach((t, i) => {
     secrets[`stream token #${i}`] = t;
     // The MAC part alone is as good as the token for a forger: it must not show up either.
@@ -26,7 +31,8 @@ export function leakedSecrets(stack: Stack, sim: Simulator): { instance: string;
   const leaks: { instance: string; secret: string }[] = [];
   for (const h of stack.all()) {
     const logs = h.logs();
-    for (const [name, value] of Object.entries(secrets)) if (value && logs.includes(value)) leaks.push({ instance: h.instance, secret: name });
+    for (const [name, value] of Object.entries(secrets))
+      if (value && logs.includes(value)) leaks.push({ instance: h.instance, secret: name });
   }
   return leaks;
 }

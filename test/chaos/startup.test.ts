@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { freePort, generateSecrets, startProc, waitFor, waitForPort, SERVICE_NAMES, type Proc, type ServiceName } from "@voicecall/testkit";
+import {
+  freePort,
+  generateSecrets,
+  startProc,
+  waitFor,
+  waitForPort,
+  SERVICE_NAMES,
+  type Proc,
+  type ServiceName,
+} from "@voicecall/testkit";
 import { ROOT } from "./report";
 
 /**
@@ -33,7 +42,9 @@ describe("services start before NATS and Redis", () => {
   it("wait with backoff (logged), then become ready when the servers appear", async () => {
     const natsPort = await freePort();
     const redisPort = await freePort();
-    const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const))) as Record<ServiceName, number>;
+    const ports = Object.fromEntries(
+      await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const)),
+    ) as Record<ServiceName, number>;
     const env = {
       ...process.env,
       ...generateSecrets(),
@@ -45,16 +56,27 @@ describe("services start before NATS and Redis", () => {
     };
     const svc = new Map<ServiceName, Proc>();
     for (const name of SERVICE_NAMES) {
-      const p = startProc(process.execPath, ["--import", "tsx", join("services", name, "src", "main.ts")], { ...env, PORT: String(ports[name]), INSTANCE_ID: `${name}-early` }, ROOT);
+      const p = startProc(
+        process.execPath,
+        ["--import", "tsx", join("services", name, "src", "main.ts")],
+        { ...env, PORT: String(ports[name]), INSTANCE_ID: `${name}-early` },
+        ROOT,
+      );
       procs.push(p);
       svc.set(name, p);
     }
     const retries = (p: Proc) => lines(p).filter((l) => l.msg === "nats not reachable yet, retrying");
     for (const [name, p] of svc) {
-      await waitFor(() => {
-        if (p.child.exitCode !== null) throw new Error(`${name} exited (${p.child.exitCode}) while NATS was down:\n${p.output().slice(-2000)}`);
-        return retries(p).length >= 3;
-      }, `${name} retrying NATS three times`, 60_000, 100);
+      await waitFor(
+        () => {
+          if (p.child.exitCode !== null)
+            throw new Error(`${name} exited (${p.child.exitCode}) while NATS was down:\n${p.output().slice(-2000)}`);
+          return retries(p).length >= 3;
+        },
+        `${name} retrying NATS three times`,
+        60_000,
+        100,
+      );
     }
     const nats = startProc("nats-server", ["-a", "127.0.0.1", "-p", String(natsPort)]);
     procs.push(nats);
@@ -65,14 +87,37 @@ describe("services start before NATS and Redis", () => {
     // Redis still down: nobody is ready, nobody exited.
     for (const [name, p] of svc) {
       expect(p.child.exitCode, `${name} still running`).toBeNull();
-      const r = await fetch(`http://127.0.0.1:${ports[name]}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => undefined);
+      const r = await fetch(`http://127.0.0.1:${ports[name]}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(
+        () => undefined,
+      );
       expect(r?.status, `${name} /readyz without Redis`).not.toBe(200);
     }
-    const redis = startProc("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", dir]);
+    const redis = startProc("redis-server", [
+      "--port",
+      String(redisPort),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--dir",
+      dir,
+    ]);
     procs.push(redis);
     await waitForPort(redisPort);
     for (const name of SERVICE_NAMES) {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[name]}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(() => undefined))?.status === 200, `${name} /readyz 200`, 60_000, 200);
+      await waitFor(
+        async () =>
+          (
+            await fetch(`http://127.0.0.1:${ports[name]}/readyz`, { signal: AbortSignal.timeout(3000) }).catch(
+              () => undefined,
+            )
+          )?.status === 200,
+        `${name} /readyz 200`,
+        60_000,
+        200,
+      );
     }
     for (const [name, p] of svc) {
       // Backoff: the logged delays grow (capped), they are not a tight loop.
@@ -81,7 +126,10 @@ describe("services start before NATS and Redis", () => {
       expect(delays[delays.length - 1]!, name).toBeGreaterThan(delays[0]!);
       for (let i = 1; i < delays.length; i++) expect(delays[i]!, name).toBeGreaterThanOrEqual(delays[i - 1]!);
       // Redis being away was logged too (ioredis retries with its own capped backoff).
-      expect(lines(p).some((l) => l.msg === "redis error"), `${name} logged redis errors`).toBe(true);
+      expect(
+        lines(p).some((l) => l.msg === "redis error"),
+        `${name} logged redis errors`,
+      ).toBe(true);
       expect(p.child.exitCode, `${name} never exited`).toBeNull();
     }
   }, 180_000);

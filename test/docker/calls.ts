@@ -31,19 +31,35 @@ export interface Api {
   ca: Buffer;
 }
 
-export const apiCall = (a: Api, method: string, path: string, body?: unknown) => https(`https://127.0.0.1${path}`, { method, body, token: a.token, ca: a.ca, headers: { host: new URL(a.origin).host }, servername: new URL(a.origin).hostname });
+export const apiCall = (a: Api, method: string, path: string, body?: unknown) =>
+  https(`https://127.0.0.1${path}`, {
+    method,
+    body,
+    token: a.token,
+    ca: a.ca,
+    headers: { host: new URL(a.origin).host },
+    servername: new URL(a.origin).hostname,
+  });
 
 export interface CallView {
   call: { state: string; mediaOwner?: string; greetingPlayed?: boolean };
   transcript: { role: string; text: string }[];
 }
-export const callView = async (a: Api, callId: string) => (await apiCall(a, "GET", `/api/calls/${callId}`)).json as CallView;
+export const callView = async (a: Api, callId: string) =>
+  (await apiCall(a, "GET", `/api/calls/${callId}`)).json as CallView;
 
 /** A browser-phone call: POST /phone/calls, then the page's Media Streams socket through Caddy. */
 export async function webCall(a: Api, authToken: string) {
   const r = await apiCall(a, "POST", "/phone/calls", {});
   if (r.status !== 201) throw new Error(`POST /phone/calls → ${r.status} ${r.text}`);
-  const c = r.json as { callId: string; callSid: string; accountSid: string; streamSid: string; streamUrl: string; token: string };
+  const c = r.json as {
+    callId: string;
+    callSid: string;
+    accountSid: string;
+    streamSid: string;
+    streamUrl: string;
+    token: string;
+  };
   const mouth = new Mouth();
   const recorder = new HeardRecorder(Date.now());
   const stream = new MediaStream({

@@ -1,7 +1,16 @@
 // The compose stack as a user runs it (`init-env` + `docker compose up -d`), driven from the host for
 // test/docker/stack.test.ts. Needs a Docker engine (DOCKER_HOST or the default socket).
 import { execFile, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,9 +29,17 @@ export function composeCommand(): string[] {
   throw new Error("neither `docker compose` nor `docker-compose` works here");
 }
 
-export async function sh(cmd: string[], o: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<{ code: number; out: string; err: string }> {
+export async function sh(
+  cmd: string[],
+  o: { cwd?: string; timeoutMs?: number; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number; out: string; err: string }> {
   try {
-    const r = await exec(cmd[0]!, cmd.slice(1), { cwd: o.cwd, timeout: o.timeoutMs ?? 300_000, maxBuffer: 64 << 20, env: { ...process.env, ...o.env } });
+    const r = await exec(cmd[0]!, cmd.slice(1), {
+      cwd: o.cwd,
+      timeout: o.timeoutMs ?? 300_000,
+      maxBuffer: 64 << 20,
+      env: { ...process.env, ...o.env },
+    });
     return { code: 0, out: r.stdout, err: r.stderr };
   } catch (e) {
     const x = e as { code?: number; stdout?: string; stderr?: string; message: string };
@@ -59,7 +76,8 @@ export class Project {
   constructor() {
     mkdirSync(join(this.dir, "scripts"));
     mkdirSync(join(this.dir, "caddy"));
-    for (const f of ["docker-compose.yml", ".env.example", "caddy/Caddyfile", "scripts/init-env.sh"]) copyFileSync(join(root, f), join(this.dir, f));
+    for (const f of ["docker-compose.yml", ".env.example", "caddy/Caddyfile", "scripts/init-env.sh"])
+      copyFileSync(join(root, f), join(this.dir, f));
   }
 
   run(args: string[], o: { timeoutMs?: number } = {}) {
@@ -68,13 +86,15 @@ export class Project {
 
   async must(args: string[], o: { timeoutMs?: number } = {}): Promise<string> {
     const r = await this.run(args, o);
-    if (r.code !== 0) throw new Error(`compose ${args.join(" ")} → exit ${r.code}\n${r.err.slice(-3000)}\n${r.out.slice(-2000)}`);
+    if (r.code !== 0)
+      throw new Error(`compose ${args.join(" ")} → exit ${r.code}\n${r.err.slice(-3000)}\n${r.out.slice(-2000)}`);
     return r.out;
   }
 
   env(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const m of readFileSync(join(this.dir, ".env"), "utf8").matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm)) out[m[1]!] = m[2]!;
+    for (const m of readFileSync(join(this.dir, ".env"), "utf8").matchAll(/^([A-Z][A-Z0-9_]*)=(.*)$/gm))
+      out[m[1]!] = m[2]!;
     return out;
   }
 
@@ -90,7 +110,15 @@ export class Project {
 
   /** Containers of this project: name, service, state/health, id. */
   async containers(): Promise<{ id: string; name: string; service: string; status: string }[]> {
-    const out = await must(["docker", "ps", "-a", "--filter", `label=com.docker.compose.project=${this.name}`, "--format", '{{.ID}}\t{{.Names}}\t{{.Label "com.docker.compose.service"}}\t{{.Status}}']);
+    const out = await must([
+      "docker",
+      "ps",
+      "-a",
+      "--filter",
+      `label=com.docker.compose.project=${this.name}`,
+      "--format",
+      '{{.ID}}\t{{.Names}}\t{{.Label "com.docker.compose.service"}}\t{{.Status}}',
+    ]);
     return out
       .trim()
       .split("\n")
@@ -111,27 +139,49 @@ export class Project {
 }
 
 /** HTTPS to the stack through Caddy on this host's 443 (Caddy's local CA, or none while it is not known yet). */
-export function https(url: string, o: { method?: string; body?: unknown; token?: string; ca?: Buffer; headers?: Record<string, string>; form?: string; servername?: string } = {}): Promise<{ status: number; text: string; json: any }> {
+export function https(
+  url: string,
+  o: {
+    method?: string;
+    body?: unknown;
+    token?: string;
+    ca?: Buffer;
+    headers?: Record<string, string>;
+    form?: string;
+    servername?: string;
+  } = {},
+): Promise<{ status: number; text: string; json: any }> {
   return new Promise((resolve, reject) => {
     const payload = o.form ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (o.body !== undefined) headers["content-type"] = "application/json";
     if (o.form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
-    const req = request(url, { method: o.method ?? "GET", ca: o.ca, rejectUnauthorized: !!o.ca, servername: o.servername, headers, timeout: 15_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString();
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, text, json });
-      });
-    });
+    const req = request(
+      url,
+      {
+        method: o.method ?? "GET",
+        ca: o.ca,
+        rejectUnauthorized: !!o.ca,
+        servername: o.servername,
+        headers,
+        timeout: 15_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, text, json });
+        });
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`timed out: ${url}`)));
     req.on("error", reject);
     req.end(payload);

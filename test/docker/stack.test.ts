@@ -50,13 +50,19 @@ async function healthy(media: number): Promise<void> {
   );
 }
 
-const doctorInside = (...args: string[]) => p.run(["exec", "-T", "gateway", "voicecall", "doctor", ...args], { timeoutMs: 120_000 });
+const doctorInside = (...args: string[]) =>
+  p.run(["exec", "-T", "gateway", "voicecall", "doctor", ...args], { timeoutMs: 120_000 });
 
 beforeAll(async () => {
   const v = await sh(["docker", "version", "--format", "{{.Server.Version}}"]);
-  if (v.code !== 0) throw new Error(`no Docker engine answers (DOCKER_HOST=${process.env.DOCKER_HOST ?? "default"}): ${v.err.trim()}\n.ci/run starts one; see README "Test"`);
+  if (v.code !== 0)
+    throw new Error(
+      `no Docker engine answers (DOCKER_HOST=${process.env.DOCKER_HOST ?? "default"}): ${v.err.trim()}\n.ci/run starts one; see README "Test"`,
+    );
   report.push(["engine", `Docker ${v.out.trim()}`]);
-  const base = await timed("base images (pull, or stand-ins)", () => must(["bash", join(root, "test/docker/stand-ins/build.sh")], { timeoutMs: 600_000 }));
+  const base = await timed("base images (pull, or stand-ins)", () =>
+    must(["bash", join(root, "test/docker/stand-ins/build.sh")], { timeoutMs: 600_000 }),
+  );
   for (const l of base.trim().split("\n")) report.push(["", l]);
 
   p = new Project();
@@ -65,7 +71,9 @@ beforeAll(async () => {
   const ca = process.env.EXTRA_CA_CERT ?? localExtraCa();
   if (ca) args.push("--build-arg", `EXTRA_CA_CERT=${ca}`);
   if (process.env.NPM_REGISTRY) args.push("--build-arg", `NPM_REGISTRY=${process.env.NPM_REGISTRY}`);
-  await timed("image build (voicecall:local)", () => must([...p.compose, ...args, "gateway"], { cwd: root, timeoutMs: 900_000 }));
+  await timed("image build (voicecall:local)", () =>
+    must([...p.compose, ...args, "gateway"], { cwd: root, timeoutMs: 900_000 }),
+  );
   const size = Number((await must(["docker", "image", "inspect", "-f", "{{.Size}}", "voicecall:local"])).trim());
   report.push(["image voicecall:local", `${Math.round(size / 1e6)} MB`]);
 
@@ -95,26 +103,43 @@ describe("docker compose: the offline default .env (PUBLIC_HOST=localhost, no Tw
   });
 
   it("each app container exposes only its own port", async () => {
-    const ports = { gateway: "3000/tcp", media: "8080/tcp", tts: "8081/tcp", agent: "8082/tcp" } as Record<string, string>;
+    const ports = { gateway: "3000/tcp", media: "8080/tcp", tts: "8081/tcp", agent: "8082/tcp" } as Record<
+      string,
+      string
+    >;
     for (const c of await p.containers()) {
       if (!ports[c.service]) continue;
-      const exposed = JSON.parse(await must(["docker", "inspect", "-f", "{{json .Config.ExposedPorts}}", c.id])) as Record<string, unknown>;
+      const exposed = JSON.parse(
+        await must(["docker", "inspect", "-f", "{{json .Config.ExposedPorts}}", c.id]),
+      ) as Record<string, unknown>;
       expect(Object.keys(exposed), c.name).toEqual([ports[c.service]]);
     }
   });
 
   it("the gateway sees the client's address through Caddy (TRUSTED_PROXIES = Caddy), not Caddy's", async () => {
-    const r = await https("https://127.0.0.1/voice/webhook", { method: "POST", ca: api.ca, servername: "localhost", headers: { host: "localhost", "x-forwarded-for": "203.0.113.9" }, form: "CallSid=CA00000000000000000000000000000000" });
+    const r = await https("https://127.0.0.1/voice/webhook", {
+      method: "POST",
+      ca: api.ca,
+      servername: "localhost",
+      headers: { host: "localhost", "x-forwarded-for": "203.0.113.9" },
+      form: "CallSid=CA00000000000000000000000000000000",
+    });
     expect(r.status).toBe(503); // Twilio is not configured
     await waitFor(async () => /twilio request rejected/.test(await p.logs("gateway")), "rejection logged", 10_000, 250);
-    const line = (await p.logs("gateway")).split("\n").reverse().find((l) => l.includes("twilio request rejected"))!;
+    const line = (await p.logs("gateway"))
+      .split("\n")
+      .reverse()
+      .find((l) => l.includes("twilio request rejected"))!;
     const ip = /"ip":"([^"]+)"/.exec(line)?.[1];
     expect(ip).toBe(SUBNET_GATEWAY); // the host, as Caddy saw it; not CADDY_IP, not the spoofed header
     expect(ip).not.toBe(CADDY_IP);
   });
 
   it("the lean image has no onnxruntime-web, and VAD_PROVIDER=silero says in one line how to get it", async () => {
-    expect((await sh(["docker", "run", "--rm", "--entrypoint", "ls", "voicecall:local", "node_modules/onnxruntime-web"])).code).not.toBe(0);
+    expect(
+      (await sh(["docker", "run", "--rm", "--entrypoint", "ls", "voicecall:local", "node_modules/onnxruntime-web"]))
+        .code,
+    ).not.toBe(0);
     const r = await p.run(["run", "--rm", "--no-deps", "-e", "VAD_PROVIDER=silero", "media"], { timeoutMs: 120_000 });
     expect(r.code).not.toBe(0);
     expect(r.out + r.err).toMatch(/VAD_PROVIDER=silero needs onnxruntime-web.*--build-arg SILERO=true/);
@@ -126,7 +151,15 @@ describe("docker compose: the offline default .env (PUBLIC_HOST=localhost, no Tw
     await waitFor(async () => (await callView(api, c.callId)).call.greetingPlayed, "greeting played", 30_000, 200);
     const before = c.heardMs();
     await c.mouth.say("what are your opening hours");
-    await waitFor(async () => (await callView(api, c.callId)).transcript.some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)), "agent reply", 30_000, 200);
+    await waitFor(
+      async () =>
+        (await callView(api, c.callId)).transcript.some(
+          (t) => t.role === "agent" && /open Monday to Friday/.test(t.text),
+        ),
+      "agent reply",
+      30_000,
+      200,
+    );
     await waitFor(() => c.heardMs() > before + 1500, "reply heard", 30_000, 100);
     expect((await c.hangup()).status).toBe(200);
     await waitFor(async () => (await callView(api, c.callId)).call.state === "completed", "completed", 20_000, 200);
@@ -138,11 +171,14 @@ describe("docker compose: the offline default .env (PUBLIC_HOST=localhost, no Tw
     const r = await doctorInside();
     expect(r.out).not.toContain("❌");
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/⚠️ +PUBLIC_URL resolves to a public address: localhost → 127\.0\.0\.1 \(doctor reaches it via caddy:443\)/);
+    expect(r.out).toMatch(
+      /⚠️ +PUBLIC_URL resolves to a public address: localhost → 127\.0\.0\.1 \(doctor reaches it via caddy:443\)/,
+    );
     expect(r.out).toMatch(/⚠️ +TLS certificate trusted: issued by Caddy's local CA/);
     expect(r.out).toMatch(/⚠️ +webhooks reach the gateway: it refuses them \(503\): Twilio is not configured/);
     expect(r.out).toMatch(/⚠️ +Twilio credentials: not set/);
-    for (const ok of ["NATS reachable", "Redis reachable", "media alive", "inbound policy"]) expect(r.out).toMatch(new RegExp(`✅ ${ok}`));
+    for (const ok of ["NATS reachable", "Redis reachable", "media alive", "inbound policy"])
+      expect(r.out).toMatch(new RegExp(`✅ ${ok}`));
   }, 120_000);
 
   it("doctor inside names Caddy when Caddy is down", async () => {
@@ -162,14 +198,26 @@ describe("docker compose: the offline default .env (PUBLIC_HOST=localhost, no Tw
     const { writeFileSync } = await import("node:fs");
     const caFile = join(p.dir, "root.crt");
     writeFileSync(caFile, api.ca);
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, PUBLIC_URL: "https://localhost", API_URL: "https://localhost", API_TOKEN: api.token, NODE_EXTRA_CA_CERTS: caFile };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PUBLIC_URL: "https://localhost",
+      API_URL: "https://localhost",
+      API_TOKEN: api.token,
+      NODE_EXTRA_CA_CERTS: caFile,
+    };
     const cli = join(root, "libs/cli/bin/voicecall.mjs");
     const withCa = await sh([process.execPath, cli, "doctor", "--ca", caFile], { env, timeoutMs: 120_000 });
     expect(withCa.out).toMatch(/✅ TLS certificate trusted: issued by Caddy Local Authority/);
     expect(withCa.out).toMatch(/⚠️ +webhooks reach the gateway: it refuses them \(503\)/);
     expect(withCa.out).toMatch(/✅ inbound policy/);
-    expect(withCa.out).toMatch(/❌ NATS reachable: nats:\/\/127\.0\.0\.1:4222.*\n.*the compose stack does not publish NATS/);
-    const noCa = await sh([process.execPath, cli, "doctor"], { env: { ...env, NODE_EXTRA_CA_CERTS: undefined }, timeoutMs: 120_000 });
+    expect(withCa.out).toMatch(
+      /❌ NATS reachable: nats:\/\/127\.0\.0\.1:4222.*\n.*the compose stack does not publish NATS/,
+    );
+    const noCa = await sh([process.execPath, cli, "doctor"], {
+      env: { ...env, NODE_EXTRA_CA_CERTS: undefined },
+      timeoutMs: 120_000,
+    });
     expect(noCa.out).toMatch(/⚠️ +TLS certificate trusted: issued by Caddy's local CA.*\n.*--ca <root\.crt>/);
     expect(noCa.out).toMatch(/❌ gateway API reachable: .*\n.*NODE_EXTRA_CA_CERTS/);
   }, 240_000);
@@ -178,7 +226,11 @@ describe("docker compose: the offline default .env (PUBLIC_HOST=localhost, no Tw
 describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOST}`, () => {
   const phones: Phone[] = [];
   const placeCall = async () => {
-    const r = await apiCall(api, "POST", "/api/calls", { to: "+14155550123", mode: "conversation", greeting: "Hello, thanks for calling Acme Dental. How can I help?" });
+    const r = await apiCall(api, "POST", "/api/calls", {
+      to: "+14155550123",
+      mode: "conversation",
+      greeting: "Hello, thanks for calling Acme Dental. How can I help?",
+    });
     expect(r.status, r.text).toBe(202);
     const phone = await sim!.nextCall(30_000);
     phones.push(phone);
@@ -191,16 +243,36 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
     const before = voiced(c.phone.heard().audio);
     const n = (await callView(api, c.callId)).transcript.filter((t) => t.role === "agent" && reply.test(t.text)).length;
     await c.phone.say(text);
-    await waitFor(async () => (await callView(api, c.callId)).transcript.filter((t) => t.role === "agent" && reply.test(t.text)).length > n, `reply to "${text}"`, 40_000, 200);
+    await waitFor(
+      async () =>
+        (await callView(api, c.callId)).transcript.filter((t) => t.role === "agent" && reply.test(t.text)).length > n,
+      `reply to "${text}"`,
+      40_000,
+      200,
+    );
     await waitFor(() => voiced(c.phone.heard().audio) > before + 1000, "reply heard", 30_000, 100);
   };
-  const hours = (c: { callId: string; phone: Phone }) => turn(c, "what are your opening hours", /open Monday to Friday/);
-  const mediaIds = async () => (await p.containers()).filter((c) => c.service === "media" && c.status.startsWith("Up")).map((c) => c.id);
+  const hours = (c: { callId: string; phone: Phone }) =>
+    turn(c, "what are your opening hours", /open Monday to Friday/);
+  const mediaIds = async () =>
+    (await p.containers()).filter((c) => c.service === "media" && c.status.startsWith("Up")).map((c) => c.id);
 
   beforeAll(async () => {
     const port = await freePort();
-    sim = await startSimulator({ host: SUBNET_GATEWAY, port, ca: api.ca, route: toHost, numbers: { [FROM]: `https://${PUBLIC_HOST}/voice/webhook` } });
-    p.setEnv({ PUBLIC_HOST, TWILIO_ACCOUNT_SID: sim.accountSid, TWILIO_AUTH_TOKEN: sim.authToken, TWILIO_FROM_NUMBER: FROM, TWILIO_API_BASE_URL: sim.origin });
+    sim = await startSimulator({
+      host: SUBNET_GATEWAY,
+      port,
+      ca: api.ca,
+      route: toHost,
+      numbers: { [FROM]: `https://${PUBLIC_HOST}/voice/webhook` },
+    });
+    p.setEnv({
+      PUBLIC_HOST,
+      TWILIO_ACCOUNT_SID: sim.accountSid,
+      TWILIO_AUTH_TOKEN: sim.authToken,
+      TWILIO_FROM_NUMBER: FROM,
+      TWILIO_API_BASE_URL: sim.origin,
+    });
     api.origin = `https://${PUBLIC_HOST}`;
     await timed("up -d with the new .env → healthy", async () => {
       await p.must(["up", "-d", "--no-build"], { timeoutMs: 300_000 });
@@ -208,7 +280,9 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
     });
   }, 400_000);
   afterAll(async () => {
-    await Promise.all(phones.filter((ph) => ph.status === "in-progress").map((ph) => ph.hangup().catch(() => undefined)));
+    await Promise.all(
+      phones.filter((ph) => ph.status === "in-progress").map((ph) => ph.hangup().catch(() => undefined)),
+    );
   });
 
   it("a phone call: the gateway dials the simulator, webhooks and wss come into Caddy; greeting, reply, goodbye", async () => {
@@ -221,8 +295,19 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
 
   it("doctor inside: the public name is Caddy's network alias (said so), the signed webhook and the stream pass", async () => {
     const r = await doctorInside();
-    expect(r.out).toMatch(new RegExp(`⚠️ +PUBLIC_URL resolves to a public address: ${PUBLIC_HOST.replace(/\./g, "\\.")} → ${CADDY_IP.replace(/\./g, "\\.")}, Caddy's address inside the compose network`));
-    for (const ok of ["unsigned webhook is refused", "stream URL is wss:// on the public host", "stream URL upgrades to a WebSocket", "Twilio credentials valid", "number's voice URL points here"]) expect(r.out).toMatch(new RegExp(`✅ ${ok}`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `⚠️ +PUBLIC_URL resolves to a public address: ${PUBLIC_HOST.replace(/\./g, "\\.")} → ${CADDY_IP.replace(/\./g, "\\.")}, Caddy's address inside the compose network`,
+      ),
+    );
+    for (const ok of [
+      "unsigned webhook is refused",
+      "stream URL is wss:// on the public host",
+      "stream URL upgrades to a WebSocket",
+      "Twilio credentials valid",
+      "number's voice URL points here",
+    ])
+      expect(r.out).toMatch(new RegExp(`✅ ${ok}`));
     expect(r.out).not.toContain("❌");
     expect(r.code).toBe(0);
   }, 120_000);
@@ -270,7 +355,9 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
   it("stop of the media container carrying a call (drain): new calls still connect", async () => {
     const c = await placeCall();
     const owner = ownerOf(await callView(api, c.callId))!;
-    const stopped = new Promise<number>((resolve) => spawn("docker", ["stop", owner], { stdio: "ignore" }).once("exit", (code) => resolve(code ?? 1)));
+    const stopped = new Promise<number>((resolve) =>
+      spawn("docker", ["stop", owner], { stdio: "ignore" }).once("exit", (code) => resolve(code ?? 1)),
+    );
     await new Promise((r) => setTimeout(r, 1500)); // SIGTERM delivered: the worker is draining
     for (let i = 0; i < 3; i++) {
       const n = await placeCall();
@@ -287,7 +374,12 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
     const c = await placeCall();
     await timed("restart redis (call in flight)", () => p.must(["restart", "redis"]));
     // Until the gateway has reconnected, the API answers 503 "redis unreachable" (by design): wait for it.
-    await waitFor(async () => (await apiCall(api, "GET", `/api/calls/${c.callId}`)).status === 200, "API answers after the restart", 30_000, 200);
+    await waitFor(
+      async () => (await apiCall(api, "GET", `/api/calls/${c.callId}`)).status === 200,
+      "API answers after the restart",
+      30_000,
+      200,
+    );
     await hours(c);
     const v = await callView(api, c.callId);
     expect(v.call.state).toBe("in-progress");
@@ -300,6 +392,8 @@ describe(`docker compose: Twilio simulator on the host, PUBLIC_HOST=${PUBLIC_HOS
   it("down removes every container and the network", async () => {
     await timed("down -v", () => p.must(["down", "-v", "--remove-orphans"], { timeoutMs: 120_000 }));
     expect(await p.containers()).toEqual([]);
-    expect((await must(["docker", "network", "ls", "--filter", `label=com.docker.compose.project=${p.name}`, "-q"])).trim()).toBe("");
+    expect(
+      (await must(["docker", "network", "ls", "--filter", `label=com.docker.compose.project=${p.name}`, "-q"])).trim(),
+    ).toBe("");
   }, 180_000);
 });

@@ -36,10 +36,14 @@ async function converged(media: number): Promise<void> {
   await waitFor(
     async () => {
       const r = await p!.replicas();
-      if (r.media !== `${media}/${media}` || Object.values(r).some((x) => x.split("/")[0] !== x.split("/")[1])) return false;
+      if (r.media !== `${media}/${media}` || Object.values(r).some((x) => x.split("/")[0] !== x.split("/")[1]))
+        return false;
       const cs = await p!.containers();
       if (cs.some((c) => c.status.includes("health") && !c.status.includes("(healthy)"))) return false;
-      const res = await https("https://127.0.0.1/phone", { servername: PUBLIC_HOST, headers: { host: PUBLIC_HOST } }).catch(() => undefined);
+      const res = await https("https://127.0.0.1/phone", {
+        servername: PUBLIC_HOST,
+        headers: { host: PUBLIC_HOST },
+      }).catch(() => undefined);
       return res?.status === 200;
     },
     "stack converged",
@@ -50,8 +54,13 @@ async function converged(media: number): Promise<void> {
 
 beforeAll(async () => {
   const v = await sh(["docker", "version", "--format", "{{.Server.Version}}"]);
-  if (v.code !== 0) throw new Error(`no Docker engine answers (DOCKER_HOST=${process.env.DOCKER_HOST ?? "default"}): ${v.err.trim()}\n.ci/run starts one; see README "Test"`);
-  await timed("base images (pull, or stand-ins)", () => must(["bash", join(root, "test/docker/stand-ins/build.sh")], { timeoutMs: 600_000 }));
+  if (v.code !== 0)
+    throw new Error(
+      `no Docker engine answers (DOCKER_HOST=${process.env.DOCKER_HOST ?? "default"}): ${v.err.trim()}\n.ci/run starts one; see README "Test"`,
+    );
+  await timed("base images (pull, or stand-ins)", () =>
+    must(["bash", join(root, "test/docker/stand-ins/build.sh")], { timeoutMs: 600_000 }),
+  );
   report.push(["app image", await ensureAppImage()]);
   swarm = await timed("swarm", () => ensureSwarm());
   report.push(["swarm", swarm.initialised ? "docker swarm init (left again at the end)" : "the engine's own"]);
@@ -61,7 +70,13 @@ beforeAll(async () => {
   const accountSid = `AC${randomBytes(16).toString("hex")}`;
   const authToken = randomBytes(16).toString("hex");
   p = new SwarmProject(STACK);
-  const env = await p.init({ PUBLIC_HOST, TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken, TWILIO_FROM_NUMBER: FROM, TWILIO_API_BASE_URL: `http://${swarm.hostIp}:${port}` });
+  const env = await p.init({
+    PUBLIC_HOST,
+    TWILIO_ACCOUNT_SID: accountSid,
+    TWILIO_AUTH_TOKEN: authToken,
+    TWILIO_FROM_NUMBER: FROM,
+    TWILIO_API_BASE_URL: `http://${swarm.hostIp}:${port}`,
+  });
   api = { origin: `https://${PUBLIC_HOST}`, token: env.API_TOKEN!, ca: Buffer.alloc(0) };
   await timed("stack deploy → converged (2 media)", async () => {
     await p!.deploy();
@@ -69,7 +84,15 @@ beforeAll(async () => {
   });
   const caddy = (await p.containers()).find((c) => c.service === "caddy")!;
   api.ca = Buffer.from(await must(["docker", "exec", caddy.id, "cat", "/data/caddy/pki/authorities/local/root.crt"]));
-  sim = await startSimulator({ host: swarm.hostIp, port, accountSid, authToken, ca: api.ca, route: toHost, numbers: { [FROM]: `https://${PUBLIC_HOST}/voice/webhook` } });
+  sim = await startSimulator({
+    host: swarm.hostIp,
+    port,
+    accountSid,
+    authToken,
+    ca: api.ca,
+    route: toHost,
+    numbers: { [FROM]: `https://${PUBLIC_HOST}/voice/webhook` },
+  });
   await new Promise((r) => setTimeout(r, 6000)); // Caddy's `dynamic a` refresh (5 s) sees both media tasks
 }, 1_500_000);
 
@@ -83,7 +106,11 @@ afterAll(async () => {
 }, 180_000);
 
 const placeCall = async () => {
-  const r = await apiCall(api, "POST", "/api/calls", { to: "+14155550123", mode: "conversation", greeting: "Hello, thanks for calling Acme Dental. How can I help?" });
+  const r = await apiCall(api, "POST", "/api/calls", {
+    to: "+14155550123",
+    mode: "conversation",
+    greeting: "Hello, thanks for calling Acme Dental. How can I help?",
+  });
   expect(r.status, r.text).toBe(202);
   const phone = await sim!.nextCall(30_000);
   phones.push(phone);
@@ -94,7 +121,10 @@ const placeCall = async () => {
 /** The caller asks for the opening hours; the agent's answer is in the transcript and heard. */
 const hours = async (c: { callId: string; phone: Phone }) => {
   const before = voiced(c.phone.heard().audio);
-  const said = () => callView(api, c.callId).then((v) => v.transcript.filter((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)).length);
+  const said = () =>
+    callView(api, c.callId).then(
+      (v) => v.transcript.filter((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)).length,
+    );
   const n = await said();
   await c.phone.say("what are your opening hours");
   await waitFor(async () => (await said()) > n, "reply to the opening hours", 40_000, 200);
@@ -107,7 +137,9 @@ describe(`docker stack deploy (deploy/swarm/stack.yml), PUBLIC_HOST=${PUBLIC_HOS
     expect(Object.keys(r).sort()).toEqual(["agent", "caddy", "gateway", "media", "nats", "redis", "tts"]);
     expect(r.media).toBe("2/2");
     const ports = await must(["docker", "service", "inspect", "-f", "{{json .Endpoint.Ports}}", `${STACK}_caddy`]);
-    expect(JSON.parse(ports)).toEqual(expect.arrayContaining([expect.objectContaining({ TargetPort: 443, PublishedPort: 443, PublishMode: "host" })]));
+    expect(JSON.parse(ports)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ TargetPort: 443, PublishedPort: 443, PublishMode: "host" })]),
+    );
   });
 
   it("phone calls through Caddy: greeting and reply on each, streams balanced over both media tasks", async () => {
@@ -137,13 +169,28 @@ describe(`docker stack deploy (deploy/swarm/stack.yml), PUBLIC_HOST=${PUBLIC_HOS
     await c.phone.say("no thanks");
     expect(await c.phone.waitForEnd(40_000)).toBe("completed");
     await timed("Swarm replaced the task → 2/2 healthy", () => converged(2));
-    expect((await p!.containers()).filter((x) => x.service === "media").map((x) => x.id.slice(0, 12))).not.toContain(owner);
+    expect((await p!.containers()).filter((x) => x.service === "media").map((x) => x.id.slice(0, 12))).not.toContain(
+      owner,
+    );
   }, 360_000);
 
   it("docker stack rm removes every service, container and the stack's network", async () => {
     await timed("stack rm", () => must(["docker", "stack", "rm", STACK]));
     await waitFor(async () => (await p!.containers()).length === 0, "containers gone", 120_000, 1000);
-    await waitFor(async () => (await must(["docker", "network", "ls", "--filter", `label=com.docker.stack.namespace=${STACK}`, "-q"])).trim() === "", "network gone", 60_000, 1000);
-    expect((await sh(["docker", "stack", "services", STACK])).out.trim().split("\n").filter((l) => l && !l.startsWith("ID")).length).toBe(0);
+    await waitFor(
+      async () =>
+        (
+          await must(["docker", "network", "ls", "--filter", `label=com.docker.stack.namespace=${STACK}`, "-q"])
+        ).trim() === "",
+      "network gone",
+      60_000,
+      1000,
+    );
+    expect(
+      (await sh(["docker", "stack", "services", STACK])).out
+        .trim()
+        .split("\n")
+        .filter((l) => l && !l.startsWith("ID")).length,
+    ).toBe(0);
   }, 180_000);
 });

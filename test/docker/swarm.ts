@@ -22,7 +22,9 @@ export async function ensureAppImage(): Promise<string> {
  * (created here, as Docker documents, if the engine has none yet). `leave` undoes what was done here.
  */
 export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: string; leave: () => Promise<void> }> {
-  const state = (await must(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}"])).trim();
+  const state = (
+    await must(["docker", "info", "--format", "{{.Swarm.LocalNodeState}}/{{.Swarm.ControlAvailable}}"])
+  ).trim();
   let initialised = false;
   if (state.startsWith("inactive/")) {
     await must(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"]);
@@ -30,9 +32,22 @@ export async function ensureSwarm(): Promise<{ initialised: boolean; hostIp: str
   } else if (state !== "active/true") throw new Error(`this engine is in a swarm but not a manager (${state})`);
   const madeBridge = (await sh(["docker", "network", "inspect", "docker_gwbridge"])).code !== 0;
   if (madeBridge) {
-    await must(["docker", "network", "create", "--opt", "com.docker.network.bridge.name=docker_gwbridge", "--opt", "com.docker.network.bridge.enable_icc=false", "--opt", "com.docker.network.bridge.enable_ip_masquerade=true", "docker_gwbridge"]);
+    await must([
+      "docker",
+      "network",
+      "create",
+      "--opt",
+      "com.docker.network.bridge.name=docker_gwbridge",
+      "--opt",
+      "com.docker.network.bridge.enable_icc=false",
+      "--opt",
+      "com.docker.network.bridge.enable_ip_masquerade=true",
+      "docker_gwbridge",
+    ]);
   }
-  const hostIp = (await must(["docker", "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "docker_gwbridge"])).trim();
+  const hostIp = (
+    await must(["docker", "network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "docker_gwbridge"])
+  ).trim();
   return {
     initialised,
     hostIp,
@@ -48,7 +63,14 @@ export class SwarmProject {
   readonly dir = mkdtempSync(join(tmpdir(), "vc-swarm-"));
   constructor(readonly name: string) {
     for (const d of ["deploy/swarm", "caddy", "scripts"]) mkdirSync(join(this.dir, d), { recursive: true });
-    for (const f of ["deploy/swarm/stack.yml", "deploy/swarm/deploy.sh", "caddy/Caddyfile", ".env.example", "scripts/init-env.sh"]) copyFileSync(join(root, f), join(this.dir, f));
+    for (const f of [
+      "deploy/swarm/stack.yml",
+      "deploy/swarm/deploy.sh",
+      "caddy/Caddyfile",
+      ".env.example",
+      "scripts/init-env.sh",
+    ])
+      copyFileSync(join(root, f), join(this.dir, f));
   }
 
   async init(vars: Record<string, string>): Promise<Record<string, string>> {
@@ -71,12 +93,26 @@ export class SwarmProject {
   /** `name → "running/desired"` of every service of the stack. */
   async replicas(): Promise<Record<string, string>> {
     const out = await must(["docker", "stack", "services", this.name, "--format", "{{.Name}} {{.Replicas}}"]);
-    return Object.fromEntries(out.trim().split("\n").filter(Boolean).map((l) => l.split(" ")).map(([n, r]) => [n!.slice(this.name.length + 1), r!]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(" "))
+        .map(([n, r]) => [n!.slice(this.name.length + 1), r!]),
+    );
   }
 
   /** Running containers of the stack: id, service, docker's status text. */
   async containers(): Promise<{ id: string; service: string; status: string }[]> {
-    const out = await must(["docker", "ps", "--filter", `label=com.docker.stack.namespace=${this.name}`, "--format", '{{.ID}}\t{{.Label "com.docker.swarm.service.name"}}\t{{.Status}}']);
+    const out = await must([
+      "docker",
+      "ps",
+      "--filter",
+      `label=com.docker.stack.namespace=${this.name}`,
+      "--format",
+      '{{.ID}}\t{{.Label "com.docker.swarm.service.name"}}\t{{.Status}}',
+    ]);
     return out
       .trim()
       .split("\n")

@@ -3,7 +3,16 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cliConfig, Ctx, runCli } from "@voicecall/cli";
-import { cliEnvFor, freePort, startProc, startVoiceStack, stackRoutes, waitFor, type Proc, type VoiceStack } from "@voicecall/testkit";
+import {
+  cliEnvFor,
+  freePort,
+  startProc,
+  startVoiceStack,
+  stackRoutes,
+  waitFor,
+  type Proc,
+  type VoiceStack,
+} from "@voicecall/testkit";
 
 /** `voicecall` commands against a running stack (Caddy TLS, the simulator as Twilio). */
 let v: VoiceStack;
@@ -32,7 +41,12 @@ async function cliUntil(ac: AbortController, out: string[], ...argv: string[]) {
 }
 
 async function cliWith(e: Record<string, string>, ac: AbortController, out: string[], ...argv: string[]) {
-  const ctx = new Ctx(cliConfig(e), (l) => out.push(l), (l) => out.push(l), ac.signal);
+  const ctx = new Ctx(
+    cliConfig(e),
+    (l) => out.push(l),
+    (l) => out.push(l),
+    ac.signal,
+  );
   try {
     const code = await runCli(ctx, argv);
     return { code, text: out.join("\n") };
@@ -42,18 +56,34 @@ async function cliWith(e: Record<string, string>, ac: AbortController, out: stri
 }
 
 const caPath = () => v.stack.servers.caddy!.caPath;
-const routesNow = () => stackRoutes(v.stack.get("gateway").port, v.stack.services.media.map((m) => m.port));
+const routesNow = () =>
+  stackRoutes(
+    v.stack.get("gateway").port,
+    v.stack.services.media.map((m) => m.port),
+  );
 
 describe("voicecall doctor", () => {
   it("passes on a good local setup (local addresses allowed)", async () => {
     const r = await cli("doctor", "--allow-local", "--ca", caPath());
     expect(r.text).not.toContain("❌");
-    for (const ok of ["unsigned webhook is refused", "stream URL upgrades to a WebSocket", "NATS reachable", "media alive", "number's voice URL points here"]) expect(r.text).toMatch(new RegExp(`✅ ${ok}`));
+    for (const ok of [
+      "unsigned webhook is refused",
+      "stream URL upgrades to a WebSocket",
+      "NATS reachable",
+      "media alive",
+      "number's voice URL points here",
+    ])
+      expect(r.text).toMatch(new RegExp(`✅ ${ok}`));
     expect(r.text).toMatch(/⚠️ +number's status callback points here: \(empty\)/);
     expect(r.code).toBe(0);
-    v.sim.setNumber(FROM, { voiceUrl: `${v.stack.origin}/voice/webhook`, statusCallback: `${v.stack.origin}/voice/status` });
+    v.sim.setNumber(FROM, {
+      voiceUrl: `${v.stack.origin}/voice/webhook`,
+      statusCallback: `${v.stack.origin}/voice/status`,
+    });
     try {
-      expect((await cli("doctor", "--allow-local", "--ca", caPath())).text).toMatch(/✅ number's status callback points here/);
+      expect((await cli("doctor", "--allow-local", "--ca", caPath())).text).toMatch(
+        /✅ number's status callback points here/,
+      );
     } finally {
       v.sim.setNumber(FROM, `${v.stack.origin}/voice/webhook`);
     }
@@ -100,8 +130,18 @@ describe("voicecall doctor", () => {
     });
     const good = routesNow();
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, "second gateway ready", 60_000, 200);
-      await v.stack.servers.caddy!.setRoutes(stackRoutes(port, v.stack.services.media.map((m) => m.port)));
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok,
+        "second gateway ready",
+        60_000,
+        200,
+      );
+      await v.stack.servers.caddy!.setRoutes(
+        stackRoutes(
+          port,
+          v.stack.services.media.map((m) => m.port),
+        ),
+      );
       const r = await cli("doctor", "--allow-local", "--ca", caPath());
       expect(r.code).toBe(1);
       expect(r.text).toMatch(/❌ unsigned webhook is refused \(403\): got 200: signature checking is OFF/);
@@ -124,7 +164,12 @@ describe("voicecall commands", () => {
     expect(r.code).toBe(0);
     // The rehearsal's number has no status callback: the call still ends when the simulated caller hangs up.
     const simulated = /call (\S+) \(CA/.exec(r.text)![1]!;
-    await waitFor(async () => (await v.store.getCall(simulated))?.state === "completed", "rehearsal call ended", 20_000, 100);
+    await waitFor(
+      async () => (await v.store.getCall(simulated))?.state === "completed",
+      "rehearsal call ended",
+      20_000,
+      100,
+    );
 
     // The media worker recorded that call's turns; `latency` reads them back as percentiles.
     const lat = await cli("latency", "--since", "1h", "--json");
@@ -135,7 +180,14 @@ describe("voicecall commands", () => {
 
   it("simulate as `npm run dev` prints it: CADDY_CA trusted without --ca, progress as it goes, the WAV under tmp/", async () => {
     const out: string[] = [];
-    const r = await cliWith({ ...env(), CADDY_CA: caPath() }, new AbortController(), out, "simulate", "--say", "what are your opening hours");
+    const r = await cliWith(
+      { ...env(), CADDY_CA: caPath() },
+      new AbortController(),
+      out,
+      "simulate",
+      "--say",
+      "what are your opening hours",
+    );
     expect(r.text).toMatch(/answered: stream open/);
     expect(r.text).toMatch(/greeting: heard \d+\.\d s of agent audio/);
     expect(r.text).toMatch(/reply: heard \d+\.\d s of agent audio/);
@@ -145,9 +197,19 @@ describe("voicecall commands", () => {
   });
 
   it("the API over https (Caddy) with CADDY_CA; an unreadable CA file is one clear line", async () => {
-    const ok = await cliWith({ ...env(), API_URL: v.stack.origin, CADDY_CA: caPath() }, new AbortController(), [], "calls");
+    const ok = await cliWith(
+      { ...env(), API_URL: v.stack.origin, CADDY_CA: caPath() },
+      new AbortController(),
+      [],
+      "calls",
+    );
     expect(ok.code, ok.text).toBe(0);
-    const bad = await cliWith({ ...env(), API_URL: v.stack.origin, CADDY_CA: "/nonexistent/root.crt" }, new AbortController(), [], "calls");
+    const bad = await cliWith(
+      { ...env(), API_URL: v.stack.origin, CADDY_CA: "/nonexistent/root.crt" },
+      new AbortController(),
+      [],
+      "calls",
+    );
     expect(bad.code).toBe(2);
     expect(bad.text).toBe("CADDY_CA /nonexistent/root.crt: ENOENT");
   });
@@ -164,10 +226,15 @@ describe("voicecall commands", () => {
     const stopTail = new AbortController();
     const tail = cliUntil(stopTail, lines, "tail", callId);
     const said = new RegExp(`${callId.slice(0, 12)}\\s+operator.say\\s+text="A word from the operator."`);
-    await waitFor(async () => {
-      await v.api("POST", `/api/calls/${callId}/say`, { text: "A word from the operator." });
-      return lines.some((l) => said.test(l));
-    }, "tail shows the operator's line", 20_000, 500);
+    await waitFor(
+      async () => {
+        await v.api("POST", `/api/calls/${callId}/say`, { text: "A word from the operator." });
+        return lines.some((l) => said.test(l));
+      },
+      "tail shows the operator's line",
+      20_000,
+      500,
+    );
     stopTail.abort();
     expect((await tail).code).toBe(0);
     expect((await cli("hangup", phone.sid)).code).toBe(0);

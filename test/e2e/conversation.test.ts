@@ -21,7 +21,11 @@ const voicedHeard = (audio: Uint8Array) => voicedMs(mulawDecode(audio), 8000);
 describe("outbound conversation call", () => {
   it("greets, answers, and hangs up on goodbye", async () => {
     const greeting = "Hello, thanks for calling Acme Dental. How can I help?";
-    const created = await v.api<{ callId: string }>("POST", "/api/calls", { to: "+14155550123", mode: "conversation", greeting });
+    const created = await v.api<{ callId: string }>("POST", "/api/calls", {
+      to: "+14155550123",
+      mode: "conversation",
+      greeting,
+    });
     expect(created.status).toBe(202);
     const { callId } = created.json;
     const phone = await v.sim.nextCall(20_000);
@@ -33,8 +37,19 @@ describe("outbound conversation call", () => {
     expect(voicedHeard(afterGreeting.audio)).toBeGreaterThan(1500);
 
     await phone.say("what are your opening hours");
-    await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "caller" && /opening hours/.test(t.text)), "caller transcript", 30_000, 100);
-    await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)), "agent reply in transcript", 30_000, 100);
+    await waitFor(
+      async () => (await v.store.transcript(callId)).some((t) => t.role === "caller" && /opening hours/.test(t.text)),
+      "caller transcript",
+      30_000,
+      100,
+    );
+    await waitFor(
+      async () =>
+        (await v.store.transcript(callId)).some((t) => t.role === "agent" && /open Monday to Friday/.test(t.text)),
+      "agent reply in transcript",
+      30_000,
+      100,
+    );
     const replyHeard = await phone.waitForAudio(afterGreeting.ms + 2000, 30_000);
     expect(voicedHeard(replyHeard.audio.subarray(afterGreeting.audio.length))).toBeGreaterThan(1500);
 
@@ -47,7 +62,10 @@ describe("outbound conversation call", () => {
     expect(timeline).toContain("in-progress");
     expect(timeline.at(-1)).toBe("completed");
     const lines = await v.store.transcript(callId);
-    expect(lines.filter((l) => l.role === "caller").map((l) => l.text)).toEqual(["what are your opening hours", "no thanks"]);
+    expect(lines.filter((l) => l.role === "caller").map((l) => l.text)).toEqual([
+      "what are your opening hours",
+      "no thanks",
+    ]);
     expect(lines.some((l) => l.role === "agent" && /Goodbye/.test(l.text))).toBe(true);
   }, 180_000);
 });

@@ -82,15 +82,23 @@ export class FailingUpstream {
     if (this.mode === "401" || this.mode === "500") {
       const status = this.mode === "401" ? 401 : 500;
       req.resume();
-      req.once("end", () => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(this.o.errorBody(status, req))));
+      req.once("end", () =>
+        res
+          .writeHead(status, { "content-type": "application/json" })
+          .end(JSON.stringify(this.o.errorBody(status, req))),
+      );
       return;
     }
     const to = this.o.passTo?.();
     if (!to) return void res.writeHead(404).end();
-    const up = request(to + req.url, { method: req.method, headers: { ...req.headers, host: new URL(to).host } }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = request(
+      to + req.url,
+      { method: req.method, headers: { ...req.headers, host: new URL(to).host } },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on("error", () => res.destroy());
     req.pipe(up);
   }
@@ -102,6 +110,8 @@ export class FailingUpstream {
     if (this.mode === "timeout") return;
     const status = this.mode === "401" ? 401 : 500;
     const body = JSON.stringify(this.o.errorBody(status, req));
-    socket.end(`HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Internal Server Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Internal Server Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
 }

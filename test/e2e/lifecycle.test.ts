@@ -27,10 +27,14 @@ describe("inbound call without a status callback", () => {
     await phone.hangup();
     await phone.waitForEnd();
     expect(phone.requests("status")).toHaveLength(0);
-    const rec = await waitFor(async () => {
-      const r = await v.store.getCall(callId);
-      return r && r.state !== "in-progress" ? r : undefined;
-    }, "call ended in the gateway", 20_000);
+    const rec = await waitFor(
+      async () => {
+        const r = await v.store.getCall(callId);
+        return r && r.state !== "in-progress" ? r : undefined;
+      },
+      "call ended in the gateway",
+      20_000,
+    );
     const endedInMs = Date.now() - hungUpAt;
     expect(rec.state).toBe("completed");
     expect(await v.store.activeCallIds()).not.toContain(callId);

@@ -4,7 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { cliEnvFor, freePort, startProc, startVoiceStack, waitFor, waitForPort, type Proc, type VoiceStack } from "@voicecall/testkit";
+import {
+  cliEnvFor,
+  freePort,
+  startProc,
+  startVoiceStack,
+  waitFor,
+  waitForPort,
+  type Proc,
+  type VoiceStack,
+} from "@voicecall/testkit";
 
 /**
  * `voicecall mcp` driven by the official MCP SDK client against the running stack (Caddy TLS, the
@@ -21,7 +30,15 @@ beforeAll(async () => {
   v = await startVoiceStack({ env: { SILENCE_REPROMPT_MS: "600000" } });
   client = new Client({ name: "voicecall-test", version: "1.0.0" });
   const env = { ...(process.env as Record<string, string>), ...cliEnvFor(v.stack), LOG_LEVEL: "warn" };
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: ["--import", "tsx", cliMain, "mcp"], env, cwd: root, stderr: "pipe" }));
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: ["--import", "tsx", cliMain, "mcp"],
+      env,
+      cwd: root,
+      stderr: "pipe",
+    }),
+  );
 }, 120_000);
 afterAll(async () => {
   await client?.close().catch(() => undefined);
@@ -31,7 +48,10 @@ afterAll(async () => {
 
 type ToolOut = { isError?: boolean; text: string; json: any };
 async function tool(name: string, args: Record<string, unknown>): Promise<ToolOut> {
-  const r = (await client.callTool({ name, arguments: args })) as { isError?: boolean; content: { type: string; text: string }[] };
+  const r = (await client.callTool({ name, arguments: args })) as {
+    isError?: boolean;
+    content: { type: string; text: string }[];
+  };
   const text = r.content.map((c) => c.text).join("\n");
   let json: unknown;
   try {
@@ -44,7 +64,13 @@ async function tool(name: string, args: Record<string, unknown>): Promise<ToolOu
 
 describe("voicecall mcp", () => {
   it("places a call, continues it twice with the caller's answers, ends it; errors are tool errors", async () => {
-    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(["continue_call", "end_call", "get_call", "place_call", "speak"]);
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual([
+      "continue_call",
+      "end_call",
+      "get_call",
+      "place_call",
+      "speak",
+    ]);
     const placed = await tool("place_call", { to: "+14155550123", greeting: "Hello, this is Acme Dental." });
     expect(placed.isError).toBeFalsy();
     const callId = placed.json.callId as string;
@@ -57,7 +83,12 @@ describe("voicecall mcp", () => {
       const before = phone.heard().ms;
       const pending = tool("continue_call", { callId, text: say, timeoutSeconds: 60 });
       await phone.waitForAudio(before + 1200, 30_000);
-      await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && t.text === say), `"${say}" played`, 30_000, 100);
+      await waitFor(
+        async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && t.text === say),
+        `"${say}" played`,
+        30_000,
+        100,
+      );
       await phone.say(answer);
       return pending;
     };
@@ -71,7 +102,12 @@ describe("voicecall mcp", () => {
     const got = await tool("get_call", { callId });
     expect(got.json.state).toBe("in-progress");
     // agentReplies false: the phone agent said only what we sent.
-    await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.text === "Thank you, goodbye."), "goodbye played", 30_000, 100);
+    await waitFor(
+      async () => (await v.store.transcript(callId)).some((t) => t.text === "Thank you, goodbye."),
+      "goodbye played",
+      30_000,
+      100,
+    );
     const lines = (await v.store.transcript(callId)).map((t) => `${t.role}: ${t.text}`);
     expect(lines).toEqual([
       "agent: Hello, this is Acme Dental.",
@@ -85,7 +121,12 @@ describe("voicecall mcp", () => {
     const ended = await tool("end_call", { callId });
     expect(ended.isError).toBeFalsy();
     expect(await phone.waitForEnd(30_000)).toBe("completed");
-    await waitFor(async () => (await tool("get_call", { callId })).json?.state === "completed", "state completed", 20_000, 200);
+    await waitFor(
+      async () => (await tool("get_call", { callId })).json?.state === "completed",
+      "state completed",
+      20_000,
+      200,
+    );
 
     const afterEnd = await tool("continue_call", { callId, text: "Hello?", timeoutSeconds: 5 });
     expect(afterEnd.isError).toBe(true);
@@ -102,15 +143,30 @@ describe("voicecall mcp", () => {
 
   it("serves the same tools over streamable HTTP, only with the API bearer token", async () => {
     const port = await freePort();
-    httpProc = startProc(process.execPath, ["--import", "tsx", cliMain, "mcp", "--http", "--port", String(port)], { ...process.env, ...cliEnvFor(v.stack) }, root);
+    httpProc = startProc(
+      process.execPath,
+      ["--import", "tsx", cliMain, "mcp", "--http", "--port", String(port)],
+      { ...process.env, ...cliEnvFor(v.stack) },
+      root,
+    );
     await waitForPort(port, "127.0.0.1", 30_000);
     const url = new URL(`http://127.0.0.1:${port}/mcp`);
-    const noToken = await fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    const noToken = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: "{}",
+    });
     expect(noToken.status).toBe(401);
     const http = new Client({ name: "voicecall-http-test", version: "1.0.0" });
-    await http.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${v.stack.secrets.API_TOKEN}` } } }));
+    await http.connect(
+      new StreamableHTTPClientTransport(url, {
+        requestInit: { headers: { authorization: `Bearer ${v.stack.secrets.API_TOKEN}` } },
+      }),
+    );
     expect((await http.listTools()).tools).toHaveLength(5);
-    const r = (await http.callTool({ name: "get_call", arguments: { callId: "no-such-call" } })) as { isError?: boolean };
+    const r = (await http.callTool({ name: "get_call", arguments: { callId: "no-such-call" } })) as {
+      isError?: boolean;
+    };
     expect(r.isError).toBe(true);
     await http.close();
   }, 60_000);

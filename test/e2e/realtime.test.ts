@@ -22,7 +22,10 @@ beforeAll(async () => {
   fake = await FakeRealtimeServer.start({ apiKey: KEY });
   v = await startVoiceStack({
     mediaReplicas: 1,
-    serviceEnv: { gateway: { MAX_DURATION_SECONDS: String(MAX_DURATION_S) }, media: { REALTIME_URL: fake.url, REALTIME_API_KEY: KEY, REALTIME_SILENCE_REPROMPT_MS: "0" } },
+    serviceEnv: {
+      gateway: { MAX_DURATION_SECONDS: String(MAX_DURATION_S) },
+      media: { REALTIME_URL: fake.url, REALTIME_API_KEY: KEY, REALTIME_SILENCE_REPROMPT_MS: "0" },
+    },
   });
 }, 120_000);
 afterAll(async () => {
@@ -34,7 +37,12 @@ afterAll(async () => {
 function cli(...argv: string[]) {
   const out: string[] = [];
   const ac = new AbortController();
-  const ctx = new Ctx(cliConfig(cliEnvFor(v.stack)), (l) => out.push(l), (l) => out.push(l), ac.signal);
+  const ctx = new Ctx(
+    cliConfig(cliEnvFor(v.stack)),
+    (l) => out.push(l),
+    (l) => out.push(l),
+    ac.signal,
+  );
   const done = runCli(ctx, argv).finally(() => ctx.close());
   return { out, ac, done };
 }
@@ -42,8 +50,15 @@ function cli(...argv: string[]) {
 describe("outbound realtime call", () => {
   it("greets with the model's voice, answers, and the model hangs up with end_call", async () => {
     fake.callerLines.push("what are your hours", "that is all thanks");
-    fake.onUserTurn = (text) => (/that is all/.test(text) ? { say: "Goodbye.", tool: { name: "end_call", args: { reason: "caller done" } } } : { say: "We open at nine." });
-    const created = await v.api<{ callId: string }>("POST", "/api/calls", { to: "+14155550123", engine: "realtime", greeting: "Hello from the realtime line." });
+    fake.onUserTurn = (text) =>
+      /that is all/.test(text)
+        ? { say: "Goodbye.", tool: { name: "end_call", args: { reason: "caller done" } } }
+        : { say: "We open at nine." };
+    const created = await v.api<{ callId: string }>("POST", "/api/calls", {
+      to: "+14155550123",
+      engine: "realtime",
+      greeting: "Hello from the realtime line.",
+    });
     expect(created.status).toBe(202);
     const { callId } = created.json;
     // `voicecall tail <callId>` follows the call live, as an operator would.
@@ -58,11 +73,19 @@ describe("outbound realtime call", () => {
     expect(greetingHeard).toBeGreaterThanOrEqual(session.sentAudio[0]!.length);
 
     await phone.say("what are your opening hours");
-    await waitFor(async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && t.text === "We open at nine."), "answer heard", 30_000, 100);
+    await waitFor(
+      async () => (await v.store.transcript(callId)).some((t) => t.role === "agent" && t.text === "We open at nine."),
+      "answer heard",
+      30_000,
+      100,
+    );
     await phone.say("that is all thanks");
     expect(await phone.waitForEnd(40_000)).toBe("completed");
 
-    const shown = await v.api<{ call: { engine: string; state: string }; transcript: TranscriptEntry[] }>("GET", `/api/calls/${callId}`);
+    const shown = await v.api<{ call: { engine: string; state: string }; transcript: TranscriptEntry[] }>(
+      "GET",
+      `/api/calls/${callId}`,
+    );
     expect(shown.json.call).toMatchObject({ engine: "realtime" });
     expect(shown.json.transcript.map((l) => [l.role, l.text])).toEqual([
       ["agent", "Hello from the realtime line."],
@@ -76,11 +99,20 @@ describe("outbound realtime call", () => {
 
     // Both sides in `tail` (the caller's words as transcript.final, the model's heard words as
     // transcript.agent) and in `show`.
-    const tailed = tail.out.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { type: string; text?: string });
+    const tailed = tail.out
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as { type: string; text?: string });
     tail.ac.abort();
     expect(await tail.done).toBe(0);
-    expect(tailed.filter((e) => e.type === "transcript.final").map((e) => e.text)).toEqual(["what are your hours", "that is all thanks"]);
-    expect(tailed.filter((e) => e.type === "transcript.agent").map((e) => e.text)).toEqual(["Hello from the realtime line.", "We open at nine.", "Goodbye."]);
+    expect(tailed.filter((e) => e.type === "transcript.final").map((e) => e.text)).toEqual([
+      "what are your hours",
+      "that is all thanks",
+    ]);
+    expect(tailed.filter((e) => e.type === "transcript.agent").map((e) => e.text)).toEqual([
+      "Hello from the realtime line.",
+      "We open at nine.",
+      "Goodbye.",
+    ]);
     const show = cli("show", callId);
     expect(await show.done).toBe(0);
     const text = show.out.join("\n");
@@ -91,7 +123,11 @@ describe("outbound realtime call", () => {
 
   it("max duration: a call nobody ends stops at Twilio's TimeLimit, and its model session closes with it", async () => {
     const n = fake.sessions.length;
-    const created = await v.api<{ callId: string }>("POST", "/api/calls", { to: "+14155550124", engine: "realtime", greeting: "Hello again." });
+    const created = await v.api<{ callId: string }>("POST", "/api/calls", {
+      to: "+14155550124",
+      engine: "realtime",
+      greeting: "Hello again.",
+    });
     expect(created.status).toBe(202);
     const { callId } = created.json;
     const phone = await v.sim.nextCall(20_000);
@@ -101,7 +137,12 @@ describe("outbound realtime call", () => {
     expect(await phone.waitForEnd((MAX_DURATION_S + 30) * 1000)).toBe("completed");
     expect(phone.events.find((e) => e.type === "end")).toMatchObject({ reason: "time-limit" });
     await waitFor(() => session.ws.readyState === session.ws.CLOSED || undefined, "model session closed", 15_000, 50);
-    await waitFor(async () => (await v.store.getCall(callId))?.state === "completed" || undefined, "call completed", 15_000, 100);
+    await waitFor(
+      async () => (await v.store.getCall(callId))?.state === "completed" || undefined,
+      "call completed",
+      15_000,
+      100,
+    );
     expect(fake.sessions).toHaveLength(n + 1);
   }, 180_000);
 });

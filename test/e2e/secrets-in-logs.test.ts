@@ -14,7 +14,12 @@ import { FAIL_MODES, FailingUpstream, type FailMode } from "./failing-upstream";
  * (OpenAI does, partly masked), and Twilio's 500 body repeats the Authorization header it got.
  */
 const hex = (n: number) => randomBytes(n).toString("hex");
-const keys = { ELEVENLABS_API_KEY: `el_${hex(16)}`, OPENAI_API_KEY: `sk-${hex(20)}`, DEEPGRAM_API_KEY: hex(20), LLM_API_KEY: `sk-llm-${hex(16)}` };
+const keys = {
+  ELEVENLABS_API_KEY: `el_${hex(16)}`,
+  OPENAI_API_KEY: `sk-${hex(20)}`,
+  DEEPGRAM_API_KEY: hex(20),
+  LLM_API_KEY: `sk-llm-${hex(16)}`,
+};
 
 let v: VoiceStack;
 let twilio: FailingUpstream;
@@ -22,7 +27,8 @@ let vendors: FailingUpstream;
 const answers: { mode: FailMode; what: string; status: number; json: unknown }[] = [];
 
 /** The credential a request carried, as the vendor would echo it back. */
-const sentKey = (h: Record<string, string | string[] | undefined>) => String(h["xi-api-key"] ?? h.authorization ?? "").replace(/^(Bearer|Token)\s+/, "");
+const sentKey = (h: Record<string, string | string[] | undefined>) =>
+  String(h["xi-api-key"] ?? h.authorization ?? "").replace(/^(Bearer|Token)\s+/, "");
 
 beforeAll(async () => {
   twilio = await FailingUpstream.start({
@@ -30,14 +36,23 @@ beforeAll(async () => {
     errorBody: (status, req) =>
       status === 401
         ? { code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status }
-        : { code: 20500, message: `Internal Server Error (request had Authorization: ${req.headers.authorization})`, status },
+        : {
+            code: 20500,
+            message: `Internal Server Error (request had Authorization: ${req.headers.authorization})`,
+            status,
+          },
   });
   vendors = await FailingUpstream.start({
     errorBody: (status, req) => {
       const k = sentKey(req.headers);
       const message = status === 401 ? `Incorrect API key provided: ${k}` : `upstream failed for key ${k}`;
       // OpenAI's, ElevenLabs' and Deepgram's error shapes at once.
-      return { error: { message, type: "invalid_request_error" }, detail: { status: "invalid_api_key", message }, err_code: "INVALID_AUTH", err_msg: message };
+      return {
+        error: { message, type: "invalid_request_error" },
+        detail: { status: "invalid_api_key", message },
+        err_code: "INVALID_AUTH",
+        err_msg: message,
+      };
     },
   });
   await vendors.set("refused");
@@ -55,8 +70,18 @@ beforeAll(async () => {
         TTS_FIRST_CHUNK_TIMEOUT_MS: "1500",
         TTS_RETRIES: "1",
       },
-      agent: { LLM_PROVIDER: "openai", LLM_BASE_URL: `${vendors.url}/v1`, LLM_API_KEY: keys.LLM_API_KEY, LLM_TIMEOUT_MS: "1500", LLM_RETRIES: "1" },
-      media: { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: keys.DEEPGRAM_API_KEY, DEEPGRAM_URL: `${vendors.url.replace("http", "ws")}/v1/listen` },
+      agent: {
+        LLM_PROVIDER: "openai",
+        LLM_BASE_URL: `${vendors.url}/v1`,
+        LLM_API_KEY: keys.LLM_API_KEY,
+        LLM_TIMEOUT_MS: "1500",
+        LLM_RETRIES: "1",
+      },
+      media: {
+        STT_PROVIDER: "deepgram",
+        DEEPGRAM_API_KEY: keys.DEEPGRAM_API_KEY,
+        DEEPGRAM_URL: `${vendors.url.replace("http", "ws")}/v1/listen`,
+      },
     },
   });
 }, 180_000);
@@ -67,7 +92,12 @@ afterAll(async () => {
   await vendors?.stop();
 }, 60_000);
 
-const logsOf = (name: string) => v.stack.all().filter((h) => h.name === name).map((h) => h.logs()).join("\n");
+const logsOf = (name: string) =>
+  v.stack
+    .all()
+    .filter((h) => h.name === name)
+    .map((h) => h.logs())
+    .join("\n");
 const count = (text: string, re: RegExp) => (text.match(new RegExp(re, "g")) ?? []).length;
 
 /** Evidence each vendor was tried in this mode: a request it received, or (port closed) the client's refusal in the logs. */
@@ -83,7 +113,11 @@ function vendorMarks(mode: FailMode) {
 }
 
 async function placeLiveCall(i: number): Promise<{ callId: string; sid: string }> {
-  const r = await v.api<{ callId: string }>("POST", "/api/calls", { to: `+1415555${2000 + i}`, mode: "conversation", greeting: "Hello from the failure test." });
+  const r = await v.api<{ callId: string }>("POST", "/api/calls", {
+    to: `+1415555${2000 + i}`,
+    mode: "conversation",
+    greeting: "Hello from the failure test.",
+  });
   expect(r.status, JSON.stringify(r.json)).toBe(202);
   const sid = await waitFor(async () => (await v.store.getCall(r.json.callId))?.callSid, "callSid", 30_000, 100);
   const phone = await waitFor(() => v.sim.call(sid), "simulator call", 30_000, 50);
@@ -128,10 +162,21 @@ describe("outside services failing in every way", () => {
     const expected = (mode: FailMode) =>
       mode === "refused" || mode === "timeout"
         ? { status: 503, error: "twilio unreachable" }
-        : { status: 502, error: mode === "401" ? "twilio rejected: 20003 Authenticate" : expect.stringMatching(/^twilio rejected: 20500 Internal Server Error/) };
-    expect(answers.map((a) => ({ mode: a.mode, what: a.what, status: a.status, error: (a.json as { error?: string }).error }))).toEqual(
-      answers.map((a) => ({ mode: a.mode, what: a.what, ...expected(a.mode) })),
-    );
+        : {
+            status: 502,
+            error:
+              mode === "401"
+                ? "twilio rejected: 20003 Authenticate"
+                : expect.stringMatching(/^twilio rejected: 20500 Internal Server Error/),
+          };
+    expect(
+      answers.map((a) => ({
+        mode: a.mode,
+        what: a.what,
+        status: a.status,
+        error: (a.json as { error?: string }).error,
+      })),
+    ).toEqual(answers.map((a) => ({ mode: a.mode, what: a.what, ...expected(a.mode) })));
     for (const a of answers) expect((a.json as { reason?: string }).reason, JSON.stringify(a)).toBeTruthy();
   }, 300_000);
 
@@ -151,7 +196,12 @@ describe("outside services failing in every way", () => {
     expect(Object.keys(secrets).length).toBeGreaterThan(8); // stream tokens were handed out
     const forms = (x: string) => {
       const b64 = Buffer.from(x).toString("base64");
-      return { raw: x, base64: b64.replace(/=+$/, ""), base64url: Buffer.from(x).toString("base64url"), urlencoded: encodeURIComponent(x) };
+      return {
+        raw: x,
+        base64: b64.replace(/=+$/, ""),
+        base64url: Buffer.from(x).toString("base64url"),
+        urlencoded: encodeURIComponent(x),
+      };
     };
     const leaks: string[] = [];
     for (const h of v.stack.all()) {
@@ -159,7 +209,10 @@ describe("outside services failing in every way", () => {
       for (const [name, value] of Object.entries(secrets))
         for (const [form, f] of Object.entries(forms(value))) {
           const n = lines.filter((l) => l.includes(f)).length;
-          if (n) leaks.push(`${h.instance}: ${name} (${form}) in ${n} line(s), e.g. ${lines.find((l) => l.includes(f))!.slice(0, 300)}`);
+          if (n)
+            leaks.push(
+              `${h.instance}: ${name} (${form}) in ${n} line(s), e.g. ${lines.find((l) => l.includes(f))!.slice(0, 300)}`,
+            );
         }
     }
     expect(leaks).toEqual([]);

@@ -7,7 +7,9 @@ import { StreamFrames } from "@voicecall/twilio-sim";
 let v: VoiceStack;
 
 beforeAll(async () => {
-  v = await startVoiceStack({ serviceEnv: { gateway: { TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "", TWILIO_FROM_NUMBER: "" } } });
+  v = await startVoiceStack({
+    serviceEnv: { gateway: { TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "", TWILIO_FROM_NUMBER: "" } },
+  });
 }, 120_000);
 afterAll(async () => {
   await v?.stop();
@@ -15,7 +17,14 @@ afterAll(async () => {
 
 describe("browser phone call without a Twilio account", () => {
   it("ends when the page's stream closes without a hang-up", async () => {
-    const r = await v.api<{ callId: string; callSid: string; accountSid: string; streamSid: string; streamUrl: string; token: string }>("POST", "/phone/calls", {});
+    const r = await v.api<{
+      callId: string;
+      callSid: string;
+      accountSid: string;
+      streamSid: string;
+      streamUrl: string;
+      token: string;
+    }>("POST", "/phone/calls", {});
     expect(r.status).toBe(201);
     const c = r.json;
     const ws = new WebSocket(c.streamUrl, { ca: v.stack.ca });
@@ -27,7 +36,12 @@ describe("browser phone call without a Twilio account", () => {
     await new Promise<void>((res) => ws.on("message", (m) => JSON.parse(String(m)).event === "media" && res()));
     expect((await v.store.getCall(c.callId))?.state).toBe("in-progress");
     ws.terminate();
-    await waitFor(async () => (await v.store.getCall(c.callId))?.state === "completed", "web call completed", 30_000, 100);
+    await waitFor(
+      async () => (await v.store.getCall(c.callId))?.state === "completed",
+      "web call completed",
+      30_000,
+      100,
+    );
     const last = (await v.store.timeline(c.callId)).at(-1)!;
     expect(last.reason).toMatch(/browser stream closed/);
     // Without Twilio, phone calls are refused with the reason.

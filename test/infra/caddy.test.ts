@@ -23,10 +23,14 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 function adapt(text: string, env: Record<string, string> = {}): { status: number | null; stderr: string; json?: Json } {
   const [maj, min] = localVersion();
   let src = text;
-  for (const [directive, [M, m]] of Object.entries(NEWER)) if (maj < M || (maj === M && min < m)) src = src.replace(new RegExp(`^\\s*${directive}\\b.*$`, "gm"), "");
+  for (const [directive, [M, m]] of Object.entries(NEWER))
+    if (maj < M || (maj === M && min < m)) src = src.replace(new RegExp(`^\\s*${directive}\\b.*$`, "gm"), "");
   const file = join(dir, "Caddyfile");
   writeFileSync(file, src);
-  const r = spawnSync("caddy", ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: dir, ...env } });
+  const r = spawnSync("caddy", ["adapt", "--config", file, "--adapter", "caddyfile"], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH, HOME: dir, ...env },
+  });
   return { status: r.status, stderr: r.stderr, json: r.status === 0 ? (JSON.parse(r.stdout) as Json) : undefined };
 }
 
@@ -47,7 +51,9 @@ describe("caddy/Caddyfile", () => {
     const srv = r.json!.apps.http.servers.srv0;
     expect(srv.listen).toEqual([":443"]);
     expect(srv.routes[0].match).toEqual([{ host: ["localhost"] }]);
-    expect(r.json!.apps.tls.automation.policies).toEqual([{ subjects: ["localhost"], issuers: [{ module: "internal" }] }]);
+    expect(r.json!.apps.tls.automation.policies).toEqual([
+      { subjects: ["localhost"], issuers: [{ module: "internal" }] },
+    ]);
   });
 
   it("with PUBLIC_HOST=<domain> CADDY_TLS=acme it serves the domain with public certificates", () => {

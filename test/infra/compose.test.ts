@@ -19,7 +19,11 @@ describe("docker-compose.yml", () => {
   it("is valid for docker-compose (offline `config -q`), without a top-level name", () => {
     requireBinary("docker-compose");
     // With .env.example as the environment (not a developer's .env).
-    const r = spawnSync("docker-compose", ["-f", "docker-compose.yml", "--env-file", ".env.example", "config", "-q"], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH } });
+    const r = spawnSync("docker-compose", ["-f", "docker-compose.yml", "--env-file", ".env.example", "config", "-q"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH },
+    });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(c.name).toBeUndefined();
@@ -28,8 +32,15 @@ describe("docker-compose.yml", () => {
   it("the validator does reject a broken file (so the check above can fail)", () => {
     const dir = mkdtempSync(join(tmpdir(), "vc-compose-"));
     try {
-      writeFileSync(join(dir, "docker-compose.yml"), read("docker-compose.yml").replace("\n  media:\n", "\n  media:\n    bogus_key: 1\n"));
-      const r = spawnSync("docker-compose", ["-f", "docker-compose.yml", "--env-file", join(root, ".env.example"), "config", "-q"], { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH } });
+      writeFileSync(
+        join(dir, "docker-compose.yml"),
+        read("docker-compose.yml").replace("\n  media:\n", "\n  media:\n    bogus_key: 1\n"),
+      );
+      const r = spawnSync(
+        "docker-compose",
+        ["-f", "docker-compose.yml", "--env-file", join(root, ".env.example"), "config", "-q"],
+        { cwd: dir, encoding: "utf8", env: { PATH: process.env.PATH } },
+      );
       expect(r.status).not.toBe(0);
       expect(r.stderr).toMatch(/bogus_key/);
     } finally {
@@ -60,11 +71,16 @@ describe("docker-compose.yml", () => {
     const k = svc("caddy");
     expect(k.image).toBe("caddy:2");
     expect(k.ports).toEqual(expect.arrayContaining(["80:80", "443:443"]));
-    expect(k.volumes).toEqual(expect.arrayContaining(["./caddy/Caddyfile:/etc/caddy/Caddyfile:ro", "caddy_data:/data", "caddy_config:/config"]));
+    expect(k.volumes).toEqual(
+      expect.arrayContaining(["./caddy/Caddyfile:/etc/caddy/Caddyfile:ro", "caddy_data:/data", "caddy_config:/config"]),
+    );
     expect(existsSync(join(root, "caddy", "Caddyfile"))).toBe(true);
     expect(k.environment!.PUBLIC_HOST).toBe("${PUBLIC_HOST:-localhost}");
     expect(k.networks!.default!.aliases).toEqual(["${PUBLIC_HOST:-localhost}"]);
-    expect(k.depends_on).toEqual({ gateway: { condition: "service_healthy" }, media: { condition: "service_healthy" } });
+    expect(k.depends_on).toEqual({
+      gateway: { condition: "service_healthy" },
+      media: { condition: "service_healthy" },
+    });
   });
 
   it("every app service is the one image, waits for healthy nats and redis, and has its port", () => {
@@ -72,7 +88,10 @@ describe("docker-compose.yml", () => {
       const s = svc(n);
       expect(s.build, n).toEqual({ context: ".", target: "runtime" });
       expect(s.image, n).toBe("voicecall:${VOICECALL_TAG:-local}");
-      expect(s.depends_on, n).toEqual({ nats: { condition: "service_healthy" }, redis: { condition: "service_healthy" } });
+      expect(s.depends_on, n).toEqual({
+        nats: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" },
+      });
       expect(s.environment!.PORT, n).toBe(PORTS[n]);
       expect(s.expose, n).toEqual([PORTS[n]]);
       expect(s.environment!.NATS_URL, n).toBe("nats://nats:4222");
@@ -103,11 +122,14 @@ describe("docker-compose.yml", () => {
 
   it("only caddy publishes host ports, and the services get the public https URL from PUBLIC_HOST", () => {
     for (const [name, s] of Object.entries(c.services)) if (name !== "caddy") expect(s.ports, name).toBeUndefined();
-    for (const n of ["gateway", "media"]) expect(withDefaults(svc(n).environment!.PUBLIC_URL!)).toBe("https://localhost");
+    for (const n of ["gateway", "media"])
+      expect(withDefaults(svc(n).environment!.PUBLIC_URL!)).toBe("https://localhost");
   });
 
   it("the network has a fixed subnet, Caddy a fixed address outside the dynamic range, and the gateway trusts exactly Caddy", () => {
-    const net = (c as unknown as { networks: { default: { ipam: { config: { subnet: string; ip_range: string }[] } } } }).networks.default.ipam.config[0]!;
+    const net = (
+      c as unknown as { networks: { default: { ipam: { config: { subnet: string; ip_range: string }[] } } } }
+    ).networks.default.ipam.config[0]!;
     const caddyIp = (svc("caddy").networks!.default as { ipv4_address?: string }).ipv4_address!;
     const inCidr = (ip: string, cidr: string) => {
       const [base, bits] = cidr.split("/");
@@ -121,7 +143,9 @@ describe("docker-compose.yml", () => {
   });
 
   it("declares every named volume it uses", () => {
-    const used = Object.values(c.services).flatMap((s) => (s.volumes ?? []).map((v) => v.split(":")[0]!).filter((v) => !v.startsWith(".")));
+    const used = Object.values(c.services).flatMap((s) =>
+      (s.volumes ?? []).map((v) => v.split(":")[0]!).filter((v) => !v.startsWith(".")),
+    );
     expect(Object.keys(c.volumes ?? {}).sort()).toEqual([...new Set(used)].sort());
   });
 });

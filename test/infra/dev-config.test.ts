@@ -20,11 +20,15 @@ describe("dev configuration story", () => {
     const dotenv = readDotEnv(join(dir, ".env"));
     const fromFile = devSecrets({}, dotenv);
     expect(fromFile.given.API_TOKEN).toBe(token);
-    expect(fromFile.line).toBe("from .env: API_TOKEN, STREAM_TOKEN_SECRET; generated for this run: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN");
+    expect(fromFile.line).toBe(
+      "from .env: API_TOKEN, STREAM_TOKEN_SECRET; generated for this run: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN",
+    );
     const exported = devSecrets({ API_TOKEN: "x".repeat(20) }, dotenv);
     expect(exported.given.API_TOKEN).toBe("x".repeat(20));
     expect(exported.line).toMatch(/^from the environment: API_TOKEN; from \.env: STREAM_TOKEN_SECRET;/);
-    expect(devSecrets({}, {}).line).toBe("generated for this run: API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN");
+    expect(devSecrets({}, {}).line).toBe(
+      "generated for this run: API_TOKEN, STREAM_TOKEN_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN",
+    );
     writeFileSync(join(dir, "q.env"), `# comment\nAPI_TOKEN="quoted-token-value"\nTWILIO_ACCOUNT_SID=\n`);
     expect(readDotEnv(join(dir, "q.env"))).toEqual({ API_TOKEN: "quoted-token-value" });
   });
@@ -36,7 +40,10 @@ describe("dev configuration story", () => {
     expect(dev.indexOf("npm ci")).toBeLessThan(dev.indexOf("npm run dev"));
     expect(dev).toMatch(/npm run dev 2>&1 \| tee tmp\/dev\.log/);
     for (const f of ["README.md", "docs/operations.md", "docs/architecture.md"]) {
-      for (const l of read(f).split("\n").filter((x) => /^\s*redis-cli /.test(x))) expect(l, f).toMatch(/redis-cli -u "\$REDIS_URL" /);
+      for (const l of read(f)
+        .split("\n")
+        .filter((x) => /^\s*redis-cli /.test(x)))
+        expect(l, f).toMatch(/redis-cli -u "\$REDIS_URL" /);
     }
   });
 });

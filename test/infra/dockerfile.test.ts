@@ -23,7 +23,8 @@ describe("Dockerfile", () => {
 
   it("installs the speech tools the services spawn and cleans apt lists", () => {
     const apt = /apt-get install[^&]*/.exec(text)![0];
-    for (const p of ["espeak-ng", "flite", "pocketsphinx", "pocketsphinx-en-us", "tini", "--no-install-recommends"]) expect(apt).toContain(p);
+    for (const p of ["espeak-ng", "flite", "pocketsphinx", "pocketsphinx-en-us", "tini", "--no-install-recommends"])
+      expect(apt).toContain(p);
     expect(text).toMatch(/rm -rf \/var\/lib\/apt\/lists/);
   });
 
@@ -42,7 +43,8 @@ describe("Dockerfile", () => {
   });
 
   it("has build arguments for a registry mirror, an npm mirror, an extra CA, and Silero", () => {
-    for (const a of ["NODE_IMAGE", "NPM_REGISTRY", "EXTRA_CA_CERT", "SILERO"]) expect(text, a).toMatch(new RegExp(`^ARG ${a}=`, "m"));
+    for (const a of ["NODE_IMAGE", "NPM_REGISTRY", "EXTRA_CA_CERT", "SILERO"])
+      expect(text, a).toMatch(new RegExp(`^ARG ${a}=`, "m"));
     expect(text).toMatch(/NODE_EXTRA_CA_CERTS=/);
     expect(text).toMatch(/--registry "\$NPM_REGISTRY"/);
     // the lean default: onnxruntime-web (VAD_PROVIDER=silero only) is removed unless SILERO=true
@@ -61,17 +63,24 @@ describe("Dockerfile", () => {
 
   it("needs no test files: .dockerignore leaves services' fakes and harnesses out, and no service source imports them", () => {
     expect(read(".dockerignore").split("\n")).toContain("services/*/test");
-    const sources = readdirSync(join(root, "services"), { recursive: true, encoding: "utf8" })
-      .filter((f) => /^[^/]+\/src\/.*\.ts$/.test(f) && !f.endsWith(".test.ts"));
+    const sources = readdirSync(join(root, "services"), { recursive: true, encoding: "utf8" }).filter(
+      (f) => /^[^/]+\/src\/.*\.ts$/.test(f) && !f.endsWith(".test.ts"),
+    );
     expect(sources.length).toBeGreaterThan(50);
-    const importsTest = sources.filter((f) => /from "(\.\.\/)+test\/|from "@voicecall\/[a-z-]+\/testing"/.test(read(join("services", f))));
+    const importsTest = sources.filter((f) =>
+      /from "(\.\.\/)+test\/|from "@voicecall\/[a-z-]+\/testing"/.test(read(join("services", f))),
+    );
     expect(importsTest).toEqual([]);
   });
 });
 
 describe("scripts/docker-entry.sh", () => {
   const run = (env: Record<string, string>, args: string[] = []) =>
-    spawnSync("sh", [join(root, "scripts", "docker-entry.sh"), ...args], { cwd: root, encoding: "utf8", env: { PATH: process.env.PATH, ...env } });
+    spawnSync("sh", [join(root, "scripts", "docker-entry.sh"), ...args], {
+      cwd: root,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, ...env },
+    });
 
   it("refuses an unknown SERVICE with a one-line message", () => {
     const r = run({ SERVICE: "nope" });
@@ -89,7 +98,10 @@ describe("scripts/healthcheck.mjs", () => {
   // Async: the server under test lives in this process, so the event loop must keep running.
   const check = (env: Record<string, string>) =>
     new Promise<number | null>((resolve) => {
-      spawn(process.execPath, [join(root, "scripts", "healthcheck.mjs")], { env: { PATH: process.env.PATH, ...env }, stdio: "ignore" }).once("exit", (code) => resolve(code));
+      spawn(process.execPath, [join(root, "scripts", "healthcheck.mjs")], {
+        env: { PATH: process.env.PATH, ...env },
+        stdio: "ignore",
+      }).once("exit", (code) => resolve(code));
     });
 
   it("exits 0 when /healthz answers 200 on PORT, 1 otherwise", async () => {

@@ -1,7 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { DEPLOY_VARIABLES, SERVICES, configVariables, generated, type ConfigVariable, type Service } from "../../scripts/config-docs";
+import {
+  DEPLOY_VARIABLES,
+  SERVICES,
+  configVariables,
+  generated,
+  type ConfigVariable,
+  type Service,
+} from "../../scripts/config-docs";
 import { cliSchema } from "@voicecall/cli";
 import { compose, envExample, interpolations, read, root } from "./infra-files";
 
@@ -19,7 +26,8 @@ describe("configuration variables agree across schemas, .env.example, compose an
   });
 
   it("every service has a config schema", () => {
-    for (const s of SERVICES) expect(existsSync(join(root, "services", s, "src", "config.ts")), `services/${s}/src/config.ts`).toBe(true);
+    for (const s of SERVICES)
+      expect(existsSync(join(root, "services", s, "src", "config.ts")), `services/${s}/src/config.ts`).toBe(true);
     expect(Object.keys(perService).sort()).toEqual([...SERVICES].sort());
   });
 
@@ -47,14 +55,20 @@ describe("configuration variables agree across schemas, .env.example, compose an
       const def = byName.get(r.name)?.default;
       if (r.default && def !== undefined) expect(r.default, `compose default of ${r.name}`).toBe(def);
     }
-    for (const name of Object.keys(DEPLOY_VARIABLES)) expect(composeRefs.some((r) => r.name === name), `${name} in compose`).toBe(true);
+    for (const name of Object.keys(DEPLOY_VARIABLES))
+      expect(
+        composeRefs.some((r) => r.name === name),
+        `${name} in compose`,
+      ).toBe(true);
   });
 
   it("compose hands each service exactly the variables its config reads (INSTANCE_ID stays per replica)", () => {
     // The gateway container also runs the ops CLI (`docker compose exec gateway voicecall doctor`).
     const cliOnly: Partial<Record<Service, string[]>> = { gateway: ["PUBLIC_URL_VIA"] };
     for (const s of SERVICES) {
-      const given = Object.keys(c.services[s]!.environment ?? {}).filter((k) => k !== "SERVICE").sort();
+      const given = Object.keys(c.services[s]!.environment ?? {})
+        .filter((k) => k !== "SERVICE")
+        .sort();
       const read = [...(perService[s] ?? []).filter((k) => k !== "INSTANCE_ID"), ...(cliOnly[s] ?? [])].sort();
       for (const k of cliOnly[s] ?? []) expect(Object.keys(cliSchema.shape), `${k} is read by the CLI`).toContain(k);
       expect(given, `environment of compose service ${s}`).toEqual(read);
@@ -64,14 +78,17 @@ describe("configuration variables agree across schemas, .env.example, compose an
 
   it("required variables without a compose-provided value are blank in .env.example, to be filled in", () => {
     for (const v of vars.filter((x) => x.required)) {
-      const fromCompose = SERVICES.every((s) => !perService[s]?.includes(v.name) || !String(c.services[s]!.environment?.[v.name] ?? "").startsWith("${"));
+      const fromCompose = SERVICES.every(
+        (s) => !perService[s]?.includes(v.name) || !String(c.services[s]!.environment?.[v.name] ?? "").startsWith("${"),
+      );
       if (fromCompose) continue; // NATS_URL, PUBLIC_URL, …: compose sets them
       expect(example.get(v.name), v.name).toEqual({ value: "", commented: false });
     }
   });
 
   it("generated parts (README table, .env.example tuning, compose env) are up to date, and lists every .env.example variable", async () => {
-    for (const [file, [now, next]] of Object.entries(await generated())) expect(next, `${file} is stale: run \`npx tsx scripts/config-docs.ts\``).toBe(now);
+    for (const [file, [now, next]] of Object.entries(await generated()))
+      expect(next, `${file} is stale: run \`npx tsx scripts/config-docs.ts\``).toBe(now);
     const readme = read("README.md");
     const inTable = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]*)` \|/gm)].map((m) => m[1]));
     expect([...example.keys()].filter((n) => !inTable.has(n))).toEqual([]);

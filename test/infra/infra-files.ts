@@ -37,7 +37,8 @@ export function interpolations(s: string): { name: string; default?: string }[] 
 }
 
 /** Interpolate with an empty environment (every default applies), as compose does without .env. */
-export const withDefaults = (s: string) => s.replace(/\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}/g, (_m, _n, d: string | undefined) => d ?? "");
+export const withDefaults = (s: string) =>
+  s.replace(/\$\{([A-Z][A-Z0-9_]*)(?::?-([^}]*))?\}/g, (_m, _n, d: string | undefined) => d ?? "");
 
 /** Variables in .env.example: `NAME=value` lines and documented-but-commented `# NAME=value` lines. */
 export function envExample(): Map<string, { value: string; commented: boolean }> {

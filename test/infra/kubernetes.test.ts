@@ -56,11 +56,16 @@ const objects: (Obj & { file: string })[] = kustomization.resources.flatMap((fil
 const find = (kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const workload = (name: string) => find("Deployment", name) ?? find("StatefulSet", name);
 const container = (name: string) => workload(name)!.spec.template.spec.containers[0] as Obj;
-const envOf = (c: Obj) => Object.fromEntries((c.env as Obj[]).filter((e) => "value" in e).map((e) => [e.name, e.value as string]));
+const envOf = (c: Obj) =>
+  Object.fromEntries((c.env as Obj[]).filter((e) => "value" in e).map((e) => [e.name, e.value as string]));
 
 describe("deploy/kubernetes", () => {
   it("lists every manifest in the kustomization", () => {
-    expect(readdirSync(join(root, DIR)).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml").sort()).toEqual([...kustomization.resources].sort());
+    expect(
+      readdirSync(join(root, DIR))
+        .filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml")
+        .sort(),
+    ).toEqual([...kustomization.resources].sort());
   });
 
   it("every object is valid against the Kubernetes schemas", () => {
@@ -83,7 +88,10 @@ describe("deploy/kubernetes", () => {
       expect(c.ports[0].containerPort, name).toBe(Number(envOf(c).PORT));
       expect(c.readinessProbe.httpGet.path, name).toBe("/readyz");
       expect(c.livenessProbe.httpGet.path, name).toBe("/healthz");
-      expect(c.envFrom.map((e: Obj) => e.configMapRef?.name ?? e.secretRef?.name), name).toEqual(["voicecall-config", "voicecall-secrets"]);
+      expect(
+        c.envFrom.map((e: Obj) => e.configMapRef?.name ?? e.secretRef?.name),
+        name,
+      ).toEqual(["voicecall-config", "voicecall-secrets"]);
       const w = workload(name)!;
       expect(find("Service", name)!.spec.selector, name).toEqual(w.spec.selector.matchLabels);
       expect(w.spec.template.metadata.labels, name).toMatchObject(w.spec.selector.matchLabels);
@@ -98,7 +106,10 @@ describe("deploy/kubernetes", () => {
       const preStopS = c.lifecycle?.preStop?.exec ? Number(c.lifecycle.preStop.exec.command.at(-1)) : 0;
       const drainS = name === "media" ? Number(env.DRAIN_TIMEOUT_MS) / 1000 : 0;
       const shutdownS = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000) / 1000;
-      expect(preStopS + drainS + shutdownS, `${name}: preStop ${preStopS} + drain ${drainS} + shutdown ${shutdownS} s`).toBeLessThan(pod.terminationGracePeriodSeconds);
+      expect(
+        preStopS + drainS + shutdownS,
+        `${name}: preStop ${preStopS} + drain ${drainS} + shutdown ${shutdownS} s`,
+      ).toBeLessThan(pod.terminationGracePeriodSeconds);
     }
     // Media and gateway sit behind the ingress: they wait for it to drop them before draining.
     expect(container("media").lifecycle.preStop.exec.command[0]).toBe("sleep");
@@ -109,10 +120,15 @@ describe("deploy/kubernetes", () => {
   it("the ingress routes what Caddy routes: the gateway paths to gateway, the stream path to media (any replica)", () => {
     const ing = find("Ingress", "voicecall")!;
     const paths = (ing.spec.rules[0].http.paths as Obj[]).map((p) => [p.path, p.backend.service.name]);
-    const want = [...GATEWAY_PATHS.map((p) => [p.replace(/\*$/, "").replace(/\/$/, ""), "gateway"]), [MEDIA_PATH.replace(/\*$/, ""), "media"]];
+    const want = [
+      ...GATEWAY_PATHS.map((p) => [p.replace(/\*$/, "").replace(/\/$/, ""), "gateway"]),
+      [MEDIA_PATH.replace(/\*$/, ""), "media"],
+    ];
     expect(paths.sort()).toEqual(want.sort());
     expect(find("Service", "media")!.spec.sessionAffinity).toBe("None");
-    expect(Number(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"])).toBeGreaterThanOrEqual(1800);
+    expect(Number(ing.metadata.annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"])).toBeGreaterThanOrEqual(
+      1800,
+    );
   });
 
   it("the embedded nats.conf passes nats-server's own check, the Redis scripts parse as sh", () => {
@@ -121,7 +137,10 @@ describe("deploy/kubernetes", () => {
     try {
       const conf = join(dir, "nats.conf");
       writeFileSync(conf, find("ConfigMap", "nats-config")!.data["nats.conf"]);
-      const r = spawnSync("nats-server", ["-t", "-c", conf], { encoding: "utf8", env: { ...process.env, POD_NAME: "nats-0" } });
+      const r = spawnSync("nats-server", ["-t", "-c", conf], {
+        encoding: "utf8",
+        env: { ...process.env, POD_NAME: "nats-0" },
+      });
       expect(r.stderr + r.stdout, "nats-server -t").not.toMatch(/error|invalid/i);
       expect(r.status).toBe(0);
       for (const [file, text] of Object.entries(find("ConfigMap", "redis-scripts")!.data as Record<string, string>)) {

@@ -21,8 +21,15 @@ const section = (title: string) => {
 const text = section("Test") + section("Develop without Docker");
 
 /** Shell lines in ```sh blocks (comments dropped) and inline code spans that are commands. */
-const fenced = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split("\n").map((l) => l.replace(/\s+#.*$/, "").trim()).filter(Boolean));
-const inline = [...text.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!.trim()).filter((c) => /^([A-Z_]+=\S+ )*(npm|npx|apt-get|mkdir) |^(\.\/)?(\.ci|scripts|test)\/\S+$/.test(c));
+const fenced = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) =>
+  m[1]!
+    .split("\n")
+    .map((l) => l.replace(/\s+#.*$/, "").trim())
+    .filter(Boolean),
+);
+const inline = [...text.matchAll(/`([^`\n]+)`/g)]
+  .map((m) => m[1]!.trim())
+  .filter((c) => /^([A-Z_]+=\S+ )*(npm|npx|apt-get|mkdir) |^(\.\/)?(\.ci|scripts|test)\/\S+$/.test(c));
 const commands = [...new Set([...fenced, ...inline])];
 
 const tracked = new Map(
@@ -36,24 +43,38 @@ const scripts = JSON.parse(read("package.json")).scripts as Record<string, strin
 const services = readdirSync(join(root, "services"));
 
 /** One command line split into simple commands (pipes, `&&`, `;`), each without leading VAR=… assignments. */
-const simple = (line: string) => line.split(/\s*(?:\|\||&&|\||;)\s*/).map((c) => c.replace(/^([A-Z_]+=\S+\s+)+/, "").split(/\s+/));
+const simple = (line: string) =>
+  line.split(/\s*(?:\|\||&&|\||;)\s*/).map((c) => c.replace(/^([A-Z_]+=\S+\s+)+/, "").split(/\s+/));
 
 describe("README's commands work as printed in a fresh clone", () => {
   it("finds the commands (the check would see a change to them)", () => {
-    expect(commands).toEqual(expect.arrayContaining(["npm ci", "npm test", "npm run dev", "npm run test:docker", "npx tsx services/<name>/src/main.ts"]));
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        "npm ci",
+        "npm test",
+        "npm run dev",
+        "npm run test:docker",
+        "npx tsx services/<name>/src/main.ts",
+      ]),
+    );
     expect(commands.some((c) => /tee tmp\/dev\.log/.test(c))).toBe(true);
   });
 
   it.each(commands)("%s", (line) => {
     const made = new Set<string>(); // directories an earlier part of the line creates
     for (const [cmd, ...args] of simple(line)) {
-      if (cmd === "npm" && args[0] === "ci") expect(tracked.has("package-lock.json"), "npm ci needs package-lock.json").toBe(true);
+      if (cmd === "npm" && args[0] === "ci")
+        expect(tracked.has("package-lock.json"), "npm ci needs package-lock.json").toBe(true);
       else if (cmd === "npm" && (args[0] === "test" || args[0] === "run")) {
         const name = args[0] === "test" ? "test" : args[1]!;
         expect(scripts[name], `package.json script ${name}`).toBeDefined();
         const flags = args.slice(args.indexOf("--") + 1).filter((a) => a.startsWith("--"));
         if (args.includes("--") && flags.length) {
-          const help = spawnSync("npm", ["run", "--silent", name, "--", "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+          const help = spawnSync("npm", ["run", "--silent", name, "--", "--help"], {
+            cwd: root,
+            encoding: "utf8",
+            timeout: 60_000,
+          });
           expect(help.status, help.stderr).toBe(0);
           for (const f of flags) expect(help.stdout, `${f} in npm run ${name} -- --help`).toContain(f);
         }
@@ -64,7 +85,11 @@ describe("README's commands work as printed in a fresh clone", () => {
         expect(existsSync(join(root, "node_modules/.bin/voicecall")), "the voicecall bin").toBe(true);
       } else if (cmd === "mkdir") args.filter((a) => !a.startsWith("-")).forEach((d) => made.add(d));
       else if (cmd === "tee" || cmd === "apt-get") {
-        if (cmd === "tee") for (const f of args.filter((a) => !a.startsWith("-"))) expect(trackedDir(dirname(f)) || made.has(dirname(f)), `${f}: its directory is not in a fresh clone`).toBe(true);
+        if (cmd === "tee")
+          for (const f of args.filter((a) => !a.startsWith("-")))
+            expect(trackedDir(dirname(f)) || made.has(dirname(f)), `${f}: its directory is not in a fresh clone`).toBe(
+              true,
+            );
       } else if (/^(\.\/)?(\.ci|scripts|test)\//.test(cmd!)) {
         const f = cmd!.replace(/^\.\//, "");
         // A TypeScript file named alone is a test the text points at (run by vitest), not a program.
@@ -75,7 +100,11 @@ describe("README's commands work as printed in a fresh clone", () => {
   });
 
   it("the --help forms exit 0 and print usage", () => {
-    const dev = spawnSync("npm", ["run", "--silent", "dev", "--", "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
+    const dev = spawnSync("npm", ["run", "--silent", "dev", "--", "--help"], {
+      cwd: root,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect([dev.status, dev.stdout]).toEqual([0, expect.stringMatching(/^usage: npm run dev -- /)]);
     const cli = spawnSync("npx", ["voicecall", "--help"], { cwd: root, encoding: "utf8", timeout: 60_000 });
     expect([cli.status, cli.stdout]).toEqual([0, expect.stringMatching(/^usage: voicecall <command>/)]);

@@ -18,7 +18,12 @@ const alive = (pid: number) => {
 };
 
 function start(cmd: string, args: string[]): { p: ChildProcess; out: () => string } {
-  const p = spawn(cmd, args, { cwd: root, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_PRETTY: "false" } });
+  const p = spawn(cmd, args, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, LOG_PRETTY: "false" },
+  });
   let out = "";
   p.stdout!.on("data", (d) => (out += d));
   p.stderr!.on("data", (d) => (out += d));
@@ -41,7 +46,12 @@ describe("stop signals reach everything", () => {
     const { p, out } = start("npm", ["run", "dev", "--", "--random-ports"]);
     let pids: number[] = [];
     try {
-      await waitFor(() => /\| pids [\d ]+\n/.test(out()) || p.exitCode !== null, "the dev stack's ready summary", 120_000, 200);
+      await waitFor(
+        () => /\| pids [\d ]+\n/.test(out()) || p.exitCode !== null,
+        "the dev stack's ready summary",
+        120_000,
+        200,
+      );
       pids = /\| pids ([\d ]+)\n/.exec(out())![1]!.trim().split(" ").map(Number);
       expect(pids.length).toBe(7);
       process.kill(p.pid!, "SIGTERM");
@@ -56,10 +66,18 @@ describe("stop signals reach everything", () => {
   it("Ctrl-C with README's log-keeping line (`| tee`): tee goes first, dev still stops everything", async () => {
     // A terminal's Ctrl-C reaches the whole pipeline: tee dies with it, and every line dev prints while
     // stopping meets a closed pipe (EPIPE). (--random-ports: other stacks may hold the usual ports.)
-    const { p, out } = start("sh", ["-c", "mkdir -p tmp && npm run dev -- --random-ports 2>&1 | tee tmp/dev-signals-test.log"]);
+    const { p, out } = start("sh", [
+      "-c",
+      "mkdir -p tmp && npm run dev -- --random-ports 2>&1 | tee tmp/dev-signals-test.log",
+    ]);
     let pids: number[] = [];
     try {
-      await waitFor(() => /\| pids [\d ]+\n/.test(out()) || p.exitCode !== null, "the dev stack's ready summary", 120_000, 200);
+      await waitFor(
+        () => /\| pids [\d ]+\n/.test(out()) || p.exitCode !== null,
+        "the dev stack's ready summary",
+        120_000,
+        200,
+      );
       pids = /\| pids ([\d ]+)\n/.exec(out())![1]!.trim().split(" ").map(Number);
       process.kill(-p.pid!, "SIGINT");
       await waitFor(() => pids.every((x) => !alive(x)), "every process dev started to exit", 20_000, 100);

@@ -13,7 +13,9 @@ function httpsJson(url: string, ca: Buffer): Promise<{ status: number; body: Rec
     get(url, { ca }, (res) => {
       let b = "";
       res.on("data", (d) => (b += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b.startsWith("{") ? JSON.parse(b) : { text: b } }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, body: b.startsWith("{") ? JSON.parse(b) : { text: b } }),
+      );
     }).on("error", reject);
   });
 }

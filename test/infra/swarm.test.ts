@@ -10,7 +10,10 @@ type StackService = {
   deploy: { replicas?: string; endpoint_mode: string; placement?: { constraints: string[] } };
   configs?: { source: string; target: string }[];
 };
-const stack = parse(read(STACK_FILE)) as { services: Record<string, StackService>; networks: Record<string, { driver: string }> };
+const stack = parse(read(STACK_FILE)) as {
+  services: Record<string, StackService>;
+  networks: Record<string, { driver: string }>;
+};
 const c = compose();
 
 describe("deploy/swarm/stack.yml (Docker Swarm; deployed for real by test/docker/swarm.test.ts)", () => {
@@ -22,7 +25,9 @@ describe("deploy/swarm/stack.yml (Docker Swarm; deployed for real by test/docker
     expect(Object.keys(stack.services).sort()).toEqual(Object.keys(c.services).sort());
     for (const [name, s] of Object.entries(c.services)) {
       expect(stack.services[name]!.image, name).toBe(s.image);
-      expect(Object.keys(stack.services[name]!.environment ?? {}).sort(), name).toEqual(Object.keys(s.environment ?? {}).sort());
+      expect(Object.keys(stack.services[name]!.environment ?? {}).sort(), name).toEqual(
+        Object.keys(s.environment ?? {}).sort(),
+      );
     }
   });
 
@@ -37,7 +42,9 @@ describe("deploy/swarm/stack.yml (Docker Swarm; deployed for real by test/docker
 
   it("scales media like compose (MEDIA_REPLICAS, default 2) and pins the services with volumes to one node", () => {
     expect(stack.services.media!.deploy.replicas).toBe("${MEDIA_REPLICAS:-2}");
-    for (const name of ["nats", "redis", "caddy"]) expect(stack.services[name]!.deploy.placement!.constraints, name).toEqual(["node.role == manager"]);
-    for (const name of ["gateway", "media", "tts", "agent"]) expect(stack.services[name]!.deploy.placement, name).toBeUndefined();
+    for (const name of ["nats", "redis", "caddy"])
+      expect(stack.services[name]!.deploy.placement!.constraints, name).toEqual(["node.role == manager"]);
+    for (const name of ["gateway", "media", "tts", "agent"])
+      expect(stack.services[name]!.deploy.placement, name).toBeUndefined();
   });
 });

@@ -15,7 +15,12 @@ describe("media: realtime engine", () => {
   const cmds: CommandMessage[] = [];
   beforeAll(async () => {
     fake = await FakeRealtimeServer.start({ apiKey: KEY });
-    h = await startHarness(2, { REALTIME_URL: fake.url, REALTIME_API_KEY: KEY, REALTIME_SILENCE_REPROMPT_MS: "0", REALTIME_ACTION_TIMEOUT_MS: "4000" });
+    h = await startHarness(2, {
+      REALTIME_URL: fake.url,
+      REALTIME_API_KEY: KEY,
+      REALTIME_SILENCE_REPROMPT_MS: "0",
+      REALTIME_ACTION_TIMEOUT_MS: "4000",
+    });
     h.bus.subscribe(subjects.allCmd, CommandMessage, (m) => void cmds.push(m));
     await h.bus.flush();
   });
@@ -27,7 +32,17 @@ describe("media: realtime engine", () => {
   const newCall = async (o: Partial<CallRecord> = {}) => {
     const callId = `c${randomUUID().replace(/-/g, "").slice(0, 16)}`;
     const callSid = sid("CA");
-    await h.store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", engine: "realtime", from: "+14155550100", to: "+14155550101", state: "in-progress", ...o });
+    await h.store.createCall({
+      callId,
+      callSid,
+      direction: "outbound",
+      mode: "conversation",
+      engine: "realtime",
+      from: "+14155550100",
+      to: "+14155550101",
+      state: "in-progress",
+      ...o,
+    });
     return { callId, callSid };
   };
   const sessionsBefore = () => fake.sessions.length;
@@ -35,7 +50,11 @@ describe("media: realtime engine", () => {
     const n = sessionsBefore();
     const call = await newCall(o);
     const c = h.client(call, { autoTick });
-    await waitFor(() => fake.sessions.length > n && fake.sessions.at(-1)!.config.instructions, "realtime session configured", 30_000);
+    await waitFor(
+      () => fake.sessions.length > n && fake.sessions.at(-1)!.config.instructions,
+      "realtime session configured",
+      30_000,
+    );
     return { call, c, s: fake.sessions.at(-1)! };
   };
   const transcript = (callId: string) => h.store.transcript(callId);
@@ -98,22 +117,37 @@ describe("media: realtime engine", () => {
     const done = h.of(call.callId, "playback.mark").find((e) => e.done);
     expect(done).toBeDefined();
     expect(done!.ts).toBeLessThanOrEqual(hang.ts);
-    expect(await transcript(call.callId)).toContainEqual(expect.objectContaining({ role: "agent", text: "Goodbye now." }));
+    expect(await transcript(call.callId)).toContainEqual(
+      expect.objectContaining({ role: "agent", text: "Goodbye now." }),
+    );
   });
 
   it("transfer_call and send_digits are function calls; DTMF reaches the model as text", async () => {
     const { call, c, s } = await live();
-    fake.onUserTurn = (text) => (text.includes("pressed key 5") ? { say: "Pressing one two.", tool: { name: "send_digits", args: { digits: "12" } } } : { say: "Transferring you.", tool: { name: "transfer_call", args: { to: "+14155550199" } } });
+    fake.onUserTurn = (text) =>
+      text.includes("pressed key 5")
+        ? { say: "Pressing one two.", tool: { name: "send_digits", args: { digits: "12" } } }
+        : { say: "Transferring you.", tool: { name: "transfer_call", args: { to: "+14155550199" } } };
     fake.onToolOutput = () => ({ say: "Done." });
     c.dtmf("5");
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId.startsWith("digits-")), "digits played", 30_000);
-    expect(s.items.find((i) => i.type === "function_call_output")).toMatchObject({ output: JSON.stringify({ ok: true, sent: "12" }) });
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId.startsWith("digits-")),
+      "digits played",
+      30_000,
+    );
+    expect(s.items.find((i) => i.type === "function_call_output")).toMatchObject({
+      output: JSON.stringify({ ok: true, sent: "12" }),
+    });
     expect(s.items.some((i) => i.role === "user" && i.content?.[0]?.text === "The caller pressed key 5.")).toBe(true);
-    expect(await transcript(call.callId)).toContainEqual(expect.objectContaining({ role: "caller", text: "The caller pressed key 5." }));
+    expect(await transcript(call.callId)).toContainEqual(
+      expect.objectContaining({ role: "caller", text: "The caller pressed key 5." }),
+    );
     c.say(400);
     const tr = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "transfer"), "transfer", 30_000);
     expect(tr).toMatchObject({ to: "+14155550199" });
-    expect(await transcript(call.callId)).toContainEqual(expect.objectContaining({ role: "system", text: "transferred to +14155550199" }));
+    expect(await transcript(call.callId)).toContainEqual(
+      expect.objectContaining({ role: "system", text: "transferred to +14155550199" }),
+    );
   });
 
   it("a disconnect mid-response: one reconnect, carrying the conversation, and the answer is asked for again", async () => {
@@ -123,11 +157,22 @@ describe("media: realtime engine", () => {
     s.fault = { disconnectAfterDeltas: 2 };
     const n = fake.sessions.length;
     c.say(400);
-    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "reconnected and answering", 30_000);
+    await waitFor(
+      () => fake.sessions.length === n + 1 && fake.last!.responses.length > 0,
+      "reconnected and answering",
+      30_000,
+    );
     expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "close_1006", action: "reconnect" }]);
     const again = fake.last!;
-    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "We open at nine."), "answer heard", 30_000);
-    expect(again.items.filter((i) => i.type === "message").map((i) => [i.role, i.content?.[0]?.text])).toContainEqual(["user", "what are your hours"]);
+    await waitFor(
+      () => h.of(call.callId, "transcript.agent").find((e) => e.text === "We open at nine."),
+      "answer heard",
+      30_000,
+    );
+    expect(again.items.filter((i) => i.type === "message").map((i) => [i.role, i.content?.[0]?.text])).toContainEqual([
+      "user",
+      "what are your hours",
+    ]);
     expect(cmdsOf(call.callId)).toEqual([]);
   });
 
@@ -140,19 +185,30 @@ describe("media: realtime engine", () => {
     await waitFor(() => h.of(call.callId, "realtime.error")[0], "realtime.error", 30_000);
     expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "rate_limit_exceeded", action: "reconnect" }]);
     await waitFor(() => fake.sessions.length === n + 1, "reconnected", 30_000);
-    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "Sure."), "answered on the new session", 30_000);
+    await waitFor(
+      () => h.of(call.callId, "transcript.agent").find((e) => e.text === "Sure."),
+      "answered on the new session",
+      30_000,
+    );
     expect(h.workers.map((w) => w.logs.text()).join("\n")).toContain("rate_limit_exceeded");
   });
 
   it("a non-fatal vendor error event is logged and published as ignored: same session, the call goes on", async () => {
     const { call, c, s } = await live();
     const n = fake.sessions.length;
-    s.send({ type: "error", error: { type: "invalid_request_error", code: "invalid_value", message: "something was off" } });
+    s.send({
+      type: "error",
+      error: { type: "invalid_request_error", code: "invalid_value", message: "something was off" },
+    });
     await waitFor(() => h.of(call.callId, "realtime.error")[0], "realtime.error");
     expect(h.of(call.callId, "realtime.error")).toMatchObject([{ code: "invalid_value", action: "ignored" }]);
     fake.onUserTurn = () => ({ say: "Still here." });
     c.say(400);
-    await waitFor(() => h.of(call.callId, "transcript.agent").find((e) => e.text === "Still here."), "answered on the same session", 30_000);
+    await waitFor(
+      () => h.of(call.callId, "transcript.agent").find((e) => e.text === "Still here."),
+      "answered on the same session",
+      30_000,
+    );
     expect(fake.sessions.length).toBe(n);
     expect(cmdsOf(call.callId)).toEqual([]);
   });
@@ -163,7 +219,12 @@ describe("media: realtime engine", () => {
     h.bus.subscribe(subjects.say(call.callId), SayMessage, (m) => {
       says.push(m);
       // Play tts's part: render the line and send it on the call's audio subject.
-      if (m.type === "say") h.speak(call.callId, m.utteranceId, modelAudio(600), { chunks: 3, generation: m.generation, purpose: m.purpose });
+      if (m.type === "say")
+        h.speak(call.callId, m.utteranceId, modelAudio(600), {
+          chunks: 3,
+          generation: m.generation,
+          purpose: m.purpose,
+        });
     });
     await h.bus.flush();
     fake.refuse = 5;
@@ -171,9 +232,14 @@ describe("media: realtime engine", () => {
     const hang = await waitFor(() => cmdsOf(call.callId).find((m) => m.type === "hangup"), "hangup", 30_000);
     expect(hang).toMatchObject({ reason: "realtime-unavailable" });
     expect(says).toMatchObject([{ type: "say", text: h.config.REALTIME_APOLOGY, purpose: "operator" }]);
-    const played = h.of(call.callId, "playback.mark").find((e) => e.done && e.utteranceId === (says[0] as { utteranceId: string }).utteranceId);
+    const played = h
+      .of(call.callId, "playback.mark")
+      .find((e) => e.done && e.utteranceId === (says[0] as { utteranceId: string }).utteranceId);
     expect(played && played.ts <= hang.ts).toBe(true);
-    expect(h.of(call.callId, "realtime.error").map((e) => [e.code, e.action])).toEqual([["close_1006", "reconnect"], ["http_503", "apology"]]);
+    expect(h.of(call.callId, "realtime.error").map((e) => [e.code, e.action])).toEqual([
+      ["close_1006", "reconnect"],
+      ["http_503", "apology"],
+    ]);
     fake.refuse = 0;
     const logs = h.workers.map((w) => w.logs.text()).join("\n");
     expect(logs).toContain("http_503");
@@ -188,14 +254,26 @@ describe("media: realtime engine", () => {
     await h.store.appendTranscript(call.callId, { role: "caller", text: "my order is 42", ts: Date.now() });
     const n = fake.sessions.length;
     const c2 = h.client(call, { customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
-    await waitFor(() => fake.sessions.length === n + 1 && fake.last!.responses.length > 0, "new session greeting", 30_000);
+    await waitFor(
+      () => fake.sessions.length === n + 1 && fake.last!.responses.length > 0,
+      "new session greeting",
+      30_000,
+    );
     const s2 = fake.last!;
-    expect(s2.items.filter((i) => i.content?.[0]?.text !== undefined).map((i) => [i.role, i.content?.[0]?.text])).toEqual([["user", "my order is 42"]]);
+    expect(
+      s2.items.filter((i) => i.content?.[0]?.text !== undefined).map((i) => [i.role, i.content?.[0]?.text]),
+    ).toEqual([["user", "my order is 42"]]);
     expect(s2.responses[0]!.metadata).toEqual({ vc: "greeting" });
-    await waitFor(async () => (await h.store.getCall(call.callId))!.greetingPlayed, "greeting played on the new stream", 30_000);
+    await waitFor(
+      async () => (await h.store.getCall(call.callId))!.greetingPlayed,
+      "greeting played on the new stream",
+      30_000,
+    );
     expect(c2.played).toBeGreaterThan(0);
     // Caddy's round robin sent the second stream to the other worker: each worker opened one session for this call.
-    const opened = h.workers.map((w) => w.logs.lines.filter((l) => l.msg === "realtime session open" && l.callId === call.callId).length);
+    const opened = h.workers.map(
+      (w) => w.logs.lines.filter((l) => l.msg === "realtime session open" && l.callId === call.callId).length,
+    );
     expect(opened).toEqual([1, 1]);
   });
 
@@ -236,7 +314,16 @@ describe("media: realtime engine, caller silence", () => {
     const callSid = sid("CA");
     h.bus.subscribe(subjects.cmd(callId), CommandMessage, (m) => void cmds.push(m));
     await h.bus.flush();
-    await h.store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", engine: "realtime", from: "+14155550100", to: "+14155550101", state: "in-progress" });
+    await h.store.createCall({
+      callId,
+      callSid,
+      direction: "outbound",
+      mode: "conversation",
+      engine: "realtime",
+      from: "+14155550100",
+      to: "+14155550101",
+      state: "in-progress",
+    });
     h.client({ callId, callSid });
     const hang = await waitFor(() => cmds.find((m) => m.type === "hangup"), "hangup", 20_000);
     expect(hang).toMatchObject({ reason: "caller-silent" });

@@ -1,6 +1,12 @@
 import { describe, expect, it, afterEach } from "vitest";
 import { mulawEncode, MULAW_SILENCE } from "@voicecall/audio";
-import { RealtimeError, type RealtimeEvent, type RealtimeModel, type RealtimeSession, type SessionOptions } from "../../services/media/src/realtime/types";
+import {
+  RealtimeError,
+  type RealtimeEvent,
+  type RealtimeModel,
+  type RealtimeSession,
+  type SessionOptions,
+} from "../../services/media/src/realtime/types";
 import { realtimeTools } from "../../services/media/src/realtime/tools";
 import type { Reply } from "./fake-realtime-server";
 
@@ -13,7 +19,16 @@ export interface VendorFake {
   callerLine(text: string): void;
   onUserTurn(fn: (text: string) => Reply): void;
   /** The session as configured by the client (normalised). */
-  session(): { inFormat: string; outFormat: string; voice: string; instructions: string; vadSilenceMs?: number; createResponse: boolean; interrupt: boolean; tools: string[] };
+  session(): {
+    inFormat: string;
+    outFormat: string;
+    voice: string;
+    instructions: string;
+    vadSilenceMs?: number;
+    createResponse: boolean;
+    interrupt: boolean;
+    tools: string[];
+  };
   audioIn(): Uint8Array;
   /** Model audio the server sent in its `n`th response (0-based). */
   audioOut(n: number): Uint8Array;
@@ -54,12 +69,20 @@ class Events {
     })();
   }
   ended = false;
-  async until<T extends RealtimeEvent["type"]>(type: T, pred: (e: Extract<RealtimeEvent, { type: T }>) => boolean = () => true, ms = 10_000): Promise<Extract<RealtimeEvent, { type: T }>> {
+  async until<T extends RealtimeEvent["type"]>(
+    type: T,
+    pred: (e: Extract<RealtimeEvent, { type: T }>) => boolean = () => true,
+    ms = 10_000,
+  ): Promise<Extract<RealtimeEvent, { type: T }>> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const hit = this.all.find((e): e is Extract<RealtimeEvent, { type: T }> => e.type === type && pred(e as Extract<RealtimeEvent, { type: T }>));
+      const hit = this.all.find(
+        (e): e is Extract<RealtimeEvent, { type: T }> =>
+          e.type === type && pred(e as Extract<RealtimeEvent, { type: T }>),
+      );
       if (hit) return hit;
-      if (Date.now() > deadline) throw new Error(`no ${type} event within ${ms} ms (saw ${this.all.map((e) => e.type).join(",")})`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${type} event within ${ms} ms (saw ${this.all.map((e) => e.type).join(",")})`);
       await new Promise<void>((r) => {
         this.wake = r;
         setTimeout(r, 50);
@@ -83,7 +106,17 @@ export function realtimeConformance(t: ConformanceTarget): void {
       cleanup.push(() => fake.close());
       const ac = new AbortController();
       cleanup.push(() => ac.abort());
-      const s = await t.model(fake, key).connect({ instructions: "Be brief.", tools: realtimeTools, history: [], respondToSpeech: true, interruptOnSpeech: true, signal: ac.signal, ...o });
+      const s = await t
+        .model(fake, key)
+        .connect({
+          instructions: "Be brief.",
+          tools: realtimeTools,
+          history: [],
+          respondToSpeech: true,
+          interruptOnSpeech: true,
+          signal: ac.signal,
+          ...o,
+        });
       return { fake, s, ev: new Events(s), ac };
     };
 
@@ -110,7 +143,12 @@ export function realtimeConformance(t: ConformanceTarget): void {
       expect((await ev.until("transcript.caller")).text).toBe("what time is it");
       const done = await ev.until("response.done");
       expect(done.status).toBe("completed");
-      const audio = Buffer.concat(ev.of("audio").filter((a) => a.responseId === done.responseId).map((a) => Buffer.from(a.audio)));
+      const audio = Buffer.concat(
+        ev
+          .of("audio")
+          .filter((a) => a.responseId === done.responseId)
+          .map((a) => Buffer.from(a.audio)),
+      );
       expect(audio).toEqual(Buffer.from(fake.audioOut(0)));
       const item = ev.of("audio")[0]!.itemId;
       expect(ev.of("audio.done").map((e) => e.itemId)).toContain(item);
@@ -122,7 +160,17 @@ export function realtimeConformance(t: ConformanceTarget): void {
       cleanup.push(() => fake0.close());
       const ac = new AbortController();
       cleanup.push(() => ac.abort());
-      const s = await t.model(fake0).connect({ instructions: "x", tools: [], history: [{ role: "user", text: "my name is Bo" }, { role: "assistant", text: "Hi Bo" }], respondToSpeech: true, interruptOnSpeech: true, signal: ac.signal });
+      const s = await t.model(fake0).connect({
+        instructions: "x",
+        tools: [],
+        history: [
+          { role: "user", text: "my name is Bo" },
+          { role: "assistant", text: "Hi Bo" },
+        ],
+        respondToSpeech: true,
+        interruptOnSpeech: true,
+        signal: ac.signal,
+      });
       const ev = new Events(s);
       s.respond('Say exactly this to the caller, word for word, and nothing else: "Hello"', "greeting");
       const started = await ev.until("response.started");
@@ -195,13 +243,26 @@ export function realtimeConformance(t: ConformanceTarget): void {
       const fake = await t.start({ apiKey: "sk-test-secret-key-123456" });
       cleanup.push(() => fake.close());
       const ac = new AbortController();
-      const o = { instructions: "x", tools: [], history: [], respondToSpeech: true, interruptOnSpeech: true, signal: ac.signal };
-      const bad = await t.model(fake, { apiKey: "sk-wrong-key-999999" }).connect(o).catch((e: unknown) => e);
+      const o = {
+        instructions: "x",
+        tools: [],
+        history: [],
+        respondToSpeech: true,
+        interruptOnSpeech: true,
+        signal: ac.signal,
+      };
+      const bad = await t
+        .model(fake, { apiKey: "sk-wrong-key-999999" })
+        .connect(o)
+        .catch((e: unknown) => e);
       expect(bad).toBeInstanceOf(RealtimeError);
       expect(bad).toMatchObject({ code: "http_401", retryable: false });
       expect(JSON.stringify({ m: (bad as Error).message, ...(bad as object) })).not.toContain("sk-wrong-key");
       fake.refuse(1);
-      const busy = await t.model(fake, { apiKey: "sk-test-secret-key-123456" }).connect(o).catch((e: unknown) => e);
+      const busy = await t
+        .model(fake, { apiKey: "sk-test-secret-key-123456" })
+        .connect(o)
+        .catch((e: unknown) => e);
       expect(busy).toMatchObject({ code: "http_503", retryable: true });
       const ok = await t.model(fake, { apiKey: "sk-test-secret-key-123456" }).connect(o);
       ok.close();

@@ -45,7 +45,14 @@ export class FakeSession {
   readonly items: Msg[] = [];
   /** Audio ms of every output item, by id. */
   readonly itemMs = new Map<string, number>();
-  readonly responses: { id: string; instructions?: string; metadata?: Msg; status?: string; audioBytes: number; firstDeltaAt?: number }[] = [];
+  readonly responses: {
+    id: string;
+    instructions?: string;
+    metadata?: Msg;
+    status?: string;
+    audioBytes: number;
+    firstDeltaAt?: number;
+  }[] = [];
   /** performance.now() when the last voiced caller frame arrived (for the bench's voice-to-voice split). */
   lastVoicedAt = 0;
   /** The audio bytes actually sent, per response (in order). */
@@ -96,7 +103,8 @@ export class FakeSession {
         const inFmt = this.ga ? s.audio?.input?.format?.type : s.input_audio_format;
         const outFmt = this.ga ? s.audio?.output?.format?.type : s.output_audio_format;
         const want = this.ga ? "audio/pcmu" : "g711_ulaw";
-        if ((inFmt && inFmt !== want) || (outFmt && outFmt !== want)) return this.error("invalid_request_error", "invalid_value", `audio format must be ${want} here`);
+        if ((inFmt && inFmt !== want) || (outFmt && outFmt !== want))
+          return this.error("invalid_request_error", "invalid_value", `audio format must be ${want} here`);
         this.config = s;
         return this.send({ type: "session.updated", session: s });
       }
@@ -110,14 +118,25 @@ export class FakeSession {
       case "conversation.item.truncate": {
         const ms = this.itemMs.get(m.item_id);
         if (ms === undefined) return this.error("invalid_request_error", "item_not_found", `no item ${m.item_id}`);
-        if (m.audio_end_ms > ms) return this.error("invalid_request_error", "invalid_value", "audio_end_ms is longer than the audio");
+        if (m.audio_end_ms > ms)
+          return this.error("invalid_request_error", "invalid_value", "audio_end_ms is longer than the audio");
         this.truncates.push({ item_id: m.item_id, audio_end_ms: m.audio_end_ms });
-        return this.send({ type: "conversation.item.truncated", item_id: m.item_id, content_index: 0, audio_end_ms: m.audio_end_ms });
+        return this.send({
+          type: "conversation.item.truncated",
+          item_id: m.item_id,
+          content_index: 0,
+          audio_end_ms: m.audio_end_ms,
+        });
       }
       case "response.create":
         return this.respond(m.response ?? {});
       case "response.cancel":
-        if (!this.active) return this.error("invalid_request_error", "response_cancel_not_active", "Cancellation failed: no active response found");
+        if (!this.active)
+          return this.error(
+            "invalid_request_error",
+            "response_cancel_not_active",
+            "Cancellation failed: no active response found",
+          );
         return this.active.stop();
     }
   }
@@ -145,7 +164,11 @@ export class FakeSession {
           this.speaking = true;
           this.startedAt = this.clockMs - 60;
           const prefix = Number(td.prefix_padding_ms ?? 300);
-          this.send({ type: "input_audio_buffer.speech_started", audio_start_ms: Math.max(0, this.startedAt - prefix), item_id: `item_in_${this.seq + 1}` });
+          this.send({
+            type: "input_audio_buffer.speech_started",
+            audio_start_ms: Math.max(0, this.startedAt - prefix),
+            item_id: `item_in_${this.seq + 1}`,
+          });
           if (td.interrupt_response !== false) this.active?.stop();
         }
       } else {
@@ -161,9 +184,19 @@ export class FakeSession {
     this.send({ type: "input_audio_buffer.speech_stopped", audio_end_ms: this.clockMs, item_id: itemId });
     this.send({ type: "input_audio_buffer.committed", item_id: itemId });
     const text = this.server.callerLines.shift() ?? `caller spoke ${this.clockMs - this.startedAt - this.silentMs} ms`;
-    this.items.push({ id: itemId, type: "message", role: "user", content: [{ type: "input_audio", transcript: text }] });
+    this.items.push({
+      id: itemId,
+      type: "message",
+      role: "user",
+      content: [{ type: "input_audio", transcript: text }],
+    });
     this.send({ type: "conversation.item.created", item: { id: itemId, type: "message", role: "user" } });
-    this.send({ type: "conversation.item.input_audio_transcription.completed", item_id: itemId, content_index: 0, transcript: text });
+    this.send({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: itemId,
+      content_index: 0,
+      transcript: text,
+    });
     if (td.create_response !== false) this.respond({});
   }
 
@@ -181,16 +214,37 @@ export class FakeSession {
   private respond(r: Msg): void {
     this.active?.stop();
     const id = this.id("resp");
-    const rec: FakeSession["responses"][number] = { id, instructions: r.instructions, metadata: r.metadata, audioBytes: 0 };
+    const rec: FakeSession["responses"][number] = {
+      id,
+      instructions: r.instructions,
+      metadata: r.metadata,
+      audioBytes: 0,
+    };
     this.responses.push(rec);
-    this.send({ type: "response.created", response: { id, status: "in_progress", metadata: r.metadata ?? null, output: [] } });
-    this.send({ type: "rate_limits.updated", rate_limits: [{ name: "requests", limit: 1000, remaining: this.fault?.failNextResponse ? 0 : 999, reset_seconds: 1 }] });
+    this.send({
+      type: "response.created",
+      response: { id, status: "in_progress", metadata: r.metadata ?? null, output: [] },
+    });
+    this.send({
+      type: "rate_limits.updated",
+      rate_limits: [
+        { name: "requests", limit: 1000, remaining: this.fault?.failNextResponse ? 0 : 999, reset_seconds: 1 },
+      ],
+    });
     const failCode = this.fault?.failNextResponse;
     if (failCode) {
       this.fault = { ...this.fault, failNextResponse: undefined };
       rec.status = "failed";
       this.sentAudio.push(new Uint8Array(0));
-      return this.send({ type: "response.done", response: { id, status: "failed", status_details: { type: "failed", error: { type: "requests", code: failCode } }, output: [] } });
+      return this.send({
+        type: "response.done",
+        response: {
+          id,
+          status: "failed",
+          status_details: { type: "failed", error: { type: "requests", code: failCode } },
+          output: [],
+        },
+      });
     }
     const rep = this.reply(r);
     const itemId = this.id("item_out");
@@ -202,7 +256,11 @@ export class FakeSession {
     let deltas = 0;
     let timer: NodeJS.Timeout | undefined;
     const names = this.ga
-      ? { delta: "response.output_audio.delta", done: "response.output_audio.done", tr: "response.output_audio_transcript.done" }
+      ? {
+          delta: "response.output_audio.delta",
+          done: "response.output_audio.done",
+          tr: "response.output_audio_transcript.done",
+        }
       : { delta: "response.audio.delta", done: "response.audio.done", tr: "response.audio_transcript.done" };
     const finish = (status: string) => {
       clearTimeout(timer);
@@ -211,31 +269,80 @@ export class FakeSession {
       const output: Msg[] = [];
       if (ms) output.push({ id: itemId, type: "message", role: "assistant" });
       // The words come ahead of the audio: a cut response still has its whole transcript.
-      if (ms && status === "cancelled") this.send({ type: names.tr, response_id: id, item_id: itemId, output_index: 0, content_index: 0, transcript: rep.say });
+      if (ms && status === "cancelled")
+        this.send({
+          type: names.tr,
+          response_id: id,
+          item_id: itemId,
+          output_index: 0,
+          content_index: 0,
+          transcript: rep.say,
+        });
       if (status === "completed" && rep.tool) {
-        const call = { id: this.id("item_fc"), type: "function_call", call_id: this.id("call"), name: rep.tool.name, arguments: JSON.stringify(rep.tool.args) };
+        const call = {
+          id: this.id("item_fc"),
+          type: "function_call",
+          call_id: this.id("call"),
+          name: rep.tool.name,
+          arguments: JSON.stringify(rep.tool.args),
+        };
         this.items.push(call);
         const fields = this.ga ? { name: call.name } : {};
-        this.send({ type: "response.function_call_arguments.done", response_id: id, item_id: call.id, call_id: call.call_id, arguments: call.arguments, ...fields });
+        this.send({
+          type: "response.function_call_arguments.done",
+          response_id: id,
+          item_id: call.id,
+          call_id: call.call_id,
+          arguments: call.arguments,
+          ...fields,
+        });
         this.send({ type: "response.output_item.done", response_id: id, item: call });
         output.push(call);
       }
-      this.send({ type: "response.done", response: { id, status, status_details: status === "cancelled" ? { type: "cancelled", reason: "turn_detected" } : null, output } });
+      this.send({
+        type: "response.done",
+        response: {
+          id,
+          status,
+          status_details: status === "cancelled" ? { type: "cancelled", reason: "turn_detected" } : null,
+          output,
+        },
+      });
     };
     this.active = { id, stop: () => finish("cancelled") };
     if (!ms) return finish("completed");
-    this.items.push({ id: itemId, type: "message", role: "assistant", content: [{ type: "output_audio", transcript: rep.say }] });
+    this.items.push({
+      id: itemId,
+      type: "message",
+      role: "assistant",
+      content: [{ type: "output_audio", transcript: rep.say }],
+    });
     const step = () => {
       if (this.active?.id !== id) return;
       const n = Math.min(800, audio.length - off);
-      this.send({ type: names.delta, response_id: id, item_id: itemId, output_index: 0, content_index: 0, delta: Buffer.from(audio.subarray(off, off + n)).toString("base64") });
+      this.send({
+        type: names.delta,
+        response_id: id,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: Buffer.from(audio.subarray(off, off + n)).toString("base64"),
+      });
       off += n;
       rec.audioBytes = off;
       rec.firstDeltaAt ??= performance.now();
-      if (this.fault?.disconnectAfterDeltas !== undefined && ++deltas >= this.fault.disconnectAfterDeltas) return this.terminate();
+      if (this.fault?.disconnectAfterDeltas !== undefined && ++deltas >= this.fault.disconnectAfterDeltas)
+        return this.terminate();
       if (off < audio.length) return void (timer = setTimeout(step, 100 / this.server.speedup));
       this.send({ type: names.done, response_id: id, item_id: itemId, output_index: 0, content_index: 0 });
-      this.send({ type: names.tr, response_id: id, item_id: itemId, output_index: 0, content_index: 0, transcript: rep.say });
+      this.send({
+        type: names.tr,
+        response_id: id,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        transcript: rep.say,
+      });
       finish("completed");
     };
     step();
@@ -271,7 +378,8 @@ export class FakeRealtimeServer {
       srv.handshakes.push(req.headers);
       const key = req.headers.authorization?.replace(/^Bearer /, "") ?? req.headers["api-key"];
       const status = o.apiKey && key !== o.apiKey ? 401 : srv.refuse > 0 ? (srv.refuse--, 503) : 0;
-      if (status) return void socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      if (status)
+        return void socket.end(`HTTP/1.1 ${status} Refused\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       wss.handleUpgrade(req, socket, head, (ws) => srv.sessions.push(new FakeSession(ws, srv)));
     });
     await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));

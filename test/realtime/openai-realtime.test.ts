@@ -31,8 +31,14 @@ async function openAiFake(shape: "ga" | "beta", apiKey?: string): Promise<Vendor
     audioIn: () => new Uint8Array(s().audioIn),
     audioOut: (n) => s().sentAudio[n]!.subarray(0, s().responses[n]!.audioBytes),
     truncates: () => s().truncates.map((t) => ({ itemId: t.item_id, ms: t.audio_end_ms })),
-    toolOutputs: () => s().items.filter((i) => i.type === "function_call_output").map((i) => ({ callId: i.call_id, output: i.output })),
-    userTexts: () => s().items.filter((i) => i.type === "message" && i.role === "user" && i.content?.[0]?.type === "input_text").map((i) => i.content[0].text),
+    toolOutputs: () =>
+      s()
+        .items.filter((i) => i.type === "function_call_output")
+        .map((i) => ({ callId: i.call_id, output: i.output })),
+    userTexts: () =>
+      s()
+        .items.filter((i) => i.type === "message" && i.role === "user" && i.content?.[0]?.type === "input_text")
+        .map((i) => i.content[0].text),
     failNextResponse: (code) => void (s().fault = { ...s().fault, failNextResponse: code }),
     disconnectAfterDeltas: (n) => void (s().fault = { ...s().fault, disconnectAfterDeltas: n }),
     refuse: (n) => void (srv.refuse = n),
@@ -65,9 +71,33 @@ describe("openai realtime: vendor text never carries the key", () => {
     const srv = await FakeRealtimeServer.start({ apiKey: key });
     const ac = new AbortController();
     try {
-      const m = createOpenAiRealtime({ url: srv.url, model: "m", voice: "alloy", apiKey: key, authHeader: "bearer", shape: "ga", vad: { type: "server_vad", threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 }, transcribeModel: "t", connectTimeoutMs: 5000 });
-      const s = await m.connect({ instructions: "x", tools: [], history: [], respondToSpeech: true, interruptOnSpeech: true, signal: ac.signal });
-      srv.last!.send({ type: "error", error: { type: "invalid_request_error", code: "invalid_api_key", message: `Incorrect API key provided: sk-proj-ab***ET, and ${key}` } });
+      const m = createOpenAiRealtime({
+        url: srv.url,
+        model: "m",
+        voice: "alloy",
+        apiKey: key,
+        authHeader: "bearer",
+        shape: "ga",
+        vad: { type: "server_vad", threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+        transcribeModel: "t",
+        connectTimeoutMs: 5000,
+      });
+      const s = await m.connect({
+        instructions: "x",
+        tools: [],
+        history: [],
+        respondToSpeech: true,
+        interruptOnSpeech: true,
+        signal: ac.signal,
+      });
+      srv.last!.send({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          code: "invalid_api_key",
+          message: `Incorrect API key provided: sk-proj-ab***ET, and ${key}`,
+        },
+      });
       for await (const e of s.events) {
         if (e.type !== "error") continue;
         expect(e.code).toBe("invalid_api_key");

@@ -6,7 +6,9 @@ import { readWav, writeWav } from "./wav";
 import { rms, voicedMs } from "./measure";
 
 const tone = (hz: number, ms: number, rate: number, amp = 8000) =>
-  Int16Array.from({ length: Math.round((rate * ms) / 1000) }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate)));
+  Int16Array.from({ length: Math.round((rate * ms) / 1000) }, (_, i) =>
+    Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate)),
+  );
 
 describe("audio", () => {
   it("mu-law round trip keeps the signal within G.711 quantisation", () => {
@@ -33,7 +35,9 @@ describe("audio", () => {
     for await (const f of reframe(src())) out.push(f);
     expect(out.length).toBe(3);
     const all = concat(out);
-    expect(all.slice(0, 350)).toEqual(concat([new Uint8Array(100).fill(1), new Uint8Array(100).fill(2), new Uint8Array(150).fill(3)]));
+    expect(all.slice(0, 350)).toEqual(
+      concat([new Uint8Array(100).fill(1), new Uint8Array(100).fill(2), new Uint8Array(150).fill(3)]),
+    );
   });
   it("resamples 16 kHz to 8 kHz keeping duration and in-band energy, removing out-of-band", () => {
     const inBand = resample(tone(500, 1000, 16000), 16000, 8000);

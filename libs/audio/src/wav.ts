@@ -17,7 +17,12 @@ export function readWav(buf: Uint8Array): Pcm {
     const size = dv.getUint32(off + 4, true);
     const body = off + 8;
     if (id === "fmt ") {
-      fmt = { format: dv.getUint16(body, true), channels: dv.getUint16(body + 2, true), rate: dv.getUint32(body + 4, true), bits: dv.getUint16(body + 14, true) };
+      fmt = {
+        format: dv.getUint16(body, true),
+        channels: dv.getUint16(body + 2, true),
+        rate: dv.getUint32(body + 4, true),
+        bits: dv.getUint16(body + 14, true),
+      };
     } else if (id === "data") {
       if (!fmt) throw new Error("WAVE data before fmt chunk");
       // Streaming writers (sox to a pipe) put 0xFFFFFFFF as size: read to the end.
@@ -25,7 +30,8 @@ export function readWav(buf: Uint8Array): Pcm {
       const data = buf.subarray(body, end);
       let mono: Int16Array;
       if (fmt.format === 7 && fmt.bits === 8) mono = mulawDecode(data);
-      else if (fmt.format === 1 && fmt.bits === 16) mono = new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
+      else if (fmt.format === 1 && fmt.bits === 16)
+        mono = new Int16Array(data.buffer.slice(data.byteOffset, data.byteOffset + (data.length & ~1)));
       else throw new Error(`unsupported WAVE format ${fmt.format}/${fmt.bits} bits`);
       if (fmt.channels > 1) mono = mono.filter((_, i) => i % fmt!.channels === 0);
       return { sampleRate: fmt.rate, samples: mono };

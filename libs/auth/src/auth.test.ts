@@ -3,11 +3,19 @@ import twilio from "twilio";
 import { twilioSignature, validTwilioSignature } from "./twilio-signature";
 import { mintStreamToken, verifyStreamToken } from "./stream-token";
 
-const docParams = { CallSid: "CA1234567890ABCDE", Caller: "+14158675309", Digits: "1234", From: "+14158675309", To: "+18005551212" };
+const docParams = {
+  CallSid: "CA1234567890ABCDE",
+  Caller: "+14158675309",
+  Digits: "1234",
+  From: "+14158675309",
+  To: "+18005551212",
+};
 
 describe("twilioSignature", () => {
   it("matches Twilio's documented vectors", () => {
-    expect(twilioSignature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", docParams)).toBe("RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    expect(twilioSignature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", docParams)).toBe(
+      "RSOYDt4T1cUTdK1PDd93/VVr8B8=",
+    );
     expect(twilioSignature("12345", "wss://voice.example.com/voice/stream")).toBe("GltXC87w7mgVspm5zSYBBpMsuCo=");
   });
 
@@ -37,7 +45,10 @@ describe("stream token", () => {
     expect(verifyStreamToken(secret, t, "call2", "CA1", 2_000)).toEqual({ ok: false, reason: "mismatch" });
     expect(verifyStreamToken(secret, t, "call1", "CA2", 2_000)).toEqual({ ok: false, reason: "mismatch" });
     expect(verifyStreamToken(secret, t, "call1", "CA1", 100_000)).toEqual({ ok: false, reason: "expired" });
-    expect(verifyStreamToken("another-secret-xxxxx", t, "call1", "CA1", 2_000)).toEqual({ ok: false, reason: "mismatch" });
+    expect(verifyStreamToken("another-secret-xxxxx", t, "call1", "CA1", 2_000)).toEqual({
+      ok: false,
+      reason: "mismatch",
+    });
     expect(verifyStreamToken(secret, "garbage", "call1", "CA1")).toEqual({ ok: false, reason: "malformed" });
   });
   it("tampering with the expiry breaks the MAC", () => {

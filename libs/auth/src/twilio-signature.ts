@@ -5,7 +5,11 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * `params` are the decoded form fields (arrays for repeated keys). Our own implementation so the
  * simulator and the validators are not circular with the twilio library; tests cross-check both.
  */
-export function twilioSignature(authToken: string, url: string, params: Record<string, string | string[]> = {}): string {
+export function twilioSignature(
+  authToken: string,
+  url: string,
+  params: Record<string, string | string[]> = {},
+): string {
   let data = url;
   for (const name of Object.keys(params).sort()) {
     const v = params[name]!;

@@ -23,14 +23,29 @@ describe("Bus", () => {
     await bus.flush();
     bus.nc.publish(subjects.evt("c1"), new TextEncoder().encode("{not json"));
     bus.nc.publish(subjects.evt("c1"), new TextEncoder().encode(JSON.stringify({ type: "dtmf", callId: "c1" })));
-    bus.publish(subjects.evt("c1"), CallEvent, { type: "dtmf", v: 1, callId: "c1", ts: Date.now(), streamSid: "MZ1", digit: "5" });
+    bus.publish(subjects.evt("c1"), CallEvent, {
+      type: "dtmf",
+      v: 1,
+      callId: "c1",
+      ts: Date.now(),
+      streamSid: "MZ1",
+      digit: "5",
+    });
     await waitFor(() => got.length === 1, "valid message");
     expect(got[0]).toMatchObject({ type: "dtmf", digit: "5" });
     await waitFor(() => t.lines.filter((l) => l.msg === "invalid bus message skipped").length === 2, "two skipped");
   });
 
   it("refuses to publish an invalid message", () => {
-    expect(() => bus.publish(subjects.evt("c1"), CallEvent, { type: "dtmf", callId: "c1", ts: 1, streamSid: "MZ", digit: "x" } as never)).toThrow();
+    expect(() =>
+      bus.publish(subjects.evt("c1"), CallEvent, {
+        type: "dtmf",
+        callId: "c1",
+        ts: 1,
+        streamSid: "MZ",
+        digit: "x",
+      } as never),
+    ).toThrow();
   });
 
   it("carries binary audio with headers", async () => {
@@ -41,10 +56,29 @@ describe("Bus", () => {
       bytes = payload.length;
     });
     await bus.flush();
-    bus.publishBinary(subjects.audio("c2"), new Uint8Array(320), audioHeaderRecord({ callId: "c2", utteranceId: "u1", seq: 0, last: true, generation: 3, purpose: "greeting", text: "Hello, world\nbye" }));
+    bus.publishBinary(
+      subjects.audio("c2"),
+      new Uint8Array(320),
+      audioHeaderRecord({
+        callId: "c2",
+        utteranceId: "u1",
+        seq: 0,
+        last: true,
+        generation: 3,
+        purpose: "greeting",
+        text: "Hello, world\nbye",
+      }),
+    );
     await waitFor(() => hdr, "audio");
     expect(bytes).toBe(320);
-    expect(hdr).toMatchObject({ utteranceId: "u1", seq: 0, last: true, generation: 3, purpose: "greeting", text: "Hello, world\nbye" });
+    expect(hdr).toMatchObject({
+      utteranceId: "u1",
+      seq: 0,
+      last: true,
+      generation: 3,
+      purpose: "greeting",
+      text: "Hello, world\nbye",
+    });
   });
 
   it("rejects callIds that would break subject tokens", () => {

@@ -84,7 +84,9 @@ export class Bus {
   decode<S extends z.ZodTypeAny>(m: Msg, schema: S): { ok: true; value: z.infer<S> } | { ok: false; error: string } {
     try {
       const r = schema.safeParse(JSON.parse(this.dec.decode(m.data)));
-      return r.success ? { ok: true, value: r.data } : { ok: false, error: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+      return r.success
+        ? { ok: true, value: r.data }
+        : { ok: false, error: r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
     } catch (err) {
       return { ok: false, error: `not JSON: ${(err as Error).message}` };
     }

@@ -66,7 +66,14 @@ async function killUnderTraffic(victim: (pub: Bus, sub: Bus) => Bus, subject: st
   s.unsubscribe();
   const lost = Array.from({ length: seq }, (_, i) => i).filter((i) => !got.has(i));
   await cluster.start(killed);
-  return { killed, now: nodeOf(target), reconnectMs: reconnectedAt - killedAt, sent: seq, lost: lost.length, lostAfterReconnectPlus1s: lost.filter((i) => i > sentAtReconnect + 200).length };
+  return {
+    killed,
+    now: nodeOf(target),
+    reconnectMs: reconnectedAt - killedAt,
+    sent: seq,
+    lost: lost.length,
+    lostAfterReconnectPlus1s: lost.filter((i) => i > sentAtReconnect + 200).length,
+  };
 }
 
 describe("NATS cluster", () => {

@@ -31,11 +31,17 @@ export class ApiClient {
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     if (!this.c.API_TOKEN) throw new Error("API_TOKEN is unset: the gateway API needs it (see .env)");
-    const headers = { authorization: `Bearer ${this.c.API_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) };
+    const headers = {
+      authorization: `Bearer ${this.c.API_TOKEN}`,
+      ...(body ? { "content-type": "application/json" } : {}),
+    };
     const payload = body ? JSON.stringify(body) : undefined;
     const url = this.c.API_URL + path;
-    const { status, text } = url.startsWith("https:") ? await this.https(url, method, headers, payload) : await this.http(url, method, headers, payload);
-    if (status < 200 || status >= 300) throw new ApiError(`${method} ${path} → ${status}: ${text.slice(0, 500)}`, status, jsonOf(text));
+    const { status, text } = url.startsWith("https:")
+      ? await this.https(url, method, headers, payload)
+      : await this.http(url, method, headers, payload);
+    if (status < 200 || status >= 300)
+      throw new ApiError(`${method} ${path} → ${status}: ${text.slice(0, 500)}`, status, jsonOf(text));
     return (text ? JSON.parse(text) : {}) as T;
   }
 
@@ -44,7 +50,12 @@ export class ApiClient {
     return { status: res.status, text: await res.text() };
   }
 
-  private https(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
+  private https(
+    url: string,
+    method: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest(url, { method, headers, ca: this.ca() }, (res) => {
         let text = "";

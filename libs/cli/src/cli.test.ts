@@ -15,7 +15,12 @@ function cli(env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const ac = new AbortController();
-  const ctx = new Ctx(cliConfig({ REDIS_URL: s.redisUrl, NATS_URL: s.natsUrl, ...env }), (l) => out.push(l), (l) => err.push(l), ac.signal);
+  const ctx = new Ctx(
+    cliConfig({ REDIS_URL: s.redisUrl, NATS_URL: s.natsUrl, ...env }),
+    (l) => out.push(l),
+    (l) => err.push(l),
+    ac.signal,
+  );
   return {
     out,
     err,
@@ -35,7 +40,14 @@ beforeAll(async () => {
   const { log } = testLogger();
   store = new CallStore(connectRedis(s.redisUrl, log));
   bus = await connectBus({ url: s.natsUrl, name: "t", log });
-  await store.createCall({ callId: "cli-call-1", direction: "outbound", mode: "conversation", from: "+15550001111", to: "+15550002222", callSid: "CA0123456789abcdef0123456789abcdef" });
+  await store.createCall({
+    callId: "cli-call-1",
+    direction: "outbound",
+    mode: "conversation",
+    from: "+15550001111",
+    to: "+15550002222",
+    callSid: "CA0123456789abcdef0123456789abcdef",
+  });
   await store.transition("cli-call-1", "ringing", "status");
   await store.transition("cli-call-1", "in-progress", "status");
   await store.appendTranscript("cli-call-1", { role: "agent", text: "Hello, this is the agent.", ts: Date.now() });
@@ -80,14 +92,25 @@ describe("voicecall CLI", () => {
     expect(text).toContain("caller What are your opening hours");
     const j = cli();
     await j.run("show", "cli-call-1", "--json");
-    expect(JSON.parse(j.out[0]!).timeline.map((t: { state: string }) => t.state)).toEqual(["queued", "ringing", "in-progress"]);
+    expect(JSON.parse(j.out[0]!).timeline.map((t: { state: string }) => t.state)).toEqual([
+      "queued",
+      "ringing",
+      "in-progress",
+    ]);
     const missing = cli();
     expect(await missing.run("show", "nope")).toBe(2);
   });
 
   it("show takes the 12-character id prefix tail prints; an ambiguous prefix lists the calls", async () => {
     const ids = ["5f3c9a1e-77aa-4b1c-9d2e-000000000001", "5f3c9a1e-78bb-4b1c-9d2e-000000000002"];
-    for (const callId of ids) await store.createCall({ callId, direction: "outbound", mode: "notify", from: "+15550001111", to: "+15550002222" });
+    for (const callId of ids)
+      await store.createCall({
+        callId,
+        direction: "outbound",
+        mode: "notify",
+        from: "+15550001111",
+        to: "+15550002222",
+      });
     const c = cli();
     expect(await c.run("show", ids[0]!.slice(0, 12))).toBe(0);
     expect(c.out.join("\n")).toContain(`call ${ids[0]}`);
@@ -104,8 +127,18 @@ describe("voicecall CLI", () => {
     try {
       await waitFor(() => c.err.includes("tailing"), "tail subscribed", 10_000, 50);
       await own.restartNats();
-      await waitFor(() => c.err.some((l) => l.startsWith("tail: lost the NATS connection")), "disconnect line", 15_000, 100);
-      await waitFor(() => c.err.some((l) => l === "tail: NATS connection back; following events again"), "reconnect line", 15_000, 100);
+      await waitFor(
+        () => c.err.some((l) => l.startsWith("tail: lost the NATS connection")),
+        "disconnect line",
+        15_000,
+        100,
+      );
+      await waitFor(
+        () => c.err.some((l) => l === "tail: NATS connection back; following events again"),
+        "reconnect line",
+        15_000,
+        100,
+      );
     } finally {
       c.ac.abort();
       expect(await done).toBe(0);
@@ -116,16 +149,29 @@ describe("voicecall CLI", () => {
   it("tail prints live events for a call", async () => {
     const c = cli();
     const done = c.run("tail", "cli-call-1", "--count", "1");
-    await waitFor(async () => {
-      bus.publish(subjects.evt("cli-call-1"), CallEvent, { type: "dtmf", v: 1, callId: "cli-call-1", ts: Date.now(), streamSid: "MZ1", digit: "7" });
-      return c.out.length > 0;
-    }, "tail output", 10_000, 200);
+    await waitFor(
+      async () => {
+        bus.publish(subjects.evt("cli-call-1"), CallEvent, {
+          type: "dtmf",
+          v: 1,
+          callId: "cli-call-1",
+          ts: Date.now(),
+          streamSid: "MZ1",
+          digit: "7",
+        });
+        return c.out.length > 0;
+      },
+      "tail output",
+      10_000,
+      200,
+    );
     expect(await done).toBe(0);
     expect(c.out[0]).toMatch(/cli-call-1\s+dtmf\s+streamSid="MZ1" digit="7"/);
   });
 
   it("latency prints percentiles of recorded turns", async () => {
-    for (const ms of [100, 200, 300, 400]) await store.recordTurn({ callId: "cli-call-1", kind: "reply", latencyMs: ms, ts: Date.now() });
+    for (const ms of [100, 200, 300, 400])
+      await store.recordTurn({ callId: "cli-call-1", kind: "reply", latencyMs: ms, ts: Date.now() });
     const c = cli();
     expect(await c.run("latency", "--since", "1h", "--json")).toBe(0);
     const rows = JSON.parse(c.out[0]!);

@@ -11,7 +11,11 @@ export const cliSchema = z.object({
   REDIS_SENTINEL_NAME: z.string().min(1).default("mymaster"),
   PUBLIC_URL: z.string().url().optional().describe("e.g. https://voice.example.com"),
   /** Where doctor connects for PUBLIC_URL when the name leads elsewhere from here (compose: caddy:443). */
-  PUBLIC_URL_VIA: z.string().regex(/^\[?[^\]\s]+\]?:\d+$/, "expected host:port").optional().describe("e.g. caddy:443"),
+  PUBLIC_URL_VIA: z
+    .string()
+    .regex(/^\[?[^\]\s]+\]?:\d+$/, "expected host:port")
+    .optional()
+    .describe("e.g. caddy:443"),
   TWILIO_AUTH_TOKEN: z.string().optional(),
   TWILIO_ACCOUNT_SID: z.string().optional(),
   TWILIO_API_BASE_URL: z.string().url().optional(),

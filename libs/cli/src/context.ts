@@ -24,7 +24,11 @@ export class Ctx {
     readonly signal: AbortSignal,
   ) {
     this.api = new ApiClient(config, () => this.ca());
-    this.log = createLogger({ service: "cli", level: "warn", destination: { write: (s: string) => void err(s.trimEnd()) } as never });
+    this.log = createLogger({
+      service: "cli",
+      level: "warn",
+      destination: { write: (s: string) => void err(s.trimEnd()) } as never,
+    });
   }
 
   /**
@@ -38,7 +42,9 @@ export class Ctx {
       try {
         this.caP = { file, pem: readFileSync(file) };
       } catch (err) {
-        throw new Error(`${this.caFile ? "--ca" : "CADDY_CA"} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new Error(
+          `${this.caFile ? "--ca" : "CADDY_CA"} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
     }
     return this.caP.pem;
@@ -58,7 +64,12 @@ export class Ctx {
   }
 
   bus(): Promise<Bus> {
-    this.busP ??= connectBus({ url: this.config.NATS_URL, name: "voicecall-cli", log: this.log, waitOnFirstConnect: false });
+    this.busP ??= connectBus({
+      url: this.config.NATS_URL,
+      name: "voicecall-cli",
+      log: this.log,
+      waitOnFirstConnect: false,
+    });
     return this.busP;
   }
 
@@ -71,7 +82,8 @@ export class Ctx {
     if (/^CA[0-9a-f]{32}$/i.test(id)) return store.callIdBySid(id);
     if (await store.getCall(id)) return id;
     const matches = id.length >= 6 ? await store.callIdsByPrefix(id) : [];
-    if (matches.length > 1) throw new Error(`${id} is the start of ${matches.length} calls: ${matches.join(", ")}; give more of the id`);
+    if (matches.length > 1)
+      throw new Error(`${id} is the start of ${matches.length} calls: ${matches.join(", ")}; give more of the id`);
     return matches[0] ?? id;
   }
 

@@ -3,11 +3,25 @@ export function table(rows: Record<string, string | number | undefined>[], colum
   if (rows.length === 0) return "(none)";
   const cell = (v: unknown) => (v === undefined || v === null ? "" : String(v));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join("\n");
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [
+    line(columns),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map((r) => line(columns.map((c) => cell(r[c])))),
+  ].join("\n");
 }
 
-export const iso = (ms?: number): string => (ms ? new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "");
+export const iso = (ms?: number): string =>
+  ms
+    ? new Date(ms)
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, "Z")
+    : "";
 
 export function ago(ms: number, now = Date.now()): string {
   const s = Math.round((now - ms) / 1000);

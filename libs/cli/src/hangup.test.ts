@@ -16,7 +16,16 @@ const answers: Record<string, [number, unknown]> = {
   ended: [409, { error: "call already ended", state: "completed" }],
   missing: [404, { error: "no such call" }],
   down: [503, { error: "twilio unreachable", reason: "connect ECONNREFUSED 127.0.0.1:443", callId: "down" }],
-  refused: [502, { error: "twilio rejected: 20003 Authenticate", reason: "Authenticate", code: 20003, twilioStatus: 401, callId: "refused" }],
+  refused: [
+    502,
+    {
+      error: "twilio rejected: 20003 Authenticate",
+      reason: "Authenticate",
+      code: 20003,
+      twilioStatus: 401,
+      callId: "refused",
+    },
+  ],
 };
 
 beforeAll(async () => {
@@ -37,7 +46,17 @@ afterAll(async () => {
 async function hangup(id: string) {
   const out: string[] = [];
   const err: string[] = [];
-  const ctx = new Ctx(cliConfig({ REDIS_URL: s.redisUrl, NATS_URL: s.natsUrl, API_TOKEN: "t", API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}` }), (l) => out.push(l), (l) => err.push(l), new AbortController().signal);
+  const ctx = new Ctx(
+    cliConfig({
+      REDIS_URL: s.redisUrl,
+      NATS_URL: s.natsUrl,
+      API_TOKEN: "t",
+      API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+    }),
+    (l) => out.push(l),
+    (l) => err.push(l),
+    new AbortController().signal,
+  );
   try {
     return { code: await runCli(ctx, ["hangup", id]), out: out.join("\n"), err: err.join("\n") };
   } finally {
@@ -57,8 +76,14 @@ describe("voicecall hangup", () => {
     expect(await hangup("missing")).toMatchObject({ code: 2, err: "no call missing" });
   });
   it("503 and 502: one line with the gateway's reason (exit 1)", async () => {
-    expect(await hangup("down")).toMatchObject({ code: 1, err: "hangup of down failed (503): twilio unreachable (connect ECONNREFUSED 127.0.0.1:443)" });
-    expect(await hangup("refused")).toMatchObject({ code: 1, err: "hangup of refused failed (502): twilio rejected: 20003 Authenticate" });
+    expect(await hangup("down")).toMatchObject({
+      code: 1,
+      err: "hangup of down failed (503): twilio unreachable (connect ECONNREFUSED 127.0.0.1:443)",
+    });
+    expect(await hangup("refused")).toMatchObject({
+      code: 1,
+      err: "hangup of refused failed (502): twilio rejected: 20003 Authenticate",
+    });
   });
   it("any other error answer: the same one line, with its status", async () => {
     expect(await hangup("other")).toMatchObject({ code: 1, err: "hangup of other failed (500): internal error" });

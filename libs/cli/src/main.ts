@@ -8,7 +8,12 @@ process.on("SIGINT", () => ac.abort());
 process.on("SIGTERM", () => ac.abort());
 
 try {
-  const ctx = new Ctx(cliConfig(process.env), (l) => process.stdout.write(l + "\n"), (l) => process.stderr.write(l + "\n"), ac.signal);
+  const ctx = new Ctx(
+    cliConfig(process.env),
+    (l) => process.stdout.write(l + "\n"),
+    (l) => process.stderr.write(l + "\n"),
+    ac.signal,
+  );
   const code = await runCli(ctx, process.argv.slice(2)).finally(() => ctx.close());
   process.exit(code);
 } catch (err) {

@@ -18,7 +18,10 @@ const commands: Record<string, { run: Command; help: string }> = {
   hangup: { run: hangupCommand, help: "hangup <callId|CallSid>" },
   latency: { run: latencyCommand, help: "latency [--since 1h]       per-turn latency percentiles" },
   events: { run: eventsCommand, help: "events [resend <id>|--all]  undelivered call events, dead letters, resend" },
-  mcp: { run: mcpCommand, help: "mcp [--http [--port 3100] [--host 127.0.0.1]]  call tools for AI agents (Model Context Protocol)" },
+  mcp: {
+    run: mcpCommand,
+    help: "mcp [--http [--port 3100] [--host 127.0.0.1]]  call tools for AI agents (Model Context Protocol)",
+  },
   doctor: { run: doctorCommand, help: "doctor [--public-url URL] [--allow-local] [--ca file] [--via host:port]" },
   simulate: {
     run: async (ctx, args, flags) => (await import("./commands/simulate")).simulateCommand(ctx, args, flags),
@@ -26,7 +29,21 @@ const commands: Record<string, { run: Command; help: string }> = {
   },
 };
 
-const stringFlags = ["mode", "message", "from", "since", "count", "public-url", "ca", "via", "wav", "to", "api", "port", "host"];
+const stringFlags = [
+  "mode",
+  "message",
+  "from",
+  "since",
+  "count",
+  "public-url",
+  "ca",
+  "via",
+  "wav",
+  "to",
+  "api",
+  "port",
+  "host",
+];
 
 export function usage(): string {
   return [

@@ -32,7 +32,12 @@ describe("parseConfig", () => {
       expect.unreachable();
     } catch (err) {
       const lines = (err as Error).message.split("\n");
-      expect(lines.map((l) => /^config: (\w+) is/.exec(l)?.[1]).sort()).toEqual(["LOG_LEVEL", "NATS_URL", "PORT", "PUBLIC_URL"]);
+      expect(lines.map((l) => /^config: (\w+) is/.exec(l)?.[1]).sort()).toEqual([
+        "LOG_LEVEL",
+        "NATS_URL",
+        "PORT",
+        "PUBLIC_URL",
+      ]);
       expect((err as ConfigError).variable).toBe(lines[0]!.split(" ")[1]);
     }
   });
@@ -43,14 +48,27 @@ describe("parseConfig", () => {
     expect(parseConfig(schema, { PUBLIC_URL: "https://x.example", PORT: "" }).PORT).toBe(3000);
   });
   it("takes a list of NATS URLs (a cluster) and names NATS_URL when one entry is bad", () => {
-    expect(parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222, nats://n2:4222,tls://n3:4222" }).NATS_URL).toContain("n3");
-    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222,http://n2:4222" })).toThrow(/^config: NATS_URL is invalid: .*comma-separated/);
-    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222," })).toThrow(/NATS_URL is invalid/);
+    expect(
+      parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222, nats://n2:4222,tls://n3:4222" })
+        .NATS_URL,
+    ).toContain("n3");
+    expect(() =>
+      parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222,http://n2:4222" }),
+    ).toThrow(/^config: NATS_URL is invalid: .*comma-separated/);
+    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", NATS_URL: "nats://n1:4222," })).toThrow(
+      /NATS_URL is invalid/,
+    );
   });
   it("takes Redis sentinels as host:port list and names REDIS_SENTINELS when malformed", () => {
     const c = parseConfig(schema, { PUBLIC_URL: "https://x.example", REDIS_SENTINELS: "s0:26379,s1:26379" });
-    expect(c).toMatchObject({ REDIS_SENTINELS: "s0:26379,s1:26379", REDIS_SENTINEL_NAME: "mymaster", REDIS_WAIT_MS: 500 });
-    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", REDIS_SENTINELS: "redis://s0:26379" })).toThrow(/^config: REDIS_SENTINELS is invalid/);
+    expect(c).toMatchObject({
+      REDIS_SENTINELS: "s0:26379,s1:26379",
+      REDIS_SENTINEL_NAME: "mymaster",
+      REDIS_WAIT_MS: 500,
+    });
+    expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", REDIS_SENTINELS: "redis://s0:26379" })).toThrow(
+      /^config: REDIS_SENTINELS is invalid/,
+    );
   });
   it("rejects a bad port", () => {
     expect(() => parseConfig(schema, { PUBLIC_URL: "https://x.example", PORT: "70000" })).toThrow(/PORT is invalid/);

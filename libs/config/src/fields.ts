@@ -5,18 +5,25 @@ export const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
-export const port = (def: number) =>
-  z.coerce.number().int().min(0).max(65535).default(def).describe("e.g. 3000");
+export const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def).describe("e.g. 3000");
 
-export const ms = (def: number) => z.coerce.number().int().nonnegative().default(def).describe("milliseconds, e.g. 5000");
+export const ms = (def: number) =>
+  z.coerce.number().int().nonnegative().default(def).describe("milliseconds, e.g. 5000");
 
 /** One NATS URL, or a comma-separated list of a cluster's nodes (the client tries each and fails over). */
 export const natsUrl = z
   .string()
-  .refine((v) => v.split(",").every((u) => /^(nats|tls):\/\/[^\s,]+$/.test(u.trim())), "must be nats://host:port, or a comma-separated list of them")
+  .refine(
+    (v) => v.split(",").every((u) => /^(nats|tls):\/\/[^\s,]+$/.test(u.trim())),
+    "must be nats://host:port, or a comma-separated list of them",
+  )
   .default("nats://127.0.0.1:4222")
   .describe("e.g. nats://nats:4222 or nats://n1:4222,nats://n2:4222,nats://n3:4222");
-export const redisUrl = z.string().regex(/^rediss?:\/\/.+/, "must be redis://host:port").default("redis://127.0.0.1:6379").describe("e.g. redis://redis:6379");
+export const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/.+/, "must be redis://host:port")
+  .default("redis://127.0.0.1:6379")
+  .describe("e.g. redis://redis:6379");
 
 /** The public https origin Twilio reaches, without a trailing slash or path. */
 export const publicUrl = z
@@ -26,7 +33,8 @@ export const publicUrl = z
   .transform((u) => u.replace(/\/+$/, ""))
   .describe("e.g. https://voice.example.com");
 
-export const secret = (what: string) => z.string().min(16, `${what} must be at least 16 characters`).describe("e.g. output of `openssl rand -hex 32`");
+export const secret = (what: string) =>
+  z.string().min(16, `${what} must be at least 16 characters`).describe("e.g. output of `openssl rand -hex 32`");
 
 export const logLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
 

@@ -23,7 +23,14 @@ export const callStates = [
 export const CallState = z.enum(callStates);
 export type CallState = z.infer<typeof CallState>;
 
-export const terminalStates: readonly CallState[] = ["completed", "busy", "no-answer", "failed", "canceled", "rejected"];
+export const terminalStates: readonly CallState[] = [
+  "completed",
+  "busy",
+  "no-answer",
+  "failed",
+  "canceled",
+  "rejected",
+];
 export const isTerminal = (s: CallState): boolean => terminalStates.includes(s);
 
 export const Direction = z.enum(["inbound", "outbound"]);

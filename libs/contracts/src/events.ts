@@ -6,10 +6,20 @@ const e = <T extends string, S extends z.ZodRawShape>(type: T, shape: S) =>
 
 /** Events on `vc.call.<id>.evt`. */
 export const CallEvent = z.discriminatedUnion("type", [
-  e("call.state", { state: CallState, prev: CallState.optional(), callSid: z.string().optional(), reason: z.string().optional() }),
+  e("call.state", {
+    state: CallState,
+    prev: CallState.optional(),
+    callSid: z.string().optional(),
+    reason: z.string().optional(),
+  }),
   e("amd.result", { answeredBy: AnsweredBy }),
   /** `greeting`: the utterance id media is already playing the pre-rendered greeting as (the agent does not say it). */
-  e("stream.started", { streamSid: z.string(), callSid: z.string(), worker: z.string(), greeting: z.string().optional() }),
+  e("stream.started", {
+    streamSid: z.string(),
+    callSid: z.string(),
+    worker: z.string(),
+    greeting: z.string().optional(),
+  }),
   e("stream.stopped", {
     streamSid: z.string(),
     reason: z.enum(["stop", "closed", "drain", "error", "replaced"]),
@@ -50,11 +60,26 @@ export const CallEvent = z.discriminatedUnion("type", [
     falseInterruptions: z.number().int().optional(),
   }),
   /** Realtime engine: what the model said, written once heard (or cut: `interrupted`, only the heard share). */
-  e("transcript.agent", { streamSid: z.string(), utteranceId: z.string(), text: z.string(), interrupted: z.boolean().optional() }),
+  e("transcript.agent", {
+    streamSid: z.string(),
+    utteranceId: z.string(),
+    text: z.string(),
+    interrupted: z.boolean().optional(),
+  }),
   /** Realtime engine: the model's vendor failed (code as the vendor gave it; never a key). */
-  e("realtime.error", { streamSid: z.string(), code: z.string(), message: z.string(), action: z.enum(["reconnect", "apology", "ignored"]) }),
+  e("realtime.error", {
+    streamSid: z.string(),
+    code: z.string(),
+    message: z.string(),
+    action: z.enum(["reconnect", "apology", "ignored"]),
+  }),
   e("dtmf", { streamSid: z.string(), digit: z.string().regex(/^[0-9*#A-D]$/) }),
-  e("tts.error", { utteranceId: z.string(), provider: z.string(), message: z.string(), fallback: z.string().optional() }),
+  e("tts.error", {
+    utteranceId: z.string(),
+    provider: z.string(),
+    message: z.string(),
+    fallback: z.string().optional(),
+  }),
   e("tts.first-chunk", { utteranceId: z.string(), provider: z.string(), latencyMs: z.number(), cached: z.boolean() }),
   /** Operator asked (HTTP API) for the agent to say something. */
   e("operator.say", { text: z.string().min(1).max(2000) }),
@@ -97,7 +122,11 @@ export const SayMessage = z.discriminatedUnion("type", [
 export type SayMessage = z.infer<typeof SayMessage>;
 
 /** `vc.tts.prerender`: render and cache this text now (greeting while the phone rings). */
-export const PrerenderRequest = z.object({ type: z.literal("prerender"), ...envelope, text: z.string().min(1).max(5000) });
+export const PrerenderRequest = z.object({
+  type: z.literal("prerender"),
+  ...envelope,
+  text: z.string().min(1).max(5000),
+});
 export type PrerenderRequest = z.infer<typeof PrerenderRequest>;
 
 /** `vc.call.<id>.ctl`: control to the stream owner, never behind audio. */

@@ -2,7 +2,9 @@ import { z } from "zod";
 import { AnsweredBy, CallEngine, CallMode, CallState, Direction } from "./common";
 
 const num = z.coerce.number();
-const bool = z.union([z.boolean(), z.enum(["0", "1", "true", "false"])]).transform((v) => v === true || v === "1" || v === "true");
+const bool = z
+  .union([z.boolean(), z.enum(["0", "1", "true", "false"])])
+  .transform((v) => v === true || v === "1" || v === "true");
 
 /**
  * `vc:call:<callId>` hash. Redis gives strings back, so numbers and booleans are coerced.

@@ -4,7 +4,14 @@ import { AnsweredBy, CallMode, CallState, Direction } from "./common";
 const num = z.coerce.number();
 
 /** What the user's server hears about a call (EVENT_WEBHOOK_URL, or `eventWebhookUrl` per call). */
-export const WebhookEventType = z.enum(["call.created", "call.answered", "transcript", "tool.called", "dtmf", "call.ended"]);
+export const WebhookEventType = z.enum([
+  "call.created",
+  "call.answered",
+  "transcript",
+  "tool.called",
+  "dtmf",
+  "call.ended",
+]);
 export type WebhookEventType = z.infer<typeof WebhookEventType>;
 
 /**
@@ -91,7 +98,13 @@ export type EndOfCallReport = z.infer<typeof EndOfCallReport>;
 
 /** `data` per event type, as the receiver gets it. */
 export const WebhookEventData = {
-  "call.created": z.object({ direction: Direction, mode: CallMode, from: z.string(), to: z.string(), state: CallState }),
+  "call.created": z.object({
+    direction: Direction,
+    mode: CallMode,
+    from: z.string(),
+    to: z.string(),
+    state: CallState,
+  }),
   "call.answered": z.object({ state: CallState, prev: CallState.optional() }),
   transcript: TranscriptLine,
   "tool.called": z.object({ name: z.string(), args: z.record(z.unknown()) }),

@@ -21,6 +21,9 @@ const words = new Set(BACKCHANNEL_PHRASES.flatMap((p) => p.split(" ")));
 
 /** True when `text` has words and all of them are backchannel sounds ("uh huh", "mm"). */
 export function isBackchannel(text: string): boolean {
-  const w = text.toLowerCase().split(/[^a-z-]+/).filter(Boolean);
+  const w = text
+    .toLowerCase()
+    .split(/[^a-z-]+/)
+    .filter(Boolean);
   return w.length > 0 && w.every((x) => words.has(x));
 }

@@ -11,9 +11,13 @@ describe("dialogue script", () => {
   });
 
   it("rejects a broken script with the path of the problem", () => {
-    expect(() => parseScript("greeting: hi\nfallback: f\nreprompt: r\ngoodbye: g\nvoicemail: v\nintents: []\n")).toThrow(/intents/);
     expect(() =>
-      parseScript("greeting: hi\nfallback: f\nreprompt: r\ngoodbye: g\nvoicemail: v\nintents:\n  - {name: a, examples: [x], reply: y, after: nope}\n"),
+      parseScript("greeting: hi\nfallback: f\nreprompt: r\ngoodbye: g\nvoicemail: v\nintents: []\n"),
+    ).toThrow(/intents/);
+    expect(() =>
+      parseScript(
+        "greeting: hi\nfallback: f\nreprompt: r\ngoodbye: g\nvoicemail: v\nintents:\n  - {name: a, examples: [x], reply: y, after: nope}\n",
+      ),
     ).toThrow(/unknown intent nope/);
   });
 

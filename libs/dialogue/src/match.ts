@@ -52,7 +52,12 @@ function scoreExample(example: string[], said: string[], saidText: string): numb
  * Follow-ups (`after`) only match right after their parent answered, and win ties there;
  * a digit-only text ("1") also matches an intent's `dtmf` key.
  */
-export function matchIntent(script: DialogueScript, text: string, state: MatchState = {}, threshold = 0.5): IntentMatch | null {
+export function matchIntent(
+  script: DialogueScript,
+  text: string,
+  state: MatchState = {},
+  threshold = 0.5,
+): IntentMatch | null {
   const said = words(text);
   const saidText = said.join(" ");
   let best: IntentMatch | null = null;
@@ -70,5 +75,7 @@ export function matchIntent(script: DialogueScript, text: string, state: MatchSt
 export function intentByReply(script: DialogueScript, text: string): Intent | undefined {
   const t = normalize(text);
   if (!t) return undefined;
-  return script.intents.find((i) => normalize(i.reply) === t) ?? script.intents.find((i) => normalize(i.reply).startsWith(t));
+  return (
+    script.intents.find((i) => normalize(i.reply) === t) ?? script.intents.find((i) => normalize(i.reply).startsWith(t))
+  );
 }

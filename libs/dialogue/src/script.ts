@@ -22,14 +22,20 @@ export const Intent = z.object({
   /** Only matches right after this intent answered (follow-up questions like yes/no). */
   after: z.string().optional(),
   /** A keypad digit that selects this intent. */
-  dtmf: z.string().regex(/^[0-9*#]$/).optional(),
+  dtmf: z
+    .string()
+    .regex(/^[0-9*#]$/)
+    .optional(),
 });
 export type Intent = z.infer<typeof Intent>;
 
 /** The built-in agent's dialogue. All texts are spoken as they are. */
 export const DialogueScript = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9_]+$/).default("dialogue"),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_]+$/)
+      .default("dialogue"),
     greeting: z.string().min(1),
     /** Said when nothing matches. */
     fallback: z.string().min(1),
@@ -48,7 +54,8 @@ export const DialogueScript = z
       names.add(i.name);
     }
     for (const i of s.intents)
-      if (i.after && !names.has(i.after)) ctx.addIssue({ code: "custom", message: `intent ${i.name}: after names unknown intent ${i.after}` });
+      if (i.after && !names.has(i.after))
+        ctx.addIssue({ code: "custom", message: `intent ${i.name}: after names unknown intent ${i.after}` });
   });
 export type DialogueScript = z.infer<typeof DialogueScript>;
 

@@ -18,7 +18,11 @@ function axiosLikeError(): Error {
   Object.assign(e, {
     name: "AxiosError",
     code: "ECONNREFUSED",
-    config: { url: `https://${sid}:${authToken}@api.twilio.com/2010-04-01/Accounts/${sid}/Calls.json`, headers: { Accept: "application/json", Authorization: `Basic ${basic}` }, auth: { username: sid, password: authToken } },
+    config: {
+      url: `https://${sid}:${authToken}@api.twilio.com/2010-04-01/Accounts/${sid}/Calls.json`,
+      headers: { Accept: "application/json", Authorization: `Basic ${basic}` },
+      auth: { username: sid, password: authToken },
+    },
     request: { _header: `POST /2010-04-01/Accounts/${sid}/Calls.json HTTP/1.1\r\nAuthorization: Basic ${basic}\r\n` },
   });
   return e;
@@ -27,7 +31,15 @@ function axiosLikeError(): Error {
 describe("logger", () => {
   it("writes JSON with service, callId and callSid, and redacts secrets and pii", () => {
     const { log, out, text } = capture();
-    callLogger(log, "call-1", "CA1").info({ authToken: "s3cr3t", headers: { authorization: "Bearer abc" }, pii: { from: "+15551234567" }, customParameters: { token: "tok-123" } }, "webhook");
+    callLogger(log, "call-1", "CA1").info(
+      {
+        authToken: "s3cr3t",
+        headers: { authorization: "Bearer abc" },
+        pii: { from: "+15551234567" },
+        customParameters: { token: "tok-123" },
+      },
+      "webhook",
+    );
     const line = JSON.parse(out[0]!);
     expect(line).toMatchObject({ service: "gateway", callId: "call-1", callSid: "CA1", msg: "webhook" });
     for (const secret of ["s3cr3t", "Bearer abc", "+15551234567", "tok-123"]) expect(text()).not.toContain(secret);
@@ -37,13 +49,24 @@ describe("logger", () => {
     const { log, text } = capture();
     log.warn(
       {
-        a: { b: { c: { Authorization: "Basic Zm9vOmJhcg==", "xi-api-key": "xi-key-1234", "Api-Key": "apikey-5678", TOKEN: "tok-9012", X_Twilio_Signature: "sig-3456" } } },
+        a: {
+          b: {
+            c: {
+              Authorization: "Basic Zm9vOmJhcg==",
+              "xi-api-key": "xi-key-1234",
+              "Api-Key": "apikey-5678",
+              TOKEN: "tok-9012",
+              X_Twilio_Signature: "sig-3456",
+            },
+          },
+        },
         list: [{ headers: { "Proxy-Authorization": "Bearer pppppppp" } }],
         nested: { pii: { to: "+15557654321" } },
       },
       "deep",
     );
-    for (const s of ["Zm9vOmJhcg==", "xi-key-1234", "apikey-5678", "tok-9012", "sig-3456", "pppppppp", "+15557654321"]) expect(text()).not.toContain(s);
+    for (const s of ["Zm9vOmJhcg==", "xi-key-1234", "apikey-5678", "tok-9012", "sig-3456", "pppppppp", "+15557654321"])
+      expect(text()).not.toContain(s);
     expect(JSON.parse(text()).a.b.c.Authorization).toBe("[redacted]");
   });
 
@@ -54,7 +77,11 @@ describe("logger", () => {
     const lines = text();
     for (const s of [authToken, basic, `${sid}:${authToken}`]) expect(lines).not.toContain(s);
     const first = JSON.parse(lines.split("\n")[0]!);
-    expect(first.err).toMatchObject({ type: "AxiosError", code: "ECONNREFUSED", message: "connect ECONNREFUSED 127.0.0.1:9" });
+    expect(first.err).toMatchObject({
+      type: "AxiosError",
+      code: "ECONNREFUSED",
+      message: "connect ECONNREFUSED 127.0.0.1:9",
+    });
     expect(first.err.url).toBe(`https://api.twilio.com/2010-04-01/Accounts/${sid}/Calls.json`);
     expect(first.err.config).toBeUndefined();
   });
@@ -73,18 +100,35 @@ describe("safeError and friends", () => {
   it("keeps the cause chain's codes (fetch failed → ECONNREFUSED)", () => {
     const inner = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
     const outer = new TypeError("fetch failed", { cause: inner });
-    expect(safeError(outer)).toMatchObject({ type: "TypeError", message: "fetch failed", cause: { code: "ECONNREFUSED" } });
+    expect(safeError(outer)).toMatchObject({
+      type: "TypeError",
+      message: "fetch failed",
+      cause: { code: "ECONNREFUSED" },
+    });
     expect(errorReason(outer)).toBe("fetch failed (ECONNREFUSED)");
   });
 
   it("strips user:password and credential query values from URLs", () => {
-    expect(safeUrl("wss://user:pw@api.deepgram.com/v1/listen?token=abc&model=nova")).toBe("wss://api.deepgram.com/v1/listen?token=redacted&model=nova");
+    expect(safeUrl("wss://user:pw@api.deepgram.com/v1/listen?token=abc&model=nova")).toBe(
+      "wss://api.deepgram.com/v1/listen?token=redacted&model=nova",
+    );
   });
 
   it("reads a vendor's message from its error body and drops an echoed key", () => {
-    expect(vendorMessage(JSON.stringify({ error: { message: "Incorrect API key provided: sk-123456789", type: "invalid_request_error" } }), ["sk-123456789"])).toBe("Incorrect API key provided: [redacted]");
-    expect(vendorMessage(JSON.stringify({ detail: { status: "invalid_api_key", message: "Invalid API key" } }))).toBe("Invalid API key");
-    expect(vendorMessage(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials." }))).toBe("Invalid credentials.");
+    expect(
+      vendorMessage(
+        JSON.stringify({
+          error: { message: "Incorrect API key provided: sk-123456789", type: "invalid_request_error" },
+        }),
+        ["sk-123456789"],
+      ),
+    ).toBe("Incorrect API key provided: [redacted]");
+    expect(vendorMessage(JSON.stringify({ detail: { status: "invalid_api_key", message: "Invalid API key" } }))).toBe(
+      "Invalid API key",
+    );
+    expect(vendorMessage(JSON.stringify({ err_code: "INVALID_AUTH", err_msg: "Invalid credentials." }))).toBe(
+      "Invalid credentials.",
+    );
     expect(vendorMessage("upstream connect error")).toBe("upstream connect error");
   });
 });

@@ -32,7 +32,8 @@ export function redactDeep(value: unknown, depth = 0, seen = new WeakSet<object>
   if (value instanceof Map) return redactDeep(Object.fromEntries(value), depth, seen);
   if (value instanceof Date) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== "" ? CENSOR : redactDeep(v, depth + 1, seen);
+  for (const [k, v] of Object.entries(value))
+    out[k] = isSecretKey(k) && v !== undefined && v !== null && v !== "" ? CENSOR : redactDeep(v, depth + 1, seen);
   return out;
 }
 
@@ -46,7 +47,15 @@ export function secretForms(secrets: readonly (string | undefined)[]): string[] 
   for (const s of secrets) {
     if (!s || s.length < 8) continue;
     const b64 = Buffer.from(s).toString("base64");
-    for (const f of [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s), b64, b64.replace(/=+$/, ""), Buffer.from(s).toString("base64url")]) forms.add(f);
+    for (const f of [
+      s,
+      JSON.stringify(s).slice(1, -1),
+      encodeURIComponent(s),
+      b64,
+      b64.replace(/=+$/, ""),
+      Buffer.from(s).toString("base64url"),
+    ])
+      forms.add(f);
   }
   // Longest first, so a pair's form goes before the token inside it.
   return [...forms].sort((a, b) => b.length - a.length);

@@ -40,15 +40,22 @@ export function scrubCredentials(text: string): string {
   return text
     .replace(/\b(Basic|Bearer|Token)(\s+|%20)[A-Za-z0-9+/=._~-]{8,}/g, "$1$2[redacted]")
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/@"'\\]+@/gi, "$1[redacted]@")
-    .replace(/([?&](?:api[-_]?key|key|token|access[-_]?token|auth|password|secret|signature|sig)=)[^&\s"'\\]+/gi, "$1[redacted]");
+    .replace(
+      /([?&](?:api[-_]?key|key|token|access[-_]?token|auth|password|secret|signature|sig)=)[^&\s"'\\]+/gi,
+      "$1[redacted]",
+    );
 }
 
 const MAX_MESSAGE = 300;
 
 /** Reduce any thrown value to a `SafeError` (cause chain up to three deep). */
 export function safeError(err: unknown, depth = 0): SafeError {
-  if (err === null || typeof err !== "object") return { type: typeof err, message: scrubCredentials(String(err)).slice(0, MAX_MESSAGE) };
-  const e = err as Record<string, unknown> & { response?: { status?: unknown }; config?: { url?: unknown; baseURL?: unknown } };
+  if (err === null || typeof err !== "object")
+    return { type: typeof err, message: scrubCredentials(String(err)).slice(0, MAX_MESSAGE) };
+  const e = err as Record<string, unknown> & {
+    response?: { status?: unknown };
+    config?: { url?: unknown; baseURL?: unknown };
+  };
   const out: SafeError = {
     type: typeof e.name === "string" ? e.name : (err.constructor?.name ?? "Error"),
     message: scrubCredentials(String(e.message ?? "")).slice(0, MAX_MESSAGE),

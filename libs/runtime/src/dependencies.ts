@@ -23,7 +23,10 @@ export async function dependencyProblem(o: DependencyGateOptions): Promise<strin
     (async () => {
       if (!o.bus) return undefined;
       if (o.bus.nc.isClosed() || !o.bus.connected) return "nats unreachable: not connected";
-      const r = await within(o.bus.nc.flush().then(() => "ok"), ms).catch(() => "error");
+      const r = await within(
+        o.bus.nc.flush().then(() => "ok"),
+        ms,
+      ).catch(() => "error");
       return r === "ok" ? undefined : `nats unreachable: no answer within ${ms} ms`;
     })(),
     (async () => {

@@ -20,7 +20,10 @@ export function healthRouter(d: HealthDeps): Router {
     const problems: string[] = [];
     if (d.bus && (d.bus.nc.isClosed() || d.bus.nc.isDraining())) problems.push("nats closed");
     if (d.redis) {
-      const pong = await Promise.race([d.redis.ping().catch(() => "err"), new Promise((r) => setTimeout(() => r("timeout"), 1000))]);
+      const pong = await Promise.race([
+        d.redis.ping().catch(() => "err"),
+        new Promise((r) => setTimeout(() => r("timeout"), 1000)),
+      ]);
       if (pong !== "PONG") problems.push(`redis ${pong}`);
     }
     const extra = d.notReady?.();

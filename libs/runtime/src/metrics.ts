@@ -21,10 +21,28 @@ export function createMetrics(service: string, o: { activeCalls?: () => number |
       },
     }),
     streams: new client.Gauge({ name: "vc_streams", help: "Media streams open on this worker", registers: [registry] }),
-    framesIn: new client.Counter({ name: "vc_frames_in_total", help: "Media frames received from Twilio", registers: [registry] }),
-    framesOut: new client.Counter({ name: "vc_frames_out_total", help: "Media bytes/160 sent to Twilio", registers: [registry] }),
-    bargeIns: new client.Counter({ name: "vc_barge_ins_total", help: "Barge-ins (clear sent)", labelNames: ["kind"], registers: [registry] }),
-    errors: new client.Counter({ name: "vc_errors_total", help: "Errors by kind", labelNames: ["kind"], registers: [registry] }),
+    framesIn: new client.Counter({
+      name: "vc_frames_in_total",
+      help: "Media frames received from Twilio",
+      registers: [registry],
+    }),
+    framesOut: new client.Counter({
+      name: "vc_frames_out_total",
+      help: "Media bytes/160 sent to Twilio",
+      registers: [registry],
+    }),
+    bargeIns: new client.Counter({
+      name: "vc_barge_ins_total",
+      help: "Barge-ins (clear sent)",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
+    errors: new client.Counter({
+      name: "vc_errors_total",
+      help: "Errors by kind",
+      labelNames: ["kind"],
+      registers: [registry],
+    }),
     turnLatency: new client.Histogram({
       name: "vc_turn_latency_ms",
       help: "End of caller speech (or stream start, for greetings) to first reply audio sent, ms",

@@ -20,7 +20,8 @@ function procInfo(pid: number): ProcInfo | undefined {
   }
 }
 
-const isLauncher = (p: ProcInfo) => p.argv.some((a, i) => i < 2 && /(^|\/)(npm|npx)(-cli\.js)?$/.test(a)) || /^npm (exec|run)/.test(p.argv.join(" "));
+const isLauncher = (p: ProcInfo) =>
+  p.argv.some((a, i) => i < 2 && /(^|\/)(npm|npx)(-cli\.js)?$/.test(a)) || /^npm (exec|run)/.test(p.argv.join(" "));
 
 /**
  * The processes between this one and the npm/npx that launched it (at most `depth` levels up), when

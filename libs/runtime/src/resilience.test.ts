@@ -16,7 +16,8 @@ function scripted(attempts: { chunks: string[]; then: "end" | Error | "hang" }[]
     (async function* () {
       const a = attempts[Math.min(n++, attempts.length - 1)]!;
       for (const c of a.chunks) yield c;
-      if (a.then === "hang") await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+      if (a.then === "hang")
+        await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
       else if (a.then !== "end") throw a.then;
     })();
   return { open, attempts: () => n };
@@ -24,14 +25,33 @@ function scripted(attempts: { chunks: string[]; then: "end" | Error | "hang" }[]
 
 describe("provider resilience", () => {
   it("4xx is final except 408 and 429; 5xx is retryable", () => {
-    expect([400, 401, 403, 404, 408, 422, 429, 500, 503].map(retryableStatus)).toEqual([false, false, false, false, true, false, true, true, true]);
+    expect([400, 401, 403, 404, 408, 422, 429, 500, 503].map(retryableStatus)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      true,
+      true,
+      true,
+    ]);
     expect([0, 1, 2, 10].map((a) => backoffMs(a, 100))).toEqual([100, 200, 400, 2000]);
   });
 
   it("retries a retryable failure before the first chunk, then streams", async () => {
-    const p = scripted([{ chunks: [], then: new ProviderError("503", true) }, { chunks: ["a", "b"], then: "end" }]);
+    const p = scripted([
+      { chunks: [], then: new ProviderError("503", true) },
+      { chunks: ["a", "b"], then: "end" },
+    ]);
     const retried: string[] = [];
-    const out = await collect(resilientStream(p.open, policy, { signal: new AbortController().signal, label: "x", onRetry: (_, e) => retried.push(e.message) }));
+    const out = await collect(
+      resilientStream(p.open, policy, {
+        signal: new AbortController().signal,
+        label: "x",
+        onRetry: (_, e) => retried.push(e.message),
+      }),
+    );
     expect(out).toEqual(["a", "b"]);
     expect(p.attempts()).toBe(2);
     expect(retried).toEqual(["503"]);
@@ -39,12 +59,15 @@ describe("provider resilience", () => {
 
   it("does not retry a final error, nor any error after the first chunk", async () => {
     const final = scripted([{ chunks: [], then: new ProviderError("401", false, { status: 401 }) }]);
-    await expect(collect(resilientStream(final.open, policy, { signal: new AbortController().signal, label: "x" }))).rejects.toMatchObject({ status: 401, retryable: false });
+    await expect(
+      collect(resilientStream(final.open, policy, { signal: new AbortController().signal, label: "x" })),
+    ).rejects.toMatchObject({ status: 401, retryable: false });
     expect(final.attempts()).toBe(1);
     const mid = scripted([{ chunks: ["a"], then: new ProviderError("reset", true) }]);
     const got: string[] = [];
     const run = async () => {
-      for await (const c of resilientStream(mid.open, policy, { signal: new AbortController().signal, label: "x" })) got.push(c);
+      for await (const c of resilientStream(mid.open, policy, { signal: new AbortController().signal, label: "x" }))
+        got.push(c);
     };
     await expect(run()).rejects.toThrow("reset");
     expect(got).toEqual(["a"]);
@@ -53,13 +76,19 @@ describe("provider resilience", () => {
 
   it("times out a silent provider (retrying first) and a stall after the first chunk (final); an unknown error is final", async () => {
     const silent = scripted([{ chunks: [], then: "hang" }]);
-    await expect(collect(resilientStream(silent.open, policy, { signal: new AbortController().signal, label: "x" }))).rejects.toMatchObject({ kind: "timeout", retryable: true });
+    await expect(
+      collect(resilientStream(silent.open, policy, { signal: new AbortController().signal, label: "x" })),
+    ).rejects.toMatchObject({ kind: "timeout", retryable: true });
     expect(silent.attempts()).toBe(3);
     const stall = scripted([{ chunks: ["a"], then: "hang" }]);
-    await expect(collect(resilientStream(stall.open, policy, { signal: new AbortController().signal, label: "x" }))).rejects.toThrow(/timeout/);
+    await expect(
+      collect(resilientStream(stall.open, policy, { signal: new AbortController().signal, label: "x" })),
+    ).rejects.toThrow(/timeout/);
     expect(stall.attempts()).toBe(1);
     const odd = scripted([{ chunks: [], then: new TypeError("boom") }]);
-    await expect(collect(resilientStream(odd.open, policy, { signal: new AbortController().signal, label: "x" }))).rejects.toMatchObject({ name: "ProviderError", retryable: false, cause: expect.any(TypeError) });
+    await expect(
+      collect(resilientStream(odd.open, policy, { signal: new AbortController().signal, label: "x" })),
+    ).rejects.toMatchObject({ name: "ProviderError", retryable: false, cause: expect.any(TypeError) });
     expect(odd.attempts()).toBe(1);
   });
 
@@ -67,7 +96,9 @@ describe("provider resilience", () => {
     const ac = new AbortController();
     const p = scripted([{ chunks: [], then: "hang" }]);
     setTimeout(() => ac.abort(), 20);
-    await expect(collect(resilientStream(p.open, policy, { signal: ac.signal, label: "x" }))).rejects.toMatchObject({ name: "AbortError" });
+    await expect(collect(resilientStream(p.open, policy, { signal: ac.signal, label: "x" }))).rejects.toMatchObject({
+      name: "AbortError",
+    });
     expect(p.attempts()).toBe(1);
   });
 });

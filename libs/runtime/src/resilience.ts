@@ -30,7 +30,9 @@ export function retryableStatus(status: number): boolean {
 
 /** `provider answered HTTP 503: …` as a ProviderError; `detail` must already be scrubbed (vendorMessage). */
 export function statusError(provider: string, status: number, detail: string): ProviderError {
-  return new ProviderError(`${provider} answered HTTP ${status}: ${detail.slice(0, 200)}`, retryableStatus(status), { status });
+  return new ProviderError(`${provider} answered HTTP ${status}: ${detail.slice(0, 200)}`, retryableStatus(status), {
+    status,
+  });
 }
 
 /** Exponential back-off: `baseMs`·2^attempt, at most `maxMs`. */
@@ -89,7 +91,10 @@ export interface StreamOptions {
 export function asProviderError(label: string, err: unknown): ProviderError {
   if (err instanceof ProviderError) return err;
   if (isAbort(err)) return new ProviderError(`${label} aborted`, true, { kind: "network", cause: err });
-  return new ProviderError(`${label} failed: ${(err as Error)?.message ?? String(err)}`, false, { kind: "engine", cause: err });
+  return new ProviderError(`${label} failed: ${(err as Error)?.message ?? String(err)}`, false, {
+    kind: "engine",
+    cause: err,
+  });
 }
 
 /**
@@ -97,7 +102,11 @@ export function asProviderError(label: string, err: unknown): ProviderError {
  * (or the first-chunk timeout) backs off and opens again, up to `retries` times. After it, any failure
  * (or the idle timeout) is final. Errors come out as ProviderError; the caller's abort as AbortError.
  */
-export async function* resilientStream<T>(open: (signal: AbortSignal) => AsyncIterable<T>, p: StreamPolicy, o: StreamOptions): AsyncGenerator<T> {
+export async function* resilientStream<T>(
+  open: (signal: AbortSignal) => AsyncIterable<T>,
+  p: StreamPolicy,
+  o: StreamOptions,
+): AsyncGenerator<T> {
   for (let attempt = 0; ; attempt++) {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(o.signal.reason);
@@ -107,7 +116,12 @@ export async function* resilientStream<T>(open: (signal: AbortSignal) => AsyncIt
       let first: IteratorResult<T>;
       try {
         it = open(ctl.signal)[Symbol.asyncIterator]();
-        first = await next(it, p.firstChunkTimeoutMs, ctl, `${o.label} timeout: nothing within ${p.firstChunkTimeoutMs} ms`);
+        first = await next(
+          it,
+          p.firstChunkTimeoutMs,
+          ctl,
+          `${o.label} timeout: nothing within ${p.firstChunkTimeoutMs} ms`,
+        );
         if (first.done && o.empty) throw o.empty();
       } catch (err) {
         if (o.signal.aborted) throw abortError();

@@ -23,7 +23,9 @@ beforeAll(async () => {
   const m = createMetrics("test");
   m.bargeIns.inc({ kind: "real" });
   m.turnLatency.observe({ kind: "reply" }, 12);
-  const app = express().use(healthRouter({ bus, redis, notReady: () => (draining ? "draining" : undefined) })).use(metricsRouter(m));
+  const app = express()
+    .use(healthRouter({ bus, redis, notReady: () => (draining ? "draining" : undefined) }))
+    .use(metricsRouter(m));
   server = await new Promise((r) => {
     const srv = app.listen(0, "127.0.0.1", () => r(srv));
   });

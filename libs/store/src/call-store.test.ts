@@ -8,7 +8,14 @@ let s: Servers;
 let store: CallStore;
 let n = 0;
 const newCall = async (id = `call${++n}`) =>
-  store.createCall({ callId: id, direction: "outbound", mode: "conversation", from: "+15550000001", to: "+15550000002", greeting: "Hello" });
+  store.createCall({
+    callId: id,
+    direction: "outbound",
+    mode: "conversation",
+    from: "+15550000001",
+    to: "+15550000002",
+    greeting: "Hello",
+  });
 
 beforeAll(async () => {
   s = await startServers();
@@ -50,7 +57,13 @@ describe("CallStore", () => {
     const c = await newCall();
     for (let i = 0; i < 1000; i++) {
       const id = `${c.callId}-${i}`;
-      await store.createCall({ callId: id, direction: "outbound", mode: "notify", from: "+15550000001", to: "+15550000002" });
+      await store.createCall({
+        callId: id,
+        direction: "outbound",
+        mode: "notify",
+        from: "+15550000001",
+        to: "+15550000002",
+      });
       const seq = [...events, ...events.filter(() => Math.random() < 0.5)].sort(() => Math.random() - 0.5);
       await Promise.all(seq.map((st) => store.transition(id, st, "shuffle")));
       expect((await store.getCall(id))!.state).toBe("completed");
@@ -82,7 +95,10 @@ describe("CallStore", () => {
     await store.recordTurn({ callId: "t1", kind: "reply", latencyMs: 120, ts: t0 });
     await store.recordTurn({ callId: "t1", kind: "greeting", latencyMs: 8, ts: t0 });
     const got = await store.turns(t0 - 1000);
-    expect(got.filter((t) => t.callId === "t1").map((t) => [t.kind, t.latencyMs])).toEqual([["reply", 120], ["greeting", 8]]);
+    expect(got.filter((t) => t.callId === "t1").map((t) => [t.kind, t.latencyMs])).toEqual([
+      ["reply", 120],
+      ["greeting", 8],
+    ]);
     expect(await store.turns(Date.now() + 60_000)).toEqual([]);
   });
 

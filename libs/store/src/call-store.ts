@@ -37,7 +37,10 @@ export interface StoreOptions {
 /** After a WAIT timed out (replica down or lagging), writes stop waiting for this long: one slow WAIT per window, not one per write. */
 const SHORTFALL_BACKOFF_MS = 5000;
 
-type NewCall = Omit<CallRecord, "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel" | "engine"> & {
+type NewCall = Omit<
+  CallRecord,
+  "createdAt" | "updatedAt" | "greetingPlayed" | "streamCount" | "state" | "channel" | "engine"
+> & {
   state?: CallState;
   channel?: CallRecord["channel"];
   engine?: CallRecord["engine"];
@@ -75,13 +78,30 @@ export class CallStore {
   }
 
   async createCall(c: NewCall, now = Date.now()): Promise<CallRecord> {
-    const rec = CallRecord.parse({ ...c, state: c.state ?? "queued", createdAt: now, updatedAt: now, greetingPlayed: false, streamCount: 0 });
+    const rec = CallRecord.parse({
+      ...c,
+      state: c.state ?? "queued",
+      createdAt: now,
+      updatedAt: now,
+      greetingPlayed: false,
+      streamCount: 0,
+    });
     const fields = toHash(rec);
     const entry: TimelineEntry = { ts: now, state: rec.state, source: "create" };
-    const m = this.redis.multi().hset(keys.call(rec.callId), fields).rpush(keys.timeline(rec.callId), JSON.stringify(entry));
+    const m = this.redis
+      .multi()
+      .hset(keys.call(rec.callId), fields)
+      .rpush(keys.timeline(rec.callId), JSON.stringify(entry));
     if (rec.callSid) m.set(keys.callSid(rec.callSid), rec.callId, "PX", this.retentionMs);
     m.zadd(keys.active, now, rec.callId);
-    queueEvent(m, rec.callId, "call.created", now, { direction: rec.direction, mode: rec.mode, from: rec.from, to: rec.to, state: rec.state }, this.retentionMs);
+    queueEvent(
+      m,
+      rec.callId,
+      "call.created",
+      now,
+      { direction: rec.direction, mode: rec.mode, from: rec.from, to: rec.to, state: rec.state },
+      this.retentionMs,
+    );
     await m.exec();
     await this.replicated();
     return rec;
@@ -98,7 +118,11 @@ export class CallStore {
   }
 
   async linkCallSid(callId: string, callSid: string): Promise<void> {
-    await this.redis.multi().hset(keys.call(callId), "callSid", callSid).set(keys.callSid(callSid), callId, "PX", this.retentionMs).exec();
+    await this.redis
+      .multi()
+      .hset(keys.call(callId), "callSid", callSid)
+      .set(keys.callSid(callSid), callId, "PX", this.retentionMs)
+      .exec();
     await this.replicated();
   }
 
@@ -128,7 +152,13 @@ export class CallStore {
   }
 
   /** Move the call to `state` atomically; refuses backwards moves and leaving a terminal state. */
-  async transition(callId: string, state: CallState, source: string, reason = "", now = Date.now()): Promise<TransitionResult> {
+  async transition(
+    callId: string,
+    state: CallState,
+    source: string,
+    reason = "",
+    now = Date.now(),
+  ): Promise<TransitionResult> {
     const [result, prev] = (await this.redis.eval(
       TRANSITION,
       6,
@@ -154,7 +184,11 @@ export class CallStore {
    * (the key expires with the window, and at the latest with the call's retention).
    */
   async countReconnect(callId: string, windowMs: number): Promise<number> {
-    const [[, n]] = (await this.redis.multi().incr(keys.reconnects(callId)).pexpire(keys.reconnects(callId), windowMs, "NX").exec()) as [[null, number]];
+    const [[, n]] = (await this.redis
+      .multi()
+      .incr(keys.reconnects(callId))
+      .pexpire(keys.reconnects(callId), windowMs, "NX")
+      .exec()) as [[null, number]];
     return n;
   }
 
@@ -173,7 +207,9 @@ export class CallStore {
     const flat: string[] = [];
     for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
     const m = this.redis.multi().xadd(keys.transcript(callId), "*", ...flat);
-    const [[err, id]] = (await queueEvent(m, callId, "transcript", t.ts, t, this.retentionMs).exec()) as [[Error | null, string]];
+    const [[err, id]] = (await queueEvent(m, callId, "transcript", t.ts, t, this.retentionMs).exec()) as [
+      [Error | null, string],
+    ];
     if (err) throw err;
     await this.replicated();
     return id;
@@ -254,7 +290,11 @@ export class CallStore {
   /** The greeting tts rendered for this call while it rang (PrerenderedGreeting + audio), kept `ttlMs`. */
   async setPrerenderedGreeting(callId: string, text: string, audio: Uint8Array, ttlMs: number): Promise<void> {
     const rec = PrerenderedGreeting.parse({ text, bytes: audio.length, ts: Date.now() });
-    await this.redis.multi().set(keys.greeting(callId), JSON.stringify(rec), "PX", ttlMs).set(keys.greetingAudio(callId), Buffer.from(audio), "PX", ttlMs).exec();
+    await this.redis
+      .multi()
+      .set(keys.greeting(callId), JSON.stringify(rec), "PX", ttlMs)
+      .set(keys.greetingAudio(callId), Buffer.from(audio), "PX", ttlMs)
+      .exec();
   }
 
   /** Both in one round trip: media reads it on the way to the caller's first greeting frame. */
@@ -298,7 +338,23 @@ export class CallStore {
 
   async recordTurn(t: TurnMetric): Promise<void> {
     const v = TurnMetric.parse(t);
-    const m = this.redis.multi().xadd(keys.turns, "MAXLEN", "~", "100000", "*", "callId", v.callId, "kind", v.kind, "latencyMs", String(v.latencyMs), "ts", String(v.ts));
+    const m = this.redis
+      .multi()
+      .xadd(
+        keys.turns,
+        "MAXLEN",
+        "~",
+        "100000",
+        "*",
+        "callId",
+        v.callId,
+        "kind",
+        v.kind,
+        "latencyMs",
+        String(v.latencyMs),
+        "ts",
+        String(v.ts),
+      );
     m.rpush(keys.callTurns(v.callId), JSON.stringify(v));
     if (this.retentionMs > 0) m.pexpire(keys.callTurns(v.callId), this.retentionMs);
     await m.exec();

@@ -8,7 +8,13 @@ let s: Servers;
 let store: CallStore;
 let n = 0;
 const newCall = async (id = `ev${++n}`) =>
-  store.createCall({ callId: id, direction: "outbound", mode: "conversation", from: "+15550000001", to: "+15550000002" });
+  store.createCall({
+    callId: id,
+    direction: "outbound",
+    mode: "conversation",
+    from: "+15550000001",
+    to: "+15550000002",
+  });
 const types = async (callId: string) => (await store.events.after(callId, "0-0", 100)).map((i) => i.entry.type);
 
 beforeAll(async () => {
@@ -31,11 +37,26 @@ describe("event outbox", () => {
     await store.appendTranscript(c.callId, { role: "caller", text: "hi", ts: Date.now() });
     await store.transition(c.callId, "completed", "test", "hangup");
     await store.transition(c.callId, "failed", "test"); // refused: nothing
-    expect(await types(c.callId)).toEqual(["call.created", "call.answered", "transcript", "dtmf", "transcript", "call.ended"]);
+    expect(await types(c.callId)).toEqual([
+      "call.created",
+      "call.answered",
+      "transcript",
+      "dtmf",
+      "transcript",
+      "call.ended",
+    ]);
     const items = await store.events.after(c.callId, "0-0", 100);
-    expect(JSON.parse(items[0]!.entry.data)).toMatchObject({ direction: "outbound", to: "+15550000002", state: "queued" });
+    expect(JSON.parse(items[0]!.entry.data)).toMatchObject({
+      direction: "outbound",
+      to: "+15550000002",
+      state: "queued",
+    });
     expect(JSON.parse(items[2]!.entry.data)).toMatchObject({ role: "agent", text: "Hello" });
-    expect(JSON.parse(items[5]!.entry.data)).toMatchObject({ state: "completed", prev: "in-progress", reason: "hangup" });
+    expect(JSON.parse(items[5]!.entry.data)).toMatchObject({
+      state: "completed",
+      prev: "in-progress",
+      reason: "hangup",
+    });
     // Every key has a TTL.
     for (const k of [keys.events(c.callId)]) expect(await store.redis.pttl(k)).toBeGreaterThan(0);
   });
@@ -64,10 +85,28 @@ describe("event outbox", () => {
 
   it("keeps a failing head's attempts and dead letters with their exact body", async () => {
     const c = await newCall();
-    await store.events.failed(c.callId, { attempts: 3, firstFailureAt: 100, lastError: "receiver answered 503" }, Date.now() + 60_000);
-    expect(await store.events.state(c.callId)).toMatchObject({ attempts: 3, firstFailureAt: 100, lastError: "receiver answered 503", cursor: "0-0" });
+    await store.events.failed(
+      c.callId,
+      { attempts: 3, firstFailureAt: 100, lastError: "receiver answered 503" },
+      Date.now() + 60_000,
+    );
+    expect(await store.events.state(c.callId)).toMatchObject({
+      attempts: 3,
+      firstFailureAt: 100,
+      lastError: "receiver answered 503",
+      cursor: "0-0",
+    });
     expect(await store.events.claimDue(Date.now(), 1000, 100)).not.toContain(c.callId); // backing off
-    const id = await store.events.deadLetter({ callId: c.callId, eventId: `${c.callId}:1-0`, type: "dtmf", url: "http://x/y", body: '{"a":1}', attempts: 4, error: "e", ts: 5 });
+    const id = await store.events.deadLetter({
+      callId: c.callId,
+      eventId: `${c.callId}:1-0`,
+      type: "dtmf",
+      url: "http://x/y",
+      body: '{"a":1}',
+      attempts: 4,
+      error: "e",
+      ts: 5,
+    });
     expect(await store.events.getDead(id)).toMatchObject({ callId: c.callId, body: '{"a":1}', attempts: 4 });
     expect((await store.events.deadLetters()).some((d) => d.id === id)).toBe(true);
     expect(await store.events.removeDead(id)).toBe(true);

@@ -11,7 +11,14 @@ const DEAD_MAX = "10000";
  * Queue one event on a MULTI, beside the write it reports (so the event exists iff the change does).
  * The call joins the due set now unless it is already there (claimed or backing off).
  */
-export function queueEvent(m: ChainableCommander, callId: string, type: WebhookEventType, ts: number, data: unknown, retentionMs: number): ChainableCommander {
+export function queueEvent(
+  m: ChainableCommander,
+  callId: string,
+  type: WebhookEventType,
+  ts: number,
+  data: unknown,
+  retentionMs: number,
+): ChainableCommander {
   m.xadd(keys.events(callId), "*", "type", type, "ts", String(ts), "data", JSON.stringify(data ?? {}));
   if (retentionMs > 0) m.pexpire(keys.events(callId), retentionMs);
   return m.zadd(keys.eventsDue, "NX", ts, callId);
@@ -63,9 +70,23 @@ export class EventOutbox {
   }
 
   /** The head event failed and will be retried at `retryAt` (epoch ms). */
-  async failed(callId: string, s: { attempts: number; firstFailureAt: number; lastError: string }, retryAt: number): Promise<void> {
+  async failed(
+    callId: string,
+    s: { attempts: number; firstFailureAt: number; lastError: string },
+    retryAt: number,
+  ): Promise<void> {
     const k = keys.delivery(callId);
-    const m = this.redis.multi().hset(k, "attempts", String(s.attempts), "firstFailureAt", String(s.firstFailureAt), "lastError", s.lastError.slice(0, 500));
+    const m = this.redis
+      .multi()
+      .hset(
+        k,
+        "attempts",
+        String(s.attempts),
+        "firstFailureAt",
+        String(s.firstFailureAt),
+        "lastError",
+        s.lastError.slice(0, 500),
+      );
     if (this.retentionMs > 0) m.pexpire(k, this.retentionMs);
     await m.zadd(keys.eventsDue, retryAt, callId).exec();
   }
@@ -77,7 +98,17 @@ export class EventOutbox {
 
   /** Give a claimed call back: dropped from the due set if delivered up to date, else due at `nextAt`. */
   async release(callId: string, nextAt: number): Promise<boolean> {
-    return (await this.redis.eval(RELEASE, 3, keys.eventsDue, keys.events(callId), keys.delivery(callId), callId, String(nextAt))) === 1;
+    return (
+      (await this.redis.eval(
+        RELEASE,
+        3,
+        keys.eventsDue,
+        keys.events(callId),
+        keys.delivery(callId),
+        callId,
+        String(nextAt),
+      )) === 1
+    );
   }
 
   /** Calls with events not yet delivered. */

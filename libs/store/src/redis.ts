@@ -30,7 +30,8 @@ export function durableWrites(s: RedisSettings, log?: Logger): DurableWrites | u
   return {
     replicas,
     timeoutMs: s.REDIS_WAIT_MS ?? 500,
-    onShortfall: (acked, wanted) => log?.warn({ acked, wanted }, "redis write not yet on enough replicas (kept on the primary)"),
+    onShortfall: (acked, wanted) =>
+      log?.warn({ acked, wanted }, "redis write not yet on enough replicas (kept on the primary)"),
   };
 }
 
@@ -76,7 +77,11 @@ export function connectRedis(target: string | RedisSettings, log: Logger, name =
     },
   };
   const r = s.REDIS_SENTINELS
-    ? new Redis({ ...opts, ...sentinelOptions(s), sentinelRetryStrategy: (times) => Math.min(2000, 100 * 2 ** Math.min(times, 4)) })
+    ? new Redis({
+        ...opts,
+        ...sentinelOptions(s),
+        sentinelRetryStrategy: (times) => Math.min(2000, 100 * 2 ** Math.min(times, 4)),
+      })
     : new Redis(s.REDIS_URL, opts);
   r.on("error", (err) => log.warn({ attempt, err: err.message }, "redis error"));
   r.on("ready", () => {

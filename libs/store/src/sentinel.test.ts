@@ -16,7 +16,11 @@ const { log } = testLogger("sentinel", "silent");
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "vc-sentinel-"));
   set = await startRedisSentinel(dir);
-  redis = connectRedis({ REDIS_URL: set.url, REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name }, log, "sentinel-test");
+  redis = connectRedis(
+    { REDIS_URL: set.url, REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name },
+    log,
+    "sentinel-test",
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -30,13 +34,19 @@ const line = (i: number) => ({ role: "caller" as const, text: `line ${i}`, ts: 1
 describe("Redis Sentinel", () => {
   it("durableWrites: WAIT for one replica with Sentinel, none without, as configured otherwise", () => {
     expect(durableWrites({ REDIS_URL: "redis://r:6379" })).toBeUndefined();
-    expect(durableWrites({ REDIS_URL: "redis://r:6379", REDIS_SENTINELS: "s:26379", REDIS_WAIT_MS: 200 })).toMatchObject({ replicas: 1, timeoutMs: 200 });
-    expect(durableWrites({ REDIS_URL: "redis://r:6379", REDIS_SENTINELS: "s:26379", REDIS_WAIT_REPLICAS: 0 })).toBeUndefined();
+    expect(
+      durableWrites({ REDIS_URL: "redis://r:6379", REDIS_SENTINELS: "s:26379", REDIS_WAIT_MS: 200 }),
+    ).toMatchObject({ replicas: 1, timeoutMs: 200 });
+    expect(
+      durableWrites({ REDIS_URL: "redis://r:6379", REDIS_SENTINELS: "s:26379", REDIS_WAIT_REPLICAS: 0 }),
+    ).toBeUndefined();
   });
 
   it("a write waits for the replica: a frozen replica makes it report the shortfall, then writes stop waiting", async () => {
     const shortfalls: number[] = [];
-    const store = new CallStore(redis, { durable: { replicas: 1, timeoutMs: 300, onShortfall: (acked) => shortfalls.push(acked) } });
+    const store = new CallStore(redis, {
+      durable: { replicas: 1, timeoutMs: 300, onShortfall: (acked) => shortfalls.push(acked) },
+    });
     await store.appendTranscript("c-wait", line(0));
     expect(shortfalls).toEqual([]);
     const thaw = await set.freezeReplica();
@@ -56,7 +66,9 @@ describe("Redis Sentinel", () => {
   }, 30_000);
 
   it("the primary is killed under writes: the client follows the promotion and every acknowledged write is there", async () => {
-    const store = new CallStore(redis, { durable: durableWrites({ REDIS_URL: set.url, REDIS_SENTINELS: set.sentinels }, log) });
+    const store = new CallStore(redis, {
+      durable: durableWrites({ REDIS_URL: set.url, REDIS_SENTINELS: set.sentinels }, log),
+    });
     const acked: number[] = [];
     let stop = false;
     let i = 0;

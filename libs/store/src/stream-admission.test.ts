@@ -19,13 +19,30 @@ afterAll(async () => {
 
 const newCall = async (channel?: "web") => {
   const callId = `adm${++n}`;
-  await store.createCall({ callId, direction: "outbound", mode: "conversation", from: "+15550000001", to: "+15550000002", state: "in-progress" });
+  await store.createCall({
+    callId,
+    direction: "outbound",
+    mode: "conversation",
+    from: "+15550000001",
+    to: "+15550000002",
+    state: "in-progress",
+  });
   if (channel) await store.update(callId, { channel });
   return callId;
 };
 const req = (callId: string, o: Partial<StreamAdmissionRequest> = {}): StreamAdmissionRequest => {
   const streamSid = o.streamSid ?? `MZ${callId}-${++n}`;
-  return { callId, streamSid, tokenId: `tok-${streamSid}`, tokenTtlMs: 60_000, signed: true, owner: `w1/${streamSid}`, worker: "w1", leaseTtlMs: 5_000, ...o };
+  return {
+    callId,
+    streamSid,
+    tokenId: `tok-${streamSid}`,
+    tokenTtlMs: 60_000,
+    signed: true,
+    owner: `w1/${streamSid}`,
+    worker: "w1",
+    leaseTtlMs: 5_000,
+    ...o,
+  };
 };
 
 describe("CallStore.admitStream (admit-stream.lua)", () => {
@@ -33,7 +50,11 @@ describe("CallStore.admitStream (admit-stream.lua)", () => {
     const callId = await newCall();
     const r = req(callId);
     const a = await store.admitStream(r);
-    expect(a).toMatchObject({ ok: true, streamCount: 1, call: { callId, state: "in-progress", streamSid: r.streamSid, mediaOwner: "w1" } });
+    expect(a).toMatchObject({
+      ok: true,
+      streamCount: 1,
+      call: { callId, state: "in-progress", streamSid: r.streamSid, mediaOwner: "w1" },
+    });
     expect(a.ok && a.previousOwner).toBeUndefined();
     expect(await store.leaseOwner("stream", callId)).toBe(r.owner);
   });
@@ -51,7 +72,10 @@ describe("CallStore.admitStream (admit-stream.lua)", () => {
     const callId = await newCall();
     const r = req(callId);
     expect(await store.admitStream(r)).toMatchObject({ ok: true });
-    expect(await store.admitStream({ ...r, streamSid: "MZother", owner: "w2/MZother", worker: "w2" })).toEqual({ ok: false, refused: "used" });
+    expect(await store.admitStream({ ...r, streamSid: "MZother", owner: "w2/MZother", worker: "w2" })).toEqual({
+      ok: false,
+      refused: "used",
+    });
   });
 
   it("refuses an unknown call and an ended one", async () => {
@@ -68,7 +92,12 @@ describe("CallStore.admitStream (admit-stream.lua)", () => {
     const second = req(callId, { owner: "w2/MZsecond", streamSid: "MZsecond", worker: "w2" });
     expect(await store.admitStream(second)).toMatchObject({ ok: true, streamCount: 2, previousOwner: first.owner });
     expect(await store.leaseOwner("stream", callId)).toBe(second.owner);
-    const sameSid = req(callId, { streamSid: "MZsecond", owner: "w3/MZsecond", worker: "w3", tokenId: "another-token" });
+    const sameSid = req(callId, {
+      streamSid: "MZsecond",
+      owner: "w3/MZsecond",
+      worker: "w3",
+      tokenId: "another-token",
+    });
     expect(await store.admitStream(sameSid)).toEqual({ ok: false, refused: "owned" });
     expect((await store.getCall(callId))?.mediaOwner).toBe("w2");
   });

@@ -16,8 +16,16 @@ export async function dockerAvailable(): Promise<boolean> {
 /** The same servers as containers (nats:2-alpine, redis:7-alpine); Caddy stays a local binary. */
 export async function startContainers(o: ServerOptions): Promise<Servers> {
   const { GenericContainer, Wait } = await import("testcontainers");
-  const nats = await new GenericContainer("nats:2-alpine").withCommand(["-js", "-m", "8222"]).withExposedPorts(4222, 8222).withWaitStrategy(Wait.forHttp("/healthz", 8222)).start();
-  const redis = await new GenericContainer("redis:7-alpine").withCommand(["redis-server", "--appendonly", "yes", "--appendfsync", "always"]).withExposedPorts(6379).withWaitStrategy(Wait.forLogMessage("Ready to accept connections")).start();
+  const nats = await new GenericContainer("nats:2-alpine")
+    .withCommand(["-js", "-m", "8222"])
+    .withExposedPorts(4222, 8222)
+    .withWaitStrategy(Wait.forHttp("/healthz", 8222))
+    .start();
+  const redis = await new GenericContainer("redis:7-alpine")
+    .withCommand(["redis-server", "--appendonly", "yes", "--appendfsync", "always"])
+    .withExposedPorts(6379)
+    .withWaitStrategy(Wait.forLogMessage("Ready to accept connections"))
+    .start();
   const natsPort = nats.getMappedPort(4222);
   const redisPort = redis.getMappedPort(6379);
   let caddy: Servers["caddy"];

@@ -5,13 +5,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-export type VerifyEvent = (secret: string, header: unknown, raw: string, toleranceSec?: number, nowSec?: number) => boolean;
+export type VerifyEvent = (
+  secret: string,
+  header: unknown,
+  raw: string,
+  toleranceSec?: number,
+  nowSec?: number,
+) => boolean;
 
 /**
  * `verifyVoicecallEvent` exactly as README.md shows it (between the verify-example markers), loaded
  * as its own module: the tests check signatures with the documented code, not a copy of it.
  */
-export async function readmeEventVerifier(readmePath = new URL("../../../README.md", import.meta.url)): Promise<VerifyEvent> {
+export async function readmeEventVerifier(
+  readmePath = new URL("../../../README.md", import.meta.url),
+): Promise<VerifyEvent> {
   const readme = readFileSync(readmePath, "utf8");
   const m = /<!-- verify-example:begin -->\s*```js\n([\s\S]*?)```\s*<!-- verify-example:end -->/.exec(readme);
   if (!m) throw new Error("README.md has no verify-example block");

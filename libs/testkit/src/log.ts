@@ -2,7 +2,10 @@ import { Writable } from "node:stream";
 import { createLogger, type Logger } from "@voicecall/log";
 
 /** A real pino logger whose lines are kept (parsed) for assertions, e.g. "no secret in logs". */
-export function testLogger(service = "test", level = process.env.TEST_LOG_LEVEL ?? "debug"): { log: Logger; lines: Record<string, unknown>[]; text: () => string } {
+export function testLogger(
+  service = "test",
+  level = process.env.TEST_LOG_LEVEL ?? "debug",
+): { log: Logger; lines: Record<string, unknown>[]; text: () => string } {
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
   const dest = new Writable({

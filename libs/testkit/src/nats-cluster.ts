@@ -23,7 +23,13 @@ export interface NatsCluster {
 export async function startNatsCluster(dir: string, n = 3): Promise<NatsCluster> {
   requireBinary("nats-server");
   const nodes = await Promise.all(
-    Array.from({ length: n }, async (_, i) => ({ i, port: await freePort(), routePort: await freePort(), httpPort: await freePort(), proc: undefined as Proc | undefined })),
+    Array.from({ length: n }, async (_, i) => ({
+      i,
+      port: await freePort(),
+      routePort: await freePort(),
+      httpPort: await freePort(),
+      proc: undefined as Proc | undefined,
+    })),
   );
   const conf = (i: number) => {
     const me = nodes[i]!;
@@ -46,7 +52,9 @@ export async function startNatsCluster(dir: string, n = 3): Promise<NatsCluster>
     await waitForPort(node.port).catch((e: Error) => {
       throw new Error(`${e.message}\n${node.proc!.output()}`);
     });
-    const alive = nodes.filter((o) => o.proc && o.proc.child.exitCode === null && o.proc.child.signalCode === null).length;
+    const alive = nodes.filter(
+      (o) => o.proc && o.proc.child.exitCode === null && o.proc.child.signalCode === null,
+    ).length;
     await waitFor(() => routed(i, alive - 1), `nats node ${i} routed to ${alive - 1} others`, 15_000, 50);
   };
   const stopAll = async () => {

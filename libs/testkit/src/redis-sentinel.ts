@@ -33,12 +33,34 @@ export interface RedisSentinelSet {
 export async function startRedisSentinel(dir: string, o: { downAfterMs?: number } = {}): Promise<RedisSentinelSet> {
   requireBinary("redis-server");
   requireBinary("redis-sentinel");
-  const data = await Promise.all([0, 1].map(async (i) => ({ i, port: await freePort(), dir: join(dir, `redis-${i}`), proc: undefined as Proc | undefined })));
-  const sentinels = await Promise.all([0, 1, 2].map(async (i) => ({ i, port: await freePort(), proc: undefined as Proc | undefined })));
+  const data = await Promise.all(
+    [0, 1].map(async (i) => ({
+      i,
+      port: await freePort(),
+      dir: join(dir, `redis-${i}`),
+      proc: undefined as Proc | undefined,
+    })),
+  );
+  const sentinels = await Promise.all(
+    [0, 1, 2].map(async (i) => ({ i, port: await freePort(), proc: undefined as Proc | undefined })),
+  );
   const primary = data[0]!;
   const startData = async (d: (typeof data)[number], replicaOf?: number) => {
     mkdirSync(d.dir, { recursive: true });
-    const args = ["--port", String(d.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", d.dir];
+    const args = [
+      "--port",
+      String(d.port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--dir",
+      d.dir,
+    ];
     if (replicaOf) args.push("--replicaof", "127.0.0.1", String(replicaOf));
     d.proc = startProc("redis-server", args);
     await waitForPort(d.port).catch((e: Error) => {
@@ -46,7 +68,13 @@ export async function startRedisSentinel(dir: string, o: { downAfterMs?: number 
     });
   };
   const ask = async <T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> => {
-    const r = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on("error", () => undefined);
     try {
       await r.connect();
@@ -56,8 +84,11 @@ export async function startRedisSentinel(dir: string, o: { downAfterMs?: number 
     }
   };
   const primaryPort = async (sentinel = sentinels[0]!) =>
-    Number(((await ask(sentinel.port, (r) => r.call("SENTINEL", "get-master-addr-by-name", SENTINEL_NAME))) as string[])[1]);
-  const linked = async (replicaPort: number) => (await ask(replicaPort, (r) => r.info("replication"))).includes("master_link_status:up");
+    Number(
+      ((await ask(sentinel.port, (r) => r.call("SENTINEL", "get-master-addr-by-name", SENTINEL_NAME))) as string[])[1],
+    );
+  const linked = async (replicaPort: number) =>
+    (await ask(replicaPort, (r) => r.info("replication"))).includes("master_link_status:up");
   const stopAll = async () => {
     await Promise.all([...sentinels, ...data].map((x) => x.proc?.stop()));
   };

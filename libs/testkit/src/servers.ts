@@ -54,7 +54,10 @@ export interface ServerOptions {
  * Uses testcontainers when a Docker engine is reachable, otherwise the binaries on PATH.
  */
 export async function startServers(o: ServerOptions = {}): Promise<Servers> {
-  const backend = o.backend ?? (process.env.VOICECALL_TEST_BACKEND as "path" | "containers" | undefined) ?? ((await dockerAvailable()) ? "containers" : "path");
+  const backend =
+    o.backend ??
+    (process.env.VOICECALL_TEST_BACKEND as "path" | "containers" | undefined) ??
+    ((await dockerAvailable()) ? "containers" : "path");
   if (backend === "containers") return startContainers(o);
   return startFromPath(o);
 }
@@ -73,7 +76,10 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
     requireBinary("nats-server");
     const conf = join(dir, "nats.conf");
     // Cap JetStream: by default it claims 75 % of RAM and disk.
-    writeFileSync(conf, `jetstream { store_dir: "${join(dir, "js")}", max_memory_store: 64MB, max_file_store: 256MB }\n`);
+    writeFileSync(
+      conf,
+      `jetstream { store_dir: "${join(dir, "js")}", max_memory_store: 64MB, max_file_store: 256MB }\n`,
+    );
     nats = startProc("nats-server", ["-a", "127.0.0.1", "-p", String(natsPort), "-c", conf]);
     await waitForPort(natsPort).catch((e) => {
       throw new Error(`${e.message}\n${nats!.output()}`);
@@ -81,7 +87,20 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
   };
   const startRedis = async () => {
     requireBinary("redis-server");
-    redis = startProc("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", dir]);
+    redis = startProc("redis-server", [
+      "--port",
+      String(redisPort),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--dir",
+      dir,
+    ]);
     await waitForPort(redisPort).catch((e) => {
       throw new Error(`${e.message}\n${redis!.output()}`);
     });
@@ -90,7 +109,10 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
   try {
     if (useNats) await startNats();
     if (useRedis) await startRedis();
-    stops.push(async () => nats?.stop(), async () => redis?.stop());
+    stops.push(
+      async () => nats?.stop(),
+      async () => redis?.stop(),
+    );
     const caddy = o.caddy ? await startCaddyFromPath(dir, o.caddy.routes) : undefined;
     if (caddy) stops.push(() => caddy.stop());
     return {
@@ -161,7 +183,12 @@ async function startCaddyFromPath(dir: string, routes: CaddyRoute[]): Promise<Ca
   const httpPort = await freePort();
   const dataDir = join(dir, "caddy-data");
   const file = join(dir, "Caddyfile");
-  const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, "xdg-data"), XDG_CONFIG_HOME: join(dir, "xdg-config") };
+  const env = {
+    ...process.env,
+    HOME: dir,
+    XDG_DATA_HOME: join(dir, "xdg-data"),
+    XDG_CONFIG_HOME: join(dir, "xdg-config"),
+  };
   let proc: Proc | undefined;
   const start = async (r: CaddyRoute[]) => {
     writeFileSync(file, testCaddyfile(dataDir, httpsPort, httpPort, r));

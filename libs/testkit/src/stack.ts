@@ -130,7 +130,8 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const plan: { name: ServiceName; instance: string; port: number }[] = [];
   for (const name of present) {
     if (name === "media") {
-      for (let i = 0; i < replicas; i++) plan.push({ name, instance: `media-${i}`, port: await port(o.ports?.media?.[i]) });
+      for (let i = 0; i < replicas; i++)
+        plan.push({ name, instance: `media-${i}`, port: await port(o.ports?.media?.[i]) });
     } else plan.push({ name, instance: name, port: await port(o.ports?.[name]) });
   }
   const gatewayPort = plan.find((p) => p.name === "gateway")?.port;
@@ -154,7 +155,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     ...o.env,
   };
   const handles = plan.map((p) =>
-    serviceHandle(p, { ...process.env, ...common, ...o.serviceEnv?.[p.name], PORT: String(p.port), INSTANCE_ID: p.instance }, root, o),
+    serviceHandle(
+      p,
+      { ...process.env, ...common, ...o.serviceEnv?.[p.name], PORT: String(p.port), INSTANCE_ID: p.instance },
+      root,
+      o,
+    ),
   );
   const stopAll = async () => {
     await Promise.all(handles.map((h) => h.stop()));
@@ -167,7 +173,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     throw err;
   }
   const by = (n: ServiceName) => handles.find((h) => h.name === n);
-  const services = { gateway: by("gateway"), media: handles.filter((h) => h.name === "media"), tts: by("tts"), agent: by("agent") };
+  const services = {
+    gateway: by("gateway"),
+    media: handles.filter((h) => h.name === "media"),
+    tts: by("tts"),
+    agent: by("agent"),
+  };
   return {
     servers,
     origin: servers.caddy.origin,
@@ -176,7 +187,10 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     services,
     get(name, i = 0) {
       const h = name === "media" ? services.media[i] : services[name];
-      if (!h) throw new Error(`startStack: ${name}${name === "media" ? `[${i}]` : ""} is not running (skipped or not requested)`);
+      if (!h)
+        throw new Error(
+          `startStack: ${name}${name === "media" ? `[${i}]` : ""} is not running (skipped or not requested)`,
+        );
       return h;
     },
     all: () => [...handles],
@@ -186,7 +200,12 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
 
 type Internal = ServiceHandle & { start(): Promise<void> };
 
-function serviceHandle(p: { name: ServiceName; instance: string; port: number }, env: NodeJS.ProcessEnv, root: string, o: StackOptions): Internal {
+function serviceHandle(
+  p: { name: ServiceName; instance: string; port: number },
+  env: NodeJS.ProcessEnv,
+  root: string,
+  o: StackOptions,
+): Internal {
   const url = `http://127.0.0.1:${p.port}`;
   const graceMs = o.stopGraceMs ?? 15_000;
   let past = "";
@@ -198,7 +217,8 @@ function serviceHandle(p: { name: ServiceName; instance: string; port: number },
     proc = cur;
     track(cur);
     if (o.onLine) {
-      for (const s of [cur.child.stdout!, cur.child.stderr!]) createInterface({ input: s }).on("line", (l) => o.onLine!(p.instance, l));
+      for (const s of [cur.child.stdout!, cur.child.stderr!])
+        createInterface({ input: s }).on("line", (l) => o.onLine!(p.instance, l));
     }
     let exited: number | null | undefined;
     void cur.exited.then((c) => (exited = c));

@@ -39,7 +39,13 @@ export async function startVoiceStack(o: VoiceStackOptions = {}): Promise<VoiceS
     twilioApiBaseUrl: `http://127.0.0.1:${simPort}`,
     startServers: async (routes) => {
       const servers = await (o.servers ?? startServers)({ caddy: { routes } });
-      sim = await startSimulator({ ...o.sim, port: simPort, accountSid: secrets.TWILIO_ACCOUNT_SID, authToken: secrets.TWILIO_AUTH_TOKEN, ca: servers.caddy!.ca });
+      sim = await startSimulator({
+        ...o.sim,
+        port: simPort,
+        accountSid: secrets.TWILIO_ACCOUNT_SID,
+        authToken: secrets.TWILIO_AUTH_TOKEN,
+        ca: servers.caddy!.ca,
+      });
       return servers;
     },
   }).catch(async (err) => {
@@ -56,7 +62,14 @@ export async function startVoiceStack(o: VoiceStackOptions = {}): Promise<VoiceS
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = request(
         stack.origin + path,
-        { method, ca: stack.ca, headers: { authorization: `Bearer ${secrets.API_TOKEN}`, ...(payload ? { "content-type": "application/json" } : {}) } },
+        {
+          method,
+          ca: stack.ca,
+          headers: {
+            authorization: `Bearer ${secrets.API_TOKEN}`,
+            ...(payload ? { "content-type": "application/json" } : {}),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c) => chunks.push(c));

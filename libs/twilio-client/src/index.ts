@@ -28,5 +28,9 @@ export function originHttpClient(origin: string): InstanceType<typeof twilio.Req
 
 /** The `twilio` REST client: real Twilio, or with `apiBase` (e.g. `http://127.0.0.1:4010`) that origin. */
 export function twilioClient(accountSid: string, authToken: string, apiBase?: string): twilio.Twilio {
-  return twilio(accountSid, authToken, apiBase ? { httpClient: originHttpClient(apiBase) } : { timeout: TWILIO_REQUEST_TIMEOUT_MS });
+  return twilio(
+    accountSid,
+    authToken,
+    apiBase ? { httpClient: originHttpClient(apiBase) } : { timeout: TWILIO_REQUEST_TIMEOUT_MS },
+  );
 }

@@ -18,7 +18,12 @@ export interface OwnedNumber {
  * `GET /2010-04-01/Accounts/{Sid}.json` and `GET …/IncomingPhoneNumbers.json?PhoneNumber=`: what
  * `voicecall doctor` reads to check credentials and where the number's voice URL and status callback point.
  */
-export function addAccountRoutes(app: express.Express, accountSid: string, numbers: () => OwnedNumber[], created = new Date()): void {
+export function addAccountRoutes(
+  app: express.Express,
+  accountSid: string,
+  numbers: () => OwnedNumber[],
+  created = new Date(),
+): void {
   app.get("/2010-04-01/Accounts/:accountSid.json", (req, res, next) => {
     if (req.params.accountSid !== accountSid) return next();
     res.json({
@@ -49,6 +54,16 @@ export function addAccountRoutes(app: express.Express, accountSid: string, numbe
         date_updated: rfc2822(created),
       }));
     const uri = `/2010-04-01/Accounts/${accountSid}/IncomingPhoneNumbers.json?PageSize=50&Page=0`;
-    res.json({ incoming_phone_numbers: rows, end: Math.max(rows.length - 1, 0), first_page_uri: uri, next_page_uri: null, page: 0, page_size: 50, previous_page_uri: null, start: 0, uri });
+    res.json({
+      incoming_phone_numbers: rows,
+      end: Math.max(rows.length - 1, 0),
+      first_page_uri: uri,
+      next_page_uri: null,
+      page: 0,
+      page_size: 50,
+      previous_page_uri: null,
+      start: 0,
+      uri,
+    });
   });
 }

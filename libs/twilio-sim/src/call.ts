@@ -9,7 +9,15 @@ import { Keypad } from "./keypad";
 import { sleep } from "./sleep";
 import { verbHost } from "./verb-host";
 import { StreamRunner } from "./stream-runner";
-import { defaultAmdMs, terminalStatuses, type AnsweredBy, type CallEventRecord, type CallStatus, type DialOutcome, type SimContext } from "./types";
+import {
+  defaultAmdMs,
+  terminalStatuses,
+  type AnsweredBy,
+  type CallEventRecord,
+  type CallStatus,
+  type DialOutcome,
+  type SimContext,
+} from "./types";
 
 export interface CallParams {
   sid: string;
@@ -36,7 +44,13 @@ export interface CallParams {
   outcome: DialOutcome;
 }
 
-type Next = { url?: string; method: "GET" | "POST"; twiml?: string; kind: WebhookKind; params?: Record<string, string> };
+type Next = {
+  url?: string;
+  method: "GET" | "POST";
+  twiml?: string;
+  kind: WebhookKind;
+  params?: Record<string, string>;
+};
 
 const APP_ERROR = "We are sorry, an application error has occurred. Goodbye.";
 
@@ -66,11 +80,16 @@ export class SimCall {
   private resolveEnded!: (s: CallStatus) => void;
   readonly ended = new Promise<CallStatus>((r) => (this.resolveEnded = r));
 
-  constructor(readonly p: CallParams, readonly ctx: SimContext) {
+  constructor(
+    readonly p: CallParams,
+    readonly ctx: SimContext,
+  ) {
     this.status = p.direction === "inbound" ? "ringing" : "queued";
     this.recorder = new HeardRecorder(this.dateCreated);
     this.streams = new StreamRunner(this);
-    this.callbacks = new StatusCallbacks(ctx, (params, again) => this.send("status", this.p.statusCallbackMethod, this.p.statusCallback!, params, again));
+    this.callbacks = new StatusCallbacks(ctx, (params, again) =>
+      this.send("status", this.p.statusCallbackMethod, this.p.statusCallback!, params, again),
+    );
   }
 
   get sid(): string {
@@ -98,18 +117,37 @@ export class SimCall {
 
   /** The standard voice request parameters (call-resource §StatusCallback / TwiML request). */
   baseParams(status: CallStatus = this.status): Record<string, string> {
-    return { AccountSid: this.ctx.accountSid, ApiVersion: "2010-04-01", CallSid: this.sid, CallStatus: status, Called: this.p.to, Caller: this.p.from, Direction: this.p.direction, From: this.p.from, To: this.p.to };
+    return {
+      AccountSid: this.ctx.accountSid,
+      ApiVersion: "2010-04-01",
+      CallSid: this.sid,
+      CallStatus: status,
+      Called: this.p.to,
+      Caller: this.p.from,
+      Direction: this.p.direction,
+      From: this.p.from,
+      To: this.p.to,
+    };
   }
 
   /** Send a webhook as Twilio does (a retry when no answer came); `again` redelivers an earlier attempt once. */
-  async send(kind: WebhookKind, method: "GET" | "POST", url: string, params: Record<string, string>, again?: WebhookRecord): Promise<WebhookRecord> {
+  async send(
+    kind: WebhookKind,
+    method: "GET" | "POST",
+    url: string,
+    params: Record<string, string>,
+    again?: WebhookRecord,
+  ): Promise<WebhookRecord> {
     const record = (rec: WebhookRecord) => {
       this.ctx.requests.push(rec);
       this.ctx.onRequest?.(rec);
       this.event("webhook", { kind, url, status: rec.status, errorCode: rec.errorCode, attempt: rec.attempt });
     };
     if (!again) return deliver(this.ctx, kind, method, url, params, this.sid, record);
-    const rec = await sendWebhook(this.ctx.webhook, kind, method, url, params, this.sid, { idempotencyToken: again.idempotencyToken, attempt: again.attempt + 1 });
+    const rec = await sendWebhook(this.ctx.webhook, kind, method, url, params, this.sid, {
+      idempotencyToken: again.idempotencyToken,
+      attempt: again.attempt + 1,
+    });
     record(rec);
     return rec;
   }
@@ -118,12 +156,20 @@ export class SimCall {
   private statusCallback(event: "initiated" | "ringing" | "answered" | "completed"): void {
     const url = this.p.statusCallback;
     if (!url || (event !== "completed" && !this.p.statusCallbackEvents.includes(event))) return;
-    const params: Record<string, string> = { ...this.baseParams(), Timestamp: rfc2822(), CallbackSource: "call-progress-events", SequenceNumber: String(this.seq++) };
+    const params: Record<string, string> = {
+      ...this.baseParams(),
+      Timestamp: rfc2822(),
+      CallbackSource: "call-progress-events",
+      SequenceNumber: String(this.seq++),
+    };
     if (event === "completed") {
       const secs = this.durationSec();
       params.CallDuration = String(secs);
       if (this.status === "completed") params.Duration = String(Math.ceil(secs / 60));
-      params.SipResponseCode = { completed: "200", busy: "486", "no-answer": "487", failed: "404", canceled: "487" }[this.status as "completed"] ?? "200";
+      params.SipResponseCode =
+        { completed: "200", busy: "486", "no-answer": "487", failed: "404", canceled: "487" }[
+          this.status as "completed"
+        ] ?? "200";
     }
     if (this.answeredBy) params.AnsweredBy = this.answeredBy;
     this.callbacks.queue(params);
@@ -137,7 +183,6 @@ export class SimCall {
   durationSec(): number {
     return this.startTime ? Math.ceil(((this.endTime ?? Date.now()) - this.startTime) / 1000) : 0;
   }
-
 
   /** Inbound: the number's voice URL is requested while ringing. Outbound: dial, ring, answer. */
   async start(): Promise<void> {
@@ -177,7 +222,13 @@ export class SimCall {
       }
     }
     if (this.pending) return this.loop(this.takePending());
-    return this.loop({ url: this.p.url, method: this.p.method, twiml: this.p.twiml, kind: "voice", params: { ...params, CallStatus: this.ctx.knobs.outboundUrlCallStatus } });
+    return this.loop({
+      url: this.p.url,
+      method: this.p.method,
+      twiml: this.p.twiml,
+      kind: "voice",
+      params: { ...params, CallStatus: this.ctx.knobs.outboundUrlCallStatus },
+    });
   }
 
   private async asyncAmd(answeredBy: AnsweredBy, amdMs: number): Promise<void> {
@@ -185,7 +236,13 @@ export class SimCall {
     this.answeredBy = answeredBy;
     this.event("amd", { answeredBy });
     const url = this.p.asyncAmdStatusCallback;
-    if (url) await this.send("amd", this.p.asyncAmdStatusCallbackMethod, url, { AccountSid: this.ctx.accountSid, CallSid: this.sid, AnsweredBy: answeredBy, MachineDetectionDuration: String(amdMs) });
+    if (url)
+      await this.send("amd", this.p.asyncAmdStatusCallbackMethod, url, {
+        AccountSid: this.ctx.accountSid,
+        CallSid: this.sid,
+        AnsweredBy: answeredBy,
+        MachineDetectionDuration: String(amdMs),
+      });
   }
 
   /** The call is answered (outbound: far end picked up; inbound: the first verb that answers). */
@@ -194,7 +251,8 @@ export class SimCall {
     this.startTime = Date.now();
     this.setStatus("in-progress");
     this.statusCallback("answered");
-    if (this.p.timeLimitSec > 0) this.timers.push(setTimeout(() => void this.end("completed", "time-limit"), this.p.timeLimitSec * 1000));
+    if (this.p.timeLimitSec > 0)
+      this.timers.push(setTimeout(() => void this.end("completed", "time-limit"), this.p.timeLimitSec * 1000));
   }
 
   private takePending(): Next {
@@ -221,7 +279,11 @@ export class SimCall {
       this.event("twiml.outcome", { outcome: out.kind, ...("reason" in out ? { reason: out.reason } : {}) });
       if (out.kind === "fetch") next = { url: out.url, method: out.method, kind: out.why, params: out.params };
       else if (out.kind === "aborted") next = this.pending ? this.takePending() : undefined;
-      else if (out.kind === "reject") return this.end(this.status === "in-progress" ? "completed" : out.reason === "busy" ? "busy" : "no-answer", "reject");
+      else if (out.kind === "reject")
+        return this.end(
+          this.status === "in-progress" ? "completed" : out.reason === "busy" ? "busy" : "no-answer",
+          "reject",
+        );
       else return this.end("completed", out.reason);
     }
   }
@@ -236,13 +298,18 @@ export class SimCall {
       if (rec.errorCode && n.kind === "voice" && this.p.fallbackUrl) {
         this.warn(rec.errorCode, rec.error ?? "webhook failed");
         url = this.p.fallbackUrl;
-        rec = await this.send("fallback", this.p.fallbackMethod, url, { ...params, ErrorCode: String(rec.errorCode), ErrorUrl: n.url! });
+        rec = await this.send("fallback", this.p.fallbackMethod, url, {
+          ...params,
+          ErrorCode: String(rec.errorCode),
+          ErrorUrl: n.url!,
+        });
       }
       if (rec.errorCode) {
         this.warn(rec.errorCode, rec.error ?? "webhook failed");
         return undefined;
       }
-      if (rec.contentType && !/xml|html/i.test(rec.contentType)) this.warn(12300, `Invalid Content-Type: ${rec.contentType}`);
+      if (rec.contentType && !/xml|html/i.test(rec.contentType))
+        this.warn(12300, `Invalid Content-Type: ${rec.contentType}`);
       xml = rec.body;
     }
     try {

@@ -35,9 +35,14 @@ const sim = await startSimulator({
   authToken: values["auth-token"],
   ca: values.ca ? readFileSync(values.ca) : undefined,
   numbers,
-  onRequest: values.quiet ? undefined : (r) => process.stderr.write(`${r.kind} ${r.method} ${r.url} → ${r.status}${r.errorCode ? ` (${r.errorCode})` : ""}\n`),
+  onRequest: values.quiet
+    ? undefined
+    : (r) =>
+        process.stderr.write(`${r.kind} ${r.method} ${r.url} → ${r.status}${r.errorCode ? ` (${r.errorCode})` : ""}\n`),
 });
-process.stdout.write(JSON.stringify({ origin: sim.origin, accountSid: sim.accountSid, authToken: sim.authToken }) + "\n");
+process.stdout.write(
+  JSON.stringify({ origin: sim.origin, accountSid: sim.accountSid, authToken: sim.authToken }) + "\n",
+);
 
 const stop = () => void sim.stop().then(() => process.exit(0));
 process.once("SIGINT", stop);

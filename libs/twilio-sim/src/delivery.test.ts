@@ -28,14 +28,20 @@ afterAll(async () => {
 });
 
 const events = ["initiated", "ringing", "answered", "completed"];
-const hangupTwiml = "<Response><Pause length=\"1\"/><Hangup/></Response>";
+const hangupTwiml = '<Response><Pause length="1"/><Hangup/></Response>';
 
 describe("status callbacks (default: unordered)", () => {
   it("arrive out of order and some twice, the twice ones with the same token and signature; each event is there", async () => {
     expect(defaultKnobs.statusCallbacks).toBe("unordered");
     const sids: string[] = [];
     for (let i = 0; i < 10; i++) {
-      const c = await client.calls.create({ to: "+15550100001", from: "+15550100002", twiml: hangupTwiml, statusCallback: `${base}/status`, statusCallbackEvent: events });
+      const c = await client.calls.create({
+        to: "+15550100001",
+        from: "+15550100002",
+        twiml: hangupTwiml,
+        statusCallback: `${base}/status`,
+        statusCallbackEvent: events,
+      });
       sids.push(c.sid);
     }
     await Promise.all(sids.map((sid) => sim.call(sid)!.waitForEnd(20_000)));
@@ -61,9 +67,20 @@ describe("status callbacks (default: unordered)", () => {
   it("orderly (knob): once each, in order", async () => {
     sim.knobs.statusCallbacks = "orderly";
     try {
-      const c = await client.calls.create({ to: "+15550100001", from: "+15550100002", twiml: hangupTwiml, statusCallback: `${base}/status-orderly`, statusCallbackEvent: events });
+      const c = await client.calls.create({
+        to: "+15550100001",
+        from: "+15550100002",
+        twiml: hangupTwiml,
+        statusCallback: `${base}/status-orderly`,
+        statusCallbackEvent: events,
+      });
       await sim.call(c.sid)!.waitForEnd();
-      expect(app.hooks.filter((h) => h.path === "/status-orderly").map((h) => h.params.CallStatus)).toEqual(["initiated", "ringing", "in-progress", "completed"]);
+      expect(app.hooks.filter((h) => h.path === "/status-orderly").map((h) => h.params.CallStatus)).toEqual([
+        "initiated",
+        "ringing",
+        "in-progress",
+        "completed",
+      ]);
     } finally {
       sim.knobs.statusCallbacks = "unordered";
     }
@@ -80,18 +97,30 @@ describe("a webhook with no answer", () => {
       const c = await client.calls.create({ to: "+15550100003", from: "+15550100004", url: `${base}/voice-slow` });
       expect(await sim.call(c.sid)!.waitForEnd()).toBe("completed");
       const tries = sim.requests.filter((r) => r.callSid === c.sid && r.kind === "voice");
-      expect(tries.map((r) => [r.attempt, r.errorCode])).toEqual([[1, 11205], [2, undefined]]);
+      expect(tries.map((r) => [r.attempt, r.errorCode])).toEqual([
+        [1, 11205],
+        [2, undefined],
+      ]);
       expect(tries[1]!.idempotencyToken).toBe(tries[0]!.idempotencyToken);
       const seen = app.hooks.filter((h) => h.path === "/voice-slow" && h.params.CallSid === c.sid);
       expect(seen.map((h) => h.idempotencyToken)).toEqual([tries[0]!.idempotencyToken, tries[0]!.idempotencyToken]);
-      expect(sim.call(c.sid)!.heard().sayTexts.map((t) => t.text)).toEqual(["from the retry"]);
+      expect(
+        sim
+          .call(c.sid)!
+          .heard()
+          .sayTexts.map((t) => t.text),
+      ).toEqual(["from the retry"]);
     } finally {
       sim.knobs.webhookTimeoutMs = defaultKnobs.webhookTimeoutMs;
     }
   });
 
   it("twice: error 11205 and Twilio's application error, no third request", async () => {
-    const c = await client.calls.create({ to: "+15550100003", from: "+15550100004", url: "http://127.0.0.1:9/nobody-listens" });
+    const c = await client.calls.create({
+      to: "+15550100003",
+      from: "+15550100004",
+      url: "http://127.0.0.1:9/nobody-listens",
+    });
     expect(await sim.call(c.sid)!.waitForEnd()).toBe("completed");
     const tries = sim.requests.filter((r) => r.callSid === c.sid && r.kind === "voice");
     expect(tries.map((r) => r.errorCode)).toEqual([11205, 11205]);
@@ -102,7 +131,14 @@ describe("a webhook with no answer", () => {
 describe("answering machine detection takes seconds", () => {
   it("async: the call runs at once, the result comes ≈ 2.5 s after the answer (human, Twilio's default thresholds)", async () => {
     app.twiml["/voice-amd"] = '<Response><Pause length="4"/></Response>';
-    const c = await client.calls.create({ to: "+15550100005", from: "+15550100006", url: `${base}/voice-amd`, machineDetection: "Enable", asyncAmd: "true", asyncAmdStatusCallback: `${base}/amd` });
+    const c = await client.calls.create({
+      to: "+15550100005",
+      from: "+15550100006",
+      url: `${base}/voice-amd`,
+      machineDetection: "Enable",
+      asyncAmd: "true",
+      asyncAmdStatusCallback: `${base}/amd`,
+    });
     const phone = sim.call(c.sid)!;
     await phone.waitForEnd(20_000);
     const answered = phone.call.events.find((e) => e.type === "status" && e.status === "in-progress")!.atMs;
@@ -115,7 +151,13 @@ describe("answering machine detection takes seconds", () => {
 
   it("sync: the Url request waits for detection; past MachineDetectionTimeout the answer is unknown", async () => {
     sim.queueOutcome({ answeredBy: "machine_end_beep" });
-    const c = await client.calls.create({ to: "+15550100005", from: "+15550100006", url: `${base}/voice-sync`, machineDetection: "DetectMessageEnd", machineDetectionTimeout: 4 });
+    const c = await client.calls.create({
+      to: "+15550100005",
+      from: "+15550100006",
+      url: `${base}/voice-sync`,
+      machineDetection: "DetectMessageEnd",
+      machineDetectionTimeout: 4,
+    });
     const phone = sim.call(c.sid)!;
     await phone.waitForEnd(20_000);
     const answered = phone.call.events.find((e) => e.type === "status" && e.status === "in-progress")!.atMs;
@@ -138,6 +180,9 @@ describe("REST hang-up", () => {
     expect((await client.calls(c.sid).update({ status: "completed" })).status).toBe("in-progress");
     expect(await phone.waitForEnd()).toBe("completed");
     expect((await client.calls(c.sid).fetch()).status).toBe("completed");
-    await expect(client.calls(c.sid).update({ status: "completed" })).rejects.toMatchObject({ status: 400, code: 21220 });
+    await expect(client.calls(c.sid).update({ status: "completed" })).rejects.toMatchObject({
+      status: 400,
+      code: 21220,
+    });
   });
 });

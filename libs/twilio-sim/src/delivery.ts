@@ -30,7 +30,10 @@ export async function deliver(
   let rec = await sendWebhook(ctx.webhook, kind, method, url, params, callSid);
   record(rec);
   while (rec.errorCode === 11205 && rec.attempt <= ctx.knobs.webhookRetries) {
-    rec = await sendWebhook(ctx.webhook, kind, method, url, params, callSid, { idempotencyToken: rec.idempotencyToken, attempt: rec.attempt + 1 });
+    rec = await sendWebhook(ctx.webhook, kind, method, url, params, callSid, {
+      idempotencyToken: rec.idempotencyToken,
+      attempt: rec.attempt + 1,
+    });
     record(rec);
   }
   return rec;

@@ -9,15 +9,26 @@ import { FixtureApp, streamSidOf, type FixtureSocket } from "./fixture-app";
 
 const TOKEN = "e2e-auth-token";
 const fetchOk = (url: string, ca: Buffer) =>
-  new Promise<boolean>((resolve) => get(url, { ca }, (r) => (r.resume(), resolve(true))).on("error", () => resolve(false)));
+  new Promise<boolean>((resolve) =>
+    get(url, { ca }, (r) => (r.resume(), resolve(true))).on("error", () => resolve(false)),
+  );
 const tone = (ms: number): Uint8Array => {
   const pcm = new Int16Array(ms * 8);
   for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / 8000));
   return mulawEncode(pcm);
 };
-const media = (s: FixtureSocket, mu: Uint8Array) => s.ws.send(JSON.stringify({ event: "media", streamSid: streamSidOf(s), media: { payload: Buffer.from(mu).toString("base64") } }));
-const mark = (s: FixtureSocket, name: string) => s.ws.send(JSON.stringify({ event: "mark", streamSid: streamSidOf(s), mark: { name } }));
-const echoOf = (s: FixtureSocket, name: string) => s.messages.find((m) => m.msg.event === "mark" && m.msg.mark.name === name);
+const media = (s: FixtureSocket, mu: Uint8Array) =>
+  s.ws.send(
+    JSON.stringify({
+      event: "media",
+      streamSid: streamSidOf(s),
+      media: { payload: Buffer.from(mu).toString("base64") },
+    }),
+  );
+const mark = (s: FixtureSocket, name: string) =>
+  s.ws.send(JSON.stringify({ event: "mark", streamSid: streamSidOf(s), mark: { name } }));
+const echoOf = (s: FixtureSocket, name: string) =>
+  s.messages.find((m) => m.msg.event === "mark" && m.msg.mark.name === name);
 
 describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)", () => {
   let servers: Servers;
@@ -27,13 +38,29 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
   let wssOrigin: string;
   const connect = (path = "/voice/stream", after = "<Redirect>/voice/after</Redirect>") =>
     `<?xml version="1.0" encoding="UTF-8"?><Response><Connect><Stream url="${wssOrigin}${path}" statusCallback="${origin}/voice/stream-status"><Parameter name="callId" value="call-1"/><Parameter name="token" value="tok"/></Stream></Connect>${after}</Response>`;
-  const nextSocket = async (n: number) => waitFor(() => (app.sockets.length >= n && streamSidOf(app.sockets[n - 1]!) ? app.sockets[n - 1] : undefined), `socket #${n}`);
-  const dial = (path = "/voice/webhook") => sim.incoming({ from: "+15551230000", to: "+15559870000", url: `${origin}${path}`, statusCallback: `${origin}/voice/status`, statusCallbackEvents: ["answered", "completed"] });
+  const nextSocket = async (n: number) =>
+    waitFor(
+      () => (app.sockets.length >= n && streamSidOf(app.sockets[n - 1]!) ? app.sockets[n - 1] : undefined),
+      `socket #${n}`,
+    );
+  const dial = (path = "/voice/webhook") =>
+    sim.incoming({
+      from: "+15551230000",
+      to: "+15559870000",
+      url: `${origin}${path}`,
+      statusCallback: `${origin}/voice/status`,
+      statusCallbackEvents: ["answered", "completed"],
+    });
 
   beforeAll(async () => {
     app = new FixtureApp(TOKEN);
     const port = await app.listen();
-    servers = await startServers({ nats: false, redis: false, backend: "path", caddy: { routes: [{ path: "/voice/*", upstreams: [`127.0.0.1:${port}`] }] } });
+    servers = await startServers({
+      nats: false,
+      redis: false,
+      backend: "path",
+      caddy: { routes: [{ path: "/voice/*", upstreams: [`127.0.0.1:${port}`] }] },
+    });
     origin = servers.caddy!.origin;
     wssOrigin = origin.replace(/^https/, "wss");
     app.publicOrigin = origin;
@@ -57,7 +84,12 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const start = s.messages.find((m) => m.msg.event === "start")!.msg;
     expect(s.messages[0]!.msg).toEqual({ event: "connected", protocol: "Call", version: "1.0.0" });
     expect(start.sequenceNumber).toBe("1");
-    expect(start.start).toMatchObject({ callSid: phone.sid, tracks: ["inbound"], mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters: { callId: "call-1", token: "tok" } });
+    expect(start.start).toMatchObject({
+      callSid: phone.sid,
+      tracks: ["inbound"],
+      mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+      customParameters: { callId: "call-1", token: "tok" },
+    });
     expect(start.streamSid).toMatch(/^MZ[0-9a-f]{32}$/);
     expect(app.upgrades[0]).toEqual({ path: "/voice/stream", url: "/voice/stream", validSignature: true });
 
@@ -107,7 +139,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const dtmf = await waitFor(() => s.messages.find((m) => m.msg.event === "dtmf"), "dtmf");
     expect(dtmf.msg.dtmf).toEqual({ track: "inbound_track", digit: "7" });
     await phone.say(new Int16Array(1600).fill(6000));
-    expect(s.messages.some((m) => m.msg.event === "media" && Buffer.from(m.msg.media.payload, "base64")[0] !== 0xff)).toBe(true);
+    expect(
+      s.messages.some((m) => m.msg.event === "media" && Buffer.from(m.msg.media.payload, "base64")[0] !== 0xff),
+    ).toBe(true);
     const seqs = s.messages.filter((m) => m.msg.sequenceNumber).map((m) => Number(m.msg.sequenceNumber));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
 
@@ -116,12 +150,35 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(await phone.waitForEnd()).toBe("completed");
     expect(s.messages.some((m) => m.msg.event === "stop")).toBe(false);
     expect(phone.heard().sayTexts.map((t) => t.text)).toEqual(["Goodbye"]);
-    const paths = app.hooks.filter((h) => h.params.CallSid === phone.sid).map((h) => h.path + (h.params.StreamEvent ? `:${h.params.StreamEvent}` : h.path === "/voice/status" ? `:${h.params.CallStatus}` : ""));
+    const paths = app.hooks
+      .filter((h) => h.params.CallSid === phone.sid)
+      .map(
+        (h) =>
+          h.path +
+          (h.params.StreamEvent
+            ? `:${h.params.StreamEvent}`
+            : h.path === "/voice/status"
+              ? `:${h.params.CallStatus}`
+              : ""),
+      );
     // Callbacks are asynchronous (no ordering guarantee across kinds); the TwiML flow is ordered.
-    expect(new Set(paths)).toEqual(new Set(["/voice/webhook", "/voice/stream-status:stream-started", "/voice/status:in-progress", "/voice/stream-status:stream-stopped", "/voice/after", "/voice/status:completed"]));
+    expect(new Set(paths)).toEqual(
+      new Set([
+        "/voice/webhook",
+        "/voice/stream-status:stream-started",
+        "/voice/status:in-progress",
+        "/voice/stream-status:stream-stopped",
+        "/voice/after",
+        "/voice/status:completed",
+      ]),
+    );
     expect(paths.indexOf("/voice/after")).toBeGreaterThan(paths.indexOf("/voice/stream-status:stream-stopped"));
     expect(app.hooks.filter((h) => h.params.CallSid).every((h) => h.validSignature && h.idempotencyToken)).toBe(true);
-    expect(app.hooks.find((h) => h.path === "/voice/webhook")!.params).toMatchObject({ CallStatus: "ringing", Direction: "inbound", From: "+15551230000" });
+    expect(app.hooks.find((h) => h.path === "/voice/webhook")!.params).toMatchObject({
+      CallStatus: "ringing",
+      Direction: "inbound",
+      From: "+15551230000",
+    });
     expect(phone.requests().every((r) => r.status === 200)).toBe(true);
   });
 
@@ -131,7 +188,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const s = await nextSocket(app.sockets.length + 1);
     const t0 = Date.now();
     await phone.say("Hello, I would like to book a table for two.");
-    const spoken = s.messages.filter((m) => m.msg.event === "media" && Buffer.from(m.msg.media.payload, "base64").some((b) => b !== 0xff));
+    const spoken = s.messages.filter(
+      (m) => m.msg.event === "media" && Buffer.from(m.msg.media.payload, "base64").some((b) => b !== 0xff),
+    );
     const sayEvent = phone.events.find((e) => e.type === "caller.say")!;
     expect(sayEvent.ms as number).toBeGreaterThan(1000);
     expect(spoken.length).toBeGreaterThan(((sayEvent.ms as number) / 20) * 0.5);
@@ -144,7 +203,8 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
   });
 
   it("<Start><Stream> does not block: a Gather runs beside it; the stream gets stop when the call ends", async () => {
-    app.twiml["/voice/start"] = `<Response><Start><Stream url="${wssOrigin}/voice/stream" track="both_tracks"/></Start><Gather numDigits="1" timeout="10" action="${origin}/voice/start-gathered"/></Response>`;
+    app.twiml["/voice/start"] =
+      `<Response><Start><Stream url="${wssOrigin}/voice/stream" track="both_tracks"/></Start><Gather numDigits="1" timeout="10" action="${origin}/voice/start-gathered"/></Response>`;
     app.twiml["/voice/start-gathered"] = "<Response><Hangup/></Response>";
     const phone = await dial("/voice/start");
     const s = await nextSocket(app.sockets.length + 1);
@@ -155,14 +215,17 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     await waitFor(() => s.closed, "unidirectional stream closed");
     expect(s.messages.at(-1)!.msg.event).toBe("stop");
     expect(s.messages.some((m) => m.msg.event === "dtmf")).toBe(false); // DTMF messages are bidirectional-only
-    expect(app.hooks.find((h) => h.path === "/voice/start-gathered" && h.params.CallSid === phone.sid)!.params.Digits).toBe("9");
+    expect(
+      app.hooks.find((h) => h.path === "/voice/start-gathered" && h.params.CallSid === phone.sid)!.params.Digits,
+    ).toBe("9");
   });
 
   it("knobs: a Stream url query string is stripped (and signed without it); no stop on redirect; close code", async () => {
     sim.knobs.stopOnRedirect = false;
     sim.knobs.wsCloseCode = 1001;
     try {
-      app.twiml["/voice/qs"] = `<Response><Connect><Stream url="${wssOrigin}/voice/stream?token=abc&amp;x=1"/></Connect></Response>`;
+      app.twiml["/voice/qs"] =
+        `<Response><Connect><Stream url="${wssOrigin}/voice/stream?token=abc&amp;x=1"/></Connect></Response>`;
       const phone = await dial("/voice/qs");
       const s = await nextSocket(app.sockets.length + 1);
       expect(app.upgrades.at(-1)).toEqual({ path: "/voice/stream", url: "/voice/stream", validSignature: true });
@@ -196,7 +259,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(s.closed!.code).toBe(1000);
     await phone.waitForEnd();
     // (Status callbacks may arrive in any order: find the terminal one.)
-    expect(phone.requests("status").find((r) => r.params.CallStatus === "completed")!.params).toMatchObject({ SequenceNumber: "1" });
+    expect(phone.requests("status").find((r) => r.params.CallStatus === "completed")!.params).toMatchObject({
+      SequenceNumber: "1",
+    });
   });
 
   it("REST redirect to <Gather> ends the stream (stop + close): why Gather breaks Connect/Stream", async () => {
@@ -205,13 +270,19 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const phone = await dial();
     const s = await nextSocket(app.sockets.length + 1);
     const client = twilio(sim.accountSid, TOKEN, { httpClient: simulatorHttpClient(sim.origin) });
-    await client.calls(phone.sid).update({ twiml: `<Response><Gather numDigits="1" action="${origin}/voice/gathered" timeout="5"><Say>Press a key</Say></Gather></Response>` });
+    await client
+      .calls(phone.sid)
+      .update({
+        twiml: `<Response><Gather numDigits="1" action="${origin}/voice/gathered" timeout="5"><Say>Press a key</Say></Gather></Response>`,
+      });
     await waitFor(() => s.closed, "stream closed by the redirect");
     expect(s.messages.at(-1)!.msg.event).toBe("stop");
     await phone.waitForEvent("gather");
     phone.press("3");
     await phone.waitForEnd();
-    expect(app.hooks.find((h) => h.path === "/voice/gathered" && h.params.CallSid === phone.sid)!.params.Digits).toBe("3");
+    expect(app.hooks.find((h) => h.path === "/voice/gathered" && h.params.CallSid === phone.sid)!.params.Digits).toBe(
+      "3",
+    );
     expect(phone.heard().sayTexts.map((t) => t.text)).toEqual(["Press a key", "You pressed 3"]);
   });
 
@@ -223,7 +294,10 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     expect(phone.warnings.map((w) => w.code)).toContain(31920);
     expect(phone.streams[0]!.result).toMatchObject({ ok: false, status: 403 });
     expect(phone.heard().sayTexts.map((t) => t.text)).toEqual(["Fallback"]);
-    await waitFor(() => app.hooks.find((h) => h.params.CallSid === phone.sid && h.params.StreamEvent === "stream-error"), "stream-error callback");
+    await waitFor(
+      () => app.hooks.find((h) => h.params.CallSid === phone.sid && h.params.StreamEvent === "stream-error"),
+      "stream-error callback",
+    );
   });
 
   it("binary frames and a wrong streamSid are warnings 31950 / 31951, and ignored", async () => {
@@ -231,7 +305,13 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const phone = await dial();
     const s = await nextSocket(app.sockets.length + 1);
     s.ws.send(Buffer.from([1, 2, 3]));
-    s.ws.send(JSON.stringify({ event: "media", streamSid: "MZwrong", media: { payload: Buffer.from(tone(100)).toString("base64") } }));
+    s.ws.send(
+      JSON.stringify({
+        event: "media",
+        streamSid: "MZwrong",
+        media: { payload: Buffer.from(tone(100)).toString("base64") },
+      }),
+    );
     await waitFor(() => phone.warnings.length >= 2, "warnings");
     expect(phone.warnings.map((w) => w.code).sort()).toEqual([31950, 31951]);
     expect(phone.heard().ms).toBe(0);

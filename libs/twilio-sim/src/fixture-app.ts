@@ -46,8 +46,19 @@ export class FixtureApp {
     app.all(/.*/, (req, res) => {
       const params = (req.method === "GET" ? req.query : req.body) as Record<string, string>;
       const url = this.publicOrigin + req.originalUrl;
-      const valid = validTwilioSignature(this.authToken, req.header("x-twilio-signature"), url, req.method === "GET" ? {} : params);
-      this.hooks.push({ path: req.path, params, validSignature: valid, idempotencyToken: req.header("i-twilio-idempotency-token"), at: Date.now() });
+      const valid = validTwilioSignature(
+        this.authToken,
+        req.header("x-twilio-signature"),
+        url,
+        req.method === "GET" ? {} : params,
+      );
+      this.hooks.push({
+        path: req.path,
+        params,
+        validSignature: valid,
+        idempotencyToken: req.header("i-twilio-idempotency-token"),
+        at: Date.now(),
+      });
       if (!valid) return void res.status(403).send("bad signature");
       const t = this.twiml[req.path];
       const answer = () => void res.type("text/xml").send(typeof t === "function" ? t(params) : (t ?? "<Response/>"));
@@ -60,7 +71,12 @@ export class FixtureApp {
     this.server.on("upgrade", (req: IncomingMessage, socket, head) => {
       const path = (req.url ?? "").split("?")[0]!;
       const wssUrl = this.publicOrigin.replace(/^https/, "wss") + req.url;
-      const valid = validTwilioSignature(this.authToken, req.headers["x-twilio-signature"] as string | undefined, wssUrl, {});
+      const valid = validTwilioSignature(
+        this.authToken,
+        req.headers["x-twilio-signature"] as string | undefined,
+        wssUrl,
+        {},
+      );
       this.upgrades.push({ path, url: req.url ?? "", validSignature: valid });
       const status = !valid ? 403 : this.rejectUpgrade[path];
       if (status) {

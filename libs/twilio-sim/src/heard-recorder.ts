@@ -71,7 +71,8 @@ export class HeardRecorder {
     this.total += bytes.length;
     const dur = bytes.length / 8;
     const last = this.segments[this.segments.length - 1];
-    if (last && last.streamSid === streamSid && last.source === "stream" && atMs - (last.atMs + last.durationMs) < 30) last.durationMs += dur;
+    if (last && last.streamSid === streamSid && last.source === "stream" && atMs - (last.atMs + last.durationMs) < 30)
+      last.durationMs += dur;
     else this.segments.push({ atMs, durationMs: dur, streamSid, source: "stream" });
   }
 

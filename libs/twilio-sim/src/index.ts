@@ -1,4 +1,10 @@
-export { startSimulator, type Simulator, type SimulatorOptions, type IncomingCall, type NumberConfig } from "./simulator";
+export {
+  startSimulator,
+  type Simulator,
+  type SimulatorOptions,
+  type IncomingCall,
+  type NumberConfig,
+} from "./simulator";
 export { Phone } from "./phone";
 export { simulatorHttpClient } from "./http-client";
 export { createRestApp, callJson, RestError, type CallRegistry, type CreateCallRequest } from "./rest-server";
@@ -13,6 +19,13 @@ export { Player } from "./player";
 export { HeardRecorder, type Heard, type HeardSegment, type MarkRecord, type ClearRecord } from "./heard-recorder";
 export { synthesize, wavToMulaw, type SpeechEngine } from "./speech";
 export type { StreamRecord } from "./stream-runner";
-export { defaultKnobs, type SimKnobs, type DialOutcome, type AnsweredBy, type CallStatus, type CallEventRecord } from "./types";
+export {
+  defaultKnobs,
+  type SimKnobs,
+  type DialOutcome,
+  type AnsweredBy,
+  type CallStatus,
+  type CallEventRecord,
+} from "./types";
 export { newSid, rfc2822 } from "./sids";
 export { StreamFrames, CONNECTED, type StreamIds, type MediaPosition } from "./stream-frames";

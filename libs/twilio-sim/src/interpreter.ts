@@ -23,7 +23,13 @@ export interface TwimlHost {
 }
 
 export type Outcome =
-  | { kind: "fetch"; url: string; method: "GET" | "POST"; params: Record<string, string>; why: "redirect" | "connect-action" | "gather-action" | "dial-action" }
+  | {
+      kind: "fetch";
+      url: string;
+      method: "GET" | "POST";
+      params: Record<string, string>;
+      why: "redirect" | "connect-action" | "gather-action" | "dial-action";
+    }
   | { kind: "hangup"; reason: "hangup-verb" | "end-of-document" | "dial-ended" | "bad-url" }
   | { kind: "reject"; reason: "rejected" | "busy" }
   | { kind: "aborted" };
@@ -53,7 +59,12 @@ export async function interpret(doc: ParsedTwiml, documentUrl: string | undefine
 }
 
 async function runVerb(v: Verb, documentUrl: string | undefined, host: TwimlHost): Promise<Outcome | undefined> {
-  const fetch = (url: string | undefined, method: "GET" | "POST", why: Extract<Outcome, { kind: "fetch" }>["why"], params: Record<string, string> = {}): Outcome => {
+  const fetch = (
+    url: string | undefined,
+    method: "GET" | "POST",
+    why: Extract<Outcome, { kind: "fetch" }>["why"],
+    params: Record<string, string> = {},
+  ): Outcome => {
     const abs = url === undefined ? documentUrl : resolve(url, documentUrl);
     if (!abs) {
       host.warn(11100, `Invalid URL format: ${url ?? "(none)"}`);
@@ -103,7 +114,9 @@ async function runVerb(v: Verb, documentUrl: string | undefined, host: TwimlHost
     case "Dial":
       await host.dial(v.targets, v);
       if (host.signal.aborted) return { kind: "aborted" };
-      return v.action ? fetch(v.action, v.method, "dial-action", { DialCallStatus: "completed", DialCallDuration: "0" }) : { kind: "hangup", reason: "dial-ended" };
+      return v.action
+        ? fetch(v.action, v.method, "dial-action", { DialCallStatus: "completed", DialCallDuration: "0" })
+        : { kind: "hangup", reason: "dial-ended" };
     case "Unsimulated":
       host.warn(0, `<${v.name}> is valid TwiML but not simulated; skipped`);
       return;

@@ -14,7 +14,12 @@ export class Keypad {
    * `<Gather>` input: stops at `finishOnKey` (not included), at `numDigits`, or after `timeoutMs`
    * without a new key (Twilio's inter-digit timeout). Digits pressed before the Gather started are dropped.
    */
-  async collect(numDigits: number | undefined, finishOnKey: string, timeoutMs: number, signal: AbortSignal): Promise<{ digits: string; finishedOnKey?: string }> {
+  async collect(
+    numDigits: number | undefined,
+    finishOnKey: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{ digits: string; finishedOnKey?: string }> {
     this.digits = [];
     let got = "";
     for (;;) {

@@ -71,7 +71,13 @@ export class MediaStream {
     this.frames = new StreamFrames({ accountSid: o.accountSid, callSid: o.callSid, streamSid: o.streamSid });
     this.toTwilio = new DelayLine(() => o.network?.()?.toTwilio, clock);
     this.fromTwilio = new DelayLine(() => o.network?.()?.fromTwilio, clock);
-    this.player = new Player({ recorder: o.recorder, streamSid: o.streamSid, now: clock, echo: (rec, at) => this.echoMark(rec, at), warn: (c, m) => this.warn(c, m) });
+    this.player = new Player({
+      recorder: o.recorder,
+      streamSid: o.streamSid,
+      now: clock,
+      echo: (rec, at) => this.echoMark(rec, at),
+      warn: (c, m) => this.warn(c, m),
+    });
   }
 
   get streamSid(): string {
@@ -81,11 +87,16 @@ export class MediaStream {
   /** Open the socket; on 101 send `connected` and `start` and begin streaming. */
   open(): Promise<OpenResult> {
     const u = new URL(this.o.url);
-    if (u.protocol !== "wss:") return Promise.resolve({ ok: false, code: 31922, message: `Stream url scheme must be wss: ${u.protocol}` });
+    if (u.protocol !== "wss:")
+      return Promise.resolve({ ok: false, code: 31922, message: `Stream url scheme must be wss: ${u.protocol}` });
     const signed = this.o.signTrailingSlash && !this.o.url.endsWith("/") ? this.o.url + "/" : this.o.url;
     const dest = this.o.route ? this.o.route(new URL(this.o.url)) : u;
     const ws = new WebSocket(dest.toString(), {
-      headers: { "X-Twilio-Signature": twilioSignature(this.o.authToken, signed, {}), Host: u.host, "User-Agent": "Twilio.TmeWs/1.0" },
+      headers: {
+        "X-Twilio-Signature": twilioSignature(this.o.authToken, signed, {}),
+        Host: u.host,
+        "User-Agent": "Twilio.TmeWs/1.0",
+      },
       ca: this.o.ca,
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
@@ -101,12 +112,24 @@ export class MediaStream {
         resolve(r);
       };
       ws.once("unexpected-response", (_req, res) => {
-        fail({ ok: false, code: 31920, status: res.statusCode, message: `Stream - WebSocket - Handshake Error: status ${res.statusCode}` });
+        fail({
+          ok: false,
+          code: 31920,
+          status: res.statusCode,
+          message: `Stream - WebSocket - Handshake Error: status ${res.statusCode}`,
+        });
         res.resume();
         ws.terminate();
       });
       ws.once("error", (e: NodeJS.ErrnoException) => {
-        const code = e.code === "ECONNREFUSED" ? 31902 : /certificate|TLS|SSL|self.signed/i.test(e.message) ? 31910 : /timed out|ETIMEDOUT/i.test(e.message) ? 31901 : 31920;
+        const code =
+          e.code === "ECONNREFUSED"
+            ? 31902
+            : /certificate|TLS|SSL|self.signed/i.test(e.message)
+              ? 31910
+              : /timed out|ETIMEDOUT/i.test(e.message)
+                ? 31901
+                : 31920;
         fail({ ok: false, code, message: e.message });
       });
       ws.once("open", () => {
@@ -150,8 +173,14 @@ export class MediaStream {
     const due = Math.floor((now - this.mediaStart) / TICK_MS) + 1;
     while (this.framesSent < due && this.ws?.readyState === WebSocket.OPEN) {
       const frame = this.o.nextCallerFrame() ?? new Uint8Array(160).fill(0xff);
-      const at = { chunk: this.framesSent + 1, timestampMs: (this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS };
-      this.send(this.frames.media(at, Buffer.from(frame).toString("base64")), this.mediaStart + this.framesSent * TICK_MS);
+      const at = {
+        chunk: this.framesSent + 1,
+        timestampMs: (this.o.firstTimestampMs ?? 0) + this.framesSent * TICK_MS,
+      };
+      this.send(
+        this.frames.media(at, Buffer.from(frame).toString("base64")),
+        this.mediaStart + this.framesSent * TICK_MS,
+      );
       this.framesSent++;
     }
     this.player.advance(now);
@@ -182,9 +211,12 @@ export class MediaStream {
     this.received[event || "?"] = (this.received[event || "?"] ?? 0) + 1;
     const body = m[event] as Record<string, unknown> | undefined;
     const keysOk = (allowed: string[]) => this.o.strict === false || Object.keys(m).every((k) => allowed.includes(k));
-    if (m.streamSid !== this.o.streamSid) return this.warn(31951, `Invalid Message: wrong or missing streamSid in ${event || "message"}`);
-    if (event === "media" && typeof body?.payload === "string" && keysOk(["event", "streamSid", "media"])) return this.player.audio(Buffer.from(body.payload, "base64"), at);
-    if (event === "mark" && typeof body?.name === "string" && keysOk(["event", "streamSid", "mark"])) return this.player.mark(body.name, at);
+    if (m.streamSid !== this.o.streamSid)
+      return this.warn(31951, `Invalid Message: wrong or missing streamSid in ${event || "message"}`);
+    if (event === "media" && typeof body?.payload === "string" && keysOk(["event", "streamSid", "media"]))
+      return this.player.audio(Buffer.from(body.payload, "base64"), at);
+    if (event === "mark" && typeof body?.name === "string" && keysOk(["event", "streamSid", "mark"]))
+      return this.player.mark(body.name, at);
     if (event === "clear" && keysOk(["event", "streamSid"])) return this.player.clear(at);
     this.warn(31951, `Invalid Message: ${event ? `bad ${event} message` : "no event"}`);
   }

@@ -96,14 +96,17 @@ export class DelayLine {
       for (const w of this.waiters.splice(0)) w();
       return;
     }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = this.now();
-      while (this.q.length && this.q[0]!.at <= now) {
-        const m = this.q.shift()!;
-        m.fn(m.at);
-      }
-      this.arm();
-    }, Math.max(0, head.at - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = this.now();
+        while (this.q.length && this.q[0]!.at <= now) {
+          const m = this.q.shift()!;
+          m.fn(m.at);
+        }
+        this.arm();
+      },
+      Math.max(0, head.at - this.now()),
+    );
   }
 }

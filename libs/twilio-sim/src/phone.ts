@@ -79,7 +79,11 @@ export class Phone {
     let mu: Uint8Array;
     if (typeof input === "string") mu = await synthesize(input, o.engine);
     else if (input instanceof Int16Array) mu = mulawEncode(input);
-    else mu = input.length > 12 && Buffer.from(input.subarray(0, 4)).toString("latin1") === "RIFF" ? wavToMulaw(input) : input;
+    else
+      mu =
+        input.length > 12 && Buffer.from(input.subarray(0, 4)).toString("latin1") === "RIFF"
+          ? wavToMulaw(input)
+          : input;
     this.call.event("caller.say", { ms: mu.length / 8, ...(typeof input === "string" ? { text: input } : {}) });
     await this.call.mouth.push(mu);
   }
@@ -130,25 +134,42 @@ export class Phone {
 
   /** Wait for the `n`-th stream (1-based) to be open (or to have failed). */
   async waitForStream(n = 1, timeoutMs = 15_000): Promise<StreamRecord> {
-    return until(() => {
-      const s = this.call.streams.list[n - 1];
-      return s?.result ? s : undefined;
-    }, `stream #${n}`, timeoutMs);
+    return until(
+      () => {
+        const s = this.call.streams.list[n - 1];
+        return s?.result ? s : undefined;
+      },
+      `stream #${n}`,
+      timeoutMs,
+    );
   }
 
-  async waitForEvent(type: string, pred: (e: CallEventRecord) => boolean = () => true, timeoutMs = 15_000): Promise<CallEventRecord> {
+  async waitForEvent(
+    type: string,
+    pred: (e: CallEventRecord) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<CallEventRecord> {
     return until(() => this.call.events.find((e) => e.type === type && pred(e)), `event ${type}`, timeoutMs);
   }
 
   /** Wait until `n` marks have been echoed. */
   async waitForMarks(n: number, timeoutMs = 15_000): Promise<Heard["marks"]> {
-    await until(() => this.call.recorder.marks.filter((m) => m.echoedAtMs !== undefined).length >= n, `${n} mark echoes`, timeoutMs);
+    await until(
+      () => this.call.recorder.marks.filter((m) => m.echoedAtMs !== undefined).length >= n,
+      `${n} mark echoes`,
+      timeoutMs,
+    );
     return this.heard().marks;
   }
 
   /** Wait for the call to end (and its completed callback to be answered). */
   async waitForEnd(timeoutMs = 15_000): Promise<CallStatus> {
-    const s = await Promise.race([this.call.ended, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`call did not end within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    const s = await Promise.race([
+      this.call.ended,
+      new Promise<never>((_, rej) =>
+        setTimeout(() => rej(new Error(`call did not end within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
+    ]);
     await this.call.callbacksSettled();
     return s;
   }

@@ -3,7 +3,8 @@ import type { HeardRecorder, MarkRecord } from "./heard-recorder";
 /** Outbound audio cap: "More than 10 minutes of audio is buffered … No more data is accepted" (31931). */
 const MAX_QUEUED_MS = 10 * 60 * 1000;
 
-type Item = { kind: "audio"; start: number; data: Uint8Array; off: number } | { kind: "mark"; at: number; rec: MarkRecord };
+type Item =
+  { kind: "audio"; start: number; data: Uint8Array; off: number } | { kind: "mark"; at: number; rec: MarkRecord };
 
 export interface PlayerOptions {
   recorder: HeardRecorder;
@@ -41,7 +42,8 @@ export class Player {
 
   audio(bytes: Uint8Array, at: number): void {
     if (!bytes.length) return;
-    if (this.queuedMs(at) + bytes.length / 8 > MAX_QUEUED_MS) return this.o.warn(31931, "Media Discarded: more than 10 minutes of audio buffered");
+    if (this.queuedMs(at) + bytes.length / 8 > MAX_QUEUED_MS)
+      return this.o.warn(31931, "Media Discarded: more than 10 minutes of audio buffered");
     const start = Math.max(at, this.playEnd);
     this.items.push({ kind: "audio", start, data: bytes, off: 0 });
     this.playEnd = start + bytes.length / 8;
@@ -49,7 +51,13 @@ export class Player {
 
   mark(name: string, at: number): void {
     const t0 = this.o.recorder.t0;
-    const rec: MarkRecord = { name, streamSid: this.o.streamSid, receivedAtMs: at - t0, cleared: false, queuedAheadMs: Math.round(this.queuedMs(at)) };
+    const rec: MarkRecord = {
+      name,
+      streamSid: this.o.streamSid,
+      receivedAtMs: at - t0,
+      cleared: false,
+      queuedAheadMs: Math.round(this.queuedMs(at)),
+    };
     this.o.recorder.marks.push(rec);
     // "when the audio ends (or if there is no audio buffered)"
     if (this.playEnd <= at) {
@@ -72,7 +80,13 @@ export class Player {
     this.playEnd = at;
     this.stopTimer();
     const r = this.o.recorder;
-    r.clears.push({ atMs: at - r.t0, streamSid: this.o.streamSid, droppedMs: droppedBytes / 8, marksEchoed: marks.map((m) => m.name), heardMs: r.heardMs() });
+    r.clears.push({
+      atMs: at - r.t0,
+      streamSid: this.o.streamSid,
+      droppedMs: droppedBytes / 8,
+      marksEchoed: marks.map((m) => m.name),
+      heardMs: r.heardMs(),
+    });
     for (const m of marks) {
       m.cleared = true;
       this.o.echo(m, at);
@@ -115,11 +129,14 @@ export class Player {
   private armMarks(): void {
     const next = this.items.find((i) => i.kind === "mark");
     if (!next) return;
-    this.markTimer = setTimeout(() => {
-      this.markTimer = undefined;
-      this.advance();
-      this.armMarks();
-    }, Math.max(0, next.at - this.o.now()));
+    this.markTimer = setTimeout(
+      () => {
+        this.markTimer = undefined;
+        this.advance();
+        this.armMarks();
+      },
+      Math.max(0, next.at - this.o.now()),
+    );
   }
 
   private stopTimer(): void {

@@ -15,9 +15,18 @@ describe("what a test reads and sets on the simulator's REST side", () => {
 
   it("records every request with its form, repeated fields and refused requests included", async () => {
     sim.restRequests.length = 0;
-    const c = await client.calls.create({ to: "+14155550123", from: "+14155550100", url: "https://voice.example.test/voice/webhook", statusCallbackEvent: ["initiated", "answered"] });
+    const c = await client.calls.create({
+      to: "+14155550123",
+      from: "+14155550100",
+      url: "https://voice.example.test/voice/webhook",
+      statusCallbackEvent: ["initiated", "answered"],
+    });
     await client.calls(c.sid).update({ twiml: "<Response><Dial>+14155550999</Dial></Response>" });
-    const denied = await fetch(`${sim.origin}/2010-04-01/Accounts/${sim.accountSid}/Calls.json`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "To=%2B1" });
+    const denied = await fetch(`${sim.origin}/2010-04-01/Accounts/${sim.accountSid}/Calls.json`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "To=%2B1",
+    });
     expect(denied.status).toBe(401);
     expect(sim.restRequests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST /2010-04-01/Accounts/${sim.accountSid}/Calls.json`,
@@ -32,8 +41,16 @@ describe("what a test reads and sets on the simulator's REST side", () => {
   });
 
   it("setStatus answers or ends a call, and the REST API reports it", async () => {
-    const a = await client.calls.create({ to: "+14155550123", from: "+14155550100", url: "https://voice.example.test/voice/webhook" });
-    const b = await client.calls.create({ to: "+14155550124", from: "+14155550100", url: "https://voice.example.test/voice/webhook" });
+    const a = await client.calls.create({
+      to: "+14155550123",
+      from: "+14155550100",
+      url: "https://voice.example.test/voice/webhook",
+    });
+    const b = await client.calls.create({
+      to: "+14155550124",
+      from: "+14155550100",
+      url: "https://voice.example.test/voice/webhook",
+    });
     await sim.call(a.sid)!.setStatus("in-progress");
     await sim.call(b.sid)!.setStatus("busy");
     expect((await client.calls(a.sid).fetch()).status).toBe("in-progress");
@@ -44,7 +61,9 @@ describe("what a test reads and sets on the simulator's REST side", () => {
 
   it("refuses a call to Twilio's magic invalid number with its error, and dials none", async () => {
     const before = sim.calls().length;
-    const err = await client.calls.create({ to: "+15005550001", from: "+14155550100", url: "https://voice.example.test/voice/webhook" }).catch((e: { status: number; code: number }) => e);
+    const err = await client.calls
+      .create({ to: "+15005550001", from: "+14155550100", url: "https://voice.example.test/voice/webhook" })
+      .catch((e: { status: number; code: number }) => e);
     expect(err).toMatchObject({ status: 400, code: 21217 });
     expect(sim.calls()).toHaveLength(before);
   });

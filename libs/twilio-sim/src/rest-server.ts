@@ -7,7 +7,11 @@ import { magicToRefusal } from "./magic-numbers";
 
 /** Twilio's REST error: `{code, message, more_info, status}`. */
 export class RestError extends Error {
-  constructor(readonly status: number, readonly code: number, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -45,8 +49,10 @@ export interface CallRegistry {
   numbers?(): OwnedNumber[];
 }
 
-const str = (v: unknown): string | undefined => (Array.isArray(v) ? str(v[v.length - 1]) : typeof v === "string" ? v : undefined);
-const list = (v: unknown): string[] => (Array.isArray(v) ? v : typeof v === "string" ? [v] : []).flatMap((x: string) => x.split(/[\s,]+/)).filter(Boolean);
+const str = (v: unknown): string | undefined =>
+  Array.isArray(v) ? str(v[v.length - 1]) : typeof v === "string" ? v : undefined;
+const list = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : typeof v === "string" ? [v] : []).flatMap((x: string) => x.split(/[\s,]+/)).filter(Boolean);
 const validUrl = (u: string): boolean => {
   try {
     return /^https?:$/.test(new URL(u).protocol);
@@ -58,7 +64,17 @@ const validUrl = (u: string): boolean => {
 /** The Call resource as Twilio's JSON (snake_case keys, RFC 2822 dates, strings for numbers). */
 export function callJson(c: SimCall, accountSid: string): Record<string, unknown> {
   const base = `/2010-04-01/Accounts/${accountSid}/Calls/${c.sid}`;
-  const sub = ["Notifications", "Recordings", "Payments", "Events", "Siprec", "Streams", "Transcriptions", "UserDefinedMessageSubscriptions", "UserDefinedMessages"];
+  const sub = [
+    "Notifications",
+    "Recordings",
+    "Payments",
+    "Events",
+    "Siprec",
+    "Streams",
+    "Transcriptions",
+    "UserDefinedMessageSubscriptions",
+    "UserDefinedMessages",
+  ];
   const snake = (s: string) => s.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
   return {
     sid: c.sid,
@@ -105,7 +121,8 @@ export function createRestApp(reg: CallRegistry): express.Express {
   });
   app.use(root, (req: Request, _res: Response, next: NextFunction) => {
     // `/Accounts/{Sid}.json` (the account itself) reaches this prefix with `.json` on the sid.
-    if (req.params.accountSid !== reg.accountSid && req.params.accountSid !== `${reg.accountSid}.json`) return next(new RestError(404, 20404, `The requested resource ${req.originalUrl} was not found`));
+    if (req.params.accountSid !== reg.accountSid && req.params.accountSid !== `${reg.accountSid}.json`)
+      return next(new RestError(404, 20404, `The requested resource ${req.originalUrl} was not found`));
     next();
   });
   const find = (req: Request): SimCall => {
@@ -131,7 +148,10 @@ export function createRestApp(reg: CallRegistry): express.Express {
       if (u && !validUrl(u)) throw new RestError(400, 21609, `Invalid ${k}: ${u}`);
     }
     const call = reg.create({
-      To, From, Url, Twiml,
+      To,
+      From,
+      Url,
+      Twiml,
       Method: str(b.Method),
       FallbackUrl: str(b.FallbackUrl),
       FallbackMethod: str(b.FallbackMethod),
@@ -151,11 +171,25 @@ export function createRestApp(reg: CallRegistry): express.Express {
 
   app.get(`${root}/Calls.json`, (req, res) => {
     const q = req.query as Record<string, string | undefined>;
-    const calls = reg.all().filter((c) => (!q.To || c.p.to === q.To) && (!q.From || c.p.from === q.From) && (!q.Status || c.status === q.Status));
+    const calls = reg
+      .all()
+      .filter(
+        (c) => (!q.To || c.p.to === q.To) && (!q.From || c.p.from === q.From) && (!q.Status || c.status === q.Status),
+      );
     const pageSize = Math.min(Number(q.PageSize ?? 50) || 50, 1000);
     const page = calls.slice(0, pageSize).map((c) => callJson(c, reg.accountSid));
     const uri = `/2010-04-01/Accounts/${reg.accountSid}/Calls.json?PageSize=${pageSize}&Page=0`;
-    res.json({ calls: page, end: Math.max(page.length - 1, 0), first_page_uri: uri, next_page_uri: null, page: 0, page_size: pageSize, previous_page_uri: null, start: 0, uri });
+    res.json({
+      calls: page,
+      end: Math.max(page.length - 1, 0),
+      first_page_uri: uri,
+      next_page_uri: null,
+      page: 0,
+      page_size: pageSize,
+      previous_page_uri: null,
+      start: 0,
+      uri,
+    });
   });
 
   app.get(`${root}/Calls/:callSid.json`, (req, res) => {
@@ -168,13 +202,21 @@ export function createRestApp(reg: CallRegistry): express.Express {
     const status = str(b.Status);
     const Url = str(b.Url);
     const Twiml = str(b.Twiml);
-    if (status && status !== "completed" && status !== "canceled") throw new RestError(400, 21218, `Invalid value for Status: ${status}`);
+    if (status && status !== "completed" && status !== "canceled")
+      throw new RestError(400, 21218, `Invalid value for Status: ${status}`);
     if (Url && Twiml) throw new RestError(400, 21205, "Url and Twiml are mutually exclusive");
     if (Url && !validUrl(Url)) throw new RestError(400, 21205, `Url is not a valid URL: ${Url}`);
     // Any update of a call that ended, or is ending, is 21220 [DOC errors/21220], a hang-up included.
     if (!c.live) throw new RestError(400, 21220, "Call is not in-progress. Cannot redirect.");
     // [INFER] completed on a call that never connected ends it as canceled; canceling an answered call does nothing.
-    const end = status === "completed" ? (c.status === "in-progress" ? "completed" : "canceled") : status === "canceled" && c.status !== "in-progress" ? "canceled" : undefined;
+    const end =
+      status === "completed"
+        ? c.status === "in-progress"
+          ? "completed"
+          : "canceled"
+        : status === "canceled" && c.status !== "in-progress"
+          ? "canceled"
+          : undefined;
     if (end) {
       if (reg.knobs?.().restHangupAnswer === "after-hangup") await c.end(end, "rest");
       else {
@@ -195,10 +237,20 @@ export function createRestApp(reg: CallRegistry): express.Express {
   });
 
   addAccountRoutes(app, reg.accountSid, () => reg.numbers?.() ?? []);
-  app.use((_req: Request, _res: Response, next: NextFunction) => next(new RestError(404, 20404, "The requested resource was not found")));
+  app.use((_req: Request, _res: Response, next: NextFunction) =>
+    next(new RestError(404, 20404, "The requested resource was not found")),
+  );
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const e = err instanceof RestError ? err : new RestError(500, 20500, (err as Error)?.message ?? "Internal Server Error");
-    res.status(e.status).json({ code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status });
+    const e =
+      err instanceof RestError ? err : new RestError(500, 20500, (err as Error)?.message ?? "Internal Server Error");
+    res
+      .status(e.status)
+      .json({
+        code: e.code,
+        message: e.message,
+        more_info: `https://www.twilio.com/docs/errors/${e.code}`,
+        status: e.status,
+      });
   });
   return app;
 }

@@ -13,7 +13,11 @@ async function receiver(token: string) {
   app.use(express.urlencoded({ extended: false }));
   app.post(/.*/, (req, res) => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${req.originalUrl}`;
-    got.push({ path: req.path, params: req.body, valid: twilio.validateRequest(token, String(req.headers["x-twilio-signature"]), url, req.body) });
+    got.push({
+      path: req.path,
+      params: req.body,
+      valid: twilio.validateRequest(token, String(req.headers["x-twilio-signature"]), url, req.body),
+    });
     res.type("text/xml").send("<Response/>");
   });
   const server: Server = await new Promise((r) => {
@@ -45,7 +49,10 @@ describe("REST Calls API driven by the real twilio client", () => {
     expect(n?.voiceUrl).toBe("https://voice.example.com/voice/webhook");
     // A number set up with only a Voice URL has no status callback (Twilio then sends none for inbound calls).
     expect(n?.statusCallback).toBe("");
-    sim.setNumber("+15005550006", { voiceUrl: "https://voice.example.com/voice/webhook", statusCallback: "https://voice.example.com/voice/status" });
+    sim.setNumber("+15005550006", {
+      voiceUrl: "https://voice.example.com/voice/webhook",
+      statusCallback: "https://voice.example.com/voice/status",
+    });
     const [m] = await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550006", limit: 1 });
     expect([m?.statusCallback, m?.statusCallbackMethod]).toEqual(["https://voice.example.com/voice/status", "POST"]);
     expect(await client.incomingPhoneNumbers.list({ phoneNumber: "+15005550007" })).toEqual([]);
@@ -76,7 +83,9 @@ describe("REST Calls API driven by the real twilio client", () => {
     expect(fetched.endTime).toBeInstanceOf(Date);
     // By default they come in any order and some twice: one per SequenceNumber, in SequenceNumber order.
     const got = rx.got.filter((g) => g.params.CallSid === created.sid);
-    const cbs = [...new Map(got.map((c) => [c.params.SequenceNumber, c])).values()].sort((a, b) => Number(a.params.SequenceNumber) - Number(b.params.SequenceNumber));
+    const cbs = [...new Map(got.map((c) => [c.params.SequenceNumber, c])).values()].sort(
+      (a, b) => Number(a.params.SequenceNumber) - Number(b.params.SequenceNumber),
+    );
     expect(cbs.map((c) => c.params.CallStatus)).toEqual(["initiated", "ringing", "in-progress", "completed"]);
     expect(cbs.map((c) => c.params.SequenceNumber)).toEqual(["0", "1", "2", "3"]);
     expect(cbs.every((c) => c.valid && c.params.CallbackSource === "call-progress-events")).toBe(true);
@@ -85,19 +94,35 @@ describe("REST Calls API driven by the real twilio client", () => {
   });
 
   it("updating a finished call fails with 21220; bad credentials with 20003; unknown sid with 20404", async () => {
-    const c = await client.calls.create({ to: "+15550000001", from: "+15550000002", twiml: "<Response><Hangup/></Response>" });
+    const c = await client.calls.create({
+      to: "+15550000001",
+      from: "+15550000002",
+      twiml: "<Response><Hangup/></Response>",
+    });
     await sim.call(c.sid)!.waitForEnd();
-    await expect(client.calls(c.sid).update({ url: "https://example.com/x" })).rejects.toMatchObject({ status: 400, code: 21220 });
+    await expect(client.calls(c.sid).update({ url: "https://example.com/x" })).rejects.toMatchObject({
+      status: 400,
+      code: 21220,
+    });
     const bad = twilio(sim.accountSid, "wrong", { httpClient: simulatorHttpClient(sim.origin) });
     await expect(bad.calls(c.sid).fetch()).rejects.toMatchObject({ status: 401, code: 20003 });
-    await expect(client.calls("CA00000000000000000000000000000000").fetch()).rejects.toMatchObject({ status: 404, code: 20404 });
+    await expect(client.calls("CA00000000000000000000000000000000").fetch()).rejects.toMatchObject({
+      status: 404,
+      code: 20404,
+    });
   });
 
   it("busy and no-answer outcomes end with the right status; Status=canceled cancels a ringing call", async () => {
     sim.queueOutcome({ result: "busy" });
     sim.queueOutcome({ result: "no-answer", ringMs: 50 });
     sim.queueOutcome({ ringMs: 5000 });
-    const mk = () => client.calls.create({ to: "+15550000003", from: "+15550000004", url: `${rx.base()}/voice`, statusCallback: `${rx.base()}/status` });
+    const mk = () =>
+      client.calls.create({
+        to: "+15550000003",
+        from: "+15550000004",
+        url: `${rx.base()}/voice`,
+        statusCallback: `${rx.base()}/status`,
+      });
     const [busy, noAnswer, ringing] = [await mk(), await mk(), await mk()];
     expect(await sim.call(busy.sid)!.waitForEnd()).toBe("busy");
     expect(await sim.call(noAnswer.sid)!.waitForEnd()).toBe("no-answer");
@@ -107,7 +132,10 @@ describe("REST Calls API driven by the real twilio client", () => {
     expect(canceled.status).toBe("ringing");
     expect(await sim.call(ringing.sid)!.waitForEnd()).toBe("canceled");
     expect((await client.calls(ringing.sid).fetch()).status).toBe("canceled");
-    await expect(client.calls(ringing.sid).update({ status: "canceled" })).rejects.toMatchObject({ status: 400, code: 21220 });
+    await expect(client.calls(ringing.sid).update({ status: "canceled" })).rejects.toMatchObject({
+      status: 400,
+      code: 21220,
+    });
     const last = rx.got.find((g) => g.params.CallSid === busy.sid)!;
     expect(last.params).toMatchObject({ CallStatus: "busy", SequenceNumber: "0", CallDuration: "0" });
     const list = await client.calls.list({ status: "busy" });
@@ -116,13 +144,29 @@ describe("REST Calls API driven by the real twilio client", () => {
 
   it("sync AMD adds AnsweredBy to the Url request; async AMD posts its own callback", async () => {
     sim.queueOutcome({ answeredBy: "machine_end_beep", amdMs: 50 });
-    const sync = await client.calls.create({ to: "+15550000005", from: "+15550000006", url: `${rx.base()}/voice-sync`, machineDetection: "DetectMessageEnd" });
+    const sync = await client.calls.create({
+      to: "+15550000005",
+      from: "+15550000006",
+      url: `${rx.base()}/voice-sync`,
+      machineDetection: "DetectMessageEnd",
+    });
     sim.queueOutcome({ answeredBy: "human", amdMs: 50 });
-    const async_ = await client.calls.create({ to: "+15550000005", from: "+15550000006", twiml: '<Response><Pause length="1"/></Response>', machineDetection: "Enable", asyncAmd: "true", asyncAmdStatusCallback: `${rx.base()}/amd` });
+    const async_ = await client.calls.create({
+      to: "+15550000005",
+      from: "+15550000006",
+      twiml: '<Response><Pause length="1"/></Response>',
+      machineDetection: "Enable",
+      asyncAmd: "true",
+      asyncAmdStatusCallback: `${rx.base()}/amd`,
+    });
     await sim.call(sync.sid)!.waitForEnd();
     await sim.call(async_.sid)!.waitForEnd();
     const v = rx.got.find((g) => g.path === "/voice-sync")!;
-    expect(v.params).toMatchObject({ AnsweredBy: "machine_end_beep", CallStatus: "in-progress", Direction: "outbound-api" });
+    expect(v.params).toMatchObject({
+      AnsweredBy: "machine_end_beep",
+      CallStatus: "in-progress",
+      Direction: "outbound-api",
+    });
     const amd = rx.got.find((g) => g.path === "/amd")!;
     expect(amd.valid).toBe(true);
     expect(amd.params).toMatchObject({ CallSid: async_.sid, AnsweredBy: "human", MachineDetectionDuration: "50" });

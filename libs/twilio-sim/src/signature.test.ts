@@ -5,7 +5,13 @@ import { signingUrl } from "./webhooks";
 
 // Vectors from Twilio's docs and twilio-node's spec/validation.spec.js (wire reference §1.3, §2.1).
 const token = "12345";
-const params = { CallSid: "CA1234567890ABCDE", Caller: "+14158675309", Digits: "1234", From: "+14158675309", To: "+18005551212" };
+const params = {
+  CallSid: "CA1234567890ABCDE",
+  Caller: "+14158675309",
+  Digits: "1234",
+  From: "+14158675309",
+  To: "+18005551212",
+};
 
 describe("X-Twilio-Signature: our signer vs the twilio library", () => {
   it("twilio-node spec vector RSOYDt4T1cUTdK1PDd93/VVr8B8=", () => {
@@ -13,7 +19,9 @@ describe("X-Twilio-Signature: our signer vs the twilio library", () => {
     expect(twilioSignature(token, url, params)).toBe("RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     expect(twilio.getExpectedTwilioSignature(token, url, params)).toBe("RSOYDt4T1cUTdK1PDd93/VVr8B8=");
     expect(twilio.validateRequest(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", url, params)).toBe(true);
-    expect(twilio.validateRequest(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", url, { ...params, Digits: "1235" })).toBe(false);
+    expect(twilio.validateRequest(token, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", url, { ...params, Digits: "1235" })).toBe(
+      false,
+    );
   });
 
   it("security docs vector L/OH5YylLD5NRKLltdqwSvS0BnU=", () => {

@@ -98,11 +98,18 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     onRequest: o.onRequest,
     random: seededRandom(knobs.seed),
     get webhook() {
-      return { authToken, ca: o.ca, route: o.route, timeoutMs: knobs.webhookTimeoutMs, dropHttpsPort: knobs.dropHttpsPortWhenSigning };
+      return {
+        authToken,
+        ca: o.ca,
+        route: o.route,
+        timeoutMs: knobs.webhookTimeoutMs,
+        dropHttpsPort: knobs.dropHttpsPortWhenSigning,
+      };
     },
   };
   const numbers = new Map<string, NumberConfig>();
-  const setNumber = (n: string, c: string | NumberConfig) => numbers.set(n, typeof c === "string" ? { voiceUrl: c } : c);
+  const setNumber = (n: string, c: string | NumberConfig) =>
+    numbers.set(n, typeof c === "string" ? { voiceUrl: c } : c);
   for (const [n, c] of Object.entries(o.numbers ?? {})) setNumber(n, c);
   const phones = new Map<string, Phone>();
   const handed = new Set<string>();
@@ -133,7 +140,8 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
         statusCallback: r.StatusCallback,
         statusCallbackMethod: method(r.StatusCallbackMethod),
         statusCallbackEvents: r.StatusCallbackEvent,
-        machineDetection: r.MachineDetection === "Enable" || r.MachineDetection === "DetectMessageEnd" ? r.MachineDetection : undefined,
+        machineDetection:
+          r.MachineDetection === "Enable" || r.MachineDetection === "DetectMessageEnd" ? r.MachineDetection : undefined,
         asyncAmd: r.AsyncAmd === "true",
         asyncAmdStatusCallback: r.AsyncAmdStatusCallback,
         asyncAmdStatusCallbackMethod: method(r.AsyncAmdStatusCallbackMethod),
@@ -146,7 +154,13 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     },
     get: (sid) => phones.get(sid)?.call,
     numbers: () =>
-      [...numbers].map(([phoneNumber, c]) => ({ phoneNumber, voiceUrl: c.voiceUrl, voiceMethod: c.voiceMethod ?? "POST", statusCallback: c.statusCallback ?? "", statusCallbackMethod: c.statusCallbackMethod ?? "POST" })),
+      [...numbers].map(([phoneNumber, c]) => ({
+        phoneNumber,
+        voiceUrl: c.voiceUrl,
+        voiceMethod: c.voiceMethod ?? "POST",
+        statusCallback: c.statusCallback ?? "",
+        statusCallbackMethod: c.statusCallbackMethod ?? "POST",
+      })),
     all: () => [...phones.values()].map((p) => p.call),
     knobs: () => knobs,
   };
@@ -208,7 +222,11 @@ export async function startSimulator(o: SimulatorOptions = {}): Promise<Simulato
     queueOutcome: (oc) => void outcomes.push(oc),
     setNumber,
     async stop() {
-      await Promise.all([...phones.values()].map((p) => p.call.end(p.status === "in-progress" ? "completed" : "canceled", "simulator-stop")));
+      await Promise.all(
+        [...phones.values()].map((p) =>
+          p.call.end(p.status === "in-progress" ? "completed" : "canceled", "simulator-stop"),
+        ),
+      );
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -14,7 +14,11 @@ export type SpeechEngine = "flite" | "espeak-ng";
  * voice on the telephone path; espeak-ng is faster but harder for STT. Uses a temp file: Node's
  * spawn pipes are sockets, and `flite -o /dev/stdout` fails on them.
  */
-export async function synthesize(text: string, engine: SpeechEngine = "flite", signal?: AbortSignal): Promise<Uint8Array> {
+export async function synthesize(
+  text: string,
+  engine: SpeechEngine = "flite",
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   const dir = await mkdtemp(join(tmpdir(), "vc-sim-say-"));
   const file = join(dir, "say.wav");
   try {

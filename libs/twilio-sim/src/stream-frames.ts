@@ -43,7 +43,14 @@ export class StreamFrames {
     return JSON.stringify({
       event: "start",
       sequenceNumber: String(++this.seq),
-      start: { accountSid, streamSid, callSid, tracks, mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 }, customParameters },
+      start: {
+        accountSid,
+        streamSid,
+        callSid,
+        tracks,
+        mediaFormat: { encoding: "audio/x-mulaw", sampleRate: 8000, channels: 1 },
+        customParameters,
+      },
       streamSid,
     });
   }
@@ -58,16 +65,31 @@ export class StreamFrames {
 
   /** A mark echoed back: playback reached it (or a `clear` flushed it). */
   mark(name: string): string {
-    return JSON.stringify({ event: "mark", sequenceNumber: String(++this.seq), streamSid: this.ids.streamSid, mark: { name } });
+    return JSON.stringify({
+      event: "mark",
+      sequenceNumber: String(++this.seq),
+      streamSid: this.ids.streamSid,
+      mark: { name },
+    });
   }
 
   /** A key the caller pressed (bidirectional streams carry inbound DTMF only). */
   dtmf(digit: string): string {
-    return JSON.stringify({ event: "dtmf", streamSid: this.ids.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: "inbound_track", digit } });
+    return JSON.stringify({
+      event: "dtmf",
+      streamSid: this.ids.streamSid,
+      sequenceNumber: String(++this.seq),
+      dtmf: { track: "inbound_track", digit },
+    });
   }
 
   stop(): string {
     const { accountSid, callSid, streamSid } = this.ids;
-    return JSON.stringify({ event: "stop", sequenceNumber: String(++this.seq), stop: { accountSid, callSid }, streamSid });
+    return JSON.stringify({
+      event: "stop",
+      sequenceNumber: String(++this.seq),
+      stop: { accountSid, callSid },
+      streamSid,
+    });
   }
 }

@@ -20,7 +20,8 @@ export interface StreamRecord {
   stream?: MediaStream;
 }
 
-const tracksOf = (t: string): string[] => (t === "both_tracks" ? ["inbound", "outbound"] : t === "outbound_track" ? ["outbound"] : ["inbound"]);
+const tracksOf = (t: string): string[] =>
+  t === "both_tracks" ? ["inbound", "outbound"] : t === "outbound_track" ? ["outbound"] : ["inbound"];
 
 /** Opens, tracks and stops the Media Streams of one call. */
 export class StreamRunner {
@@ -35,7 +36,10 @@ export class StreamRunner {
     return this.active;
   }
 
-  private async open(spec: StreamSpec, kind: StreamRecord["kind"]): Promise<{ rec: StreamRecord; stream?: MediaStream }> {
+  private async open(
+    spec: StreamSpec,
+    kind: StreamRecord["kind"],
+  ): Promise<{ rec: StreamRecord; stream?: MediaStream }> {
     const { call } = this;
     const k = call.ctx.knobs;
     let url = spec.url;
@@ -45,7 +49,15 @@ export class StreamRunner {
     }
     const tracks = kind === "connect" ? ["inbound"] : tracksOf(spec.track);
     const streamSid = newSid("MZ");
-    const rec: StreamRecord = { streamSid, kind, name: spec.name, url, customParameters: { ...spec.parameters }, tracks, openedAtMs: call.recorder.now() };
+    const rec: StreamRecord = {
+      streamSid,
+      kind,
+      name: spec.name,
+      url,
+      customParameters: { ...spec.parameters },
+      tracks,
+      openedAtMs: call.recorder.now(),
+    };
     this.list.push(rec);
     const stream = new MediaStream({
       url,
@@ -114,7 +126,8 @@ export class StreamRunner {
 
   /** `<Stop><Stream name>`: stops the named (or every) unidirectional stream. */
   stopNamed(name?: string): void {
-    for (const b of this.background.filter((x) => !name || x.name === name || x.rec.streamSid === name)) void b.stream.stop(true);
+    for (const b of this.background.filter((x) => !name || x.name === name || x.rec.streamSid === name))
+      void b.stream.stop(true);
   }
 
   dtmf(digit: string): void {
@@ -127,7 +140,12 @@ export class StreamRunner {
     await Promise.all(all.map((s) => s.stop(sendStop)));
   }
 
-  private statusCallback(spec: StreamSpec, rec: StreamRecord, event: "stream-started" | "stream-stopped" | "stream-error", error?: string): void {
+  private statusCallback(
+    spec: StreamSpec,
+    rec: StreamRecord,
+    event: "stream-started" | "stream-stopped" | "stream-error",
+    error?: string,
+  ): void {
     if (!spec.statusCallback) return;
     const url = new URL(spec.statusCallback, this.call.p.url).toString();
     const params: Record<string, string> = {

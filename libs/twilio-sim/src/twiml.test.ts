@@ -45,7 +45,15 @@ describe("TwiML parsing", () => {
     const t = parseTwiml(sample);
     expect(t.verbs.map((v) => v.verb)).toEqual(["Connect", "Redirect"]);
     const c = t.verbs[0]!;
-    expect(c).toMatchObject({ verb: "Connect", action: "https://voice.example.com/voice/webhook/connect-ended", stream: { url: "wss://voice.example.com/voice/stream", name: "agent", parameters: { sessionId: "abc123", direction: "outbound" } } });
+    expect(c).toMatchObject({
+      verb: "Connect",
+      action: "https://voice.example.com/voice/webhook/connect-ended",
+      stream: {
+        url: "wss://voice.example.com/voice/stream",
+        name: "agent",
+        parameters: { sessionId: "abc123", direction: "outbound" },
+      },
+    });
   });
 
   it("rejects empty bodies and broken XML (12100), unknown or lower-case verbs (12200)", () => {
@@ -77,7 +85,11 @@ describe("TwiML interpretation order", () => {
     const { host, log } = recordingHost();
     const out = await interpret(parseTwiml(sample), "https://voice.example.com/voice/webhook", host);
     expect(log[0]).toMatch(/^connect:wss:\/\/voice.example.com\/voice\/stream/);
-    expect(out).toMatchObject({ kind: "fetch", why: "connect-action", url: "https://voice.example.com/voice/webhook/connect-ended" });
+    expect(out).toMatchObject({
+      kind: "fetch",
+      why: "connect-action",
+      url: "https://voice.example.com/voice/webhook/connect-ended",
+    });
   });
 
   it("without action the verb after </Connect> runs; running off the end hangs up", async () => {
@@ -89,14 +101,22 @@ describe("TwiML interpretation order", () => {
 
   it("Start/Stream does not block; relative Redirect resolves against the document URL", async () => {
     const { host, log } = recordingHost();
-    const doc = parseTwiml('<Response><Start><Stream url="wss://h/s"/></Start><Pause length="2"/><Redirect>/next</Redirect><Say>never</Say></Response>');
-    expect(await interpret(doc, "https://app.test/voice/webhook", host)).toMatchObject({ kind: "fetch", url: "https://app.test/next", method: "POST" });
+    const doc = parseTwiml(
+      '<Response><Start><Stream url="wss://h/s"/></Start><Pause length="2"/><Redirect>/next</Redirect><Say>never</Say></Response>',
+    );
+    expect(await interpret(doc, "https://app.test/voice/webhook", host)).toMatchObject({
+      kind: "fetch",
+      url: "https://app.test/next",
+      method: "POST",
+    });
     expect(log).toEqual(["start:wss://h/s", "pause:2000"]);
   });
 
   it("Gather without input falls through; Dial records the target and ends our part", async () => {
     const { host, log } = recordingHost();
-    const doc = parseTwiml("<Response><Gather><Say>Press</Say></Gather><Dial><Number>+15550001111</Number></Dial><Say>never</Say></Response>");
+    const doc = parseTwiml(
+      "<Response><Gather><Say>Press</Say></Gather><Dial><Number>+15550001111</Number></Dial><Say>never</Say></Response>",
+    );
     expect(await interpret(doc, undefined, host)).toEqual({ kind: "hangup", reason: "dial-ended" });
     expect(log).toEqual(["gather", "dial:+15550001111"]);
   });

@@ -26,15 +26,35 @@ export type Verb =
   | { verb: "Connect"; action?: string; method: "GET" | "POST"; stream?: StreamSpec; noun?: string }
   | { verb: "Start"; stream: StreamSpec }
   | { verb: "Stop"; streamName?: string }
-  | { verb: "Gather"; action?: string; method: "GET" | "POST"; numDigits?: number; finishOnKey: string; timeoutSec: number; input: string; actionOnEmptyResult: boolean; nested: Verb[] }
-  | { verb: "Dial"; targets: DialTarget[]; action?: string; method: "GET" | "POST"; callerId?: string; timeoutSec: number }
+  | {
+      verb: "Gather";
+      action?: string;
+      method: "GET" | "POST";
+      numDigits?: number;
+      finishOnKey: string;
+      timeoutSec: number;
+      input: string;
+      actionOnEmptyResult: boolean;
+      nested: Verb[];
+    }
+  | {
+      verb: "Dial";
+      targets: DialTarget[];
+      action?: string;
+      method: "GET" | "POST";
+      callerId?: string;
+      timeoutSec: number;
+    }
   /** Valid TwiML this simulator does not model (Record, Enqueue, Pay, …): skipped with a warning. */
   | { verb: "Unsimulated"; name: string };
 
 /** Twilio's application error: 12100 document parse failure, 12200 schema validation. */
 export class TwimlError extends Error {
   override name = "TwimlError";
-  constructor(readonly code: 12100 | 12200 | 12300, message: string) {
+  constructor(
+    readonly code: 12100 | 12200 | 12300,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -45,7 +65,18 @@ export interface ParsedTwiml {
   warnings: { code: number; message: string }[];
 }
 
-const unsimulated = new Set(["Record", "Enqueue", "Leave", "Pay", "Prompt", "Refer", "Sms", "Message", "Echo", "Queue"]);
+const unsimulated = new Set([
+  "Record",
+  "Enqueue",
+  "Leave",
+  "Pay",
+  "Prompt",
+  "Refer",
+  "Sms",
+  "Message",
+  "Echo",
+  "Queue",
+]);
 const method = (m: string | undefined): "GET" | "POST" => (m?.toUpperCase() === "GET" ? "GET" : "POST");
 const int = (s: string | undefined, d: number): number => (s !== undefined && /^\d+$/.test(s.trim()) ? Number(s) : d);
 
@@ -62,7 +93,8 @@ export function parseTwiml(xml: string): ParsedTwiml {
   } catch (err) {
     throw new TwimlError(12100, `Document parse failure: ${(err as XmlError).message}`);
   }
-  if (root.name !== "Response") throw new TwimlError(12100, `Document parse failure: root element is <${root.name}>, expected <Response>`);
+  if (root.name !== "Response")
+    throw new TwimlError(12100, `Document parse failure: root element is <${root.name}>, expected <Response>`);
   const warnings: ParsedTwiml["warnings"] = [];
   return { verbs: root.children.map((el) => verbOf(el, warnings)), warnings };
 }
@@ -70,12 +102,17 @@ export function parseTwiml(xml: string): ParsedTwiml {
 function streamOf(el: XmlElement, warnings: ParsedTwiml["warnings"]): StreamSpec {
   const parameters: Record<string, string> = {};
   for (const p of el.children) {
-    if (p.name !== "Parameter") throw new TwimlError(12200, `Schema validation warning: <${p.name}> not allowed in <Stream>`);
+    if (p.name !== "Parameter")
+      throw new TwimlError(12200, `Schema validation warning: <${p.name}> not allowed in <Stream>`);
     if (p.attrs.name !== undefined) parameters[p.attrs.name] = p.attrs.value ?? "";
   }
   const url = el.attrs.url ?? "";
   if (!url) throw new TwimlError(12200, "Schema validation warning: <Stream> requires url");
-  if (url.includes("?")) warnings.push({ code: 31920, message: "Stream url has a query string: Twilio does not support it (use <Parameter>)" });
+  if (url.includes("?"))
+    warnings.push({
+      code: 31920,
+      message: "Stream url has a query string: Twilio does not support it (use <Parameter>)",
+    });
   return {
     url,
     name: el.attrs.name,
@@ -106,13 +143,15 @@ function verbOf(el: XmlElement, warnings: ParsedTwiml["warnings"]): Verb {
       const base = { verb: "Connect" as const, action: a.action, method: method(a.method) };
       if (!child) throw new TwimlError(12200, "Schema validation warning: <Connect> needs a noun");
       if (child.name === "Stream") return { ...base, stream: streamOf(child, warnings) };
-      if (["ConversationRelay", "Room", "VirtualAgent", "Conversation", "Assistant"].includes(child.name)) return { ...base, noun: child.name };
+      if (["ConversationRelay", "Room", "VirtualAgent", "Conversation", "Assistant"].includes(child.name))
+        return { ...base, noun: child.name };
       throw new TwimlError(12200, `Schema validation warning: <${child.name}> not allowed in <Connect>`);
     }
     case "Start": {
       const child = el.children[0];
       if (child?.name === "Stream") return { verb: "Start", stream: streamOf(child, warnings) };
-      if (child && ["Siprec", "Transcription", "Recording"].includes(child.name)) return { verb: "Unsimulated", name: `Start/${child.name}` };
+      if (child && ["Siprec", "Transcription", "Recording"].includes(child.name))
+        return { verb: "Unsimulated", name: `Start/${child.name}` };
       throw new TwimlError(12200, `Schema validation warning: <Start> needs <Stream>`);
     }
     case "Stop":
@@ -128,15 +167,29 @@ function verbOf(el: XmlElement, warnings: ParsedTwiml["warnings"]): Verb {
         input: a.input ?? "dtmf",
         actionOnEmptyResult: a.actionOnEmptyResult === "true",
         nested: el.children.map((c) => {
-          if (!["Say", "Play", "Pause"].includes(c.name)) throw new TwimlError(12200, `Schema validation warning: <${c.name}> not allowed in <Gather>`);
+          if (!["Say", "Play", "Pause"].includes(c.name))
+            throw new TwimlError(12200, `Schema validation warning: <${c.name}> not allowed in <Gather>`);
           return verbOf(c, warnings);
         }),
       };
     case "Dial": {
-      const kinds: Record<string, DialTarget["kind"]> = { Number: "number", Client: "client", Sip: "sip", Conference: "conference", Queue: "queue" };
+      const kinds: Record<string, DialTarget["kind"]> = {
+        Number: "number",
+        Client: "client",
+        Sip: "sip",
+        Conference: "conference",
+        Queue: "queue",
+      };
       const targets: DialTarget[] = el.children.map((c) => ({ kind: kinds[c.name] ?? "text", value: c.text }));
       if (!targets.length && el.text) targets.push({ kind: "number", value: el.text });
-      return { verb: "Dial", targets, action: a.action, method: method(a.method), callerId: a.callerId, timeoutSec: int(a.timeout, 30) };
+      return {
+        verb: "Dial",
+        targets,
+        action: a.action,
+        method: method(a.method),
+        callerId: a.callerId,
+        timeoutSec: int(a.timeout, 30),
+      };
     }
     default:
       if (unsimulated.has(el.name)) return { verb: "Unsimulated", name: el.name };

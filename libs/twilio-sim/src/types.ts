@@ -1,11 +1,13 @@
 import type { WebhookOptions, WebhookRecord } from "./webhooks";
 import type { NetworkConditions } from "./network";
 
-export type CallStatus = "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
+export type CallStatus =
+  "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
 export const terminalStatuses: readonly CallStatus[] = ["completed", "busy", "failed", "no-answer", "canceled"];
 
 /** AMD results: `Enable` gives human/machine_start/fax/unknown; `DetectMessageEnd` the machine_end_* ones. */
-export type AnsweredBy = "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "fax" | "unknown";
+export type AnsweredBy =
+  "human" | "machine_start" | "machine_end_beep" | "machine_end_silence" | "machine_end_other" | "fax" | "unknown";
 
 /** What the far end does when the simulator dials it (outbound calls). */
 export interface DialOutcome {

@@ -8,9 +8,11 @@ export function verbHost(call: SimCall, signal: AbortSignal): TwimlHost {
     signal,
     async say(v) {
       call.answer();
-      for (let i = 0; i < Math.max(1, v.loop); i++) call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: v.text, source: "twiml" });
+      for (let i = 0; i < Math.max(1, v.loop); i++)
+        call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: v.text, source: "twiml" });
       call.event("say", { text: v.text });
-      if (call.ctx.knobs.sayMsPerChar) await sleep(v.text.length * call.ctx.knobs.sayMsPerChar * Math.max(1, v.loop), signal);
+      if (call.ctx.knobs.sayMsPerChar)
+        await sleep(v.text.length * call.ctx.knobs.sayMsPerChar * Math.max(1, v.loop), signal);
     },
     async play(v) {
       call.answer();
@@ -33,7 +35,8 @@ export function verbHost(call: SimCall, signal: AbortSignal): TwimlHost {
     gather: async (v) => {
       call.answer();
       call.event("gather", { numDigits: v.numDigits, timeoutSec: v.timeoutSec });
-      for (const n of v.nested) if (n.verb === "Say") call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: n.text, source: "twiml" });
+      for (const n of v.nested)
+        if (n.verb === "Say") call.recorder.sayTexts.push({ atMs: call.recorder.now(), text: n.text, source: "twiml" });
       return call.keypad.collect(v.numDigits, v.finishOnKey, v.timeoutSec * 1000, signal);
     },
     dial: async (targets) => {

@@ -5,7 +5,16 @@ import { isIP } from "node:net";
 import { twilioSignature } from "@voicecall/auth";
 
 /** What kind of request Twilio made: the voice Url, a status callback, an action, … */
-export type WebhookKind = "voice" | "fallback" | "status" | "amd" | "stream-status" | "redirect" | "connect-action" | "gather-action" | "dial-action";
+export type WebhookKind =
+  | "voice"
+  | "fallback"
+  | "status"
+  | "amd"
+  | "stream-status"
+  | "redirect"
+  | "connect-action"
+  | "gather-action"
+  | "dial-action";
 
 /** One request the simulator made to the app, and what the app answered. */
 export interface WebhookRecord {
@@ -79,7 +88,21 @@ export async function sendWebhook(
   const signedUrl = signingUrl(target, o.dropHttpsPort ?? true);
   const signature = twilioSignature(o.authToken, signedUrl, method === "POST" ? params : {});
   const idempotencyToken = retry?.idempotencyToken ?? `${randomUUID()}-${at}`;
-  const rec: WebhookRecord = { kind, callSid, method, url: target, signedUrl, signature, params, idempotencyToken, attempt: retry?.attempt ?? 1, status: 0, body: "", at, ms: 0 };
+  const rec: WebhookRecord = {
+    kind,
+    callSid,
+    method,
+    url: target,
+    signedUrl,
+    signature,
+    params,
+    idempotencyToken,
+    attempt: retry?.attempt ?? 1,
+    status: 0,
+    body: "",
+    at,
+    ms: 0,
+  };
   const body = method === "POST" ? new URLSearchParams(params).toString() : "";
   const u = new URL(target);
   const dest = o.route ? o.route(new URL(target)) : u;
@@ -98,7 +121,16 @@ export async function sendWebhook(
   const req = dest.protocol === "https:" ? httpsRequest : httpRequest;
   await new Promise<void>((done) => {
     const r = req(
-      { method, hostname: dest.hostname, port: dest.port || undefined, path: u.pathname + u.search, headers, ca: o.ca, servername: isIP(u.hostname) ? undefined : u.hostname, timeout: o.timeoutMs ?? 15_000 },
+      {
+        method,
+        hostname: dest.hostname,
+        port: dest.port || undefined,
+        path: u.pathname + u.search,
+        headers,
+        ca: o.ca,
+        servername: isIP(u.hostname) ? undefined : u.hostname,
+        timeout: o.timeoutMs ?? 15_000,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -9,7 +9,10 @@ export interface XmlElement {
 
 export class XmlError extends Error {
   override name = "XmlError";
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at offset ${offset}`);
   }
 }

@@ -4,7 +4,15 @@ import express from "express";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { connectBus, type Bus } from "@voicecall/bus";
-import { CallEvent, CommandMessage, ControlMessage, LifecycleEvent, SayMessage, subjects, type CallMode } from "@voicecall/contracts";
+import {
+  CallEvent,
+  CommandMessage,
+  ControlMessage,
+  LifecycleEvent,
+  SayMessage,
+  subjects,
+  type CallMode,
+} from "@voicecall/contracts";
 import { loadScript } from "@voicecall/dialogue";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
@@ -60,7 +68,9 @@ afterAll(async () => {
   await servers?.stop();
 });
 
-async function startAgent(o: { model?: LanguageModel; instanceId?: string; config?: Partial<typeof baseConfig> } = {}): Promise<(typeof agents)[number]> {
+async function startAgent(
+  o: { model?: LanguageModel; instanceId?: string; config?: Partial<typeof baseConfig> } = {},
+): Promise<(typeof agents)[number]> {
   const instanceId = o.instanceId ?? `agent-${randomUUID().slice(0, 6)}`;
   const { log } = testLogger("agent", process.env.TEST_LOG_LEVEL ?? "warn");
   const abus = await connectBus({ url: servers.natsUrl, name: instanceId, log });
@@ -95,13 +105,23 @@ function recorder(callId: string) {
   return { says, ctls, cmds, spoken, close: () => subs.forEach((s) => s.unsubscribe()) };
 }
 
-async function newCall(mode: CallMode, extra: { greeting?: string; voicemailMessage?: string; engine?: "pipeline" | "realtime" } = {}) {
+async function newCall(
+  mode: CallMode,
+  extra: { greeting?: string; voicemailMessage?: string; engine?: "pipeline" | "realtime" } = {},
+) {
   const callId = `c${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   await store.createCall({ callId, direction: "outbound", mode, from: "+14155550001", to: "+14155550002", ...extra });
   await store.transition(callId, "in-progress", "test");
   const rec = recorder(callId);
   await bus.flush();
-  bus.publish(subjects.lifecycle, LifecycleEvent, { type: "call.created", callId, ts: Date.now(), direction: "outbound", mode, state: "queued" });
+  bus.publish(subjects.lifecycle, LifecycleEvent, {
+    type: "call.created",
+    callId,
+    ts: Date.now(),
+    direction: "outbound",
+    mode,
+    state: "queued",
+  });
   await waitFor(() => store.leaseOwner("agent", callId), "agent claims the call");
   return { callId, rec };
 }
@@ -122,10 +142,12 @@ async function streamStarted(callId: string, streamSid = `MZ${randomUUID().slice
 async function final(callId: string, text: string, o: { publish?: boolean } = {}): Promise<void> {
   const ts = Date.now();
   await store.update(callId, { lastFinalTs: ts, lastFinalText: text });
-  if (o.publish !== false) bus.publish(subjects.evt(callId), CallEvent, { type: "transcript.final", streamSid: "MZ", text, callId, ts });
+  if (o.publish !== false)
+    bus.publish(subjects.evt(callId), CallEvent, { type: "transcript.final", streamSid: "MZ", text, callId, ts });
 }
 
-const mark = (callId: string, utteranceId: string) => evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId, done: true, playedMs: 1000 });
+const mark = (callId: string, utteranceId: string) =>
+  evt(callId, { type: "playback.mark", streamSid: "MZ", utteranceId, done: true, playedMs: 1000 });
 
 /** Barrier: events are handled in order, so once this operator line is said, all before it were handled. */
 async function barrier(callId: string, rec: ReturnType<typeof recorder>): Promise<void> {
@@ -163,7 +185,13 @@ describe("agent", () => {
     await startAgent();
     const { callId, rec } = await newCall("conversation", { greeting: "Hello from the ring." });
     await store.acquireLease("stream", callId, "media-test", 60_000);
-    evt(callId, { type: "stream.started", streamSid: "MZ1", callSid: "CA1", worker: "media-test", greeting: "greeting-pre1" });
+    evt(callId, {
+      type: "stream.started",
+      streamSid: "MZ1",
+      callSid: "CA1",
+      worker: "media-test",
+      greeting: "greeting-pre1",
+    });
     await barrier(callId, rec);
     expect(rec.spoken().filter((s) => s.purpose === "greeting")).toEqual([]);
     // The stream died before its end mark, and the new one came without the pre-render: the agent says it.
@@ -181,15 +209,27 @@ describe("agent", () => {
     const { callId, rec } = await newCall("conversation");
     await streamStarted(callId);
     evt(callId, { type: "transcript.final", streamSid: "MZ", text: "what are your opening hours" });
-    const replies = await waitFor(() => (rec.spoken().filter((s) => s.purpose === "reply").length >= 2 ? rec.spoken().filter((s) => s.purpose === "reply") : null), "two reply sentences");
-    expect(replies.map((r) => r.text)).toEqual(["We are open Monday to Friday from nine in the morning to six in the evening.", "Is there anything else?"]);
+    const replies = await waitFor(
+      () =>
+        rec.spoken().filter((s) => s.purpose === "reply").length >= 2
+          ? rec.spoken().filter((s) => s.purpose === "reply")
+          : null,
+      "two reply sentences",
+    );
+    expect(replies.map((r) => r.text)).toEqual([
+      "We are open Monday to Friday from nine in the morning to six in the evening.",
+      "Is there anything else?",
+    ]);
     const gen = replies[0]!.generation;
     expect(gen).toBeGreaterThan(0);
     expect(rec.ctls).toContainEqual(expect.objectContaining({ type: "cancel", beforeGeneration: gen }));
     expect(rec.says).toContainEqual(expect.objectContaining({ type: "say.cancel", beforeGeneration: gen }));
     expect(replies.at(-1)!.endOfTurn).toBe(true);
     evt(callId, { type: "dtmf", streamSid: "MZ", digit: "2" });
-    const booked = await waitFor(() => rec.spoken().find((s) => s.text.startsWith("The first free slot")), "dtmf answer");
+    const booked = await waitFor(
+      () => rec.spoken().find((s) => s.text.startsWith("The first free slot")),
+      "dtmf answer",
+    );
     expect(booked.generation).toBeGreaterThan(gen);
     const t = await store.transcript(callId);
     expect(t.find((e) => e.role === "caller")!.text).toBe("what are your opening hours");
@@ -230,21 +270,33 @@ describe("agent", () => {
       const c = (delta: object) => res.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta }] })}\n\n`);
       c({ content: "<think>The menu wants 1.</think>" });
       c({ content: "Okay, **pressing** one. " });
-      c({ tool_calls: [{ index: 0, id: "t1", type: "function", function: { name: "send_digits", arguments: '{"digits":' } }] });
+      c({
+        tool_calls: [
+          { index: 0, id: "t1", type: "function", function: { name: "send_digits", arguments: '{"digits":' } },
+        ],
+      });
       c({ tool_calls: [{ index: 0, function: { arguments: '"1"}' } }] });
       res.end("data: [DONE]\n\n");
     });
     const server = http.listen(0, "127.0.0.1");
     await new Promise((r) => server.once("listening", r));
     try {
-      const model = new OpenAiModel({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, model: "m" });
+      const model = new OpenAiModel({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+        model: "m",
+      });
       await startAgent({ model });
       const { callId, rec } = await newCall("conversation", { greeting: "Hi." });
       await streamStarted(callId);
       evt(callId, { type: "transcript.final", streamSid: "MZ", text: "for sales press one" });
       const digits = await waitFor(() => rec.ctls.find((c) => c.type === "send-digits"), "send-digits");
       expect(digits).toMatchObject({ type: "send-digits", digits: "1" });
-      expect(rec.spoken().filter((s) => s.purpose === "reply").map((s) => s.text)).toEqual(["Okay, pressing one."]);
+      expect(
+        rec
+          .spoken()
+          .filter((s) => s.purpose === "reply")
+          .map((s) => s.text),
+      ).toEqual(["Okay, pressing one."]);
       expect(bodies[0].messages[0].role).toBe("system");
       expect(bodies[0].messages.at(-1)).toEqual({ role: "user", content: "for sales press one" });
     } finally {
@@ -293,7 +345,11 @@ describe("agent", () => {
       // Media recorded the final; its event died with the server.
       await final(callId, "what are your opening hours", { publish: false });
       await restarted;
-      await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "caller"), "caller line answered after reconnect", 20_000);
+      await waitFor(
+        async () => (await store.transcript(callId)).some((t) => t.role === "caller"),
+        "caller line answered after reconnect",
+        20_000,
+      );
       await waitFor(() => replies(rec).find((s) => s.text === HOURS), "answer after reconnect", 20_000);
     });
   });

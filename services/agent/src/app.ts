@@ -10,7 +10,10 @@ import type { AgentConfig } from "./config";
 import type { LanguageModel } from "./llm/types";
 
 export interface AgentDeps {
-  config: Pick<AgentConfig, "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> &
+  config: Pick<
+    AgentConfig,
+    "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"
+  > &
     Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
   bus: Bus;
   redis: Redis;

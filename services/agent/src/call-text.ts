@@ -18,7 +18,9 @@ export function mustHearMessage(call: CallRecord, script: DialogueScript): MustH
 
 /** The call's own voicemail text, else VOICEMAIL_MESSAGE, else (notify) the message itself, else the script's. */
 export function voicemailText(call: CallRecord, configured: string | undefined, script: DialogueScript): string {
-  return call.voicemailMessage ?? configured ?? (call.mode === "notify" ? call.greeting : undefined) ?? script.voicemail;
+  return (
+    call.voicemailMessage ?? configured ?? (call.mode === "notify" ? call.greeting : undefined) ?? script.voicemail
+  );
 }
 
 /** `agentOptions.systemPrompt` given at call creation, else the default. */

@@ -7,7 +7,12 @@ export class CallWrites {
     private readonly callId: string,
   ) {}
 
-  async transcript(role: "caller" | "agent" | "system", text: string, utteranceId?: string, interrupted?: boolean): Promise<void> {
+  async transcript(
+    role: "caller" | "agent" | "system",
+    text: string,
+    utteranceId?: string,
+    interrupted?: boolean,
+  ): Promise<void> {
     await this.store.appendTranscript(this.callId, { role, text, ts: Date.now(), utteranceId, interrupted });
   }
 

@@ -18,7 +18,10 @@ export function heardPart(text: string, playedMs: number, totalMs: number): stri
  * What the caller heard (or will hear) of a turn's sentences, in order: up to the first one cut by
  * barge-in (its heard words only); once a newer turn superseded it, only sentences confirmed played.
  */
-export function heardContent(said: readonly { text: string; played?: boolean; cut?: string }[], superseded: boolean): string {
+export function heardContent(
+  said: readonly { text: string; played?: boolean; cut?: string }[],
+  superseded: boolean,
+): string {
   const parts: string[] = [];
   for (const u of said) {
     if (u.cut !== undefined) {

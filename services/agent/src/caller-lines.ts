@@ -30,7 +30,10 @@ export class SeenFinals {
  * (`speaking`: what is being said now), or an acknowledgement ("yeah") — which media may have marked
  * already (`backchannel`). Keys pressed are always a turn.
  */
-export function notATurn(text: string, o: { dtmf: boolean; backchannel: boolean; speaking?: string }): "empty" | "echo" | "backchannel" | undefined {
+export function notATurn(
+  text: string,
+  o: { dtmf: boolean; backchannel: boolean; speaking?: string },
+): "empty" | "echo" | "backchannel" | undefined {
   if (!text.trim()) return "empty";
   if (o.dtmf) return undefined;
   if (o.speaking && isEcho(text, o.speaking)) return "echo";
@@ -42,7 +45,11 @@ export function notATurn(text: string, o: { dtmf: boolean; backchannel: boolean;
  * The caller's newest line if no agent handled it (published while nobody followed the call) and it
  * is recent enough to answer; `seenTs`: the newest final this process has seen.
  */
-export function unansweredLine(call: CallRecord, seenTs: number, now = Date.now()): { ts: number; text: string } | undefined {
+export function unansweredLine(
+  call: CallRecord,
+  seenTs: number,
+  now = Date.now(),
+): { ts: number; text: string } | undefined {
   const ts = call.lastFinalTs;
   const text = call.lastFinalText;
   if (!ts || !text) return undefined;

@@ -18,7 +18,10 @@ export interface ClaimsDeps {
   script: DialogueScript;
   log: Logger;
   instanceId: string;
-  config: Pick<AgentConfig, "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> &
+  config: Pick<
+    AgentConfig,
+    "AGENT_LEASE_MS" | "AGENT_SCAN_MS" | "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"
+  > &
     Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
 }
 
@@ -67,7 +70,8 @@ export class CallClaims {
     for await (const s of this.d.bus.nc.status()) {
       if (s.type !== "reconnect") continue;
       this.d.log.info({ calls: this.calls.size }, "nats reconnected, looking for unanswered caller lines");
-      for (const conv of this.calls.values()) void conv.recover().catch((err: Error) => this.d.log.warn({ err: err.message }, "recover failed"));
+      for (const conv of this.calls.values())
+        void conv.recover().catch((err: Error) => this.d.log.warn({ err: err.message }, "recover failed"));
     }
   }
 

@@ -5,7 +5,11 @@ export const AgentConfigSchema = z.object({
   ...commonFields,
   PORT: fields.port(8082),
   LLM_PROVIDER: z.enum(["builtin", "openai"]).default("builtin"),
-  LLM_BASE_URL: z.string().url("must be a URL").default("https://api.openai.com/v1").describe("e.g. http://ollama:11434/v1"),
+  LLM_BASE_URL: z
+    .string()
+    .url("must be a URL")
+    .default("https://api.openai.com/v1")
+    .describe("e.g. http://ollama:11434/v1"),
   LLM_API_KEY: z.string().optional().describe("e.g. sk-…; optional for local servers"),
   LLM_MODEL: z.string().min(1).default("gpt-4o-mini").describe("e.g. gpt-4o-mini or llama3.1"),
   /** First token must arrive within this; also bounds each retry attempt's wait. */
@@ -26,4 +30,5 @@ export const AgentConfigSchema = z.object({
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 
-export const parseAgentConfig = (env: Record<string, string | undefined>): Readonly<AgentConfig> => parseConfig(AgentConfigSchema, env);
+export const parseAgentConfig = (env: Record<string, string | undefined>): Readonly<AgentConfig> =>
+  parseConfig(AgentConfigSchema, env);

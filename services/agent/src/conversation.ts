@@ -27,7 +27,8 @@ export interface ConversationDeps {
   model: LanguageModel;
   script: DialogueScript;
   log: Logger;
-  config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> & Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
+  config: Pick<AgentConfig, "SILENCE_REPROMPT_MS" | "VOICEMAIL_MESSAGE" | "ACTION_MARK_TIMEOUT_MS"> &
+    Partial<Pick<AgentConfig, "SAY_RETRY_MS">>;
   /** Called once when the call is over for us (ended, or handed on). */
   onEnd?: () => void;
 }
@@ -64,7 +65,13 @@ export class Conversation {
     this.log = d.log;
     this.out = d.out;
     this.writes = new CallWrites(d.store, d.callId);
-    this.voice = new Speaker({ out: d.out, log: d.log, mayResend: () => !this.stopped && this.streamLive, onSpeak: () => this.silence.pause(), retryMs: d.config.SAY_RETRY_MS });
+    this.voice = new Speaker({
+      out: d.out,
+      log: d.log,
+      mayResend: () => !this.stopped && this.streamLive,
+      onSpeak: () => this.silence.pause(),
+      retryMs: d.config.SAY_RETRY_MS,
+    });
     this.turns = new TurnRunner({
       model: d.model,
       log: d.log,
@@ -86,10 +93,19 @@ export class Conversation {
     this.silence = new SilenceWatch({
       ms: d.config.SILENCE_REPROMPT_MS,
       log: d.log,
-      mayArm: () => !this.stopped && !this.ending && this.streamLive && this.call?.mode === "conversation" && !this.voice.ledger.busy && !this.turns.answering,
+      mayArm: () =>
+        !this.stopped &&
+        !this.ending &&
+        this.streamLive &&
+        this.call?.mode === "conversation" &&
+        !this.voice.ledger.busy &&
+        !this.turns.answering,
       mayAct: () => !this.stopped && !this.ending && agentReplies(this.call),
       reprompt: () => void this.say("p", this.d.script.reprompt, "prompt"),
-      goodbye: () => this.end.afterHeard(this.say("bye", this.d.script.goodbye, "prompt").id, () => this.end.hangup("caller-silent")),
+      goodbye: () =>
+        this.end.afterHeard(this.say("bye", this.d.script.goodbye, "prompt").id, () =>
+          this.end.hangup("caller-silent"),
+        ),
     });
   }
 
@@ -130,7 +146,8 @@ export class Conversation {
     this.turns.history = historyFromTranscript(await store.transcript(callId));
     const message = mustHearMessage(call, this.d.script);
     this.mustHear = new MustHearState(message, call.greetingPlayed);
-    if (call.mode === "conversation" && this.turns.history.length === 0 && message) this.turns.history.push({ role: "assistant", content: message.text });
+    if (call.mode === "conversation" && this.turns.history.length === 0 && message)
+      this.turns.history.push({ role: "assistant", content: message.text });
     // Taking over a live stream: the greeting may have died with the previous owner. Done before
     // queued events run, so a `stream.started` of that same stream does not say it twice.
     if (await store.leaseOwner("stream", callId)) {
@@ -150,7 +167,9 @@ export class Conversation {
    */
   async recover(): Promise<void> {
     if (this.stopped || this.passive || this.ending || !this.streamLive) return;
-    const call = await this.d.store.getCall(this.d.callId).catch((err: Error) => void this.log.warn({ err: err.message }, "call not read for recovery"));
+    const call = await this.d.store
+      .getCall(this.d.callId)
+      .catch((err: Error) => void this.log.warn({ err: err.message }, "call not read for recovery"));
     const line = call && !isTerminal(call.state) ? unansweredLine(call, this.seen.ts) : undefined;
     if (!line) return;
     this.log.info({ ageMs: Date.now() - line.ts }, "unanswered caller line recovered");

@@ -5,7 +5,15 @@
 import { request } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CallStore, connectRedis } from "@voicecall/store";
-import { generateSecrets, startServers, startStack, testLogger, waitFor, type Stack, type StackOptions } from "@voicecall/testkit";
+import {
+  generateSecrets,
+  startServers,
+  startStack,
+  testLogger,
+  waitFor,
+  type Stack,
+  type StackOptions,
+} from "@voicecall/testkit";
 import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import type { Redis } from "ioredis";
 
@@ -18,7 +26,11 @@ function api(path: string, body: unknown): Promise<{ status: number; json: Recor
   return new Promise((resolve, reject) => {
     const req = request(
       stack.origin + path,
-      { method: "POST", ca: stack.ca, headers: { authorization: `Bearer ${stack.secrets.API_TOKEN}`, "content-type": "application/json" } },
+      {
+        method: "POST",
+        ca: stack.ca,
+        headers: { authorization: `Bearer ${stack.secrets.API_TOKEN}`, "content-type": "application/json" },
+      },
       (res) => {
         let b = "";
         res.on("data", (d) => (b += d));
@@ -34,12 +46,22 @@ beforeAll(async () => {
   const secrets = generateSecrets();
   const opts: StackOptions = {
     secrets,
-    env: { LOG_LEVEL: "info", TWILIO_SKIP_SIGNATURE: "false", SILENCE_REPROMPT_MS: "60000", AGENT_LEASE_MS: "2000", AGENT_SCAN_MS: "300" },
+    env: {
+      LOG_LEVEL: "info",
+      TWILIO_SKIP_SIGNATURE: "false",
+      SILENCE_REPROMPT_MS: "60000",
+      AGENT_LEASE_MS: "2000",
+      AGENT_SCAN_MS: "300",
+    },
     stopGraceMs: 5000,
     onLine: process.env.E2E_ECHO ? (i, l) => process.stderr.write(`[${i}] ${l}\n`) : undefined,
     startServers: async (routes) => {
       const s = await startServers({ caddy: { routes } });
-      sim = await startSimulator({ accountSid: secrets.TWILIO_ACCOUNT_SID, authToken: secrets.TWILIO_AUTH_TOKEN, ca: s.caddy!.ca });
+      sim = await startSimulator({
+        accountSid: secrets.TWILIO_ACCOUNT_SID,
+        authToken: secrets.TWILIO_AUTH_TOKEN,
+        ca: s.caddy!.ca,
+      });
       opts.twilioApiBaseUrl = sim.origin;
       return s;
     },
@@ -60,7 +82,11 @@ afterAll(async () => {
 
 describe("agent end to end", () => {
   it("outbound conversation: greeting heard, caller speaks, reply heard, end_call → completed", async () => {
-    const r = await api("/api/calls", { to: "+14155550123", mode: "conversation", greeting: "Hello, this is Acme Dental. How can I help?" });
+    const r = await api("/api/calls", {
+      to: "+14155550123",
+      mode: "conversation",
+      greeting: "Hello, this is Acme Dental. How can I help?",
+    });
     expect(r.status).toBeLessThan(300);
     const callId = r.json.callId as string;
     const phone = await sim.nextCall();
@@ -70,10 +96,15 @@ describe("agent end to end", () => {
     expect(phone.heard().ms).toBeGreaterThan(1500);
     await phone.say("what are your opening hours");
     const spokeEnd = phone.call.recorder.now();
-    await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)), "hours reply heard", 30_000);
+    await waitFor(
+      async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)),
+      "hours reply heard",
+      30_000,
+    );
     // E2E_REPORT=1: caller's last frame sent → first reply audio heard (VAD hang + STT + agent + tts + media).
     const replyAt = phone.heard().segments.find((g) => g.atMs >= spokeEnd)?.atMs;
-    if (process.env.E2E_REPORT) console.log(JSON.stringify({ replyLatencyMs: replyAt === undefined ? null : Math.round(replyAt - spokeEnd) }));
+    if (process.env.E2E_REPORT)
+      console.log(JSON.stringify({ replyLatencyMs: replyAt === undefined ? null : Math.round(replyAt - spokeEnd) }));
     await phone.say("goodbye");
     expect(await phone.waitForEnd(30_000)).toBe("completed");
     await waitFor(async () => (await store.getCall(callId))?.state === "completed", "state completed", 10_000);
@@ -89,7 +120,11 @@ describe("agent end to end", () => {
     expect((await store.getCall(callId))?.greetingPlayed).toBe(false);
     phone.call.streams.current!.drop();
     await phone.waitForStream(2, 20_000);
-    await waitFor(async () => (await store.getCall(callId))?.greetingPlayed, "greeting played on the second stream", 30_000);
+    await waitFor(
+      async () => (await store.getCall(callId))?.greetingPlayed,
+      "greeting played on the second stream",
+      30_000,
+    );
     const lines = (await store.transcript(callId)).filter((t) => t.text === greeting);
     expect(lines).toHaveLength(1);
     await phone.hangup();
@@ -104,9 +139,21 @@ describe("agent end to end", () => {
     await agent.kill9();
     await agent.restart();
     // The new process finds the call once the dead one's lease lapsed (its startup scan or a later one).
-    await waitFor(() => agent.logs().split("\n").some((l) => l.includes('"msg":"call claimed"') && l.includes(callId) && l.includes('"reason":"scan"')), "call claimed again", 20_000);
+    await waitFor(
+      () =>
+        agent
+          .logs()
+          .split("\n")
+          .some((l) => l.includes('"msg":"call claimed"') && l.includes(callId) && l.includes('"reason":"scan"')),
+      "call claimed again",
+      20_000,
+    );
     await phone.say("when are you open");
-    await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)), "reply after takeover", 30_000);
+    await waitFor(
+      async () => (await store.transcript(callId)).some((t) => t.role === "agent" && /Monday to Friday/.test(t.text)),
+      "reply after takeover",
+      30_000,
+    );
     await phone.hangup();
   });
 
@@ -125,7 +172,12 @@ describe("agent end to end", () => {
 
   it("answering machine: leaves the voicemail, then hangs up", async () => {
     sim.queueOutcome({ answeredBy: "machine_end_beep", amdMs: 300 });
-    const r = await api("/api/calls", { to: "+14155550127", mode: "conversation", machineDetection: "DetectMessageEnd", voicemailMessage: "Please call Acme back." });
+    const r = await api("/api/calls", {
+      to: "+14155550127",
+      mode: "conversation",
+      machineDetection: "DetectMessageEnd",
+      voicemailMessage: "Please call Acme back.",
+    });
     const callId = r.json.callId as string;
     const phone = await sim.nextCall();
     expect(await phone.waitForEnd(30_000)).toBe("completed");
@@ -153,7 +205,11 @@ describe("agent end to end", () => {
     await phone.say("when are you open");
     await phone.waitForAudio(before + 1200, 20_000);
     await phone.say("book an appointment");
-    await waitFor(async () => (await store.transcript(callId)).some((t) => t.role === "agent" && t.text.startsWith("Sure.")), "next answer", 30_000);
+    await waitFor(
+      async () => (await store.transcript(callId)).some((t) => t.role === "agent" && t.text.startsWith("Sure.")),
+      "next answer",
+      30_000,
+    );
     const cut = (await store.transcript(callId)).find((t) => t.interrupted);
     const full = "We are open Monday to Friday from nine in the morning to six in the evening.";
     expect(cut?.role).toBe("agent");

@@ -16,7 +16,13 @@ afterAll(async () => {
   await servers?.stop();
 });
 
-const env = (port: number) => ({ PATH: process.env.PATH, NATS_URL: servers.natsUrl, REDIS_URL: servers.redisUrl, PORT: String(port), INSTANCE_ID: "agent-main-test" });
+const env = (port: number) => ({
+  PATH: process.env.PATH,
+  NATS_URL: servers.natsUrl,
+  REDIS_URL: servers.redisUrl,
+  PORT: String(port),
+  INSTANCE_ID: "agent-main-test",
+});
 
 describe("agent process", () => {
   it("serves health, writes a heartbeat, claims a call, releases it on SIGTERM and exits 0", async () => {
@@ -26,15 +32,32 @@ describe("agent process", () => {
     const { log } = testLogger("test", "warn");
     const bus = await connectBus({ url: servers.natsUrl, name: "test", log });
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, "readyz", 30_000).catch((e) => {
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200,
+        "readyz",
+        30_000,
+      ).catch((e) => {
         throw new Error(`${e.message}\n${p.output()}`);
       });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       await waitFor(() => redis.get("vc:hb:agent:agent-main-test"), "heartbeat");
       const store = new CallStore(redis);
       const callId = `m${randomUUID().slice(0, 8)}`;
-      await store.createCall({ callId, direction: "outbound", mode: "conversation", from: "+14155550001", to: "+14155550002" });
-      bus.publish(subjects.lifecycle, LifecycleEvent, { type: "call.created", callId, ts: Date.now(), direction: "outbound", mode: "conversation", state: "queued" });
+      await store.createCall({
+        callId,
+        direction: "outbound",
+        mode: "conversation",
+        from: "+14155550001",
+        to: "+14155550002",
+      });
+      bus.publish(subjects.lifecycle, LifecycleEvent, {
+        type: "call.created",
+        callId,
+        ts: Date.now(),
+        direction: "outbound",
+        mode: "conversation",
+        state: "queued",
+      });
       await waitFor(async () => (await store.leaseOwner("agent", callId)) === "agent-main-test", "lease");
       process.kill(p.child.pid!, "SIGTERM");
       expect(await p.exited).toBe(0);
@@ -51,7 +74,10 @@ describe("agent process", () => {
     const p = startProc(process.execPath, ["--import", "tsx", main], { ...env(await freePort()), LLM_PROVIDER: "gpt" });
     expect(await p.exited).toBe(1);
     expect(p.output().trim()).toMatch(/^config: LLM_PROVIDER is invalid/);
-    const q = startProc(process.execPath, ["--import", "tsx", main], { ...env(await freePort()), AGENT_SCRIPT: "/nonexistent.yaml" });
+    const q = startProc(process.execPath, ["--import", "tsx", main], {
+      ...env(await freePort()),
+      AGENT_SCRIPT: "/nonexistent.yaml",
+    });
     expect(await q.exited).toBe(1);
     expect(q.output().trim()).toMatch(/^config: AGENT_SCRIPT is invalid/);
   });

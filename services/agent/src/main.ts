@@ -10,7 +10,13 @@ import { createLanguageModel } from "./llm/factory";
 
 const config = loadConfig(AgentConfigSchema);
 const instanceId = config.INSTANCE_ID ?? defaultInstanceId("agent");
-const log = createLogger({ service: "agent", instance: instanceId, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
+const log = createLogger({
+  service: "agent",
+  instance: instanceId,
+  level: config.LOG_LEVEL,
+  pretty: config.LOG_PRETTY,
+  secrets: configSecrets(config),
+});
 const script = (() => {
   try {
     return loadScript(config.AGENT_SCRIPT);
@@ -25,8 +31,11 @@ const store = new CallStore(redis, { durable: durableWrites(config, log) });
 const bus = await connectBus({ url: config.NATS_URL, name: instanceId, log });
 
 const app = createApp({ config, bus, redis, store, model, script, log, instanceId });
-const server = app.http.listen(config.PORT, () => log.info({ port: config.PORT, model: model.label }, "agent listening"));
-const beat = () => store.heartbeat({ service: "agent", instance: instanceId, ts: Date.now(), load: app.claims.count }, 6000);
+const server = app.http.listen(config.PORT, () =>
+  log.info({ port: config.PORT, model: model.label }, "agent listening"),
+);
+const beat = () =>
+  store.heartbeat({ service: "agent", instance: instanceId, ts: Date.now(), load: app.claims.count }, 6000);
 await beat();
 const stopBeat = every(2000, beat, log);
 await app.start();

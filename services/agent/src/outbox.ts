@@ -9,7 +9,16 @@ export class Outbox {
   ) {}
 
   say(utteranceId: string, text: string, purpose: Purpose, generation: number, endOfTurn = true): void {
-    this.bus.publish(subjects.say(this.callId), SayMessage, { type: "say", callId: this.callId, ts: Date.now(), utteranceId, text, purpose, generation, endOfTurn });
+    this.bus.publish(subjects.say(this.callId), SayMessage, {
+      type: "say",
+      callId: this.callId,
+      ts: Date.now(),
+      utteranceId,
+      text,
+      purpose,
+      generation,
+      endOfTurn,
+    });
   }
 
   /** Drop everything older than `generation`: queued audio in media and pending synthesis in tts. */
@@ -21,18 +30,39 @@ export class Outbox {
 
   /** For ops: a turn's first sentence went to tts `latencyMs` after the caller's input arrived. */
   turnStarted(turnId: number, latencyMs: number): void {
-    this.bus.publish(subjects.evt(this.callId), CallEvent, { type: "agent.turn", callId: this.callId, ts: Date.now(), turnId, latencyMs });
+    this.bus.publish(subjects.evt(this.callId), CallEvent, {
+      type: "agent.turn",
+      callId: this.callId,
+      ts: Date.now(),
+      turnId,
+      latencyMs,
+    });
   }
 
   sendDigits(digits: string): void {
-    this.bus.publish(subjects.ctl(this.callId), ControlMessage, { type: "send-digits", callId: this.callId, ts: Date.now(), digits });
+    this.bus.publish(subjects.ctl(this.callId), ControlMessage, {
+      type: "send-digits",
+      callId: this.callId,
+      ts: Date.now(),
+      digits,
+    });
   }
 
   hangup(reason: string): void {
-    this.bus.publish(subjects.cmd(this.callId), CommandMessage, { type: "hangup", callId: this.callId, ts: Date.now(), reason });
+    this.bus.publish(subjects.cmd(this.callId), CommandMessage, {
+      type: "hangup",
+      callId: this.callId,
+      ts: Date.now(),
+      reason,
+    });
   }
 
   transfer(to: string): void {
-    this.bus.publish(subjects.cmd(this.callId), CommandMessage, { type: "transfer", callId: this.callId, ts: Date.now(), to });
+    this.bus.publish(subjects.cmd(this.callId), CommandMessage, {
+      type: "transfer",
+      callId: this.callId,
+      ts: Date.now(),
+      to,
+    });
   }
 }

@@ -3,7 +3,10 @@ import { CallEvent, subjects } from "@voicecall/contracts";
 import type { CallStore } from "@voicecall/store";
 
 /** What a conversation reads and writes of its call in the store; CallStore (Redis) and test fakes. */
-export type CallStorePort = Pick<CallStore, "getCall" | "transcript" | "leaseOwner" | "update" | "appendTranscript" | "appendEvent" | "nextGeneration">;
+export type CallStorePort = Pick<
+  CallStore,
+  "getCall" | "transcript" | "leaseOwner" | "update" | "appendTranscript" | "appendEvent" | "nextGeneration"
+>;
 
 /** Where the outbox publishes: the bus, or a recorder in tests (both check each message's schema). */
 export type Publisher = Pick<Bus, "publish">;

@@ -21,12 +21,22 @@ describe("SentenceSplitter", () => {
   });
 
   it("drops reasoning even when the tags are split across chunks", () => {
-    const { all } = run(["<thi", "nk>The user wants hours. I should", " answer.</th", "ink>We open at nine. ", "<think>more</think>Bye."]);
+    const { all } = run([
+      "<thi",
+      "nk>The user wants hours. I should",
+      " answer.</th",
+      "ink>We open at nine. ",
+      "<think>more</think>Bye.",
+    ]);
     expect(all).toEqual(["We open at nine.", "Bye."]);
   });
 
   it("strips markdown and never speaks tool chatter", () => {
-    const { all } = run(["**Sure!** Here is [our site](http://x). ", '{"name": "end_call", "arguments": {}}\n', "<tool_call>end_call</tool_call>Goodbye."]);
+    const { all } = run([
+      "**Sure!** Here is [our site](http://x). ",
+      '{"name": "end_call", "arguments": {}}\n',
+      "<tool_call>end_call</tool_call>Goodbye.",
+    ]);
     expect(all).toEqual(["Sure!", "Here is our site.", "Goodbye."]);
   });
 

@@ -67,7 +67,12 @@ export class SentenceSplitter {
       }
       // A trailing "<thi" may become a tag: hold it back until we know.
       const lt = this.raw.lastIndexOf("<");
-      if (!final && lt >= 0 && /^<[a-z_]*$/i.test(this.raw.slice(lt)) && HIDDEN.some((t) => t.startsWith(this.raw.slice(lt + 1).toLowerCase()))) {
+      if (
+        !final &&
+        lt >= 0 &&
+        /^<[a-z_]*$/i.test(this.raw.slice(lt)) &&
+        HIDDEN.some((t) => t.startsWith(this.raw.slice(lt + 1).toLowerCase()))
+      ) {
         out += this.raw.slice(0, lt);
         this.raw = this.raw.slice(lt);
         return out;

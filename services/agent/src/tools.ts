@@ -24,6 +24,10 @@ const isTool = (name: string): name is CallToolName => Object.hasOwn(handlers, n
 export function runTool(name: string, args: Record<string, unknown>, c: ToolContext, log: Logger): void {
   if (!isTool(name)) return void log.warn({ tool: name.slice(0, 40) }, "unknown tool call ignored");
   const parsed = callToolArgs[name].safeParse(args);
-  if (!parsed.success) return void log.warn({ tool: name, err: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") }, "malformed tool call ignored");
+  if (!parsed.success)
+    return void log.warn(
+      { tool: name, err: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") },
+      "malformed tool call ignored",
+    );
   (handlers[name] as (a: unknown, c: ToolContext) => void)(parsed.data, c);
 }

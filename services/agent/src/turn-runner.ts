@@ -67,7 +67,13 @@ export class TurnRunner {
     const messages: ChatMessage[] = [{ role: "system", content: this.d.systemPrompt() }, ...this.messages];
     let tools: ToolCall[] = [];
     try {
-      const r = await streamReply(this.d.model, messages, turn.ac.signal, () => this.stale(turn), (s, end) => this.sayReply(turn, s, end));
+      const r = await streamReply(
+        this.d.model,
+        messages,
+        turn.ac.signal,
+        () => this.stale(turn),
+        (s, end) => this.sayReply(turn, s, end),
+      );
       if (!r) return;
       tools = r;
     } catch (err) {
@@ -76,7 +82,10 @@ export class TurnRunner {
       this.sayReply(turn, "Sorry, I am having trouble right now. Please try again in a moment.", true);
     }
     turn.finished = true;
-    this.d.log.info({ generation: turn.generation, latencyMs: Date.now() - turn.startedAt, sentences: turn.said.length }, "turn answered");
+    this.d.log.info(
+      { generation: turn.generation, latencyMs: Date.now() - turn.startedAt, sentences: turn.said.length },
+      "turn answered",
+    );
     this.d.finished(turn, tools);
   }
 

@@ -80,7 +80,12 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     await h.send(ev.streamStarted(), ev.final("right", { backchannel: true }));
     expect(h.replies()).toEqual([]);
     await h.send(ev.final("right"));
-    expect(h.replies().map((r) => r.text).join(" ")).toBe(script.fallback);
+    expect(
+      h
+        .replies()
+        .map((r) => r.text)
+        .join(" "),
+    ).toBe(script.fallback);
   });
 
   it("keeps only the heard part of an interrupted reply in history and transcript; its own echo is no turn", async () => {
@@ -94,8 +99,14 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     expect(h.conv.messages.at(-1)).toEqual({ role: "assistant", content: heard });
     expect(h.replies()).toHaveLength(2);
     await h.send(ev.final("book an appointment"));
-    expect(h.conv.messages.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
-    expect((await h.transcript()).filter((e) => e.interrupted)).toEqual([expect.objectContaining({ role: "agent", text: heard, utteranceId: first!.utteranceId })]);
+    expect(h.conv.messages.slice(-3).map((m) => m.content)).toEqual([
+      heard,
+      "book an appointment",
+      expect.stringMatching(/^Sure\./),
+    ]);
+    expect((await h.transcript()).filter((e) => e.interrupted)).toEqual([
+      expect.objectContaining({ role: "agent", text: heard, utteranceId: first!.utteranceId }),
+    ]);
   });
 
   it("a cut undone by resumed, then confirmed after the caller's words, keeps only the heard part", async () => {
@@ -103,10 +114,21 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     await h.send(ev.streamStarted());
     await h.send(ev.mark(h.said("greeting")!.utteranceId), ev.final("when are you open"));
     const first = h.replies()[0]!;
-    await h.send(ev.interrupted(first.utteranceId, 1000, 4000), ev.resumed(first.utteranceId, 1000), ev.final("book an appointment"), ev.interrupted(first.utteranceId, 1500, 4000));
+    await h.send(
+      ev.interrupted(first.utteranceId, 1000, 4000),
+      ev.resumed(first.utteranceId, 1000),
+      ev.final("book an appointment"),
+      ev.interrupted(first.utteranceId, 1500, 4000),
+    );
     const heard = heardPart(first.text, 1500, 4000);
-    expect(h.conv.messages.slice(-3).map((m) => m.content)).toEqual([heard, "book an appointment", expect.stringMatching(/^Sure\./)]);
-    expect((await h.transcript()).filter((e) => e.interrupted)).toEqual([expect.objectContaining({ text: heard, utteranceId: first.utteranceId })]);
+    expect(h.conv.messages.slice(-3).map((m) => m.content)).toEqual([
+      heard,
+      "book an appointment",
+      expect.stringMatching(/^Sure\./),
+    ]);
+    expect((await h.transcript()).filter((e) => e.interrupted)).toEqual([
+      expect.objectContaining({ text: heard, utteranceId: first.utteranceId }),
+    ]);
   });
 
   it("notify mode ignores the caller and hangs up only after the message's done mark", async () => {
@@ -121,13 +143,20 @@ describe("conversation (harness: no NATS, no Redis)", () => {
   });
 
   it("leaves the voicemail on an answering machine (cancelling the greeting), then hangs up after its mark", async () => {
-    const h = await conversationHarness({ call: { mode: "conversation", voicemailMessage: "Please call us back." }, config: { VOICEMAIL_MESSAGE: "Config voicemail." } });
+    const h = await conversationHarness({
+      call: { mode: "conversation", voicemailMessage: "Please call us back." },
+      config: { VOICEMAIL_MESSAGE: "Config voicemail." },
+    });
     await h.send(ev.streamStarted(), ev.amd("machine_end_beep"));
     const vm = h.said("voicemail")!;
     expect(vm.text).toBe("Please call us back.");
     expect(h.ctls).toContainEqual(expect.objectContaining({ type: "cancel", beforeGeneration: vm.generation }));
     // The caller (a machine) talking is no turn now; the greeting's late mark does not end anything.
-    await h.send(ev.final("please leave a message"), ev.mark(h.said("greeting")!.utteranceId), ev.amd("machine_end_beep"));
+    await h.send(
+      ev.final("please leave a message"),
+      ev.mark(h.said("greeting")!.utteranceId),
+      ev.amd("machine_end_beep"),
+    );
     expect([h.cmds, h.replies(), h.spoken().filter((s) => s.purpose === "voicemail")]).toEqual([[], [], [vm]]);
     await h.send(ev.mark(vm.utteranceId));
     expect(h.cmds).toEqual([expect.objectContaining({ type: "hangup", reason: "voicemail-left" })]);
@@ -143,7 +172,9 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     await h.send(ev.mark(line.utteranceId));
     expect(h.cmds).toEqual([expect.objectContaining({ type: "transfer", to: "+14155550100" })]);
     expect((await h.transcript()).at(-1)).toMatchObject({ role: "system", text: "transferred to +14155550100" });
-    expect(h.store.events).toContainEqual(expect.objectContaining({ type: "tool.called", data: { name: "transfer_call", args: { to: "+14155550100" } } }));
+    expect(h.store.events).toContainEqual(
+      expect.objectContaining({ type: "tool.called", data: { name: "transfer_call", args: { to: "+14155550100" } } }),
+    );
     // Handed on: nothing more is answered.
     await h.send(ev.final("hello?"));
     expect(h.replies()).toHaveLength(1);
@@ -171,7 +202,11 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     expect(says.filter((s) => s.purpose === "reply").map((s) => s.text)).toEqual(["Okay, pressing one."]);
     expect(ctls.filter((c) => c.type === "send-digits")).toEqual([expect.objectContaining({ digits: "1" })]);
     expect(cmds).toEqual([]);
-    expect(h.log.filter((l) => /tool call ignored/.test(String(l.msg))).map((l) => l.msg)).toEqual(["malformed tool call ignored", "malformed tool call ignored", "unknown tool call ignored"]);
+    expect(h.log.filter((l) => /tool call ignored/.test(String(l.msg))).map((l) => l.msg)).toEqual([
+      "malformed tool call ignored",
+      "malformed tool call ignored",
+      "unknown tool call ignored",
+    ]);
   });
 
   it("drops a stale reply when the caller spoke again before it came", async () => {
@@ -227,7 +262,11 @@ describe("conversation (harness: no NATS, no Redis)", () => {
       const first = await conversationHarness({ call: { mode: "conversation", greeting: "Takeover greeting." } });
       await first.send(ev.streamStarted(), ev.final("when are you open"));
       first.stop();
-      const h = await conversationHarness({ store: first.store, call: { callId: first.callId, mode: "conversation" }, streamLive: true });
+      const h = await conversationHarness({
+        store: first.store,
+        call: { callId: first.callId, mode: "conversation" },
+        streamLive: true,
+      });
       const g = h.said("greeting")!;
       expect(g.text).toBe("Takeover greeting.");
       // The stream.started of the stream found live is not a new stream: no second greeting.
@@ -241,7 +280,11 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     it("a caller line no agent handled is answered by the next owner, once; a handled one is not answered again", async () => {
       const store = (await conversationHarness({ call: { mode: "conversation", greeting: "Hi." } })).store;
       const [callId] = [...store.calls.keys()];
-      await store.update(callId!, { greetingPlayed: true, lastFinalTs: Date.now(), lastFinalText: "what are your opening hours" });
+      await store.update(callId!, {
+        greetingPlayed: true,
+        lastFinalTs: Date.now(),
+        lastFinalText: "what are your opening hours",
+      });
       const b = await conversationHarness({ store, call: { callId: callId!, mode: "conversation" }, streamLive: true });
       expect(b.replies().map((r) => r.text)).toEqual([HOURS, "Is there anything else?"]);
       expect(b.record().handledFinalTs).toBe(b.record().lastFinalTs);
@@ -255,17 +298,37 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     });
 
     it("a backchannel or an old line is not answered on recovery", async () => {
-      const h0 = await conversationHarness({ call: { mode: "conversation", greeting: "Hi.", greetingPlayed: true, lastFinalTs: Date.now(), lastFinalText: "uh huh" } });
+      const h0 = await conversationHarness({
+        call: {
+          mode: "conversation",
+          greeting: "Hi.",
+          greetingPlayed: true,
+          lastFinalTs: Date.now(),
+          lastFinalText: "uh huh",
+        },
+      });
       expect(h0.replies()).toHaveLength(0);
       await h0.send(ev.streamStarted());
       expect(h0.replies()).toHaveLength(0);
       h0.stop();
-      const b = await conversationHarness({ store: h0.store, call: { callId: h0.callId, mode: "conversation" }, streamLive: true });
+      const b = await conversationHarness({
+        store: h0.store,
+        call: { callId: h0.callId, mode: "conversation" },
+        streamLive: true,
+      });
       expect(b.record().handledFinalTs).toBe(b.record().lastFinalTs);
       expect(b.replies()).toHaveLength(0);
       b.stop();
-      await b.store.update(b.callId, { lastFinalTs: Date.now() - 60_000, lastFinalText: "book an appointment", handledFinalTs: 0 });
-      const c = await conversationHarness({ store: b.store, call: { callId: b.callId, mode: "conversation" }, streamLive: true });
+      await b.store.update(b.callId, {
+        lastFinalTs: Date.now() - 60_000,
+        lastFinalText: "book an appointment",
+        handledFinalTs: 0,
+      });
+      const c = await conversationHarness({
+        store: b.store,
+        call: { callId: b.callId, mode: "conversation" },
+        streamLive: true,
+      });
       expect(c.replies()).toHaveLength(0);
     });
 
@@ -282,7 +345,11 @@ describe("conversation (harness: no NATS, no Redis)", () => {
       expect(h.replies()).toHaveLength(3);
       await h.send(ev.mark(again.utteranceId), ev.streamStarted());
       expect(h.replies()).toHaveLength(3);
-      expect((await h.transcript()).filter((t) => t.role === "agent").map((t) => t.text)).toEqual(["Hi.", first!.text, second!.text]);
+      expect((await h.transcript()).filter((t) => t.role === "agent").map((t) => t.text)).toEqual([
+        "Hi.",
+        first!.text,
+        second!.text,
+      ]);
     });
 
     it("a reply the caller cut is not said again on a new stream, nor one whose stream stopped", async () => {
@@ -294,7 +361,10 @@ describe("conversation (harness: no NATS, no Redis)", () => {
     });
 
     it("a say without audio is sent again (same utteranceId), at most twice; one whose audio came is not", async () => {
-      const h = await conversationHarness({ call: { mode: "conversation", greeting: "Hi." }, config: { SAY_RETRY_MS: 30 } });
+      const h = await conversationHarness({
+        call: { mode: "conversation", greeting: "Hi." },
+        config: { SAY_RETRY_MS: 30 },
+      });
       await h.send(ev.streamStarted());
       const g = h.said("greeting")!;
       await h.send(ev.firstChunk(g.utteranceId), ev.mark(g.utteranceId), ev.final("what are your opening hours"));

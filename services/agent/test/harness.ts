@@ -20,7 +20,11 @@ export const script: DialogueScript = loadScript();
 
 export type Say = Extract<SayMessage, { type: "say" }>;
 /** A call event as a test writes it: callId and ts are filled in. */
-export type EvtIn = CallEvent extends infer E ? (E extends { type: string } ? Omit<E, "callId" | "ts" | "v"> & { ts?: number } : never) : never;
+export type EvtIn = CallEvent extends infer E
+  ? E extends { type: string }
+    ? Omit<E, "callId" | "ts" | "v"> & { ts?: number }
+    : never
+  : never;
 
 export const testConfig: ConversationDeps["config"] = {
   SILENCE_REPROMPT_MS: 60_000,
@@ -87,7 +91,8 @@ export async function conversationHarness(o: HarnessOptions = {}) {
 
   // Media stamps each event; two finals in one millisecond would read as one line heard twice.
   let lastTs = 0;
-  const stamp = (e: EvtIn): CallEvent => CallEvent.parse({ ...e, ts: e.ts ?? (lastTs = Math.max(Date.now(), lastTs + 1)), callId });
+  const stamp = (e: EvtIn): CallEvent =>
+    CallEvent.parse({ ...e, ts: e.ts ?? (lastTs = Math.max(Date.now(), lastTs + 1)), callId });
   const spoken = () => says.filter((s): s is Say => s.type === "say");
   const h = {
     callId,
@@ -123,7 +128,14 @@ export async function conversationHarness(o: HarnessOptions = {}) {
     async final(text: string, o: { publish?: boolean; backchannel?: boolean } = {}): Promise<void> {
       const ts = (lastTs = Math.max(Date.now(), lastTs + 1));
       await store.update(callId, { lastFinalTs: ts, lastFinalText: text });
-      if (o.publish !== false) await h.send({ type: "transcript.final", streamSid: "MZ", text, ts, ...(o.backchannel ? { backchannel: true } : {}) });
+      if (o.publish !== false)
+        await h.send({
+          type: "transcript.final",
+          streamSid: "MZ",
+          text,
+          ts,
+          ...(o.backchannel ? { backchannel: true } : {}),
+        });
     },
     stop: () => conv.stop(),
   };
@@ -132,16 +144,44 @@ export async function conversationHarness(o: HarnessOptions = {}) {
 
 /** Event builders, for `send`. */
 export const ev = {
-  streamStarted: (streamSid = `MZ${randomUUID().slice(0, 8)}`): EvtIn => ({ type: "stream.started", streamSid, callSid: "CA1", worker: "media-test" }),
+  streamStarted: (streamSid = `MZ${randomUUID().slice(0, 8)}`): EvtIn => ({
+    type: "stream.started",
+    streamSid,
+    callSid: "CA1",
+    worker: "media-test",
+  }),
   streamStopped: (): EvtIn => ({ type: "stream.stopped", streamSid: "MZ", reason: "closed", worker: "media-test" }),
-  final: (text: string, extra: { backchannel?: boolean } = {}): EvtIn => ({ type: "transcript.final", streamSid: "MZ", text, ...extra }),
+  final: (text: string, extra: { backchannel?: boolean } = {}): EvtIn => ({
+    type: "transcript.final",
+    streamSid: "MZ",
+    text,
+    ...extra,
+  }),
   speechStarted: (): EvtIn => ({ type: "speech.started", streamSid: "MZ", agentSpeaking: false }),
   speechStopped: (): EvtIn => ({ type: "speech.stopped", streamSid: "MZ", durationMs: 500 }),
   dtmf: (digit: string): EvtIn => ({ type: "dtmf", streamSid: "MZ", digit }),
-  mark: (utteranceId: string, done = true): EvtIn => ({ type: "playback.mark", streamSid: "MZ", utteranceId, done, playedMs: 1000 }),
-  interrupted: (utteranceId: string, playedMs: number, totalMs: number): EvtIn => ({ type: "interrupted", streamSid: "MZ", utteranceId, playedMs, totalMs }),
+  mark: (utteranceId: string, done = true): EvtIn => ({
+    type: "playback.mark",
+    streamSid: "MZ",
+    utteranceId,
+    done,
+    playedMs: 1000,
+  }),
+  interrupted: (utteranceId: string, playedMs: number, totalMs: number): EvtIn => ({
+    type: "interrupted",
+    streamSid: "MZ",
+    utteranceId,
+    playedMs,
+    totalMs,
+  }),
   resumed: (utteranceId: string, fromMs: number): EvtIn => ({ type: "resumed", streamSid: "MZ", utteranceId, fromMs }),
-  firstChunk: (utteranceId: string): EvtIn => ({ type: "tts.first-chunk", utteranceId, provider: "test", latencyMs: 1, cached: false }),
+  firstChunk: (utteranceId: string): EvtIn => ({
+    type: "tts.first-chunk",
+    utteranceId,
+    provider: "test",
+    latencyMs: 1,
+    cached: false,
+  }),
   amd: (answeredBy: "machine_end_beep" | "human"): EvtIn => ({ type: "amd.result", answeredBy }),
   operator: (text: string): EvtIn => ({ type: "operator.say", text }),
   ended: (): EvtIn => ({ type: "call.state", state: "completed", prev: "in-progress" }),
@@ -156,5 +196,13 @@ export async function runConversation(events: (EvtIn | ((h: Harness) => EvtIn | 
   await h.send(ev.streamStarted());
   for (const e of events) await h.send(typeof e === "function" ? e(h) : e);
   h.stop();
-  return { says: h.spoken(), ctls: h.ctls, cmds: h.cmds, transcript: await h.transcript(), record: h.record(), messages: h.conv.messages, harness: h };
+  return {
+    says: h.spoken(),
+    ctls: h.ctls,
+    cmds: h.cmds,
+    transcript: await h.transcript(),
+    record: h.record(),
+    messages: h.conv.messages,
+    harness: h,
+  };
 }

@@ -18,7 +18,17 @@ export class MemoryCallStore implements CallStorePort {
   /** A call as `CallStore.createCall` then `transition(…, "in-progress")` leave it. */
   addCall(c: Partial<CallRecord> & Pick<CallRecord, "callId" | "mode">): CallRecord {
     const now = Date.now();
-    const rec = CallRecord.parse({ direction: "outbound", from: "+14155550001", to: "+14155550002", state: "in-progress", createdAt: now, updatedAt: now, greetingPlayed: false, streamCount: 0, ...c });
+    const rec = CallRecord.parse({
+      direction: "outbound",
+      from: "+14155550001",
+      to: "+14155550002",
+      state: "in-progress",
+      createdAt: now,
+      updatedAt: now,
+      greetingPlayed: false,
+      streamCount: 0,
+      ...c,
+    });
     this.calls.set(rec.callId, rec);
     return rec;
   }

@@ -61,7 +61,8 @@ export function createApp(d: GatewayDeps): Gateway {
     urls: publicUrls(d.config.PUBLIC_URL),
     now,
   };
-  if (d.config.TWILIO_SKIP_SIGNATURE) log.warn("TWILIO_SKIP_SIGNATURE=true: Twilio webhook signatures are NOT checked; anyone can forge call events");
+  if (d.config.TWILIO_SKIP_SIGNATURE)
+    log.warn("TWILIO_SKIP_SIGNATURE=true: Twilio webhook signatures are NOT checked; anyone can forge call events");
 
   const app = express();
   const trusted = proxyMatcher(d.config.TRUSTED_PROXIES);

@@ -7,7 +7,13 @@ import { settleCall } from "./settle-call";
 import { dialTwiml } from "./twiml";
 
 /** Apply Twilio's own view of a call (REST answer) when it is a state we know. */
-export async function applyTwilioStatus(ctx: GatewayContext, callId: string, status: string, source: string, reason = ""): Promise<void> {
+export async function applyTwilioStatus(
+  ctx: GatewayContext,
+  callId: string,
+  status: string,
+  source: string,
+  reason = "",
+): Promise<void> {
   const s = CallState.safeParse(status);
   if (s.success) await ctx.lifecycle.apply(callId, s.data, source, reason);
 }
@@ -36,8 +42,10 @@ export async function hangupCall(ctx: GatewayContext, rec: CallRecord, reason: s
     log.warn({ reason, status: e.status, code: e.code, err: e.message }, "twilio hangup failed");
     if (e.status === 404 || e.code === 21220 || e.code === 20404) {
       const fetched = await ctx.twilio.fetch(rec.callSid).catch(() => null);
-      if (fetched && isTerminal(fetched.status as CallState)) await applyTwilioStatus(ctx, rec.callId, fetched.status, reason, reason);
-      else await ctx.lifecycle.apply(rec.callId, rec.state === "in-progress" ? "completed" : "canceled", reason, reason);
+      if (fetched && isTerminal(fetched.status as CallState))
+        await applyTwilioStatus(ctx, rec.callId, fetched.status, reason, reason);
+      else
+        await ctx.lifecycle.apply(rec.callId, rec.state === "in-progress" ? "completed" : "canceled", reason, reason);
     } else throw err;
   }
 }
@@ -63,7 +71,12 @@ export function subscribeCommands(ctx: GatewayContext): Subscription {
         if (!isTerminal(rec.state)) await hangupCall(ctx, rec, cmd.reason || "agent-hangup");
       } else if (cmd.type === "reconcile") {
         // Not awaited: it polls Twilio for a few seconds and must not hold up other commands.
-        if (!isTerminal(rec.state)) void settleCall(ctx, rec.callId, { reason: cmd.reason, streamSid: cmd.streamSid, endWhenUnknown: cmd.reason === "stream stop" });
+        if (!isTerminal(rec.state))
+          void settleCall(ctx, rec.callId, {
+            reason: cmd.reason,
+            streamSid: cmd.streamSid,
+            endWhenUnknown: cmd.reason === "stream stop",
+          });
       } else await transferCall(ctx, rec, cmd.to);
     },
     { queue: queues.gateway },

@@ -1,7 +1,16 @@
 import type { Bus } from "@voicecall/bus";
 import type { Logger } from "@voicecall/log";
 import type { CallStore, TransitionResult } from "@voicecall/store";
-import { CallEvent, LifecycleEvent, PrerenderRequest, isTerminal, subjects, type AnsweredBy, type CallRecord, type CallState } from "@voicecall/contracts";
+import {
+  CallEvent,
+  LifecycleEvent,
+  PrerenderRequest,
+  isTerminal,
+  subjects,
+  type AnsweredBy,
+  type CallRecord,
+  type CallState,
+} from "@voicecall/contracts";
 
 /**
  * The call state machine's side effects in one place: every state change goes through the store's
@@ -19,8 +28,21 @@ export class CallLifecycle {
   /** Announce a new call and ask tts to render its greeting while the phone rings. */
   created(rec: CallRecord): void {
     const ts = this.now();
-    this.bus.publish(subjects.lifecycle, LifecycleEvent, { type: "call.created", callId: rec.callId, ts, direction: rec.direction, mode: rec.mode, state: rec.state });
-    if (rec.greeting) this.bus.publish(subjects.prerender, PrerenderRequest, { type: "prerender", callId: rec.callId, ts, text: rec.greeting });
+    this.bus.publish(subjects.lifecycle, LifecycleEvent, {
+      type: "call.created",
+      callId: rec.callId,
+      ts,
+      direction: rec.direction,
+      mode: rec.mode,
+      state: rec.state,
+    });
+    if (rec.greeting)
+      this.bus.publish(subjects.prerender, PrerenderRequest, {
+        type: "prerender",
+        callId: rec.callId,
+        ts,
+        text: rec.greeting,
+      });
   }
 
   /** Move the call to `state` (refused when backwards or out of a terminal state) and announce it. */
@@ -28,7 +50,8 @@ export class CallLifecycle {
     const ts = this.now();
     const r = await this.store.transition(callId, state, source, reason, ts);
     if (r.result !== "applied") {
-      if (r.result !== "same") this.log.debug({ callId, state, prev: r.prev, result: r.result, source }, "transition not applied");
+      if (r.result !== "same")
+        this.log.debug({ callId, state, prev: r.prev, result: r.result, source }, "transition not applied");
       return r;
     }
     const rec = await this.store.getCall(callId);

@@ -13,7 +13,12 @@ const StatusParams = z.object({
   AnsweredBy: AnsweredBy.optional(),
 });
 const AmdParams = z.object({ CallSid, AnsweredBy });
-const Query = z.object({ callId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional() });
+const Query = z.object({
+  callId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+});
 
 /**
  * True the first time this callback is seen: Twilio retries deliveries (same idempotency token) and an
@@ -21,14 +26,19 @@ const Query = z.object({ callId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optio
  */
 async function firstDelivery(ctx: GatewayContext, t: TwilioRequest): Promise<boolean> {
   const byHash = await ctx.store.firstSeen(`cb:${t.requestHash}`, ctx.tuning.dedupeTtlMs);
-  const byToken = t.idempotencyToken ? await ctx.store.firstSeen(`idem:${t.idempotencyToken}`, ctx.tuning.dedupeTtlMs) : true;
+  const byToken = t.idempotencyToken
+    ? await ctx.store.firstSeen(`idem:${t.idempotencyToken}`, ctx.tuning.dedupeTtlMs)
+    : true;
   return byHash && byToken;
 }
 
 function invalid(ctx: GatewayContext, res: Response, issues: z.ZodIssue[]): void {
   const fields = issues.map((i) => i.path.join("."));
   ctx.log.warn({ fields }, "callback parameters invalid");
-  res.status(400).type("text/plain").send(`invalid parameters: ${fields.join(", ")}`);
+  res
+    .status(400)
+    .type("text/plain")
+    .send(`invalid parameters: ${fields.join(", ")}`);
 }
 
 /** The call a callback is about: by `callId` in the query (ours), else by CallSid; they must agree. */
@@ -58,7 +68,10 @@ export function statusCallback(ctx: GatewayContext) {
       ctx.log.info({ callId: rec.callId, status: p.data.CallStatus }, "duplicate status callback ignored");
       return sendTwiml(res, emptyTwiml());
     }
-    const reason = p.data.SipResponseCode && p.data.CallStatus !== "in-progress" ? `${p.data.CallStatus} sip=${p.data.SipResponseCode}` : "";
+    const reason =
+      p.data.SipResponseCode && p.data.CallStatus !== "in-progress"
+        ? `${p.data.CallStatus} sip=${p.data.SipResponseCode}`
+        : "";
     if (p.data.AnsweredBy) await ctx.lifecycle.amd(rec.callId, p.data.AnsweredBy, rec.answeredBy);
     await ctx.lifecycle.apply(rec.callId, p.data.CallStatus, "status-callback", reason);
     sendTwiml(res, emptyTwiml());
@@ -94,7 +107,12 @@ export function streamStatusCallback(ctx: GatewayContext) {
       const error = p.data.StreamError ?? "(no detail)";
       log.error({ streamError: error }, "twilio reports a stream error");
       await ctx.store.update(rec.callId, { lastStreamError: error });
-      await ctx.store.note(rec.callId, { ts: ctx.now(), state: rec.state, source: "stream-status", reason: `stream-error: ${error}`.slice(0, 300) });
+      await ctx.store.note(rec.callId, {
+        ts: ctx.now(),
+        state: rec.state,
+        source: "stream-status",
+        reason: `stream-error: ${error}`.slice(0, 300),
+      });
     } else log.info({ event: p.data.StreamEvent }, "stream status");
     sendTwiml(res, emptyTwiml());
   };

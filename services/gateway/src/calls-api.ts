@@ -2,7 +2,17 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { z } from "zod";
 import { dependencyGate } from "@voicecall/runtime";
-import { CallEngine, CallEvent, CallMode, CallState, PhoneAddress, E164, isTerminal, subjects, type CallRecord } from "@voicecall/contracts";
+import {
+  CallEngine,
+  CallEvent,
+  CallMode,
+  CallState,
+  PhoneAddress,
+  E164,
+  isTerminal,
+  subjects,
+  type CallRecord,
+} from "@voicecall/contracts";
 import { normalizeIp } from "./client-ip";
 import { requireBearer } from "./bearer";
 import { httpUrl, twilioOffReason } from "./config";
@@ -32,15 +42,31 @@ export const CreateCallBody = z
     eventWebhookUrl: httpUrl.optional(),
   })
   .strict()
-  .refine((b) => b.mode !== "notify" || b.message || b.greeting, { message: "notify mode needs message", path: ["message"] });
+  .refine((b) => b.mode !== "notify" || b.message || b.greeting, {
+    message: "notify mode needs message",
+    path: ["message"],
+  });
 
 const SayBody = z.object({ text: z.string().min(1).max(2000) }).strict();
-const ListQuery = z.object({ state: z.union([z.literal("active"), CallState.exclude(["completed", "busy", "no-answer", "failed", "canceled", "rejected"])]).default("active") });
+const ListQuery = z.object({
+  state: z
+    .union([
+      z.literal("active"),
+      CallState.exclude(["completed", "busy", "no-answer", "failed", "canceled", "rejected"]),
+    ])
+    .default("active"),
+});
 const CallIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 function badRequest(res: Response, err: z.ZodError): void {
   const fields = [...new Set(err.issues.map((i) => i.path.join(".") || "body"))];
-  res.status(400).json({ error: "invalid request", fields, issues: err.issues.map((i) => ({ field: i.path.join("."), message: i.message })) });
+  res
+    .status(400)
+    .json({
+      error: "invalid request",
+      fields,
+      issues: err.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
+    });
 }
 
 /** `/api/calls…`: the call-control API, behind a bearer token (constant-time compare) and a rate limit. */
@@ -63,10 +89,16 @@ export function callsApi(ctx: GatewayContext): Router {
     }
     const d = b.data;
     if (d.eventWebhookUrl && !ctx.config.EVENT_WEBHOOK_SECRET) {
-      return void res.status(400).json({ error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)", fields: ["eventWebhookUrl"] });
+      return void res
+        .status(400)
+        .json({
+          error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)",
+          fields: ["eventWebhookUrl"],
+        });
     }
     const off = twilioOffReason(ctx.config);
-    if (off || !ctx.config.TWILIO_FROM_NUMBER) return void res.status(503).json({ error: off, reason: "not-configured" });
+    if (off || !ctx.config.TWILIO_FROM_NUMBER)
+      return void res.status(503).json({ error: off, reason: "not-configured" });
     const callId = randomUUID();
     const from = d.from ?? ctx.config.TWILIO_FROM_NUMBER;
     const rec = await ctx.store.createCall(
@@ -97,7 +129,10 @@ export function callsApi(ctx: GatewayContext): Router {
         timeout: ctx.config.RING_TIMEOUT_SECONDS,
         timeLimit: ctx.config.MAX_DURATION_SECONDS,
         ...(d.machineDetection
-          ? { machineDetection: d.machineDetection, ...(d.asyncAmd ? { asyncAmd: "true" as const, asyncAmdStatusCallback: ctx.urls.amd(callId) } : {}) }
+          ? {
+              machineDetection: d.machineDetection,
+              ...(d.asyncAmd ? { asyncAmd: "true" as const, asyncAmdStatusCallback: ctx.urls.amd(callId) } : {}),
+            }
           : {}),
       });
       const current = await ctx.store.getCall(callId);
@@ -108,7 +143,12 @@ export function callsApi(ctx: GatewayContext): Router {
       if (!(err instanceof TwilioFailure)) throw err;
       const f = err;
       log.error({ kind: f.kind, status: f.status, code: f.code, err: f.message }, "twilio did not place the call");
-      await ctx.lifecycle.apply(callId, "failed", "api", f.kind === "rejected" ? `twilio ${f.code ?? f.status}` : `twilio ${f.kind}`);
+      await ctx.lifecycle.apply(
+        callId,
+        "failed",
+        "api",
+        f.kind === "rejected" ? `twilio ${f.code ?? f.status}` : `twilio ${f.kind}`,
+      );
       const a = twilioAnswer(f);
       res.status(a.status).json({ ...a.body, callId, message: f.message });
     }
@@ -132,7 +172,10 @@ export function callsApi(ctx: GatewayContext): Router {
   r.get("/:id", async (req, res) => {
     const rec = await load(req, res);
     if (!rec) return;
-    const [timeline, transcript] = await Promise.all([ctx.store.timeline(rec.callId), ctx.store.transcript(rec.callId)]);
+    const [timeline, transcript] = await Promise.all([
+      ctx.store.timeline(rec.callId),
+      ctx.store.transcript(rec.callId),
+    ]);
     res.json({ call: rec, timeline, transcript });
   });
 
@@ -156,7 +199,12 @@ export function callsApi(ctx: GatewayContext): Router {
     const b = SayBody.safeParse(req.body ?? {});
     if (!b.success) return badRequest(res, b.error);
     if (isTerminal(rec.state)) return void res.status(409).json({ error: "call already ended", state: rec.state });
-    ctx.bus.publish(subjects.evt(rec.callId), CallEvent, { type: "operator.say", callId: rec.callId, ts: ctx.now(), text: b.data.text });
+    ctx.bus.publish(subjects.evt(rec.callId), CallEvent, {
+      type: "operator.say",
+      callId: rec.callId,
+      ts: ctx.now(),
+      text: b.data.text,
+    });
     res.status(202).json({ callId: rec.callId });
   });
 
@@ -167,14 +215,26 @@ export function callsApi(ctx: GatewayContext): Router {
     if (!b.success) return badRequest(res, b.error);
     if (isTerminal(rec.state)) return void res.status(409).json({ error: "call already ended", state: rec.state });
     const r = await continueCall(ctx, rec, b.data.text, b.data.timeoutMs);
-    if (r.kind === "ended") return void res.status(409).json({ error: "call ended before the caller answered", state: r.state });
-    res.json(r.kind === "answer" ? { callId: rec.callId, answered: true, text: r.text, ts: r.ts } : { callId: rec.callId, answered: false, timedOut: true });
+    if (r.kind === "ended")
+      return void res.status(409).json({ error: "call ended before the caller answered", state: r.state });
+    res.json(
+      r.kind === "answer"
+        ? { callId: rec.callId, answered: true, text: r.text, ts: r.ts }
+        : { callId: rec.callId, answered: false, timedOut: true },
+    );
   });
 
   // express.json errors (bad JSON, too large) as JSON answers.
-  r.use((err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction) => {
-    if (!err.status) return next(err);
-    res.status(err.status).json({ error: err.type === "entity.parse.failed" ? "invalid JSON" : (err.message ?? "bad request"), fields: ["body"] });
-  });
+  r.use(
+    (err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction) => {
+      if (!err.status) return next(err);
+      res
+        .status(err.status)
+        .json({
+          error: err.type === "entity.parse.failed" ? "invalid JSON" : (err.message ?? "bad request"),
+          fields: ["body"],
+        });
+    },
+  );
   return r;
 }

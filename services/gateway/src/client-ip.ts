@@ -26,7 +26,8 @@ export function proxyMatcher(entries: readonly string[]): (addr: string) => bool
       if (!isIP(n)) throw new Error(`TRUSTED_PROXIES: not an IP: ${e}`);
       exact.add(n);
     } else {
-      if (isIP(n) !== 4 || !/^\d{1,2}$/.test(bits) || Number(bits) > 32) throw new Error(`TRUSTED_PROXIES: only IPv4 CIDRs are supported: ${e}`);
+      if (isIP(n) !== 4 || !/^\d{1,2}$/.test(bits) || Number(bits) > 32)
+        throw new Error(`TRUSTED_PROXIES: only IPv4 CIDRs are supported: ${e}`);
       const mask = Number(bits) === 0 ? 0 : (~0 << (32 - Number(bits))) >>> 0;
       cidrs.push({ base: (v4ToInt(n) & mask) >>> 0, mask });
     }

@@ -2,7 +2,10 @@ import { z } from "zod";
 import { ConfigError, commonFields, fields, parseConfig } from "@voicecall/config";
 import { CallEngine, E164 } from "@voicecall/contracts";
 
-const accountSid = z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits").describe("e.g. AC0123456789abcdef0123456789abcdef");
+const accountSid = z
+  .string()
+  .regex(/^AC[0-9a-fA-F]{32}$/, "must be AC followed by 32 hex digits")
+  .describe("e.g. AC0123456789abcdef0123456789abcdef");
 const seconds = (def: number) => z.coerce.number().int().positive().default(def).describe("seconds, e.g. 60");
 
 /** An http(s) URL (a receiver of call events). */
@@ -16,7 +19,12 @@ export const httpUrl = z
 const list = z
   .string()
   .default("")
-  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean));
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /** E.164 as people write it ("+1 (415) 555-0100", "0044…") → "+14155550100"; other input is returned trimmed. */
 export function normalizeE164(s: string): string {
@@ -33,7 +41,11 @@ export const GatewayConfigSchema = z.object({
   PUBLIC_URL: fields.publicUrl,
   /** Twilio is optional: without it the gateway serves the browser phone only (set all three or none). */
   TWILIO_ACCOUNT_SID: accountSid.optional(),
-  TWILIO_AUTH_TOKEN: z.string().min(8, "TWILIO_AUTH_TOKEN looks too short").optional().describe("the account's auth token"),
+  TWILIO_AUTH_TOKEN: z
+    .string()
+    .min(8, "TWILIO_AUTH_TOKEN looks too short")
+    .optional()
+    .describe("the account's auth token"),
   /** Optional: send REST calls here instead of https://api.twilio.com (the simulator). */
   TWILIO_API_BASE_URL: z
     .string()
@@ -48,8 +60,15 @@ export const GatewayConfigSchema = z.object({
   STREAM_TOKEN_SECRET: fields.secret("STREAM_TOKEN_SECRET"),
   TWILIO_SKIP_SIGNATURE: fields.bool.default("false"),
   INBOUND_POLICY: z.enum(["disabled", "allowlist", "open"]).default("disabled"),
-  INBOUND_ALLOW_FROM: list.transform((xs) => xs.map(normalizeE164)).pipe(z.array(E164)).describe("comma list of E.164 numbers, e.g. +14155550100,+14155550101"),
-  INBOUND_GREETING: z.string().min(1).max(1000).default("Hello, you are speaking with an automated assistant. How can I help?"),
+  INBOUND_ALLOW_FROM: list
+    .transform((xs) => xs.map(normalizeE164))
+    .pipe(z.array(E164))
+    .describe("comma list of E.164 numbers, e.g. +14155550100,+14155550101"),
+  INBOUND_GREETING: z
+    .string()
+    .min(1)
+    .max(1000)
+    .default("Hello, you are speaking with an automated assistant. How can I help?"),
   MAX_CONCURRENT_CALLS: z.coerce.number().int().positive().default(20).describe("e.g. 20"),
   RING_TIMEOUT_SECONDS: seconds(30).pipe(z.number().max(600)),
   MAX_DURATION_SECONDS: seconds(1800).pipe(z.number().max(14_400)),
@@ -79,18 +98,27 @@ export function parseGatewayConfig(env: Record<string, string | undefined>): Gat
 /** Events are signed: a receiver URL without EVENT_WEBHOOK_SECRET is a config error. */
 export function eventSettings(c: GatewayConfig): void {
   if (c.EVENT_WEBHOOK_URL && !c.EVENT_WEBHOOK_SECRET) {
-    throw new ConfigError("config: EVENT_WEBHOOK_SECRET is unset: EVENT_WEBHOOK_URL needs it to sign deliveries (e.g. output of `openssl rand -hex 32`)", "EVENT_WEBHOOK_SECRET");
+    throw new ConfigError(
+      "config: EVENT_WEBHOOK_SECRET is unset: EVENT_WEBHOOK_URL needs it to sign deliveries (e.g. output of `openssl rand -hex 32`)",
+      "EVENT_WEBHOOK_SECRET",
+    );
   }
 }
 
 const twilioVars = ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"] as const;
 
 /** The Twilio account, or undefined when none is configured; a partial set is a config error. */
-export function twilioSettings(c: GatewayConfig): { accountSid: string; authToken: string; fromNumber: string } | undefined {
+export function twilioSettings(
+  c: GatewayConfig,
+): { accountSid: string; authToken: string; fromNumber: string } | undefined {
   const set = twilioVars.filter((v) => c[v] !== undefined);
   if (set.length === 0) return undefined;
   const missing = twilioVars.find((v) => c[v] === undefined);
-  if (missing) throw new ConfigError(`config: ${missing} is unset: Twilio needs ${twilioVars.join(", ")} together (${set.join(", ")} given)`, missing);
+  if (missing)
+    throw new ConfigError(
+      `config: ${missing} is unset: Twilio needs ${twilioVars.join(", ")} together (${set.join(", ")} given)`,
+      missing,
+    );
   return { accountSid: c.TWILIO_ACCOUNT_SID!, authToken: c.TWILIO_AUTH_TOKEN!, fromNumber: c.TWILIO_FROM_NUMBER! };
 }
 
@@ -101,6 +129,7 @@ export function twilioSettings(c: GatewayConfig): { accountSid: string; authToke
 export function twilioOffReason(c: GatewayConfig): string | undefined {
   const set = "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER";
   if (!c.TWILIO_ACCOUNT_SID) return `Twilio is not configured: ${set} (the browser phone at /phone works without)`;
-  if (c.TWILIO_ACCOUNT_GENERATED) return `Twilio is not configured: this stack's Twilio credentials are generated, not a real account; ${set} to your account's (the browser phone and \`voicecall simulate\` work without)`;
+  if (c.TWILIO_ACCOUNT_GENERATED)
+    return `Twilio is not configured: this stack's Twilio credentials are generated, not a real account; ${set} to your account's (the browser phone and \`voicecall simulate\` work without)`;
   return undefined;
 }

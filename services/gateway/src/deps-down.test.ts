@@ -21,12 +21,21 @@ let server: Server;
 let url: string;
 
 beforeAll(async () => {
-  [nats, redisServer] = await Promise.all([startServers({ nats: true, redis: false }), startServers({ nats: false, redis: true })]);
+  [nats, redisServer] = await Promise.all([
+    startServers({ nats: true, redis: false }),
+    startServers({ nats: false, redis: true }),
+  ]);
   const { log } = testLogger("gateway", "warn");
   bus = await connectBus({ url: nats.natsUrl, name: "deps-down", log });
   redis = connectRedis(redisServer.redisUrl, log, "deps-down");
   await waitFor(() => redis.status === "ready", "redis ready");
-  const config = parseGatewayConfig({ NATS_URL: nats.natsUrl, REDIS_URL: redisServer.redisUrl, PUBLIC_URL, API_TOKEN, STREAM_TOKEN_SECRET: STREAM_SECRET });
+  const config = parseGatewayConfig({
+    NATS_URL: nats.natsUrl,
+    REDIS_URL: redisServer.redisUrl,
+    PUBLIC_URL,
+    API_TOKEN,
+    STREAM_TOKEN_SECRET: STREAM_SECRET,
+  });
   const gw = createApp({ config, log, bus, redis, store: new CallStore(redis), twilio: twilioNotConfigured() });
   server = await listen(gw.app);
   url = origin(server);
@@ -40,7 +49,10 @@ afterAll(async () => {
 
 async function timed(method: string, path: string, body?: unknown) {
   const t0 = Date.now();
-  const r = await Promise.race([api(url, method, path, body), new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${method} ${path} still waiting after 5 s`)), 5000))]);
+  const r = await Promise.race([
+    api(url, method, path, body),
+    new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${method} ${path} still waiting after 5 s`)), 5000)),
+  ]);
   return { ...r, ms: Date.now() - t0 };
 }
 
@@ -51,7 +63,12 @@ describe("API requests while Redis or NATS is down", () => {
 
   it("Redis down: 503 `redis unreachable` within 2 s, for listing, placing, hanging up and the browser phone", async () => {
     await redisServer.stop();
-    for (const [method, path, body] of [["GET", "/api/calls"], ["POST", "/api/calls", { to: "+14155550123" }], ["POST", "/api/calls/abc/hangup"], ["POST", "/phone/calls", {}]] as const) {
+    for (const [method, path, body] of [
+      ["GET", "/api/calls"],
+      ["POST", "/api/calls", { to: "+14155550123" }],
+      ["POST", "/api/calls/abc/hangup"],
+      ["POST", "/phone/calls", {}],
+    ] as const) {
       const r = await timed(method, path, body);
       expect(r.status, `${method} ${path}: ${JSON.stringify(r.json)}`).toBe(503);
       expect(r.json).toMatchObject({ error: "redis unreachable" });

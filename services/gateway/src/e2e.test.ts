@@ -21,7 +21,8 @@ import { createTwilioCalls } from "./twilio-calls";
 import { API_TOKEN, STREAM_SECRET } from "../test/harness";
 import type { Redis } from "ioredis";
 
-const listen = (s: Server) => new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
+const listen = (s: Server) =>
+  new Promise<number>((r) => s.listen(0, "127.0.0.1", () => r((s.address() as AddressInfo).port)));
 
 /** Media stand-in: accepts streams, checks `start` parameters and the token, can drop a stream. */
 function mediaStandIn() {
@@ -33,10 +34,25 @@ function mediaStandIn() {
       const m = JSON.parse(String(data));
       if (m.event !== "start") return;
       const { callId, token } = m.start.customParameters as Record<string, string>;
-      starts.push({ callId, callSid: m.start.callSid, token, tokenOk: verifyStreamToken(STREAM_SECRET, token, callId, m.start.callSid).ok, ws });
+      starts.push({
+        callId,
+        callSid: m.start.callSid,
+        token,
+        tokenOk: verifyStreamToken(STREAM_SECRET, token, callId, m.start.callSid).ok,
+        ws,
+      });
     });
   });
-  return { server, starts, close: () => new Promise<void>((r) => { for (const c of wss.clients) c.terminate(); wss.close(); server.close(() => r()); }) };
+  return {
+    server,
+    starts,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => r());
+      }),
+  };
 }
 
 let servers: Servers;
@@ -90,7 +106,18 @@ beforeAll(async () => {
   void (async () => {
     for await (const m of sub) events.push({ subject: m.subject, data: JSON.parse(new TextDecoder().decode(m.data)) });
   })();
-  gw = createApp({ config, log, bus, redis, store, twilio: createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }) });
+  gw = createApp({
+    config,
+    log,
+    bus,
+    redis,
+    store,
+    twilio: createTwilioCalls({
+      accountSid: config.TWILIO_ACCOUNT_SID!,
+      authToken: config.TWILIO_AUTH_TOKEN!,
+      apiBaseUrl: config.TWILIO_API_BASE_URL,
+    }),
+  });
   gwServer.on("request", gw.app);
   await gw.start();
 });
@@ -110,11 +137,19 @@ afterAll(async () => {
 function apiPost(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const data = JSON.stringify(body);
-    const req = request(publicUrl + path, { method: "POST", ca: servers.caddy!.ca, headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) }));
-    });
+    const req = request(
+      publicUrl + path,
+      {
+        method: "POST",
+        ca: servers.caddy!.ca,
+        headers: { authorization: `Bearer ${API_TOKEN}`, "content-type": "application/json" },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+      },
+    );
     req.on("error", reject);
     req.end(data);
   });
@@ -155,11 +190,22 @@ describe("gateway end to end (Caddy TLS + Twilio simulator)", () => {
     const rec = await store.getCall(callId);
     expect(rec).toMatchObject({ callSid: phone.sid, direction: "outbound" });
     expect(phone.requests().every((q) => q.status === 200)).toBe(true);
-    await waitFor(() => events.some((e) => e.subject === subjects.lifecycle && e.data.type === "call.ended" && e.data.callId === callId), "call.ended");
+    await waitFor(
+      () =>
+        events.some(
+          (e) => e.subject === subjects.lifecycle && e.data.type === "call.ended" && e.data.callId === callId,
+        ),
+      "call.ended",
+    );
   });
 
   it("inbound: allowlisted caller connected; caller not on the list rejected and recorded `rejected`", async () => {
-    const ok = await sim.incoming({ from: "+14155550111", to: "+14155550100", url: `${publicUrl}/voice/webhook`, statusCallback: `${publicUrl}/voice/status` });
+    const ok = await sim.incoming({
+      from: "+14155550111",
+      to: "+14155550100",
+      url: `${publicUrl}/voice/webhook`,
+      statusCallback: `${publicUrl}/voice/status`,
+    });
     await ok.waitForStream(1);
     const okId = await waitFor(() => store.callIdBySid(ok.sid), "inbound call id");
     await waitFor(() => media.starts.find((s) => s.callId === okId && s.tokenOk), "inbound stream with valid token");
@@ -167,7 +213,12 @@ describe("gateway end to end (Caddy TLS + Twilio simulator)", () => {
     await ok.waitForEnd();
     await waitFor(async () => (await store.getCall(okId))?.state === "completed", "inbound completed");
 
-    const no = await sim.incoming({ from: "+14155550199", to: "+14155550100", url: `${publicUrl}/voice/webhook`, statusCallback: `${publicUrl}/voice/status` });
+    const no = await sim.incoming({
+      from: "+14155550199",
+      to: "+14155550100",
+      url: `${publicUrl}/voice/webhook`,
+      statusCallback: `${publicUrl}/voice/status`,
+    });
     const end = await no.waitForEnd();
     expect(end).not.toBe("completed");
     expect(no.streams).toHaveLength(0);

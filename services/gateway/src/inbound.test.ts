@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { verifyStreamToken } from "@voicecall/auth";
 import { subjects } from "@voicecall/contracts";
-import { ACCOUNT_SID, STREAM_SECRET, newCallSid, startGateway, startHarness, tokensIn, twilioPost, type Harness } from "../test/harness";
+import {
+  ACCOUNT_SID,
+  STREAM_SECRET,
+  newCallSid,
+  startGateway,
+  startHarness,
+  tokensIn,
+  twilioPost,
+  type Harness,
+} from "../test/harness";
 
 let h: Harness;
 beforeAll(async () => {
@@ -10,7 +19,14 @@ beforeAll(async () => {
 afterAll(() => h?.stop());
 beforeEach(() => h.reset());
 
-const inbound = (from: string, callSid = newCallSid()) => ({ CallSid: callSid, AccountSid: ACCOUNT_SID, From: from, To: "+14155550100", CallStatus: "ringing", Direction: "inbound" });
+const inbound = (from: string, callSid = newCallSid()) => ({
+  CallSid: callSid,
+  AccountSid: ACCOUNT_SID,
+  From: from,
+  To: "+14155550100",
+  CallStatus: "ringing",
+  Direction: "inbound",
+});
 
 async function ring(env: Record<string, string>, from: string) {
   const g = await startGateway(h, env);
@@ -46,19 +62,35 @@ describe("inbound policy", () => {
     expect(JSON.stringify(no.logs)).not.toContain("+14155550199");
 
     const yes = await ring(env, "+14155550111");
-    expect(yes.r.body).toContain('<Stream url="wss://voice.example.test/voice/stream" statusCallback="https://voice.example.test/voice/status/stream?callId=');
-    expect(yes.rec).toMatchObject({ state: "in-progress", direction: "inbound", from: "+14155550111", greeting: expect.any(String) });
-    expect(verifyStreamToken(STREAM_SECRET, tokensIn(yes.r.body)[0]!, yes.rec!.callId, yes.params.CallSid).ok).toBe(true);
+    expect(yes.r.body).toContain(
+      '<Stream url="wss://voice.example.test/voice/stream" statusCallback="https://voice.example.test/voice/status/stream?callId=',
+    );
+    expect(yes.rec).toMatchObject({
+      state: "in-progress",
+      direction: "inbound",
+      from: "+14155550111",
+      greeting: expect.any(String),
+    });
+    expect(verifyStreamToken(STREAM_SECRET, tokensIn(yes.r.body)[0]!, yes.rec!.callId, yes.params.CallSid).ok).toBe(
+      true,
+    );
   });
 
   it("open: connected with INBOUND_GREETING, lifecycle created + answered, greeting pre-rendered", async () => {
-    const { r, rec } = await ring({ INBOUND_POLICY: "open", INBOUND_GREETING: "Welcome to the test line" }, "+14155550199");
+    const { r, rec } = await ring(
+      { INBOUND_POLICY: "open", INBOUND_GREETING: "Welcome to the test line" },
+      "+14155550199",
+    );
     expect(r.body).toContain("<Connect><Stream");
     expect(rec).toMatchObject({ state: "in-progress", greeting: "Welcome to the test line", mode: "conversation" });
     await h.settle();
-    const life = h.messages.filter((m) => m.subject === subjects.lifecycle && m.data.callId === rec!.callId).map((m) => m.data.type);
+    const life = h.messages
+      .filter((m) => m.subject === subjects.lifecycle && m.data.callId === rec!.callId)
+      .map((m) => m.data.type);
     expect(life).toEqual(["call.created", "call.answered"]);
-    expect(h.messages.some((m) => m.subject === subjects.prerender && m.data.text === "Welcome to the test line")).toBe(true);
+    expect(h.messages.some((m) => m.subject === subjects.prerender && m.data.text === "Welcome to the test line")).toBe(
+      true,
+    );
   });
 
   it("open: retried first webhook → same TwiML and one record; then status `completed` ends it", async () => {

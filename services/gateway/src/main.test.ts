@@ -37,7 +37,11 @@ describe("gateway process", () => {
     const port = await freePort();
     const p = startProc(process.execPath, ["--import", "tsx", main], baseEnv(port));
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, "readyz", 30_000).catch((e) => {
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200,
+        "readyz",
+        30_000,
+      ).catch((e) => {
         throw new Error(`${e.message}\n${p.output()}`);
       });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);

@@ -24,7 +24,8 @@ export class RateLimiter {
 
   private current(key: string): { start: number; count: number } {
     const t = this.now();
-    if (this.windows.size > 10_000) for (const [k, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(k);
+    if (this.windows.size > 10_000)
+      for (const [k, w] of this.windows) if (t - w.start >= this.windowMs) this.windows.delete(k);
     let w = this.windows.get(key);
     if (!w || t - w.start >= this.windowMs) {
       w = { start: t, count: 0 };

@@ -14,7 +14,12 @@ beforeEach(() => h.reset());
 /** A gateway whose clock the test moves. */
 async function withClock(env: Record<string, string> = {}, orphanGraceMs = 3_600_000) {
   let t = Date.now();
-  const g = await startGateway(h, { MAX_DURATION_SECONDS: "60", RING_TIMEOUT_SECONDS: "20", ...env }, { maxDurationGraceMs: 1000, orphanGraceMs }, () => t);
+  const g = await startGateway(
+    h,
+    { MAX_DURATION_SECONDS: "60", RING_TIMEOUT_SECONDS: "20", ...env },
+    { maxDurationGraceMs: 1000, orphanGraceMs },
+    () => t,
+  );
   return { g, advance: (ms: number) => (t += ms) };
 }
 
@@ -24,10 +29,21 @@ describe("reaper", () => {
     try {
       const out = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
       await h.sim.call(out.callSid)!.setStatus("in-progress");
-      await twilioPost(g.url, `/voice/status?callId=${out.callId}`, { CallSid: out.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
+      await twilioPost(g.url, `/voice/status?callId=${out.callId}`, {
+        CallSid: out.callSid,
+        AccountSid: ACCOUNT_SID,
+        CallStatus: "in-progress",
+      });
       // An inbound call Twilio never sends an "answered" callback for (its sid is unknown to Twilio's REST API here).
       const inSid = newCallSid();
-      await twilioPost(g.url, "/voice/webhook", { CallSid: inSid, AccountSid: ACCOUNT_SID, From: "+14155550199", To: "+14155550100", CallStatus: "ringing", Direction: "inbound" });
+      await twilioPost(g.url, "/voice/webhook", {
+        CallSid: inSid,
+        AccountSid: ACCOUNT_SID,
+        From: "+14155550199",
+        To: "+14155550100",
+        CallStatus: "ringing",
+        Direction: "inbound",
+      });
       const inId = (await h.store.callIdBySid(inSid))!;
       advance(30_000);
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 2, reaped: 0 });
@@ -36,7 +52,9 @@ describe("reaper", () => {
       // Twilio answers the hang-up with the call still live and ends it just after (settleCall follows).
       await waitFor(async () => isTerminal((await h.store.getCall(out.callId))!.state), "out ended");
       expect(await h.store.getCall(out.callId)).toMatchObject({ state: "completed", endReason: "max-duration" });
-      expect(h.sim.restRequests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed")).toBe(true);
+      expect(
+        h.sim.restRequests.some((r) => r.path.endsWith(`${out.callSid}.json`) && r.form.get("Status") === "completed"),
+      ).toBe(true);
       expect(await h.store.getCall(inId)).toMatchObject({ state: "completed", endReason: "max-duration" });
       expect(await h.store.activeCallIds()).toEqual([]);
     } finally {
@@ -55,7 +73,9 @@ describe("reaper", () => {
       expect((await h.store.getCall(done.callId))!.state).toBe("busy");
       await waitFor(async () => isTerminal((await h.store.getCall(stuck.callId))!.state), "stuck ended");
       expect(await h.store.getCall(stuck.callId)).toMatchObject({ state: "canceled", endReason: "stuck" });
-      expect(h.sim.restRequests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual([true]);
+      expect(h.sim.restRequests.filter((r) => r.form.get("Status")).map((r) => r.path.includes(stuck.callSid))).toEqual(
+        [true],
+      );
     } finally {
       await g.close();
     }
@@ -68,7 +88,17 @@ describe("reaper: calls without a stream owner", () => {
     try {
       const web = async (mediaOwner?: string) => {
         const callId = `web-${Math.random().toString(36).slice(2, 10)}`;
-        await h.store.createCall({ callId, callSid: `WEB${callId}`, channel: "web", direction: "inbound", mode: "conversation", from: "client:browser", to: "agent", state: "in-progress", ...(mediaOwner ? { mediaOwner } : {}) });
+        await h.store.createCall({
+          callId,
+          callSid: `WEB${callId}`,
+          channel: "web",
+          direction: "inbound",
+          mode: "conversation",
+          from: "client:browser",
+          to: "agent",
+          state: "in-progress",
+          ...(mediaOwner ? { mediaOwner } : {}),
+        });
         return callId;
       };
       const deadWorker = await web("media-dead");
@@ -77,14 +107,21 @@ describe("reaper: calls without a stream owner", () => {
       await h.store.acquireLease("stream", streaming, "media-1/MZ1", 3_600_000);
       const phone = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
       await h.sim.call(phone.callSid)!.setStatus("in-progress");
-      await twilioPost(g.url, `/voice/status?callId=${phone.callId}`, { CallSid: phone.callSid, AccountSid: ACCOUNT_SID, CallStatus: "in-progress" });
+      await twilioPost(g.url, `/voice/status?callId=${phone.callId}`, {
+        CallSid: phone.callSid,
+        AccountSid: ACCOUNT_SID,
+        CallStatus: "in-progress",
+      });
       advance(10_000);
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 4, reaped: 0 });
       advance(25_000);
       // Twilio still has the phone call live (it may be a transfer's <Dial>): it stays.
       expect(await reapOnce(g.gw.ctx)).toEqual({ checked: 4, reaped: 2 });
       expect(await h.store.getCall(deadWorker)).toMatchObject({ state: "completed", endReason: "stream owner gone" });
-      expect(await h.store.getCall(neverStreamed)).toMatchObject({ state: "completed", endReason: "stream owner gone" });
+      expect(await h.store.getCall(neverStreamed)).toMatchObject({
+        state: "completed",
+        endReason: "stream owner gone",
+      });
       expect((await h.store.getCall(streaming))!.state).toBe("in-progress");
       expect((await h.store.getCall(phone.callId))!.state).toBe("in-progress");
       // Twilio ended it (its callback was lost): the reaper's check applies that.
@@ -105,7 +142,14 @@ describe("reconcile at start", () => {
       const b = (await api(g.url, "POST", "/api/calls", { to: "+14155550124" })).json;
       // A call in our records whose sid Twilio does not know.
       const c = { callId: `lost-${Math.random().toString(36).slice(2, 10)}`, callSid: newCallSid() };
-      await h.store.createCall({ ...c, channel: "twilio", direction: "outbound", mode: "conversation", from: "+14155550100", to: "+14155550125" });
+      await h.store.createCall({
+        ...c,
+        channel: "twilio",
+        direction: "outbound",
+        mode: "conversation",
+        from: "+14155550100",
+        to: "+14155550125",
+      });
       await h.sim.call(a.callSid)!.setStatus("in-progress");
       await h.sim.call(a.callSid)!.setStatus("completed");
       await h.sim.call(b.callSid)!.setStatus("in-progress");

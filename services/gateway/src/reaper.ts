@@ -11,7 +11,8 @@ export async function reconcileCall(ctx: GatewayContext, rec: CallRecord): Promi
   if (rec.channel === "web") return;
   if (!rec.callSid) {
     // Never reached Twilio (crash between create and link): nothing to ask, nothing rings.
-    if (ctx.now() - rec.createdAt > ctx.tuning.stuckAfterMs) await ctx.lifecycle.apply(rec.callId, "failed", "reconcile", "never-placed");
+    if (ctx.now() - rec.createdAt > ctx.tuning.stuckAfterMs)
+      await ctx.lifecycle.apply(rec.callId, "failed", "reconcile", "never-placed");
     return;
   }
   try {
@@ -63,12 +64,17 @@ export async function reapOnce(ctx: GatewayContext): Promise<{ checked: number; 
     const since = rec.answeredAt ?? rec.createdAt;
     if (now - since > ctx.config.MAX_DURATION_SECONDS * 1000 + ctx.tuning.maxDurationGraceMs) {
       ctx.log.warn({ callId: id, ageMs: now - since }, "call over max duration, hanging up");
-      await hangupCall(ctx, rec, "max-duration").catch(() => ctx.lifecycle.apply(id, "completed", "reaper", "max-duration"));
+      await hangupCall(ctx, rec, "max-duration").catch(() =>
+        ctx.lifecycle.apply(id, "completed", "reaper", "max-duration"),
+      );
       reaped++;
       continue;
     }
     if (rec.state === "in-progress" && (await orphaned(ctx, rec, now))) {
-      ctx.log.warn({ callId: id, channel: rec.channel, mediaOwner: rec.mediaOwner, quietMs: now - rec.updatedAt }, "call has no live stream, ending it");
+      ctx.log.warn(
+        { callId: id, channel: rec.channel, mediaOwner: rec.mediaOwner, quietMs: now - rec.updatedAt },
+        "call has no live stream, ending it",
+      );
       if (rec.channel === "web") await endWebCall(ctx, id, "stream owner gone");
       else await reconcileCall(ctx, rec);
       if (isTerminal((await ctx.store.getCall(id))?.state ?? "completed")) reaped++;

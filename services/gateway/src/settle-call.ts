@@ -53,7 +53,10 @@ export async function settleCall(ctx: GatewayContext, callId: string, why: Settl
     }
   }
   if (unreachable && why.endWhenUnknown) {
-    log.warn({ reason: why.reason, status: unreachable.status, code: unreachable.code, err: unreachable.message }, "twilio not reachable after stream stop, ending the call");
+    log.warn(
+      { reason: why.reason, status: unreachable.status, code: unreachable.code, err: unreachable.message },
+      "twilio not reachable after stream stop, ending the call",
+    );
     await ctx.lifecycle.apply(callId, "completed", "stream", `${why.reason}; twilio not asked`);
     return "ended";
   }

@@ -20,7 +20,10 @@ describe("failed-signature rate limit and trusted proxies", () => {
       const p = { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: "ringing" };
       const path = `/voice/status?callId=${callId}`;
       const codes = [];
-      for (let i = 0; i < 4; i++) codes.push((await twilioPost(g.url, path, p, { ...forged, headers: { "x-forwarded-for": `10.0.0.${i}` } })).status);
+      for (let i = 0; i < 4; i++)
+        codes.push(
+          (await twilioPost(g.url, path, p, { ...forged, headers: { "x-forwarded-for": `10.0.0.${i}` } })).status,
+        );
       expect(codes).toEqual([403, 403, 403, 429]);
       expect((await twilioPost(g.url, path, p, { signature: null })).status).toBe(429);
       expect((await h.store.getCall(callId))!.state).toBe("queued");
@@ -40,7 +43,8 @@ describe("failed-signature rate limit and trusted proxies", () => {
       const p = { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: "ringing" };
       const path = `/voice/status?callId=${callId}`;
       const attacker = { headers: { "x-forwarded-for": "203.0.113.9" } };
-      for (let i = 0; i < 2; i++) expect((await twilioPost(g.url, path, p, { ...forged, ...attacker })).status).toBe(403);
+      for (let i = 0; i < 2; i++)
+        expect((await twilioPost(g.url, path, p, { ...forged, ...attacker })).status).toBe(403);
       expect((await twilioPost(g.url, path, p, { ...forged, ...attacker })).status).toBe(429);
       const twilio = await twilioPost(g.url, path, p, { headers: { "x-forwarded-for": "54.172.60.1" } });
       expect(twilio.status).toBe(200);
@@ -57,15 +61,31 @@ describe("TWILIO_SKIP_SIGNATURE", () => {
     try {
       expect(g.logs.lines.some((l) => l.level === 40 && String(l.msg).includes("NOT checked"))).toBe(true);
       const { callId, callSid } = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
-      const r = await twilioPost(g.url, `/voice/status?callId=${callId}`, { CallSid: callSid, CallStatus: "ringing" }, { signature: null });
+      const r = await twilioPost(
+        g.url,
+        `/voice/status?callId=${callId}`,
+        { CallSid: callSid, CallStatus: "ringing" },
+        { signature: null },
+      );
       expect(r.status).toBe(200);
-      expect(g.logs.lines.filter((l) => l.level === 40 && String(l.msg).startsWith("TWILIO_SKIP_SIGNATURE=true: request"))).toHaveLength(1);
+      expect(
+        g.logs.lines.filter((l) => l.level === 40 && String(l.msg).startsWith("TWILIO_SKIP_SIGNATURE=true: request")),
+      ).toHaveLength(1);
     } finally {
       await g.close();
     }
     const strict = await startGateway(h);
     try {
-      expect((await twilioPost(strict.url, "/voice/status", { CallSid: "CA" + "0".repeat(32), CallStatus: "ringing" }, { signature: null })).status).toBe(403);
+      expect(
+        (
+          await twilioPost(
+            strict.url,
+            "/voice/status",
+            { CallSid: "CA" + "0".repeat(32), CallStatus: "ringing" },
+            { signature: null },
+          )
+        ).status,
+      ).toBe(403);
     } finally {
       await strict.close();
     }

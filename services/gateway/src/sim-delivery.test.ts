@@ -7,7 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminal, subjects, type CallState } from "@voicecall/contracts";
 import { startSimulator, type DialOutcome, type Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, api, startGateway, startHarness, type Harness, type RunningGateway } from "../test/harness";
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  PUBLIC_URL,
+  api,
+  startGateway,
+  startHarness,
+  type Harness,
+  type RunningGateway,
+} from "../test/harness";
 import { twilioGate } from "./sim-gate";
 
 let h: Harness;
@@ -18,7 +27,12 @@ const gw = twilioGate(() => g.url);
 beforeAll(async () => {
   h = await startHarness();
   await gw.listen();
-  sim = await startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, knobs: { seed: 1515 }, route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`) });
+  sim = await startSimulator({
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    knobs: { seed: 1515 },
+    route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`),
+  });
   g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin, INBOUND_POLICY: "open" });
 });
 afterAll(async () => {
@@ -29,14 +43,20 @@ afterAll(async () => {
 });
 
 const rank = (s: string) => ({ queued: 0, initiated: 1, ringing: 2, "in-progress": 3 })[s] ?? 4;
-const stateEvents = (callId: string) => h.messages.filter((m) => m.subject === subjects.evt(callId) && m.data.type === "call.state").map((m) => String(m.data.state));
+const stateEvents = (callId: string) =>
+  h.messages
+    .filter((m) => m.subject === subjects.evt(callId) && m.data.type === "call.state")
+    .map((m) => String(m.data.state));
 
 describe("status callbacks out of order and twice (the simulator's default)", () => {
   it("10 calls: the record ends in Twilio's final state, the timeline only moves forward, each state announced once", async () => {
     const plan: { outcome: DialOutcome; final: CallState }[] = [
       ...Array.from({ length: 4 }, () => ({ outcome: {}, final: "completed" as const })),
       ...Array.from({ length: 2 }, () => ({ outcome: { result: "busy" as const }, final: "busy" as const })),
-      ...Array.from({ length: 2 }, () => ({ outcome: { result: "no-answer" as const, ringMs: 50 }, final: "no-answer" as const })),
+      ...Array.from({ length: 2 }, () => ({
+        outcome: { result: "no-answer" as const, ringMs: 50 },
+        final: "no-answer" as const,
+      })),
       ...Array.from({ length: 2 }, () => ({ outcome: { result: "failed" as const }, final: "failed" as const })),
     ];
     const calls = [];
@@ -51,23 +71,31 @@ describe("status callbacks out of order and twice (the simulator's default)", ()
       expect((await api(g.url, "POST", `/api/calls/${c.callId}/hangup`)).status).toBe(202);
     }
     for (const c of calls) expect(await c.phone.waitForEnd(20_000)).toBe(c.final);
-    for (const c of calls) await waitFor(async () => (await h.store.getCall(c.callId))?.state === c.final, `${c.callId} ${c.final}`, 10_000);
+    for (const c of calls)
+      await waitFor(async () => (await h.store.getCall(c.callId))?.state === c.final, `${c.callId} ${c.final}`, 10_000);
     await h.settle();
     for (const c of calls) {
       // (Notes such as a stream error keep the state they were made in: transitions only.)
       const tl = (await h.store.timeline(c.callId)).filter((t) => t.source !== "stream-status");
       const ranks = tl.map((t) => rank(t.state));
-      expect(ranks.every((r, i) => i === 0 || r > ranks[i - 1]!), tl.map((t) => t.state).join(",")).toBe(true);
+      expect(
+        ranks.every((r, i) => i === 0 || r > ranks[i - 1]!),
+        tl.map((t) => t.state).join(","),
+      ).toBe(true);
       expect(tl.filter((t) => isTerminal(t.state))).toHaveLength(1);
       const announced = stateEvents(c.callId);
       expect(new Set(announced).size).toBe(announced.length);
       expect(announced.at(-1)).toBe(c.final);
-      const ended = h.messages.filter((m) => m.subject === subjects.lifecycle && m.data.type === "call.ended" && m.data.callId === c.callId);
+      const ended = h.messages.filter(
+        (m) => m.subject === subjects.lifecycle && m.data.type === "call.ended" && m.data.callId === c.callId,
+      );
       expect(ended).toHaveLength(1);
     }
     // The disorder was there to be handled: redeliveries reached the gateway and were recognised.
     const sids = new Set(calls.map((c) => c.phone.sid));
-    expect(sim.requests.filter((r) => r.kind === "status" && sids.has(r.callSid!) && r.attempt > 1).length).toBeGreaterThan(0);
+    expect(
+      sim.requests.filter((r) => r.kind === "status" && sids.has(r.callSid!) && r.attempt > 1).length,
+    ).toBeGreaterThan(0);
     expect(g.logs.lines.some((l) => l.msg === "duplicate status callback ignored")).toBe(true);
     expect(await h.store.activeCallIds()).toEqual([]);
   });
@@ -78,15 +106,28 @@ describe("a voice webhook that times out is retried (same idempotency token)", (
     sim.knobs.webhookTimeoutMs = 500;
     let first = true;
     // The first Url request waits at the gate past the simulator's timeout; the retry goes through.
-    gw.holdWhile((r) => r.path.startsWith("/voice/webhook") && !r.path.includes("reconnect") && first && !(first = false));
+    gw.holdWhile(
+      (r) => r.path.startsWith("/voice/webhook") && !r.path.includes("reconnect") && first && !(first = false),
+    );
     try {
-      const phone = await sim.incoming({ from: "+14155550177", to: "+14155550100", url: `${PUBLIC_URL}/voice/webhook` });
-      await waitFor(() => phone.requests("voice").some((r) => r.attempt === 2 && r.status === 200), "the retry answered", 10_000);
+      const phone = await sim.incoming({
+        from: "+14155550177",
+        to: "+14155550100",
+        url: `${PUBLIC_URL}/voice/webhook`,
+      });
+      await waitFor(
+        () => phone.requests("voice").some((r) => r.attempt === 2 && r.status === 200),
+        "the retry answered",
+        10_000,
+      );
       const [timedOut, retry] = phone.requests("voice");
       expect(timedOut).toMatchObject({ attempt: 1, errorCode: 11205 });
       expect(retry!.idempotencyToken).toBe(timedOut!.idempotencyToken);
       gw.release(); // the first request now reaches the gateway, after its retry
-      await waitFor(() => gw.answers.filter((a) => a.req.token === timedOut!.idempotencyToken).length === 2, "both answered");
+      await waitFor(
+        () => gw.answers.filter((a) => a.req.token === timedOut!.idempotencyToken).length === 2,
+        "both answered",
+      );
       const both = gw.answers.filter((a) => a.req.token === timedOut!.idempotencyToken);
       expect(both.map((a) => a.status)).toEqual([200, 200]);
       expect(both[1]!.body).toBe(both[0]!.body);
@@ -94,7 +135,9 @@ describe("a voice webhook that times out is retried (same idempotency token)", (
       const callId = (await h.store.callIdBySid(phone.sid))!;
       expect(callId).toBeTruthy();
       await h.settle();
-      const created = h.messages.filter((m) => m.subject === subjects.lifecycle && m.data.type === "call.created" && m.data.callId === callId);
+      const created = h.messages.filter(
+        (m) => m.subject === subjects.lifecycle && m.data.type === "call.created" && m.data.callId === callId,
+      );
       expect(created).toHaveLength(1);
       expect((await h.store.activeCallIds()).filter((id) => id === callId)).toHaveLength(1);
       await phone.hangup();
@@ -121,7 +164,10 @@ describe("REST hang-up answers as Twilio does", () => {
     expect((await h.store.getCall(callId))!.state).toBe("completed");
     expect(g.logs.lines.find((l) => l.msg === "twilio hangup failed")).toMatchObject({ code: 21220, status: 400 });
     // Asked again, the API says the call is over.
-    expect(await api(g.url, "POST", `/api/calls/${callId}/hangup`)).toMatchObject({ status: 409, json: { error: "call already ended", state: "completed" } });
+    expect(await api(g.url, "POST", `/api/calls/${callId}/hangup`)).toMatchObject({
+      status: 409,
+      json: { error: "call already ended", state: "completed" },
+    });
     gw.dropWhile(() => false);
   });
 });

@@ -21,16 +21,19 @@ export function twilioGate(target: () => string) {
   let drop: (r: GatedRequest) => boolean = () => false;
   const forward = (req: IncomingMessage, r: GatedRequest, res: ServerResponse) => {
     const u = new URL(target());
-    const f = request({ hostname: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      const chunks: Buffer[] = [];
-      up.on("data", (c: Buffer) => chunks.push(c));
-      up.on("end", () => {
-        const body = Buffer.concat(chunks);
-        answers.push({ req: r, status: up.statusCode ?? 0, body: body.toString() });
-        // The simulator may have given up on this request already (its timeout): the answer is kept, not sent.
-        if (!res.destroyed) res.writeHead(up.statusCode ?? 502, up.headers).end(body);
-      });
-    });
+    const f = request(
+      { hostname: u.hostname, port: u.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        const chunks: Buffer[] = [];
+        up.on("data", (c: Buffer) => chunks.push(c));
+        up.on("end", () => {
+          const body = Buffer.concat(chunks);
+          answers.push({ req: r, status: up.statusCode ?? 0, body: body.toString() });
+          // The simulator may have given up on this request already (its timeout): the answer is kept, not sent.
+          if (!res.destroyed) res.writeHead(up.statusCode ?? 502, up.headers).end(body);
+        });
+      },
+    );
     f.on("error", () => res.writeHead(502).end());
     f.end(r.body);
   };
@@ -38,13 +41,19 @@ export function twilioGate(target: () => string) {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const r: GatedRequest = { path: req.url ?? "", token: req.headers["i-twilio-idempotency-token"] as string | undefined, body: Buffer.concat(chunks).toString() };
+      const r: GatedRequest = {
+        path: req.url ?? "",
+        token: req.headers["i-twilio-idempotency-token"] as string | undefined,
+        body: Buffer.concat(chunks).toString(),
+      };
       if (drop(r)) return void res.writeHead(200, { "content-type": "text/xml" }).end("<Response/>");
       if (hold(r)) held.push(() => forward(req, r, res));
       else forward(req, r, res);
     });
   });
-  server.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"));
+  server.on("upgrade", (_req, socket) =>
+    socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"),
+  );
   return {
     server,
     held,

@@ -6,7 +6,16 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
-import { ACCOUNT_SID, AUTH_TOKEN, PUBLIC_URL, api, startGateway, startHarness, type Harness, type RunningGateway } from "../test/harness";
+import {
+  ACCOUNT_SID,
+  AUTH_TOKEN,
+  PUBLIC_URL,
+  api,
+  startGateway,
+  startHarness,
+  type Harness,
+  type RunningGateway,
+} from "../test/harness";
 import { RECONNECTS_EXHAUSTED } from "./voice-webhook";
 import { twilioGate } from "./sim-gate";
 
@@ -19,7 +28,11 @@ beforeAll(async () => {
   h = await startHarness();
   await gw.listen();
   // Every request for the public URL goes through the gate (signing still uses the public URL).
-  sim = await startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`) });
+  sim = await startSimulator({
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`),
+  });
   g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin, INBOUND_POLICY: "open" }, { maxReconnects: 3 });
 });
 afterAll(async () => {
@@ -34,7 +47,11 @@ describe("hang-up", () => {
   it("ends a call the callee just answered, before any callback or webhook reached us", async () => {
     gw.holdWhile((r) => new URLSearchParams(r.body).get("CallStatus") === "in-progress");
     onTestFinished(() => gw.release());
-    const r = await api(g.url, "POST", "/api/calls", { to: "+14155550123", mode: "conversation", greeting: "Hi there" });
+    const r = await api(g.url, "POST", "/api/calls", {
+      to: "+14155550123",
+      mode: "conversation",
+      greeting: "Hi there",
+    });
     expect(r.status).toBe(202);
     const { callId } = r.json as { callId: string };
     const phone = await sim.nextCall();
@@ -64,7 +81,9 @@ describe("reconnects", () => {
     expect(voice.filter((r) => r.url.includes("reconnect=1"))).toHaveLength(4); // 3 allowed, the 4th hangs up
     expect(voice.at(-1)!.body).toContain("<Hangup/>");
     // A reconnect waits a moment, and every stream reports to our stream status callback.
-    expect(voice[1]!.body).toMatch(/<Pause length="1"\/><Connect><Stream url="wss:\/\/voice\.example\.test\/voice\/stream" statusCallback="https:\/\/voice\.example\.test\/voice\/status\/stream\?callId=/);
+    expect(voice[1]!.body).toMatch(
+      /<Pause length="1"\/><Connect><Stream url="wss:\/\/voice\.example\.test\/voice\/stream" statusCallback="https:\/\/voice\.example\.test\/voice\/status\/stream\?callId=/,
+    );
     expect(phone.streams.every((st) => st.result && !st.result.ok)).toBe(true);
     expect(phone.heard().sayTexts.map((t) => t.text)).toContain(RECONNECTS_EXHAUSTED);
     const callId = (await h.store.callIdBySid(phone.sid))!;
@@ -74,6 +93,10 @@ describe("reconnects", () => {
     const err = g.logs.lines.find((l) => l.msg === "stream reconnects exhausted, hanging up");
     expect(err).toMatchObject({ level: 50, reconnects: 4, cause: expect.stringMatching(/status 403/) });
     expect(g.logs.lines.some((l) => l.msg === "twilio reports a stream error" && l.level === 50)).toBe(true);
-    expect((await h.store.timeline(callId)).some((t) => t.source === "stream-status" && /stream-error: .*403/.test(t.reason ?? ""))).toBe(true);
+    expect(
+      (await h.store.timeline(callId)).some(
+        (t) => t.source === "stream-status" && /stream-error: .*403/.test(t.reason ?? ""),
+      ),
+    ).toBe(true);
   });
 });

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminal, subjects, type CallState } from "@voicecall/contracts";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../test/harness";
+import {
+  ACCOUNT_SID,
+  api,
+  startGateway,
+  startHarness,
+  twilioPost,
+  type Harness,
+  type RunningGateway,
+} from "../test/harness";
 
 let h: Harness;
 let g: RunningGateway;
@@ -39,7 +47,9 @@ const rankOf = (s: string) => rank[s] ?? 4;
 /** One scenario: Twilio's callbacks for an outcome, some delivered 2–3 times, in a random order. */
 function scenario(rnd: () => number) {
   const o = outcomes[Math.floor(rnd() * outcomes.length)]!;
-  const deliveries = o.events.flatMap((e, seq) => Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ state: e, seq })));
+  const deliveries = o.events.flatMap((e, seq) =>
+    Array.from({ length: 1 + Math.floor(rnd() * 3) }, () => ({ state: e, seq })),
+  );
   for (let i = deliveries.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
@@ -65,7 +75,13 @@ describe("status callbacks shuffled and duplicated: final state always right", (
     for (let b = 0; b < scenarios.length; b += batch) {
       await Promise.all(
         scenarios.slice(b, b + batch).map(async (s) => {
-          await h.store.createCall({ callId: s.callId, direction: "outbound", mode: "conversation", from: "+14155550100", to: "+14155550123" });
+          await h.store.createCall({
+            callId: s.callId,
+            direction: "outbound",
+            mode: "conversation",
+            from: "+14155550100",
+            to: "+14155550123",
+          });
           for (const d of s.deliveries) await lc.apply(s.callId, d.state, "status-callback");
         }),
       );
@@ -89,7 +105,12 @@ describe("status callbacks shuffled and duplicated: final state always right", (
       const { callId, callSid } = (await api(g.url, "POST", "/api/calls", { to: "+14155550123" })).json;
       const results = await Promise.all(
         s.deliveries.map((d) =>
-          twilioPost(g.url, `/voice/status?callId=${callId}`, { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: d.state, SequenceNumber: String(d.seq) }, { idempotencyToken: `${callSid}-${d.seq}` }),
+          twilioPost(
+            g.url,
+            `/voice/status?callId=${callId}`,
+            { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: d.state, SequenceNumber: String(d.seq) },
+            { idempotencyToken: `${callSid}-${d.seq}` },
+          ),
         ),
       );
       expect(results.every((r) => r.status === 200)).toBe(true);

@@ -23,7 +23,8 @@ export interface CreateCallParams {
   asyncAmdStatusCallback?: string;
 }
 
-export type UpdateCallParams = { status: "completed" | "canceled" } | { twiml: string } | { url: string; method: "POST" };
+export type UpdateCallParams =
+  { status: "completed" | "canceled" } | { twiml: string } | { url: string; method: "POST" };
 
 /** The slice of Twilio REST the gateway uses; production code goes through the real `twilio` library. */
 export interface TwilioCalls {
@@ -45,7 +46,11 @@ export interface TwilioClientOptions {
  */
 export function createTwilioCalls(o: TwilioClientOptions): TwilioCalls {
   const client = twilioClient(o.accountSid, o.authToken, o.apiBaseUrl);
-  const pick = (c: { sid: string; status: string; answeredBy?: string | null }): TwilioCall => ({ sid: c.sid, status: c.status, answeredBy: c.answeredBy ?? null });
+  const pick = (c: { sid: string; status: string; answeredBy?: string | null }): TwilioCall => ({
+    sid: c.sid,
+    status: c.status,
+    answeredBy: c.answeredBy ?? null,
+  });
   const reduce = (err: unknown): never => {
     throw toTwilioFailure(err);
   };
@@ -65,11 +70,17 @@ export function createTwilioCalls(o: TwilioClientOptions): TwilioCalls {
 /** Twilio REST error fields, when `err` is one (RestException). */
 export function restError(err: unknown): { status?: number; code?: number; message: string } {
   const e = err as { status?: number; code?: number; message?: string };
-  return { status: typeof e.status === "number" ? e.status : undefined, code: typeof e.code === "number" ? e.code : undefined, message: String(e.message ?? err) };
+  return {
+    status: typeof e.status === "number" ? e.status : undefined,
+    code: typeof e.code === "number" ? e.code : undefined,
+    message: String(e.message ?? err),
+  };
 }
 
 /** Stands in for the REST client when no real Twilio account is configured: every call says why. */
-export function twilioNotConfigured(reason = "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"): TwilioCalls {
+export function twilioNotConfigured(
+  reason = "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER",
+): TwilioCalls {
   const off = () => Promise.reject(new TwilioFailure("not-configured", reason));
   return { create: off, update: off, fetch: off };
 }

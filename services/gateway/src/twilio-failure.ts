@@ -25,7 +25,12 @@ export function toTwilioFailure(err: unknown): TwilioFailure {
   const e = err as { status?: unknown; code?: unknown; message?: unknown };
   if (typeof e?.status === "number") {
     const s = safeError(err);
-    return new TwilioFailure("rejected", s.message || `HTTP ${e.status}`, e.status, typeof e.code === "number" ? e.code : undefined);
+    return new TwilioFailure(
+      "rejected",
+      s.message || `HTTP ${e.status}`,
+      e.status,
+      typeof e.code === "number" ? e.code : undefined,
+    );
   }
   const code = safeError(err).code;
   const timedOut = code === "ECONNABORTED" || code === "ETIMEDOUT" || /timeout/i.test(String(e?.message ?? ""));
@@ -33,13 +38,24 @@ export function toTwilioFailure(err: unknown): TwilioFailure {
 }
 
 /** The API's answer for a Twilio failure: never a bare 500. */
-export function twilioAnswer(f: TwilioFailure): { status: number; body: { error: string; reason: string; code?: number; twilioStatus?: number } } {
+export function twilioAnswer(f: TwilioFailure): {
+  status: number;
+  body: { error: string; reason: string; code?: number; twilioStatus?: number };
+} {
   switch (f.kind) {
     case "unreachable":
       return { status: 503, body: { error: "twilio unreachable", reason: f.message } };
     case "not-configured":
       return { status: 503, body: { error: f.message, reason: "not-configured" } };
     case "rejected":
-      return { status: 502, body: { error: `twilio rejected: ${f.code ?? f.status} ${f.message}`, reason: f.message, code: f.code, twilioStatus: f.status } };
+      return {
+        status: 502,
+        body: {
+          error: `twilio rejected: ${f.code ?? f.status} ${f.message}`,
+          reason: f.message,
+          code: f.code,
+          twilioStatus: f.status,
+        },
+      };
   }
 }

@@ -143,7 +143,8 @@ export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
     if (!o.authToken && !o.skipSignature) return reject(503, "Twilio is not configured on this gateway", false);
     // Over budget, every failure is answered 429 (and still counted).
     const fail = (status: number, reason: string) => reject(exhausted ? 429 : status, reason, true);
-    if (o.skipSignature) o.log.warn({ path: req.path }, "TWILIO_SKIP_SIGNATURE=true: request accepted without signature check");
+    if (o.skipSignature)
+      o.log.warn({ path: req.path }, "TWILIO_SKIP_SIGNATURE=true: request accepted without signature check");
     else if (!signature) return fail(403, "missing signature");
     if (!req.is("application/x-www-form-urlencoded")) return fail(415, "expected application/x-www-form-urlencoded");
     const declared = Number(req.get("content-length") ?? "0");
@@ -156,8 +157,14 @@ export function verifyTwilioRequest(o: VerifyOptions): RequestHandler {
       return fail(status, err instanceof FormError ? `malformed form: ${err.message}` : (err as Error).message);
     }
     const url = o.publicUrl + req.originalUrl;
-    if (!o.skipSignature && !validTwilioSignature(o.authToken!, signature, url, params)) return fail(403, "invalid signature");
-    const t: TwilioRequest = { params, url, requestHash: requestHash(url, params), idempotencyToken: req.get("i-twilio-idempotency-token") || undefined };
+    if (!o.skipSignature && !validTwilioSignature(o.authToken!, signature, url, params))
+      return fail(403, "invalid signature");
+    const t: TwilioRequest = {
+      params,
+      url,
+      requestHash: requestHash(url, params),
+      idempotencyToken: req.get("i-twilio-idempotency-token") || undefined,
+    };
     res.locals.twilio = t;
     next();
   };

@@ -7,7 +7,8 @@ export function publicUrls(publicUrl: string) {
   const host = new URL(publicUrl).host;
   return {
     streamUrl: `wss://${host}/voice/stream`,
-    webhook: (callId: string, reconnect = false) => `${publicUrl}/voice/webhook?callId=${encodeURIComponent(callId)}${reconnect ? "&reconnect=1" : ""}`,
+    webhook: (callId: string, reconnect = false) =>
+      `${publicUrl}/voice/webhook?callId=${encodeURIComponent(callId)}${reconnect ? "&reconnect=1" : ""}`,
     status: (callId?: string) => `${publicUrl}/voice/status${callId ? `?callId=${encodeURIComponent(callId)}` : ""}`,
     amd: (callId: string) => `${publicUrl}/voice/amd?callId=${encodeURIComponent(callId)}`,
     /** The `<Stream statusCallback>`: under `/voice/status` so the proxy sends it to the gateway. */
@@ -19,11 +20,23 @@ export function publicUrls(publicUrl: string) {
  * Connect the call to the media stream; when the stream ends (worker lost, redeploy), Twilio runs the
  * `<Redirect>` and asks the webhook again (with `reconnect=1`) for a fresh stream and token.
  */
-export function connectStreamTwiml(o: { streamUrl: string; callId: string; token: string; redirectUrl: string; statusCallback?: string; pauseSec?: number }): string {
+export function connectStreamTwiml(o: {
+  streamUrl: string;
+  callId: string;
+  token: string;
+  redirectUrl: string;
+  statusCallback?: string;
+  pauseSec?: number;
+}): string {
   const r = new VoiceResponse();
   // A reconnect waits a moment first: whatever failed (a worker restarting) gets time to recover.
   if (o.pauseSec) r.pause({ length: o.pauseSec });
-  const stream = r.connect().stream({ url: o.streamUrl, ...(o.statusCallback ? { statusCallback: o.statusCallback, statusCallbackMethod: "POST" } : {}) });
+  const stream = r
+    .connect()
+    .stream({
+      url: o.streamUrl,
+      ...(o.statusCallback ? { statusCallback: o.statusCallback, statusCallbackMethod: "POST" } : {}),
+    });
   stream.parameter({ name: "callId", value: o.callId });
   stream.parameter({ name: "token", value: o.token });
   r.redirect({ method: "POST" }, o.redirectUrl);

@@ -22,7 +22,10 @@ export const WebhookParams = z.object({
 export type WebhookParams = z.infer<typeof WebhookParams>;
 
 const QueryParams = z.object({
-  callId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  callId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
   reconnect: z.literal("1").optional(),
   /** `voicecall doctor`: a signed request that gets the TwiML shape of a call and creates nothing. */
   probe: z.literal("1").optional(),
@@ -50,7 +53,10 @@ export function voiceWebhook(ctx: GatewayContext) {
     if (!p.success || !q.success) {
       const fields = [...(p.error?.issues ?? []), ...(q.error?.issues ?? [])].map((i) => i.path.join("."));
       ctx.log.warn({ fields }, "webhook parameters invalid");
-      res.status(400).type("text/plain").send(`invalid parameters: ${fields.join(", ")}`);
+      res
+        .status(400)
+        .type("text/plain")
+        .send(`invalid parameters: ${fields.join(", ")}`);
       return;
     }
     if (q.data.probe === "1") {
@@ -68,10 +74,17 @@ export function voiceWebhook(ctx: GatewayContext) {
   };
 }
 
-const ttlOfAnswer = (ctx: GatewayContext) => (ctx.config.MAX_DURATION_SECONDS + ctx.config.RING_TIMEOUT_SECONDS) * 1000 + 10 * 60_000;
+const ttlOfAnswer = (ctx: GatewayContext) =>
+  (ctx.config.MAX_DURATION_SECONDS + ctx.config.RING_TIMEOUT_SECONDS) * 1000 + 10 * 60_000;
 
 function streamTwiml(ctx: GatewayContext, callId: string, callSid: string, reconnect = false): string {
-  const token = mintStreamToken(ctx.config.STREAM_TOKEN_SECRET, callId, callSid, ctx.tuning.streamTokenTtlMs, ctx.now());
+  const token = mintStreamToken(
+    ctx.config.STREAM_TOKEN_SECRET,
+    callId,
+    callSid,
+    ctx.tuning.streamTokenTtlMs,
+    ctx.now(),
+  );
   return connectStreamTwiml({
     streamUrl: ctx.urls.streamUrl,
     callId,
@@ -82,13 +95,19 @@ function streamTwiml(ctx: GatewayContext, callId: string, callSid: string, recon
   });
 }
 
-export const RECONNECTS_EXHAUSTED = "Sorry, we are having technical trouble connecting this call. Please try again later. Goodbye.";
+export const RECONNECTS_EXHAUSTED =
+  "Sorry, we are having technical trouble connecting this call. Please try again later. Goodbye.";
 
 /**
  * The first answer for a CallSid, built once: concurrent duplicates wait for the winner's TwiML and,
  * if it is not there in time, are told to come back (never an empty answer).
  */
-async function firstAnswer(ctx: GatewayContext, callSid: string, retryUrl: string, build: () => Promise<string>): Promise<string> {
+async function firstAnswer(
+  ctx: GatewayContext,
+  callSid: string,
+  retryUrl: string,
+  build: () => Promise<string>,
+): Promise<string> {
   const cached = await ctx.store.cachedWebhookAnswer(callSid);
   if (cached) return cached;
   const claim = `answer:${callSid}`;
@@ -108,7 +127,13 @@ async function firstAnswer(ctx: GatewayContext, callSid: string, retryUrl: strin
   return retryLaterTwiml(retryUrl);
 }
 
-async function knownCall(ctx: GatewayContext, callId: string, reconnect: boolean, p: WebhookParams, t: TwilioRequest): Promise<string> {
+async function knownCall(
+  ctx: GatewayContext,
+  callId: string,
+  reconnect: boolean,
+  p: WebhookParams,
+  t: TwilioRequest,
+): Promise<string> {
   const rec = await ctx.store.getCall(callId);
   const log = ctx.log.child({ callId, callSid: p.CallSid });
   if (!rec || (rec.callSid && rec.callSid !== p.CallSid)) {
@@ -133,7 +158,10 @@ async function knownCall(ctx: GatewayContext, callId: string, reconnect: boolean
   const n = await ctx.store.countReconnect(callId, ctx.tuning.reconnectWindowMs);
   if (n > ctx.tuning.maxReconnects) {
     const cause = rec.lastStreamError ?? (rec.streamCount === 0 ? "no stream ever started" : "streams keep ending");
-    log.error({ reconnects: n, windowMs: ctx.tuning.reconnectWindowMs, streams: rec.streamCount, cause }, "stream reconnects exhausted, hanging up");
+    log.error(
+      { reconnects: n, windowMs: ctx.tuning.reconnectWindowMs, streams: rec.streamCount, cause },
+      "stream reconnects exhausted, hanging up",
+    );
     await ctx.lifecycle.apply(callId, "completed", "webhook", `stream reconnects exhausted: ${cause}`.slice(0, 300));
     const bye = sayHangupTwiml(RECONNECTS_EXHAUSTED);
     return key ? ctx.store.webhookAnswer(key, bye, ctx.tuning.dedupeTtlMs) : bye;
@@ -148,8 +176,10 @@ type InboundVerdict = { ok: true } | { ok: false; reason: string; twiml: string 
 async function inboundVerdict(ctx: GatewayContext, from: string): Promise<InboundVerdict> {
   const c = ctx.config;
   if (c.INBOUND_POLICY === "disabled") return { ok: false, reason: "inbound-disabled", twiml: rejectTwiml("rejected") };
-  if (c.INBOUND_POLICY === "allowlist" && !c.INBOUND_ALLOW_FROM.includes(from)) return { ok: false, reason: "caller-not-allowed", twiml: rejectTwiml("rejected") };
-  if ((await ctx.store.activeCallIds()).length >= c.MAX_CONCURRENT_CALLS) return { ok: false, reason: "max-concurrent-calls", twiml: rejectTwiml("busy") };
+  if (c.INBOUND_POLICY === "allowlist" && !c.INBOUND_ALLOW_FROM.includes(from))
+    return { ok: false, reason: "caller-not-allowed", twiml: rejectTwiml("rejected") };
+  if ((await ctx.store.activeCallIds()).length >= c.MAX_CONCURRENT_CALLS)
+    return { ok: false, reason: "max-concurrent-calls", twiml: rejectTwiml("busy") };
   return { ok: true };
 }
 
@@ -166,7 +196,17 @@ async function inboundCall(ctx: GatewayContext, p: WebhookParams, t: TwilioReque
     const callId = randomUUID();
     const log = ctx.log.child({ callId, callSid: p.CallSid });
     const rec = await ctx.store.createCall(
-      { callId, state: "ringing", direction: "inbound", mode: "conversation", engine: ctx.config.VOICE_ENGINE, from, to: p.To, callSid: p.CallSid, greeting: verdict.ok ? ctx.config.INBOUND_GREETING : undefined },
+      {
+        callId,
+        state: "ringing",
+        direction: "inbound",
+        mode: "conversation",
+        engine: ctx.config.VOICE_ENGINE,
+        from,
+        to: p.To,
+        callSid: p.CallSid,
+        greeting: verdict.ok ? ctx.config.INBOUND_GREETING : undefined,
+      },
       ctx.now(),
     );
     if (!verdict.ok) {

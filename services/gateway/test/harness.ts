@@ -31,7 +31,12 @@ export const newCallSid = (): string => "CA" + randomBytes(16).toString("hex");
  * webhooks sent to a closed port, because these tests post Twilio's webhooks themselves.
  */
 export function startTwilio(): Promise<Simulator> {
-  return startSimulator({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, defaultOutcome: { ringMs: 3_600_000 }, route: () => new URL("http://127.0.0.1:9/") });
+  return startSimulator({
+    accountSid: ACCOUNT_SID,
+    authToken: AUTH_TOKEN,
+    defaultOutcome: { ringMs: 3_600_000 },
+    route: () => new URL("http://127.0.0.1:9/"),
+  });
 }
 
 export function listen(app: express.Express): Promise<Server> {
@@ -91,7 +96,10 @@ export async function startHarness(): Promise<Harness> {
       const id = `vc.test.settle.${Math.random().toString(36).slice(2)}`;
       bus.nc.publish(id, new TextEncoder().encode("{}"));
       await waitFor(() => messages.some((m) => m.subject === id), "bus settle");
-      messages.splice(messages.findIndex((m) => m.subject === id), 1);
+      messages.splice(
+        messages.findIndex((m) => m.subject === id),
+        1,
+      );
     },
     async reset() {
       await redis.flushall();
@@ -117,7 +125,12 @@ export interface RunningGateway {
 }
 
 /** The gateway in-process on port 0 with test config; `env` overrides config, `tuning` the knobs. */
-export async function startGateway(h: Harness, env: Record<string, string> = {}, tuning: Partial<GatewayTuning> = {}, now?: () => number): Promise<RunningGateway> {
+export async function startGateway(
+  h: Harness,
+  env: Record<string, string> = {},
+  tuning: Partial<GatewayTuning> = {},
+  now?: () => number,
+): Promise<RunningGateway> {
   const config = parseGatewayConfig({
     NATS_URL: h.servers.natsUrl,
     REDIS_URL: h.servers.redisUrl,
@@ -139,7 +152,11 @@ export async function startGateway(h: Harness, env: Record<string, string> = {},
     store: new CallStore(h.redis, { retentionMs: config.CALL_RETENTION_MS }),
     twilio: twilioOffReason(config)
       ? twilioNotConfigured(twilioOffReason(config))
-      : createTwilioCalls({ accountSid: config.TWILIO_ACCOUNT_SID!, authToken: config.TWILIO_AUTH_TOKEN!, apiBaseUrl: config.TWILIO_API_BASE_URL }),
+      : createTwilioCalls({
+          accountSid: config.TWILIO_ACCOUNT_SID!,
+          authToken: config.TWILIO_AUTH_TOKEN!,
+          apiBaseUrl: config.TWILIO_API_BASE_URL,
+        }),
     tuning: { failedSignaturesPerMinute: 1000, reaperIntervalMs: 3_600_000, ...tuning },
     now,
   });
@@ -168,20 +185,45 @@ export interface PostOptions {
 }
 
 /** POST a form like Twilio does: signed over PUBLIC_URL + path (with query). */
-export async function twilioPost(base: string, pathAndQuery: string, params: Record<string, string>, o: PostOptions = {}): Promise<{ status: number; type: string; body: string }> {
-  const signature = o.signature === undefined ? twilioSignature(AUTH_TOKEN, o.signUrl ?? PUBLIC_URL + pathAndQuery, params) : o.signature;
-  const headers: Record<string, string> = { "content-type": o.contentType ?? "application/x-www-form-urlencoded", ...o.headers };
+export async function twilioPost(
+  base: string,
+  pathAndQuery: string,
+  params: Record<string, string>,
+  o: PostOptions = {},
+): Promise<{ status: number; type: string; body: string }> {
+  const signature =
+    o.signature === undefined
+      ? twilioSignature(AUTH_TOKEN, o.signUrl ?? PUBLIC_URL + pathAndQuery, params)
+      : o.signature;
+  const headers: Record<string, string> = {
+    "content-type": o.contentType ?? "application/x-www-form-urlencoded",
+    ...o.headers,
+  };
   if (signature !== null) headers["x-twilio-signature"] = signature;
   if (o.idempotencyToken) headers["i-twilio-idempotency-token"] = o.idempotencyToken;
   const body = o.rawBody ?? new URLSearchParams(params).toString();
-  const res = await fetch(base + pathAndQuery, { method: "POST", headers, body, ...(typeof body === "string" ? {} : { duplex: "half" }) } as RequestInit);
+  const res = await fetch(base + pathAndQuery, {
+    method: "POST",
+    headers,
+    body,
+    ...(typeof body === "string" ? {} : { duplex: "half" }),
+  } as RequestInit);
   return { status: res.status, type: res.headers.get("content-type") ?? "", body: await res.text() };
 }
 
-export async function api(base: string, method: string, path: string, body?: unknown, token = API_TOKEN): Promise<{ status: number; json: any }> {
+export async function api(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token = API_TOKEN,
+): Promise<{ status: number; json: any }> {
   const res = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -194,5 +236,9 @@ export async function api(base: string, method: string, path: string, body?: unk
   return { status: res.status, json };
 }
 
-export const tokensIn = (twiml: string): string[] => [...twiml.matchAll(/name="token" value="([^"]+)"/g)].map((m) => m[1]!);
-export const evtTypes = (h: Harness, callId: string) => h.messages.filter((m) => m.subject === subjects.evt(callId)).map((m) => m.data.type === "call.state" ? `state:${m.data.state}` : String(m.data.type));
+export const tokensIn = (twiml: string): string[] =>
+  [...twiml.matchAll(/name="token" value="([^"]+)"/g)].map((m) => m[1]!);
+export const evtTypes = (h: Harness, callId: string) =>
+  h.messages
+    .filter((m) => m.subject === subjects.evt(callId))
+    .map((m) => (m.data.type === "call.state" ? `state:${m.data.state}` : String(m.data.type)));

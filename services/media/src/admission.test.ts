@@ -14,7 +14,9 @@ function roundTrips(redis: Redis) {
   redis.sendCommand = ((cmd: Parameters<Redis["sendCommand"]>[0], stream?: Parameters<Redis["sendCommand"]>[1]) => {
     if (inflight++ === 0) trips++;
     const p = send(cmd, stream);
-    void Promise.resolve(p).finally(() => inflight--).catch(() => undefined);
+    void Promise.resolve(p)
+      .finally(() => inflight--)
+      .catch(() => undefined);
     return p;
   }) as Redis["sendCommand"];
   return {

@@ -42,7 +42,8 @@ export async function admitStream(d: AdmissionDeps, f: StartFrame, signed: boole
   const { callSid, streamSid, customParameters: p } = f.start;
   const callId = p.callId ?? "";
   const token = p.token ?? "";
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(callId) || !token) return { ok: false, code: 1008, reason: "missing callId or token" };
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(callId) || !token)
+    return { ok: false, code: 1008, reason: "missing callId or token" };
   const check = verifyStreamToken(d.secret, token, callId, callSid);
   if (!check.ok) return { ok: false, code: 1008, reason: `token ${check.reason}` };
   const owner = streamOwner(d.worker, streamSid);
@@ -61,5 +62,14 @@ export async function admitStream(d: AdmissionDeps, f: StartFrame, signed: boole
     const [code, reason] = refusals[a.refused];
     return { ok: false, code, reason };
   }
-  return { ok: true, callId, callSid, streamSid, owner, call: a.call, streamCount: a.streamCount, previousOwner: a.previousOwner };
+  return {
+    ok: true,
+    callId,
+    callSid,
+    streamSid,
+    owner,
+    call: a.call,
+    streamCount: a.streamCount,
+    previousOwner: a.previousOwner,
+  };
 }

@@ -46,10 +46,18 @@ export function createApp(d: AppDeps): App {
     log: d.log,
     speech: d.speech,
     bargeIn: bargeInConfig(d.config),
-    realtime: realtimeBridges({ bus: d.bus, store: d.store, model: d.realtime ?? createRealtimeModel(d.config), cfg: d.config, bargeIn: d.config.BARGE_IN_ENABLED }),
+    realtime: realtimeBridges({
+      bus: d.bus,
+      store: d.store,
+      model: d.realtime ?? createRealtimeModel(d.config),
+      cfg: d.config,
+      bargeIn: d.config.BARGE_IN_ENABLED,
+    }),
     worker: d.instanceId,
   });
-  app.use(healthRouter({ bus: d.bus, redis: d.store.redis, notReady: () => (streams.isDraining ? "draining" : undefined) }));
+  app.use(
+    healthRouter({ bus: d.bus, redis: d.store.redis, notReady: () => (streams.isDraining ? "draining" : undefined) }),
+  );
   app.use(metricsRouter(metrics));
   return {
     server,

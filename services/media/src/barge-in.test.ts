@@ -24,7 +24,10 @@ const run = (p: BargeInPolicy, fromMs: number, untilMs: number, agent: "speaking
 
 describe("barge-in policy", () => {
   it("pauses after the minimum speech while the agent speaks, later while it thinks, never when idle", () => {
-    for (const [agent, at] of [["speaking", 1200], ["thinking", 1400]] as const) {
+    for (const [agent, at] of [
+      ["speaking", 1200],
+      ["thinking", 1400],
+    ] as const) {
       const p = new BargeInPolicy(cfg());
       p.speechStarted(1000);
       expect(run(p, 1000, 2000, agent)).toEqual({ d: "pause", t: at });

@@ -70,7 +70,12 @@ export function realWords(text: string, backchannels: ReadonlySet<string>): numb
 }
 
 export function parseBackchannels(list: string): Set<string> {
-  return new Set(list.split(",").map((w) => w.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    list
+      .split(",")
+      .map((w) => w.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 export class BargeInPolicy {
@@ -162,7 +167,8 @@ export class BargeInPolicy {
   /** A final transcript ends the caller's turn; over agent speech it must pass `overTurn`. */
   final(text: string, agent: AgentState, confidence?: number): BargeInDecision {
     const over = this.pausedAtMs !== null || agent === "speaking";
-    const real = this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
+    const real =
+      this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
     this.unanswered = Math.max(0, this.unanswered - 1);
     this.nonTurn = false;
     this.speaking = false;
@@ -203,7 +209,12 @@ export class BargeInPolicy {
     }
     if (this.pausedAtMs !== null) {
       // The quiet gap counts from the last loud frame: the VAD's hangover (60–80 ms of "speech" after a sound) would delay every resume.
-      if (this.earlyCheck && this.speaking && nowMs - Math.min(lastVoicedMs, lastLoudMs) >= this.cfg.resumeGapMs && this.checkedAtVoicedMs !== lastVoicedMs) {
+      if (
+        this.earlyCheck &&
+        this.speaking &&
+        nowMs - Math.min(lastVoicedMs, lastLoudMs) >= this.cfg.resumeGapMs &&
+        this.checkedAtVoicedMs !== lastVoicedMs
+      ) {
         this.checkedAtVoicedMs = lastVoicedMs;
         return "check";
       }

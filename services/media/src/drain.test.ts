@@ -23,8 +23,14 @@ describe("media drain behind Caddy", () => {
 
     const calls = await Promise.all(Array.from({ length: 6 }, () => h.newCall()));
     const clients = calls.map((call) => h.client(call));
-    const refused = clients.map((cl) => cl.opened.then(() => false, () => true));
-    for (const call of calls) await waitFor(() => h.of(call.callId, "stream.started")[0], `stream of ${call.callId} during the drain`);
+    const refused = clients.map((cl) =>
+      cl.opened.then(
+        () => false,
+        () => true,
+      ),
+    );
+    for (const call of calls)
+      await waitFor(() => h.of(call.callId, "stream.started")[0], `stream of ${call.callId} during the drain`);
     expect(await Promise.all(refused)).toEqual([false, false, false, false, false, false]);
     expect(calls.map((call) => h.of(call.callId, "stream.started")[0]!.worker)).toEqual(calls.map(() => other.id));
 

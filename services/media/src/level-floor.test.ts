@@ -5,7 +5,8 @@ import { LevelFloor, voicedRms } from "./level-floor";
 /** A 400 Hz tone of RMS `level` (0..1), `ms` long, as mu-law. */
 const tone = (level: number, ms: number) => {
   const pcm = new Int16Array(ms * 8);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(Math.SQRT2 * level * 32767 * Math.sin((2 * Math.PI * 400 * i) / 8000));
+  for (let i = 0; i < pcm.length; i++)
+    pcm[i] = Math.round(Math.SQRT2 * level * 32767 * Math.sin((2 * Math.PI * 400 * i) / 8000));
   return mulawEncode(pcm);
 };
 

@@ -18,7 +18,7 @@ export function voicedRms(mu: Uint8Array): number {
   let n = 0;
   for (let i = 0; i + FRAME <= pcm.length; i += FRAME) {
     const r = rms(pcm.subarray(i, i + FRAME));
-    if (r > QUIET) (sq += r * r), n++;
+    if (r > QUIET) ((sq += r * r), n++);
   }
   return n ? Math.sqrt(sq / n) : 0;
 }

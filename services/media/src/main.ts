@@ -10,12 +10,19 @@ import { jsgfGrammar, loadScript } from "@voicecall/dialogue";
 
 const config = loadConfig(MediaConfigSchema);
 const instance = config.INSTANCE_ID ?? defaultInstanceId("media");
-const log = createLogger({ service: "media", instance, level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, secrets: configSecrets(config) });
+const log = createLogger({
+  service: "media",
+  instance,
+  level: config.LOG_LEVEL,
+  pretty: config.LOG_PRETTY,
+  secrets: configSecrets(config),
+});
 const bus = await connectBus({ url: config.NATS_URL, name: instance, log });
 const redis = connectRedis(config, log, instance);
 const store = new CallStore(redis, { durable: durableWrites(config, log) });
 // The built-in agent's phrases as the recogniser's grammar make offline recognition near-exact.
-const grammar = !config.STT_GRAMMAR && config.STT_VOCABULARY === "script" ? jsgfGrammar(loadScript(config.AGENT_SCRIPT)) : undefined;
+const grammar =
+  !config.STT_GRAMMAR && config.STT_VOCABULARY === "script" ? jsgfGrammar(loadScript(config.AGENT_SCRIPT)) : undefined;
 const speech = await createSpeechPipelineFactory(config, { log, grammar });
 const app = createApp({ config, bus, store, log, speech, instanceId: instance });
 

@@ -7,20 +7,42 @@ const setup = (chunkMs = 20, leadMs = 60, markMs = 20) => {
   const clock = new VirtualClock();
   const sent: { event: string; media?: { payload: string }; mark?: { name: string } }[] = [];
   const done: UtteranceAudio[] = [];
-  const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs, leadMs, markMs, onDone: (u) => done.push(u), now: clock.now, schedule: clock.schedule });
+  const p = new Playout({
+    streamSid: "MZ1",
+    send: (t) => sent.push(JSON.parse(t)),
+    chunkMs,
+    leadMs,
+    markMs,
+    onDone: (u) => done.push(u),
+    now: clock.now,
+    schedule: clock.schedule,
+  });
   const marks = () => sent.filter((m) => m.event === "mark").map((m) => m.mark!.name);
-  const bytes = () => sent.filter((m) => m.event === "media").reduce((n, m) => n + Buffer.from(m.media!.payload, "base64").length, 0);
+  const bytes = () =>
+    sent.filter((m) => m.event === "media").reduce((n, m) => n + Buffer.from(m.media!.payload, "base64").length, 0);
   return { p, sent, done, marks, bytes, clock };
 };
 const chunk = (id: string, seq: number, ms: number, last = false, generation = 1) =>
-  [{ utteranceId: id, seq, last, generation, purpose: "reply" as const }, new Uint8Array(ms * 8).fill(seq + 1)] as const;
+  [
+    { utteranceId: id, seq, last, generation, purpose: "reply" as const },
+    new Uint8Array(ms * 8).fill(seq + 1),
+  ] as const;
 
 /** The playout over a virtual network to a virtual Twilio player. */
 const line = (rttMs: number, jitterMs: number, o: { leadMs?: number; seed?: number } = {}) => {
   const clock = new VirtualClock();
   const tw = new VirtualTwilio(clock, { oneWayMs: rttMs / 2, jitterMs, seed: o.seed });
   const done: string[] = [];
-  const p = new Playout({ streamSid: "MZ1", send: tw.send, chunkMs: 20, leadMs: o.leadMs ?? 400, markMs: 100, onDone: (u) => done.push(u.id), now: clock.now, schedule: clock.schedule });
+  const p = new Playout({
+    streamSid: "MZ1",
+    send: tw.send,
+    chunkMs: 20,
+    leadMs: o.leadMs ?? 400,
+    markMs: 100,
+    onDone: (u) => done.push(u.id),
+    now: clock.now,
+    schedule: clock.schedule,
+  });
   tw.onEcho = (name) => p.onMark(name);
   return { clock, tw, p, done };
 };
@@ -60,7 +82,17 @@ describe("playout: wall-clock pacing", () => {
     const lost: [string, number][] = [];
     const clock = new VirtualClock();
     const sent: { event: string; media?: { payload: string } }[] = [];
-    const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs: 20, leadMs: 1000, markMs: 20, onDone: () => undefined, onLost: (u, n) => lost.push([u.id, n]), now: clock.now, schedule: clock.schedule });
+    const p = new Playout({
+      streamSid: "MZ1",
+      send: (t) => sent.push(JSON.parse(t)),
+      chunkMs: 20,
+      leadMs: 1000,
+      markMs: 20,
+      onDone: () => undefined,
+      onLost: (u, n) => lost.push([u.id, n]),
+      now: clock.now,
+      schedule: clock.schedule,
+    });
     const first = () => sent.filter((m) => m.event === "media").map((m) => Buffer.from(m.media!.payload, "base64")[0]);
     p.pushSpoken(...chunk("a", 0, 20));
     p.pushSpoken(...chunk("a", 3, 20));
@@ -77,11 +109,25 @@ describe("playout: wall-clock pacing", () => {
     const done: string[] = [];
     const clock = new VirtualClock();
     const sent: { event: string; mark?: { name: string } }[] = [];
-    const p = new Playout({ streamSid: "MZ1", send: (t) => sent.push(JSON.parse(t)), chunkMs: 20, leadMs: 1000, markMs: 1000, onDone: (u) => done.push(u.id), onLost: (u, n) => lost.push([u.id, n]), now: clock.now, schedule: clock.schedule });
+    const p = new Playout({
+      streamSid: "MZ1",
+      send: (t) => sent.push(JSON.parse(t)),
+      chunkMs: 20,
+      leadMs: 1000,
+      markMs: 1000,
+      onDone: (u) => done.push(u.id),
+      onLost: (u, n) => lost.push([u.id, n]),
+      now: clock.now,
+      schedule: clock.schedule,
+    });
     p.pushSpoken(...chunk("r1-0", 0, 40));
     p.push(...chunk("other", 0, 20));
     p.pushSpoken(...chunk("r1-1", 0, 40, true));
-    expect(p.utterances().map((u) => [u.id, u.complete])).toEqual([["r1-0", true], ["other", false], ["r1-1", true]]);
+    expect(p.utterances().map((u) => [u.id, u.complete])).toEqual([
+      ["r1-0", true],
+      ["other", false],
+      ["r1-1", true],
+    ]);
     expect(lost).toEqual([["r1-0", 1]]);
     for (const m of sent.filter((x) => x.event === "mark")) p.onMark(m.mark!.name);
     expect(done).toEqual(["r1-0"]);

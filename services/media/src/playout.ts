@@ -143,7 +143,10 @@ export class Playout {
   }
 
   /** One chunk from tts. Chunks of generations below the newest cancel are dropped. */
-  push(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array): void {
+  push(
+    h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">,
+    payload: Uint8Array,
+  ): void {
     this.add(h, payload, false);
   }
 
@@ -152,18 +155,41 @@ export class Playout {
    * utterance means the ones before it were sent whole, so what is still missing of them was lost
    * (core NATS is at-most-once, and keeps one publisher's order): they end with what they have.
    */
-  pushSpoken(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array): void {
+  pushSpoken(
+    h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">,
+    payload: Uint8Array,
+  ): void {
     this.add(h, payload, true);
   }
 
-  private add(h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">, payload: Uint8Array, inOrder: boolean): void {
+  private add(
+    h: Pick<AudioChunkHeaders, "utteranceId" | "seq" | "last" | "generation" | "purpose" | "text">,
+    payload: Uint8Array,
+    inOrder: boolean,
+  ): void {
     if (h.generation < this.minGeneration) return;
     let u = this.queue.find((x) => x.id === h.utteranceId);
     if (!u) {
       // A chunk of an utterance we already finished (or dropped) is stale.
       if (h.seq > 0 && this.finished.has(h.utteranceId)) return;
       if (inOrder) for (const before of this.queue) if (before.spoken && !before.complete) this.lostTail(before);
-      u = { id: h.utteranceId, generation: h.generation, purpose: h.purpose, text: h.text, data: new Uint8Array(8000), totalBytes: 0, nextSeq: h.seq, early: new Map(), complete: false, sentBytes: 0, playedBytes: 0, finalMarkSent: false, baseByte: 0, lastMarkByte: 0, spoken: inOrder };
+      u = {
+        id: h.utteranceId,
+        generation: h.generation,
+        purpose: h.purpose,
+        text: h.text,
+        data: new Uint8Array(8000),
+        totalBytes: 0,
+        nextSeq: h.seq,
+        early: new Map(),
+        complete: false,
+        sentBytes: 0,
+        playedBytes: 0,
+        finalMarkSent: false,
+        baseByte: 0,
+        lastMarkByte: 0,
+        spoken: inOrder,
+      };
       this.queue.push(u);
     }
     if (u.complete || h.seq < u.nextSeq) return;
@@ -202,7 +228,16 @@ export class Playout {
 
   /** A whole utterance we made ourselves (DTMF tones). */
   pushWhole(id: string, audio: Uint8Array, purpose = "operator"): void {
-    this.push({ utteranceId: id, seq: 0, last: true, generation: this.generation, purpose: purpose as AudioChunkHeaders["purpose"] }, audio);
+    this.push(
+      {
+        utteranceId: id,
+        seq: 0,
+        last: true,
+        generation: this.generation,
+        purpose: purpose as AudioChunkHeaders["purpose"],
+      },
+      audio,
+    );
   }
 
   /** An echoed mark. Returns the utterance it finished, if any. */
@@ -365,10 +400,13 @@ export class Playout {
   }
 
   private wakeIn(ms: number): void {
-    this.cancelWake = this.schedule(() => {
-      this.cancelWake = undefined;
-      this.pump();
-    }, Math.max(1, Math.ceil(ms)));
+    this.cancelWake = this.schedule(
+      () => {
+        this.cancelWake = undefined;
+        this.pump();
+      },
+      Math.max(1, Math.ceil(ms)),
+    );
   }
 
   private stopWake(): void {

@@ -18,7 +18,10 @@ export interface PrerenderedGreetingAudio {
 type Stored = Awaited<ReturnType<CallStore["prerenderedGreeting"]>>;
 
 /** Read the call's pre-rendered greeting by the start frame's callId, beside the stream's admission (same round trip time). */
-export function readPrerendered(store: Pick<CallStore, "prerenderedGreeting">, callId: string | undefined): Promise<Stored> {
+export function readPrerendered(
+  store: Pick<CallStore, "prerenderedGreeting">,
+  callId: string | undefined,
+): Promise<Stored> {
   // Only a well-formed id is looked up: the start frame is not verified yet (admission runs beside this).
   if (!callId || !/^[A-Za-z0-9_-]{1,64}$/.test(callId)) return Promise.resolve(null);
   return store.prerenderedGreeting(callId);
@@ -26,8 +29,17 @@ export function readPrerendered(store: Pick<CallStore, "prerenderedGreeting">, c
 
 /** What media plays of `pre` for the admitted `call`: nothing unless it is still the call's unheard greeting. */
 export function greetingToPlay(call: CallRecord, pre: Stored | undefined): PrerenderedGreetingAudio | undefined {
-  if (call.mode !== "conversation" || call.engine === "realtime" || call.greetingPlayed || !call.greeting) return undefined;
+  if (call.mode !== "conversation" || call.engine === "realtime" || call.greetingPlayed || !call.greeting)
+    return undefined;
   if (!pre || pre.text !== call.greeting) return undefined;
-  const header: AudioChunkHeaders = { callId: call.callId, utteranceId: `greeting-${randomUUID().slice(0, 8)}`, seq: 0, last: true, generation: call.generation ?? 0, purpose: "greeting", text: pre.text };
+  const header: AudioChunkHeaders = {
+    callId: call.callId,
+    utteranceId: `greeting-${randomUUID().slice(0, 8)}`,
+    seq: 0,
+    last: true,
+    generation: call.generation ?? 0,
+    purpose: "greeting",
+    text: pre.text,
+  };
   return { header, audio: pre.audio };
 }

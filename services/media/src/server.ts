@@ -43,7 +43,10 @@ export class StreamServer {
     for await (const s of this.d.bus.nc.status()) {
       if (s.type !== "reconnect") continue;
       const sent = [...this.byCall.values()].filter((x) => x.resendLastFinal(RESEND_FINAL_MAX_AGE_MS)).length;
-      this.d.log.info({ streams: this.byCall.size, finalsResent: sent }, "nats reconnected, recent caller finals sent again");
+      this.d.log.info(
+        { streams: this.byCall.size, finalsResent: sent },
+        "nats reconnected, recent caller finals sent again",
+      );
     }
   }
 
@@ -71,7 +74,10 @@ export class StreamServer {
     // Twilio signs every handshake; an unsigned one may still be the browser phone (its token decides).
     const signed = sig !== undefined && !!token;
     const addr = clientAddress(req);
-    if (this.pendingTotal >= this.d.cfg.MAX_PENDING_TOTAL || (this.pendingByAddr.get(addr) ?? 0) >= this.d.cfg.MAX_PENDING_PER_ADDRESS) {
+    if (
+      this.pendingTotal >= this.d.cfg.MAX_PENDING_TOTAL ||
+      (this.pendingByAddr.get(addr) ?? 0) >= this.d.cfg.MAX_PENDING_PER_ADDRESS
+    ) {
       this.d.log.warn({ pendingTotal: this.pendingTotal }, "stream upgrade refused: too many pending sockets");
       return refuse(socket, 429, "Too Many Requests");
     }
@@ -130,13 +136,17 @@ export class StreamServer {
       const r = parseInbound(isBinary ? data : data.toString());
       if (!r.ok) {
         invalid++;
-        if (invalid <= 3) log.warn({ reason: r.reason, detail: r.detail, callId: session.callId }, "stream frame skipped");
+        if (invalid <= 3)
+          log.warn({ reason: r.reason, detail: r.detail, callId: session.callId }, "stream frame skipped");
         if (invalid > cfg.MAX_INVALID_FRAMES) close(ws, 1008, "too many invalid frames");
         return;
       }
       if (r.drift && !driftLogged) {
         driftLogged = true;
-        log.warn({ drift: r.drift, event: r.event.event, callId: session.callId }, "stream frame fields differ from Twilio's documented shape (accepted; logged once per stream)");
+        log.warn(
+          { drift: r.drift, event: r.event.event, callId: session.callId },
+          "stream frame fields differ from Twilio's documented shape (accepted; logged once per stream)",
+        );
       }
       try {
         session.onFrame(r.event);
@@ -170,7 +180,11 @@ export class StreamServer {
     this.draining = true;
     const deadline = Date.now() + timeoutMs;
     while (this.byCall.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    await Promise.all([...this.sessions].map((s) => (s.state === "live" ? s.drain() : (close(s.ws, 1001, "worker draining"), undefined))));
+    await Promise.all(
+      [...this.sessions].map((s) =>
+        s.state === "live" ? s.drain() : (close(s.ws, 1001, "worker draining"), undefined),
+      ),
+    );
   }
 
   /** Crash-like stop: drop every socket with no events and no lease release. */

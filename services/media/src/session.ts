@@ -101,7 +101,9 @@ export class StreamSession {
         if (this.state === "live" && f.streamSid === this.streamSid) {
           this.emit({ type: "dtmf", digit: f.dtmf.digit });
           // The webhook event is written here, at the source: no agent needs to be up for it.
-          void this.d.store.appendEvent(this.callId!, "dtmf", { digit: f.dtmf.digit }).catch((err: Error) => this.log.warn({ err: err.message }, "dtmf event not recorded"));
+          void this.d.store
+            .appendEvent(this.callId!, "dtmf", { digit: f.dtmf.digit })
+            .catch((err: Error) => this.log.warn({ err: err.message }, "dtmf event not recorded"));
           this.bridge?.dtmf(f.dtmf.digit);
         }
         return;
@@ -128,13 +130,27 @@ export class StreamSession {
     this.latency = new TurnLatency(performance.now());
     const { store, cfg, worker } = this.d;
     // Read beside the admission, not after it: it is on the path to the first greeting frame.
-    const preRead = readPrerendered(store, f.start.customParameters.callId).catch((err: Error) => void this.log.warn({ err: err.message }, "prerendered greeting not read"));
-    const a = await admitStream({ store, secret: cfg.STREAM_TOKEN_SECRET, worker, leaseTtlMs: cfg.STREAM_LEASE_TTL_MS }, f, this.d.signed);
+    const preRead = readPrerendered(store, f.start.customParameters.callId).catch(
+      (err: Error) => void this.log.warn({ err: err.message }, "prerendered greeting not read"),
+    );
+    const a = await admitStream(
+      { store, secret: cfg.STREAM_TOKEN_SECRET, worker, leaseTtlMs: cfg.STREAM_LEASE_TTL_MS },
+      f,
+      this.d.signed,
+    );
     if (!a.ok) return this.reject(a.code, a.reason);
     const { callId, callSid, streamSid } = a;
     this.id = { callId, callSid, streamSid, owner: a.owner };
     this.log = callLogger(this.d.log, callId, callSid).child({ streamSid });
-    this.publish = streamEvents({ bus: this.d.bus, store, log: this.log, metrics: this.d.metrics, callId, streamSid, onFinal: (f) => (this.lastFinal = f) });
+    this.publish = streamEvents({
+      bus: this.d.bus,
+      store,
+      log: this.log,
+      metrics: this.d.metrics,
+      callId,
+      streamSid,
+      onFinal: (f) => (this.lastFinal = f),
+    });
     if (this.ws.readyState !== this.ws.OPEN) {
       // Closed while it was admitted: the record names this stream now, so it ends as a lost stream does.
       this.d.grace(streamSid, () => this.report("closed"));
@@ -163,27 +179,36 @@ export class StreamSession {
         this.bridge?.onPlayed(u);
       },
       onFirstSent: (u) => this.firstAudio(u),
-      onLost: (u, missing) => this.log.warn({ utteranceId: u.id, missing }, "audio chunks lost on the bus, played on without them"),
+      onLost: (u, missing) =>
+        this.log.warn({ utteranceId: u.id, missing }, "audio chunks lost on the bus, played on without them"),
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
     if (call.engine === "realtime" && this.d.realtime) {
-      this.callAudio = this.bridge = this.d.realtime({ call, playout: this.playout, emit: this.emit, onCallerFinal: () => this.latency!.callerFinal(), log: this.log, signal: this.abort.signal });
-    } else this.callAudio = new SpeechLoop({
-      pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
-      playout: this.playout,
-      policy: new BargeInPolicy(this.d.bargeIn),
-      thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
-      levels: { echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB },
-      countsAsWords: (t) => realWords(t, this.d.bargeIn.backchannels) > 0,
-      emit: this.emit,
-      onCallerFinal: () => this.latency!.callerFinal(),
-      onFalseInterruption: () => {
-        this.falseInterruptions++;
-        void this.d.store.incrFalseInterruptions(callId).catch(() => undefined);
-        return this.falseInterruptions;
-      },
-      log: this.log,
-    });
+      this.callAudio = this.bridge = this.d.realtime({
+        call,
+        playout: this.playout,
+        emit: this.emit,
+        onCallerFinal: () => this.latency!.callerFinal(),
+        log: this.log,
+        signal: this.abort.signal,
+      });
+    } else
+      this.callAudio = new SpeechLoop({
+        pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
+        playout: this.playout,
+        policy: new BargeInPolicy(this.d.bargeIn),
+        thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
+        levels: { echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB },
+        countsAsWords: (t) => realWords(t, this.d.bargeIn.backchannels) > 0,
+        emit: this.emit,
+        onCallerFinal: () => this.latency!.callerFinal(),
+        onFalseInterruption: () => {
+          this.falseInterruptions++;
+          void this.d.store.incrFalseInterruptions(callId).catch(() => undefined);
+          return this.falseInterruptions;
+        },
+        log: this.log,
+      });
     this.subs.push(
       bus.subscribeBinary(subjects.audio(callId), (payload, hdrs) => {
         const h = parseAudioHeaders(hdrs);
@@ -191,14 +216,18 @@ export class StreamSession {
       }),
       bus.subscribe(subjects.ctl(callId), ControlMessage, (m) => this.control(m)),
     );
-    this.stopRenew = every(Math.max(200, Math.floor(cfg.STREAM_LEASE_TTL_MS / 3)), async () => {
-      if (this.state !== "live") return;
-      const ok = await this.d.store.acquireLease("stream", callId, this.id!.owner, cfg.STREAM_LEASE_TTL_MS);
-      if (!ok) {
-        this.log.warn("stream lease lost to a newer stream");
-        await this.end("replaced");
-      }
-    }, this.log);
+    this.stopRenew = every(
+      Math.max(200, Math.floor(cfg.STREAM_LEASE_TTL_MS / 3)),
+      async () => {
+        if (this.state !== "live") return;
+        const ok = await this.d.store.acquireLease("stream", callId, this.id!.owner, cfg.STREAM_LEASE_TTL_MS);
+        if (!ok) {
+          this.log.warn("stream lease lost to a newer stream");
+          await this.end("replaced");
+        }
+      },
+      this.log,
+    );
   }
 
   /** The first frame of an utterance went out: record the turn's latency if it ends one (`turn-latency.ts`). */
@@ -206,7 +235,9 @@ export class StreamSession {
     const t = this.latency!.firstAudio(u);
     if (!t) return;
     this.d.metrics?.turnLatency.observe({ kind: t.kind }, t.latencyMs);
-    void this.d.store.recordTurn({ callId: this.id!.callId, kind: t.kind, latencyMs: t.latencyMs, ts: Date.now() }).catch(() => undefined);
+    void this.d.store
+      .recordTurn({ callId: this.id!.callId, kind: t.kind, latencyMs: t.latencyMs, ts: Date.now() })
+      .catch(() => undefined);
   }
 
   private control(m: ControlMessage): void {
@@ -256,7 +287,9 @@ export class StreamSession {
     this.log.info({ reason, falseInterruptions: this.falseInterruptions }, "stream ended");
     if (reason === "replaced") return;
     if (reason === "closed") return this.d.grace(this.id!.streamSid, () => this.report("closed"));
-    await this.report(reason).catch((err) => this.log.warn({ err: (err as Error).message }, "stream end report failed"));
+    await this.report(reason).catch((err) =>
+      this.log.warn({ err: (err as Error).message }, "stream end report failed"),
+    );
   }
 
   private report(why: EndReason): Promise<void> {

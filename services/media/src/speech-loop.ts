@@ -113,9 +113,16 @@ export class SpeechLoop {
       case "transcript.final": {
         // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
         const over = this.o.playout.speaking || policy.paused;
-        const backchannel = (over && !policy.overTurn(ev.text, ev.confidence)) || policy.judgedNonTurn ? true : undefined;
+        const backchannel =
+          (over && !policy.overTurn(ev.text, ev.confidence)) || policy.judgedNonTurn ? true : undefined;
         const decision = policy.final(ev.text, this.agentState(), ev.confidence);
-        emit({ type: "transcript.final", text: ev.text, confidence: ev.confidence, speechMs: ev.speechMs, backchannel });
+        emit({
+          type: "transcript.final",
+          text: ev.text,
+          confidence: ev.confidence,
+          speechMs: ev.speechMs,
+          backchannel,
+        });
         // A non-turn (echo, a murmur) is neither the caller's level nor the start of the agent's thinking.
         if (this.o.countsAsWords(ev.text) && !backchannel) {
           this.levels?.callerTurn(ev.level);
@@ -151,8 +158,23 @@ export class SpeechLoop {
     const r = this.o.playout.pause();
     if (!r) return;
     this.interrupted = { id: r.u.id, generation: r.u.generation };
-    this.o.emit({ type: "interrupted", utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs, playedErrMs: r.errMs });
-    this.o.log.info({ utteranceId: r.u.id, playedMs: r.playedMs, totalMs: r.totalMs, playedErrMs: r.errMs, rttMs: this.o.playout.rttMs }, "barge-in");
+    this.o.emit({
+      type: "interrupted",
+      utteranceId: r.u.id,
+      playedMs: r.playedMs,
+      totalMs: r.totalMs,
+      playedErrMs: r.errMs,
+    });
+    this.o.log.info(
+      {
+        utteranceId: r.u.id,
+        playedMs: r.playedMs,
+        totalMs: r.totalMs,
+        playedErrMs: r.errMs,
+        rttMs: this.o.playout.rttMs,
+      },
+      "barge-in",
+    );
   }
 
   /** A real turn: the interrupted utterance and the rest of its turn are dropped. */
@@ -163,7 +185,12 @@ export class SpeechLoop {
     if (gen !== undefined) {
       for (const u of p.cancel(gen + 1)) {
         if (u.id === this.interrupted?.id) continue;
-        this.o.emit({ type: "interrupted", utteranceId: u.id, playedMs: msOf(u.playedBytes), totalMs: msOf(u.totalBytes) });
+        this.o.emit({
+          type: "interrupted",
+          utteranceId: u.id,
+          playedMs: msOf(u.playedBytes),
+          totalMs: msOf(u.totalBytes),
+        });
       }
     }
     this.interrupted = undefined;
@@ -178,6 +205,9 @@ export class SpeechLoop {
     if (!cut || u?.id !== cut.id) return;
     const count = this.o.onFalseInterruption();
     this.o.emit({ type: "resumed", utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count });
-    this.o.log.info({ utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count }, "false interruption, resumed");
+    this.o.log.info(
+      { utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count },
+      "false interruption, resumed",
+    );
   }
 }

@@ -27,7 +27,11 @@ describe("media: audio out, barge-in, failover", () => {
     expect(started).toMatchObject({ streamSid: c.streamSid, callSid: call.callSid });
     expect(h.workers.map((w) => w.id)).toContain(started.worker);
     expect(await h.store.leaseOwner("stream", call.callId)).toBe(`${started.worker}/${c.streamSid}`);
-    expect(await h.store.getCall(call.callId)).toMatchObject({ mediaOwner: started.worker, streamSid: c.streamSid, streamCount: 1 });
+    expect(await h.store.getCall(call.callId)).toMatchObject({
+      mediaOwner: started.worker,
+      streamSid: c.streamSid,
+      streamCount: 1,
+    });
     c.dtmf("7");
     await waitFor(() => h.of(call.callId, "dtmf").find((e) => e.digit === "7"), "dtmf event");
   });
@@ -36,7 +40,10 @@ describe("media: audio out, barge-in, failover", () => {
     const { call, c } = await live();
     const audio = rampAudio(1000);
     h.speak(call.callId, "u1", audio, { chunks: 5 });
-    const done = await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "u1" && e.done), "playback done");
+    const done = await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "u1" && e.done),
+      "playback done",
+    );
     expect(done.playedMs).toBe(1000);
     expect(Buffer.from(c.heard)).toEqual(Buffer.from(audio));
     // Never dumped in bulk: at most the lead (400 ms) plus one piece (up to a mark, 100 ms) waited in the
@@ -66,7 +73,10 @@ describe("media: audio out, barge-in, failover", () => {
     // The next turn plays right after what was heard: nothing of the interrupted utterance in between.
     const before = c.played;
     h.speak(call.callId, "next", rampAudio(300), { generation: 4 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "next" && e.done), "next done");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "next" && e.done),
+      "next done",
+    );
     expect(Buffer.from(c.heard.slice(before))).toEqual(Buffer.from(rampAudio(300)));
     expect(h.of(call.callId, "resumed")).toEqual([]);
   });
@@ -80,7 +90,10 @@ describe("media: audio out, barge-in, failover", () => {
     const cut = await waitFor(() => h.of(call.callId, "interrupted")[0], "interrupted");
     const resumed = await waitFor(() => h.of(call.callId, "resumed")[0], "resumed");
     expect(resumed).toMatchObject({ utteranceId: "greet", fromMs: cut.playedMs, falseInterruptions: 1 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "greet" && e.done), "greet done");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "greet" && e.done),
+      "greet done",
+    );
     // The caller heard it all in order: it resumes where the playhead estimate put the clear, so a few
     // ms repeat or are skipped (the estimate's error: a frame of the client's tick, and event-loop lag).
     const cutAt = c.clears[0]!;
@@ -100,7 +113,10 @@ describe("media: audio out, barge-in, failover", () => {
     await waitFor(() => h.of(call.callId, "transcript.partial").length >= 3, "second turn under way");
     h.speak(call.callId, "reply", rampAudio(500), { generation: 5 });
     await waitFor(() => h.of(call.callId, "transcript.final").length === 2, "second turn");
-    const cut = await waitFor(() => h.of(call.callId, "interrupted").find((e) => e.utteranceId === "reply"), "reply dropped");
+    const cut = await waitFor(
+      () => h.of(call.callId, "interrupted").find((e) => e.utteranceId === "reply"),
+      "reply dropped",
+    );
     expect(cut).toMatchObject({ playedMs: 0, totalMs: 500 });
     expect(c.received.filter((m) => m.event === "media")).toEqual([]);
   });
@@ -108,7 +124,10 @@ describe("media: audio out, barge-in, failover", () => {
   it("send-digits plays in-band DTMF tones", async () => {
     const { call, c } = await live();
     h.ctl(call.callId, { type: "send-digits", digits: "19#" });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId.startsWith("digits-") && e.done), "digits played");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId.startsWith("digits-") && e.done),
+      "digits played",
+    );
     const pcm = mulawDecode(Uint8Array.from(c.heard));
     const digits = [0, 1, 2].map((i) => detectDigit(pcm.subarray(i * 1600, i * 1600 + 800)));
     expect(digits.join("")).toBe("19#");
@@ -137,9 +156,22 @@ describe("media: audio out, barge-in, failover", () => {
     const second = h.client(b.call);
     await waitFor(() => h.of(b.call.callId, "stream.started").length === 2, "second stream");
     b.c.stop();
-    await waitFor(() => h.workers.some((w) => w.logs.lines.some((l) => l.msg === "old stream ended, ignored" && l.streamSid === b.c.streamSid) || w.logs.lines.some((l) => l.msg === "stream ended" && l.reason === "replaced" && l.streamSid === b.c.streamSid)), "old stream ignored");
+    await waitFor(
+      () =>
+        h.workers.some(
+          (w) =>
+            w.logs.lines.some((l) => l.msg === "old stream ended, ignored" && l.streamSid === b.c.streamSid) ||
+            w.logs.lines.some(
+              (l) => l.msg === "stream ended" && l.reason === "replaced" && l.streamSid === b.c.streamSid,
+            ),
+        ),
+      "old stream ignored",
+    );
     second.stop();
-    await waitFor(() => h.of(b.call.callId, "stream.stopped").find((e) => e.streamSid === second.streamSid), "second stopped");
+    await waitFor(
+      () => h.of(b.call.callId, "stream.stopped").find((e) => e.streamSid === second.streamSid),
+      "second stopped",
+    );
     expect(h.of(b.call.callId, "stream.stopped").map((e) => e.streamSid)).toEqual([second.streamSid]);
   });
 
@@ -150,12 +182,18 @@ describe("media: audio out, barge-in, failover", () => {
     await dead.app.close();
     await c.closed;
     const again = h.client(call); // Twilio runs the <Redirect>; the gateway mints a new token
-    const started = await waitFor(() => h.of(call.callId, "stream.started").find((e) => e.streamSid === again.streamSid), "restarted");
+    const started = await waitFor(
+      () => h.of(call.callId, "stream.started").find((e) => e.streamSid === again.streamSid),
+      "restarted",
+    );
     expect(started.worker).not.toBe(first);
     expect(await h.store.leaseOwner("stream", call.callId)).toBe(`${started.worker}/${again.streamSid}`);
     expect((await h.store.getCall(call.callId))?.streamCount).toBe(2);
     h.speak(call.callId, "after", rampAudio(400));
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "after" && e.done), "audio after failover");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "after" && e.done),
+      "audio after failover",
+    );
     expect(Buffer.from(again.heard)).toEqual(Buffer.from(rampAudio(400)));
   });
 });

@@ -26,10 +26,21 @@ export async function reportStreamEnd(d: StreamEndDeps, id: StreamIdentity, why:
   d.emit({ type: "stream.stopped", reason: why, worker: d.worker });
   // A browser phone has no Twilio behind it to <Redirect> and reconnect: its stream is the call.
   if (call?.channel === "web" && !isTerminal(call.state)) {
-    d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: Date.now(), reason: `browser stream ${why}` });
+    d.bus.publish(subjects.cmd(callId), CommandMessage, {
+      type: "hangup",
+      callId,
+      ts: Date.now(),
+      reason: `browser stream ${why}`,
+    });
   } else if (call && !isTerminal(call.state) && (why === "stop" || why === "closed")) {
     // Twilio's `stop` means the call ended (or its TwiML was replaced); an inbound call may have
     // no status callback to say so, so the gateway asks Twilio REST.
-    d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "reconcile", callId, ts: Date.now(), streamSid, reason: `stream ${why}` });
+    d.bus.publish(subjects.cmd(callId), CommandMessage, {
+      type: "reconcile",
+      callId,
+      ts: Date.now(),
+      streamSid,
+      reason: `stream ${why}`,
+    });
   }
 }

@@ -10,7 +10,11 @@ export type PublishedEvent = z.input<typeof CallEvent>;
 
 /** The events a stream publishes: the contracts' members that carry a `streamSid`, without the envelope the stream fills in. */
 type Streamed = Extract<CallEvent, { streamSid: string }>;
-export type StreamEvent = Streamed extends infer E ? (E extends Streamed ? Omit<E, "v" | "ts" | "callId" | "streamSid"> : never) : never;
+export type StreamEvent = Streamed extends infer E
+  ? E extends Streamed
+    ? Omit<E, "v" | "ts" | "callId" | "streamSid">
+    : never
+  : never;
 
 /** Publish a stream event; `force` publishes after the stream left `live` (its `stream.stopped`). */
 export type Emit = (e: StreamEvent, force?: boolean) => void;
@@ -38,7 +42,9 @@ export function streamEvents(d: StreamEventsDeps): (e: StreamEvent) => void {
     const event: PublishedEvent = { ts, callId, streamSid, ...e };
     if (e.type === "transcript.final" && !e.backchannel) {
       onFinal?.(event);
-      void store.update(callId, { lastFinalTs: ts, lastFinalText: e.text }).catch((err: Error) => log.warn({ err: err.message }, "final not recorded"));
+      void store
+        .update(callId, { lastFinalTs: ts, lastFinalText: e.text })
+        .catch((err: Error) => log.warn({ err: err.message }, "final not recorded"));
     }
     try {
       bus.publish(subjects.evt(callId), CallEvent, event);

@@ -20,7 +20,10 @@ describe("media: pre-rendered greeting", () => {
     const c = h.client(call);
     const started = await waitFor(() => h.of(call.callId, "stream.started")[0], "stream.started");
     expect(started.greeting).toMatch(/^greeting-/);
-    const done = await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === started.greeting && e.done), "greeting played");
+    const done = await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === started.greeting && e.done),
+      "greeting played",
+    );
     expect(done.playedMs).toBe(600);
     expect(Buffer.from(c.heard)).toEqual(Buffer.from(audio));
   });

@@ -9,7 +9,12 @@ import { TwilioStream } from "../test/twilio-stream";
 describe("media: socket hygiene and stream auth", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness(1, { STREAM_MAX_PAYLOAD: "16384", FLOOD_BURST: "300", MAX_PENDING_PER_ADDRESS: "3", DRAIN_TIMEOUT_MS: "200" });
+    h = await startHarness(1, {
+      STREAM_MAX_PAYLOAD: "16384",
+      FLOOD_BURST: "300",
+      MAX_PENDING_PER_ADDRESS: "3",
+      DRAIN_TIMEOUT_MS: "200",
+    });
   });
   afterAll(async () => {
     await h?.stop();
@@ -62,7 +67,13 @@ describe("media: socket hygiene and stream auth", () => {
     const closes: { code: number; reason: string }[] = [];
     for (const p of cases) closes.push(await h.client(a, { customParameters: p as Record<string, string> }).closed);
     expect(closes.map((c) => c.code)).toEqual([1008, 1008, 1008, 1008, 1008]);
-    expect(closes.map((c) => c.reason)).toEqual(["token malformed", "token mismatch", "token mismatch", "token expired", "missing callId or token"]);
+    expect(closes.map((c) => c.reason)).toEqual([
+      "token malformed",
+      "token mismatch",
+      "token mismatch",
+      "token expired",
+      "missing callId or token",
+    ]);
     expect(h.of(a.callId, "stream.started")).toEqual([]);
     await survives();
   });
@@ -85,7 +96,16 @@ describe("media: socket hygiene and stream auth", () => {
     const call = await h.newCall();
     const c = h.client(call, { start: false, autoTick: false });
     await c.opened;
-    for (const junk of ["{nope", "null", "[]", `{"event":"bogus"}`, `{"event":"media"}`, `{"event":"start","start":{}}`, "\u0000\u0001"]) c.send(junk);
+    for (const junk of [
+      "{nope",
+      "null",
+      "[]",
+      `{"event":"bogus"}`,
+      `{"event":"media"}`,
+      `{"event":"start","start":{}}`,
+      "\u0000\u0001",
+    ])
+      c.send(junk);
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     c.tick(); // media before start
     c.send({ event: "mark", sequenceNumber: "3", streamSid: c.streamSid, mark: { name: "x:1" } });
@@ -127,11 +147,19 @@ describe("media: socket hygiene and stream auth", () => {
     const port = (w.app.server.address() as { port: number }).port;
     const url = `ws://127.0.0.1:${port}/voice/stream`;
     const call = await h.newCall();
-    const c = new TwilioStream({ url, authToken: AUTH_TOKEN, signUrl: h.streamUrl, callSid: call.callSid, customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) } });
+    const c = new TwilioStream({
+      url,
+      authToken: AUTH_TOKEN,
+      signUrl: h.streamUrl,
+      callSid: call.callSid,
+      customParameters: { callId: call.callId, token: h.token(call.callId, call.callSid) },
+    });
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "started on the draining worker");
     const drained = w.app.drain(200);
     const late = new WebSocket(url);
-    const err = await new Promise<string>((r) => late.once("error", (e: NodeJS.ErrnoException) => r(e.code ?? e.message)));
+    const err = await new Promise<string>((r) =>
+      late.once("error", (e: NodeJS.ErrnoException) => r(e.code ?? e.message)),
+    );
     expect(err).toBe("ECONNREFUSED");
     expect(await c.closed).toEqual({ code: 1001, reason: "worker draining" });
     await drained;

@@ -18,7 +18,10 @@ describe("media: NATS reconnect", () => {
     const c = h.client(call);
     const quiet = await h.newCall();
     h.client(quiet);
-    await waitFor(() => h.of(call.callId, "stream.started").length === 1 && h.of(quiet.callId, "stream.started").length === 1, "both streams started");
+    await waitFor(
+      () => h.of(call.callId, "stream.started").length === 1 && h.of(quiet.callId, "stream.started").length === 1,
+      "both streams started",
+    );
     c.say(1200);
     const final = await waitFor(() => h.of(call.callId, "transcript.final")[0], "final");
     const w = h.workers[0]!;

@@ -77,7 +77,10 @@ describe("media with the Twilio simulator", () => {
 
     // Audio out, fully heard.
     h.speak(call.callId, "hello", rampAudio(600), { generation: 1 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "hello" && e.done), "hello played");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "hello" && e.done),
+      "hello played",
+    );
     expect(Buffer.from(recorder.snapshot().audio)).toEqual(Buffer.from(rampAudio(600)));
 
     // Barge-in over a long utterance: the simulator's buffer is flushed and playedMs matches its playhead.
@@ -85,7 +88,10 @@ describe("media with the Twilio simulator", () => {
     h.speak(call.callId, "long", rampAudio(8000), { generation: 2 });
     await waitFor(() => recorder.heardMs() - before >= 1000, "a second of the long utterance");
     void mouth.push(speech(1200));
-    const cut = await waitFor(() => h.of(call.callId, "interrupted").find((e) => e.utteranceId === "long"), "interrupted");
+    const cut = await waitFor(
+      () => h.of(call.callId, "interrupted").find((e) => e.utteranceId === "long"),
+      "interrupted",
+    );
     await waitFor(() => h.of(call.callId, "transcript.final").length === 2, "the caller's turn");
     const heard = recorder.snapshot();
     expect(heard.clears.length).toBe(1);
@@ -106,12 +112,18 @@ describe("media with the Twilio simulator", () => {
     expect(again.worker).not.toBe(owner);
     const at = recorder.heardMs();
     h.speak(call.callId, "after", rampAudio(400), { generation: 3 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "after" && e.done), "audio after failover");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "after" && e.done),
+      "audio after failover",
+    );
     expect(recorder.heardMs() - at).toBe(400);
     await mouth.push(speech(800));
     await waitFor(() => h.of(call.callId, "transcript.final").length === 3, "speech in after failover");
     await s2.stop();
-    await waitFor(() => h.of(call.callId, "stream.stopped").find((e) => e.streamSid === s2.streamSid && e.reason === "stop"), "stopped");
+    await waitFor(
+      () => h.of(call.callId, "stream.stopped").find((e) => e.streamSid === s2.streamSid && e.reason === "stop"),
+      "stopped",
+    );
     expect(warnings).toEqual([]);
   });
 });

@@ -13,8 +13,13 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
   let h: Harness;
   let speech: SpeechFactory;
   beforeAll(async () => {
-    const grammar = "#JSGF V1.0;\ngrammar test;\npublic <s> = yes please | no thanks | call me tomorrow | uh huh | mm hmm;\n";
-    const cfg = parseMediaConfig({ PUBLIC_URL: "https://x.test", TWILIO_AUTH_TOKEN: "t", STREAM_TOKEN_SECRET: "0123456789abcdef" });
+    const grammar =
+      "#JSGF V1.0;\ngrammar test;\npublic <s> = yes please | no thanks | call me tomorrow | uh huh | mm hmm;\n";
+    const cfg = parseMediaConfig({
+      PUBLIC_URL: "https://x.test",
+      TWILIO_AUTH_TOKEN: "t",
+      STREAM_TOKEN_SECRET: "0123456789abcdef",
+    });
     speech = await createSpeechPipelineFactory(cfg, { grammar });
     h = await startHarness(1, {}, () => speech);
   });
@@ -38,7 +43,10 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     const final = await waitFor(() => h.of(call.callId, "transcript.final")[0], "transcript.final", 30_000);
     expect(final.text).toBe("no thanks");
     // Also on the call record, same ts: an agent that missed the event finds the line there.
-    await waitFor(async () => (await h.store.getCall(call.callId))?.lastFinalTs === final.ts, "final on the call record");
+    await waitFor(
+      async () => (await h.store.getCall(call.callId))?.lastFinalTs === final.ts,
+      "final on the call record",
+    );
     expect((await h.store.getCall(call.callId))!.lastFinalText).toBe("no thanks");
     expect(h.of(call.callId, "speech.started").length).toBeGreaterThan(0);
   });
@@ -57,7 +65,12 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     const call = await h.newCall();
     const c: TwilioStream = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
-    h.speak(call.callId, "reply", await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"), { chunks: 4 });
+    h.speak(
+      call.callId,
+      "reply",
+      await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"),
+      { chunks: 4 },
+    );
     await waitFor(() => c.played >= 4000, "half a second played");
     c.sayFrames(frames(await synthesize("uh huh", "flite")));
     const resumed = await waitFor(() => h.of(call.callId, "resumed")[0], "resumed", 30_000);
@@ -73,7 +86,12 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     const call = await h.newCall();
     const c: TwilioStream = h.client(call);
     await waitFor(() => h.of(call.callId, "stream.started").length === 1, "stream.started");
-    h.speak(call.callId, "reply", await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"), { chunks: 4 });
+    h.speak(
+      call.callId,
+      "reply",
+      await synthesize("we are open monday to friday from nine in the morning to six in the evening", "flite"),
+      { chunks: 4 },
+    );
     await waitFor(() => c.played >= 4000, "half a second played");
     c.sayFrames(frames(await synthesize("no thanks", "flite")));
     await waitFor(() => h.of(call.callId, "interrupted")[0], "interrupted", 30_000);

@@ -23,14 +23,20 @@ describe("media: per-turn latency records (store.recordTurn)", () => {
     await waitFor(async () => (await turns()).some((t) => t.kind === "greeting"), "greeting turn");
     // A reply nobody asked for (no final since the last reply) is not a turn.
     h.speak(call.callId, "unasked", rampAudio(200), { purpose: "reply", generation: 1 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "unasked" && e.done), "unasked played");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "unasked" && e.done),
+      "unasked played",
+    );
     expect((await turns()).filter((t) => t.kind === "reply")).toHaveLength(0);
 
     c.say(1200);
     await waitFor(() => h.of(call.callId, "transcript.final")[0], "final");
     h.speak(call.callId, "answer", rampAudio(300), { purpose: "reply", generation: 2 });
     h.speak(call.callId, "answer-2", rampAudio(300), { purpose: "reply", generation: 2 });
-    await waitFor(() => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "answer-2" && e.done), "answer played");
+    await waitFor(
+      () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "answer-2" && e.done),
+      "answer played",
+    );
     const all = await turns();
     expect(all.filter((t) => t.kind === "greeting")).toHaveLength(1);
     const replies = all.filter((t) => t.kind === "reply");

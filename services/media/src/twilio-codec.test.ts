@@ -20,7 +20,8 @@ const frames = {
 // is what Twilio sends; only the sequence numbers are its own (it counts from 1 at start).
 describe("twilio codec: the caller-side writer", () => {
   const seqOf = (text: string) => /"sequenceNumber":"(\d+)"/.exec(text)?.[1];
-  const withSeq = (text: string, n: string | undefined) => text.replace(/"sequenceNumber":"\d+"/, `"sequenceNumber":"${n}"`);
+  const withSeq = (text: string, n: string | undefined) =>
+    text.replace(/"sequenceNumber":"\d+"/, `"sequenceNumber":"${n}"`);
 
   it("writes connected, start and the first media frame exactly as documented, numbered 1, 2", () => {
     const w = new StreamFrames({ accountSid: AC, callSid: CA, streamSid: MZ });
@@ -66,19 +67,49 @@ describe("twilio codec: inbound", () => {
 
   it("accepts a drift in fields we do not use (numbers, missing) and names it; the documented shape has none", () => {
     for (const text of Object.values(frames)) expect(parseInbound(text)).not.toHaveProperty("drift");
-    const media = parseInbound(frames.media.replace(`"chunk":"1"`, `"chunk":1`).replace(`"timestamp":"52"`, `"timestamp":52`).replace(`"sequenceNumber":"2"`, `"sequenceNumber":2`));
-    expect(media).toMatchObject({ ok: true, drift: ["sequenceNumber: number", "media.chunk: number", "media.timestamp: number"] });
+    const media = parseInbound(
+      frames.media
+        .replace(`"chunk":"1"`, `"chunk":1`)
+        .replace(`"timestamp":"52"`, `"timestamp":52`)
+        .replace(`"sequenceNumber":"2"`, `"sequenceNumber":2`),
+    );
+    expect(media).toMatchObject({
+      ok: true,
+      drift: ["sequenceNumber: number", "media.chunk: number", "media.timestamp: number"],
+    });
     expect(media.ok && media.event.event === "media" && mediaAudio(media.event).length).toBe(160);
-    expect(parseInbound(frames.start.replace(`"sequenceNumber":"1"`, `"sequenceNumber":1`))).toMatchObject({ ok: true, drift: ["sequenceNumber: number"] });
-    expect(parseInbound(frames.mark.replace(`"sequenceNumber":"103",`, ""))).toMatchObject({ ok: true, event: { mark: { name: "Repeat message 0" } }, drift: ["sequenceNumber: missing"] });
-    expect(parseInbound(`{"event":"connected","protocol":"Call"}`)).toMatchObject({ ok: true, drift: ["version: missing"] });
+    expect(parseInbound(frames.start.replace(`"sequenceNumber":"1"`, `"sequenceNumber":1`))).toMatchObject({
+      ok: true,
+      drift: ["sequenceNumber: number"],
+    });
+    expect(parseInbound(frames.mark.replace(`"sequenceNumber":"103",`, ""))).toMatchObject({
+      ok: true,
+      event: { mark: { name: "Repeat message 0" } },
+      drift: ["sequenceNumber: missing"],
+    });
+    expect(parseInbound(`{"event":"connected","protocol":"Call"}`)).toMatchObject({
+      ok: true,
+      drift: ["version: missing"],
+    });
   });
 
   it("validates what it uses: payload, streamSid, mark name, digit, dtmf track inbound_track", () => {
-    expect(parseInbound(frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":5`))).toMatchObject({ ok: false, reason: "invalid" });
-    expect(parseInbound(frames.mark.replace(`"name":"Repeat message 0"`, `"name":7`))).toMatchObject({ ok: false, reason: "invalid" });
-    expect(parseInbound(frames.dtmf.replace("inbound_track", "inbound"))).toMatchObject({ ok: false, reason: "invalid" });
-    expect(parseInbound(frames.dtmf.replace(`"digit":"1"`, `"digit":"x"`))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":5`))).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
+    expect(parseInbound(frames.mark.replace(`"name":"Repeat message 0"`, `"name":7`))).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
+    expect(parseInbound(frames.dtmf.replace("inbound_track", "inbound"))).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
+    expect(parseInbound(frames.dtmf.replace(`"digit":"1"`, `"digit":"x"`))).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
   });
 
   it("names why a frame was skipped", () => {
@@ -88,13 +119,20 @@ describe("twilio codec: inbound", () => {
     expect(parseInbound(`[1,2]`)).toMatchObject({ ok: false, reason: "invalid" });
     expect(parseInbound("null")).toMatchObject({ ok: false, reason: "invalid" });
     expect(parseInbound("x".repeat(100), 50)).toEqual({ ok: false, reason: "too-large" });
-    expect(parseInbound(frames.media.replace(/"payload":"[^"]*"/, `"payload":"not base64!"`))).toMatchObject({ ok: false, reason: "invalid" });
+    expect(parseInbound(frames.media.replace(/"payload":"[^"]*"/, `"payload":"not base64!"`))).toMatchObject({
+      ok: false,
+      reason: "invalid",
+    });
   });
 });
 
 describe("twilio codec: outbound", () => {
   it("builds media, mark and clear in Twilio's shapes", () => {
-    expect(JSON.parse(mediaMessage(MZ, new Uint8Array([0xff, 0x7f, 0x00])))).toEqual({ event: "media", streamSid: MZ, media: { payload: "/38A" } });
+    expect(JSON.parse(mediaMessage(MZ, new Uint8Array([0xff, 0x7f, 0x00])))).toEqual({
+      event: "media",
+      streamSid: MZ,
+      media: { payload: "/38A" },
+    });
     expect(JSON.parse(markMessage(MZ, "u1:3"))).toEqual({ event: "mark", streamSid: MZ, mark: { name: "u1:3" } });
     expect(JSON.parse(clearMessage(MZ))).toEqual({ event: "clear", streamSid: MZ });
   });
@@ -114,15 +152,35 @@ describe("twilio codec: fuzz", () => {
     seed ^= seed << 5;
     return (seed >>> 0) / 2 ** 32;
   };
-  const pick = <T,>(a: T[]): T => a[Math.floor(rnd() * a.length)]!;
-  const junk = ['"', "{", "}", "[", "]", ",", ":", "\\", "null", "1e999", "-0", '"__proto__"', "\u0000", "\ud800", "true", '"event"', '"start"'];
+  const pick = <T>(a: T[]): T => a[Math.floor(rnd() * a.length)]!;
+  const junk = [
+    '"',
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "\\",
+    "null",
+    "1e999",
+    "-0",
+    '"__proto__"',
+    "\u0000",
+    "\ud800",
+    "true",
+    '"event"',
+    '"start"',
+  ];
   const values = [null, 1, -1, 1e308, "", "x".repeat(600), [], {}, true, "1", { event: "start" }, [null]];
 
   const mutateJson = (text: string): string => {
     const o = JSON.parse(text);
     const paths: [Record<string, unknown>, string][] = [];
     const walk = (v: unknown) => {
-      if (v && typeof v === "object") for (const k of Object.keys(v)) (paths.push([v as Record<string, unknown>, k]), walk((v as Record<string, unknown>)[k]));
+      if (v && typeof v === "object")
+        for (const k of Object.keys(v))
+          (paths.push([v as Record<string, unknown>, k]), walk((v as Record<string, unknown>)[k]));
     };
     walk(o);
     const n = 1 + Math.floor(rnd() * 3);
@@ -147,7 +205,8 @@ describe("twilio codec: fuzz", () => {
     }
     return a.join("");
   };
-  const randomBytes = () => String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
+  const randomBytes = () =>
+    String.fromCharCode(...Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256)));
 
   it("never throws on 12,000 random and mutated frames", () => {
     const bases = Object.values(frames);

@@ -17,7 +17,11 @@ const sid = z.string().min(1).max(64);
 const unused = z.union([z.string().max(32), z.number()]).optional();
 const seqNo = unused;
 
-export const ConnectedFrame = z.object({ event: z.literal("connected"), protocol: z.string().max(64).optional(), version: unused });
+export const ConnectedFrame = z.object({
+  event: z.literal("connected"),
+  protocol: z.string().max(64).optional(),
+  version: unused,
+});
 
 export const StartFrame = z.object({
   event: z.literal("start"),
@@ -27,14 +31,24 @@ export const StartFrame = z.object({
     accountSid: sid,
     streamSid: sid,
     callSid: sid,
-    tracks: z.array(z.enum(["inbound", "outbound"])).min(1).max(2),
-    mediaFormat: z.object({ encoding: z.literal("audio/x-mulaw"), sampleRate: z.literal(8000), channels: z.literal(1) }),
+    tracks: z
+      .array(z.enum(["inbound", "outbound"]))
+      .min(1)
+      .max(2),
+    mediaFormat: z.object({
+      encoding: z.literal("audio/x-mulaw"),
+      sampleRate: z.literal(8000),
+      channels: z.literal(1),
+    }),
     customParameters: z.record(z.string().max(500), z.string().max(500)).default({}),
   }),
 });
 
 /** Base64 of at most 8000 bytes (1 s): Twilio sends 160-byte frames. */
-const payload = z.string().max(10_668).regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const payload = z
+  .string()
+  .max(10_668)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/);
 
 export const MediaFrame = z.object({
   event: z.literal("media"),
@@ -50,7 +64,12 @@ export const DtmfFrame = z.object({
   dtmf: z.object({ track: z.literal("inbound_track"), digit: z.string().regex(/^[0-9*#A-D]$/) }),
 });
 
-export const MarkFrame = z.object({ event: z.literal("mark"), sequenceNumber: seqNo, streamSid: sid, mark: z.object({ name: z.string().max(256) }) });
+export const MarkFrame = z.object({
+  event: z.literal("mark"),
+  sequenceNumber: seqNo,
+  streamSid: sid,
+  mark: z.object({ name: z.string().max(256) }),
+});
 
 export const StopFrame = z.object({
   event: z.literal("stop"),
@@ -59,12 +78,21 @@ export const StopFrame = z.object({
   stop: z.object({ accountSid: sid, callSid: sid }),
 });
 
-export const InboundFrame = z.discriminatedUnion("event", [ConnectedFrame, StartFrame, MediaFrame, DtmfFrame, MarkFrame, StopFrame]);
+export const InboundFrame = z.discriminatedUnion("event", [
+  ConnectedFrame,
+  StartFrame,
+  MediaFrame,
+  DtmfFrame,
+  MarkFrame,
+  StopFrame,
+]);
 export type InboundFrame = z.infer<typeof InboundFrame>;
 export type StartFrame = z.infer<typeof StartFrame>;
 export type MediaFrame = z.infer<typeof MediaFrame>;
 
-export type ParseResult = { ok: true; event: InboundFrame; drift?: string[] } | { ok: false; reason: "not-text" | "too-large" | "not-json" | "unknown-event" | "invalid"; detail?: string };
+export type ParseResult =
+  | { ok: true; event: InboundFrame; drift?: string[] }
+  | { ok: false; reason: "not-text" | "too-large" | "not-json" | "unknown-event" | "invalid"; detail?: string };
 
 const known = new Set(["connected", "start", "media", "dtmf", "mark", "stop"]);
 
@@ -78,15 +106,25 @@ export function parseInbound(text: unknown, maxChars = 65_536): ParseResult {
   } catch {
     return { ok: false, reason: "not-json" };
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { ok: false, reason: "invalid", detail: "not an object" };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    return { ok: false, reason: "invalid", detail: "not an object" };
   const ev = (raw as { event?: unknown }).event;
-  if (typeof ev !== "string" || !known.has(ev)) return { ok: false, reason: "unknown-event", detail: typeof ev === "string" ? ev.slice(0, 32) : typeof ev };
+  if (typeof ev !== "string" || !known.has(ev))
+    return { ok: false, reason: "unknown-event", detail: typeof ev === "string" ? ev.slice(0, 32) : typeof ev };
   // Hot path (50 media frames/s per stream, plus echoed marks): check the common shapes by hand, with
   // the same rules as the schemas; anything they would not accept as-is falls through to zod.
   const fast = ev === "media" ? fastMedia(raw as Obj) : ev === "mark" ? fastMark(raw as Obj) : undefined;
   if (fast) return { ok: true, event: fast };
   const r = InboundFrame.safeParse(raw);
-  if (!r.success) return { ok: false, reason: "invalid", detail: r.error.issues.slice(0, 3).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") };
+  if (!r.success)
+    return {
+      ok: false,
+      reason: "invalid",
+      detail: r.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.join(".")}: ${i.message}`)
+        .join("; "),
+    };
   const d = drift(raw as Obj);
   return d.length ? { ok: true, event: r.data, drift: d } : { ok: true, event: r.data };
 }
@@ -99,7 +137,8 @@ export function drift(raw: Obj): string[] {
     else if (!seqOk(v)) out.push(`${path}: ${typeof v}`);
   };
   if (raw.event !== "connected") check("sequenceNumber", raw.sequenceNumber);
-  if (raw.event === "connected" && typeof raw.version !== "string") out.push(`version: ${raw.version === undefined ? "missing" : typeof raw.version}`);
+  if (raw.event === "connected" && typeof raw.version !== "string")
+    out.push(`version: ${raw.version === undefined ? "missing" : typeof raw.version}`);
   if (raw.event === "media" && isObj(raw.media)) {
     check("media.chunk", raw.media.chunk);
     check("media.timestamp", raw.media.timestamp);
@@ -128,7 +167,14 @@ function fastMedia(raw: Obj): MediaFrame | undefined {
 /** `MarkFrame.parse` for a valid frame, or undefined. */
 function fastMark(raw: Obj): z.infer<typeof MarkFrame> | undefined {
   const { sequenceNumber, streamSid, mark } = raw;
-  if (!seqOk(sequenceNumber) || !sidOk(streamSid) || !isObj(mark) || typeof mark.name !== "string" || mark.name.length > 256) return undefined;
+  if (
+    !seqOk(sequenceNumber) ||
+    !sidOk(streamSid) ||
+    !isObj(mark) ||
+    typeof mark.name !== "string" ||
+    mark.name.length > 256
+  )
+    return undefined;
   return { event: "mark", sequenceNumber, streamSid, mark: { name: mark.name } };
 }
 
@@ -140,7 +186,11 @@ export function mediaAudio(f: MediaFrame): Uint8Array {
 
 /** Outbound `media`: raw 8 kHz mu-law, base64, any size. */
 export function mediaMessage(streamSid: string, mu: Uint8Array): string {
-  return JSON.stringify({ event: "media", streamSid, media: { payload: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64") } });
+  return JSON.stringify({
+    event: "media",
+    streamSid,
+    media: { payload: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64") },
+  });
 }
 
 /** Outbound `mark`: echoed by Twilio when the audio sent before it has played (or on `clear`). */

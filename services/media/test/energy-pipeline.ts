@@ -7,7 +7,9 @@ import type { SpeechEvent, SpeechPipeline, SpeechPipelineFactory } from "../src/
  * speech ("word word …"), so a cough is empty (`transcript.none`) and a sentence has words. Partials likewise.
  * `finalDelayMs` holds each final back that long (wall clock), the way a slow or loaded recogniser does.
  */
-export function energyPipelineFactory(o: { threshold?: number; silenceMs?: number; msPerWord?: number; finalDelayMs?: number } = {}): SpeechPipelineFactory {
+export function energyPipelineFactory(
+  o: { threshold?: number; silenceMs?: number; msPerWord?: number; finalDelayMs?: number } = {},
+): SpeechPipelineFactory {
   const threshold = o.threshold ?? 0.05;
   const silenceMs = o.silenceMs ?? 200;
   const msPerWord = o.msPerWord ?? 400;
@@ -45,7 +47,9 @@ export function energyPipelineFactory(o: { threshold?: number; silenceMs?: numbe
           inSpeech = false;
           q.push({ type: "speech.stopped", atMs: at, durationMs: at - startMs });
           const t = text(voiced);
-          const result: SpeechEvent = t ? { type: "transcript.final", text: t, speechMs: voiced } : { type: "transcript.none", speechMs: voiced };
+          const result: SpeechEvent = t
+            ? { type: "transcript.final", text: t, speechMs: voiced }
+            : { type: "transcript.none", speechMs: voiced };
           if (o.finalDelayMs) setTimeout(() => q.push(result), o.finalDelayMs).unref();
           else q.push(result);
         },

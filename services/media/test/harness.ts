@@ -23,9 +23,15 @@ export interface Worker {
 }
 
 /** Real NATS, Redis and Caddy (TLS) in front of `workers` media apps, plus a test bus and store. */
-export async function startHarness(workers: number, env: Record<string, string> = {}, speech: () => SpeechPipelineFactory = () => energyPipelineFactory()) {
+export async function startHarness(
+  workers: number,
+  env: Record<string, string> = {},
+  speech: () => SpeechPipelineFactory = () => energyPipelineFactory(),
+) {
   const ports = await Promise.all(Array.from({ length: workers }, () => freePort()));
-  const servers: Servers = await startServers({ caddy: { routes: [{ path: "/voice/stream*", upstreams: ports.map((p) => `127.0.0.1:${p}`) }] } });
+  const servers: Servers = await startServers({
+    caddy: { routes: [{ path: "/voice/stream*", upstreams: ports.map((p) => `127.0.0.1:${p}`) }] },
+  });
   const caddy = servers.caddy!;
   const { log } = testLogger("media-test", "warn");
   const redis = connectRedis(servers.redisUrl, log);
@@ -49,7 +55,14 @@ export async function startHarness(workers: number, env: Record<string, string> 
     const wbus = await connectBus({ url: servers.natsUrl, name: `media-${i}`, log: logs.log });
     const id = `media-${i}-${randomUUID().slice(0, 6)}`;
     const wredis = connectRedis(servers.redisUrl, logs.log);
-    const app = createApp({ config, bus: wbus, store: new CallStore(wredis), log: logs.log, speech: speech(), instanceId: id });
+    const app = createApp({
+      config,
+      bus: wbus,
+      store: new CallStore(wredis),
+      log: logs.log,
+      speech: speech(),
+      instanceId: id,
+    });
     await new Promise<void>((r) => app.server.listen(port, "127.0.0.1", r));
     return { app, bus: wbus, port, id, logs, redis: wredis };
   };
@@ -74,7 +87,15 @@ export async function startHarness(workers: number, env: Record<string, string> 
     async newCall(): Promise<{ callId: string; callSid: string }> {
       const callId = `c${randomUUID().replace(/-/g, "").slice(0, 16)}`;
       const callSid = sid("CA");
-      await store.createCall({ callId, callSid, direction: "outbound", mode: "conversation", from: "+14155550100", to: "+14155550101", state: "in-progress" });
+      await store.createCall({
+        callId,
+        callSid,
+        direction: "outbound",
+        mode: "conversation",
+        from: "+14155550100",
+        to: "+14155550101",
+        state: "in-progress",
+      });
       return { callId, callSid };
     },
     token: (callId: string, callSid: string, ttlMs = 60_000) => mintStreamToken(SECRET, callId, callSid, ttlMs),
@@ -92,19 +113,36 @@ export async function startHarness(workers: number, env: Record<string, string> 
       clients.push(c);
       return c;
     },
-    of: <T extends CallEvent["type"]>(callId: string, type: T) => events.filter((e): e is Extract<CallEvent, { type: T }> => e.callId === callId && e.type === type),
+    of: <T extends CallEvent["type"]>(callId: string, type: T) =>
+      events.filter((e): e is Extract<CallEvent, { type: T }> => e.callId === callId && e.type === type),
     /** Publish an utterance as tts does: `chunks` pieces of audio, seq from 0, last flagged. */
-    speak(callId: string, utteranceId: string, audio: Uint8Array, o: { chunks?: number; generation?: number; purpose?: Purpose } = {}): void {
+    speak(
+      callId: string,
+      utteranceId: string,
+      audio: Uint8Array,
+      o: { chunks?: number; generation?: number; purpose?: Purpose } = {},
+    ): void {
       const n = o.chunks ?? 4;
       const size = Math.ceil(audio.length / n);
       for (let i = 0; i < n; i++) {
         const part = audio.subarray(i * size, Math.min(audio.length, (i + 1) * size));
-        const hdr = audioHeaderRecord({ callId, utteranceId, seq: i, last: i === n - 1, generation: o.generation ?? 1, purpose: o.purpose ?? "reply", text: i === 0 ? "hello" : undefined });
+        const hdr = audioHeaderRecord({
+          callId,
+          utteranceId,
+          seq: i,
+          last: i === n - 1,
+          generation: o.generation ?? 1,
+          purpose: o.purpose ?? "reply",
+          text: i === 0 ? "hello" : undefined,
+        });
         bus.publishBinary(subjects.audio(callId), part, hdr);
       }
     },
     ctl(callId: string, msg: Record<string, unknown>): void {
-      bus.nc.publish(subjects.ctl(callId), new TextEncoder().encode(JSON.stringify({ v: 1, callId, ts: Date.now(), ...msg })));
+      bus.nc.publish(
+        subjects.ctl(callId),
+        new TextEncoder().encode(JSON.stringify({ v: 1, callId, ts: Date.now(), ...msg })),
+      );
     },
     async stop() {
       for (const c of clients) c.close();

@@ -62,7 +62,9 @@ export class TwilioStream {
     const headers: Record<string, string> = {};
     if (o.authToken) headers["X-Twilio-Signature"] = twilioSignature(o.authToken, o.signUrl ?? o.url);
     this.ws = new WebSocket(o.url, { ca: o.ca, headers });
-    this.closed = new Promise((r) => this.ws.once("close", (code, reason) => (this.stopTicking(), r({ code, reason: reason.toString() }))));
+    this.closed = new Promise((r) =>
+      this.ws.once("close", (code, reason) => (this.stopTicking(), r({ code, reason: reason.toString() }))),
+    );
     this.opened = new Promise((res, rej) => {
       this.ws.once("open", () => res());
       this.ws.once("unexpected-response", (_req, resp) => rej(new Error(`status ${resp.statusCode}`)));
@@ -119,7 +121,9 @@ export class TwilioStream {
   tick(): void {
     const frame = this.caller.shift() ?? new Uint8Array(FRAME_BYTES).fill(MULAW_SILENCE);
     this.chunk++;
-    this.send(this.frames.media({ chunk: this.chunk, timestampMs: this.chunk * 20 }, Buffer.from(frame).toString("base64")));
+    this.send(
+      this.frames.media({ chunk: this.chunk, timestampMs: this.chunk * 20 }, Buffer.from(frame).toString("base64")),
+    );
     const now = performance.now();
     let budget = this.o.autoTick === false ? FRAME_BYTES : Math.floor((now - this.playStart) * 8) - this.playedSince;
     this.echoReached();
@@ -137,7 +141,8 @@ export class TwilioStream {
   }
 
   private echoReached(): void {
-    while (this.queue.length && "mark" in this.queue[0]!) this.echo((this.queue.shift() as { mark: string }).mark, true);
+    while (this.queue.length && "mark" in this.queue[0]!)
+      this.echo((this.queue.shift() as { mark: string }).mark, true);
   }
 
   private echo(name: string, played: boolean): void {

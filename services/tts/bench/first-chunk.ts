@@ -24,7 +24,10 @@ const TEXTS = [
 
 type Row = { name: string; median: number; p90: number; min: number; audioMs: number; totalMs: number };
 
-async function measure(name: string, once: (text: string) => Promise<{ firstMs: number; audioBytes: number; totalMs: number }>): Promise<Row> {
+async function measure(
+  name: string,
+  once: (text: string) => Promise<{ firstMs: number; audioBytes: number; totalMs: number }>,
+): Promise<Row> {
   await once(TEXTS[0]!); // warm-up (JIT, page cache)
   const first: number[] = [];
   let audio = 0;
@@ -54,7 +57,8 @@ function viaProvider(tts: TextToSpeech) {
 }
 
 const log = createLogger({ service: "bench", level: "warn" });
-const wrap = (p: TextToSpeech) => new ResilientTts(p, { firstChunkTimeoutMs: 5000, idleTimeoutMs: 5000, retries: 0, backoffMs: 100 });
+const wrap = (p: TextToSpeech) =>
+  new ResilientTts(p, { firstChunkTimeoutMs: 5000, idleTimeoutMs: 5000, retries: 0, backoffMs: 100 });
 const vendors = await startFakeVendors(TEXTS[0]);
 const servers = await startServers({ backend: "path" });
 const redis = connectRedis(servers.redisUrl, log);
@@ -62,11 +66,19 @@ const rows: Row[] = [];
 try {
   rows.push(await measure("local flite (slt)", viaProvider(wrap(new LocalTts({ engine: "flite" })))));
   rows.push(await measure("local espeak-ng (en-us)", viaProvider(wrap(new LocalTts({ engine: "espeak-ng" })))));
-  const eleven = new ElevenLabsTts({ apiKey: vendors.apiKey, voiceId: "bench", baseUrl: vendors.url, modelId: "eleven_flash_v2_5" });
+  const eleven = new ElevenLabsTts({
+    apiKey: vendors.apiKey,
+    voiceId: "bench",
+    baseUrl: vendors.url,
+    modelId: "eleven_flash_v2_5",
+  });
   rows.push(await measure("elevenlabs (local fake)", viaProvider(wrap(eleven))));
   const openai = new OpenAiTts({ apiKey: vendors.apiKey, baseUrl: vendors.url, model: "tts-1", voice: "alloy" });
   rows.push(await measure("openai (local fake)", viaProvider(wrap(openai))));
-  const cache = new PhraseCache(new CallStore(redis), wrap(new LocalTts({ engine: "flite" })), log, { ttlMs: 60_000, maxChars: 600 });
+  const cache = new PhraseCache(new CallStore(redis), wrap(new LocalTts({ engine: "flite" })), log, {
+    ttlMs: 60_000,
+    maxChars: 600,
+  });
   for (const t of TEXTS) await cache.prerender(t);
   rows.push(
     await measure("cache hit (Redis, flite audio)", async (text) => {
@@ -100,7 +112,15 @@ try {
         const sub = bus.nc.subscribe(subjects.audio(callId));
         await bus.flush();
         const t0 = performance.now();
-        bus.publish(subjects.say(callId), SayMessage, { type: "say", callId, ts: Date.now(), utteranceId: "u", text: cached ? text : `${text} ${n}`, purpose: "reply", generation: 0 });
+        bus.publish(subjects.say(callId), SayMessage, {
+          type: "say",
+          callId,
+          ts: Date.now(),
+          utteranceId: "u",
+          text: cached ? text : `${text} ${n}`,
+          purpose: "reply",
+          generation: 0,
+        });
         let firstMs = -1;
         let bytes = 0;
         for await (const m of sub) {
@@ -123,5 +143,8 @@ try {
 
 const f = (n: number) => n.toFixed(1).padStart(8);
 console.log(`time to first chunk, ${RUNS} runs each after 1 warm-up (ms)`);
-console.log(`${"provider".padEnd(40)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"total~".padStart(8)}${"audio".padStart(8)}`);
-for (const r of rows) console.log(`${r.name.padEnd(40)}${f(r.median)}${f(r.p90)}${f(r.min)}${f(r.totalMs)}${f(r.audioMs)}`);
+console.log(
+  `${"provider".padEnd(40)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"total~".padStart(8)}${"audio".padStart(8)}`,
+);
+for (const r of rows)
+  console.log(`${r.name.padEnd(40)}${f(r.median)}${f(r.p90)}${f(r.min)}${f(r.totalMs)}${f(r.audioMs)}`);

@@ -42,7 +42,8 @@ export function createApp(d: AppDeps): TtsApp {
     ownership: d.instanceId ? { store: d.store, instance: d.instanceId } : undefined,
     greetings: d.store,
     onEvent: (e) => {
-      if (e.type === "tts.first-chunk") metrics.ttsFirstChunk.observe({ provider: e.provider, cached: String(e.cached) }, e.latencyMs);
+      if (e.type === "tts.first-chunk")
+        metrics.ttsFirstChunk.observe({ provider: e.provider, cached: String(e.cached) }, e.latencyMs);
       else if (e.type === "tts.error") metrics.errors.inc({ kind: "tts" });
     },
   });

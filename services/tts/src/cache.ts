@@ -89,7 +89,11 @@ export class PhraseCache {
     const k = this.key(text);
     // A render that failed or was cancelled settles null and leaves the map: look again (another waiter
     // may have taken over), or synthesize.
-    for (let running = this.inflight.get(k) ?? this.live.get(k); running && !signal.aborted; running = this.inflight.get(k) ?? this.live.get(k)) {
+    for (
+      let running = this.inflight.get(k) ?? this.live.get(k);
+      running && !signal.aborted;
+      running = this.inflight.get(k) ?? this.live.get(k)
+    ) {
       const rendered = await abortable(running, signal);
       if (rendered) return { chunks: once(rendered.audio), cached: true, provider: () => rendered.provider };
     }
@@ -134,7 +138,12 @@ async function* once(audio: Uint8Array): AsyncGenerator<Uint8Array> {
  * Pass chunks through; when the stream completes (not aborted, not failed), hand the whole audio to
  * `done`; otherwise (an error, or the reader stopped early) call `failed`.
  */
-async function* tee(src: AsyncIterable<Uint8Array>, done: (audio: Uint8Array) => Promise<void> | undefined, log: Logger, failed: () => void): AsyncGenerator<Uint8Array> {
+async function* tee(
+  src: AsyncIterable<Uint8Array>,
+  done: (audio: Uint8Array) => Promise<void> | undefined,
+  log: Logger,
+  failed: () => void,
+): AsyncGenerator<Uint8Array> {
   const parts: Uint8Array[] = [];
   let complete = false;
   try {
@@ -146,7 +155,9 @@ async function* tee(src: AsyncIterable<Uint8Array>, done: (audio: Uint8Array) =>
   } finally {
     if (!complete) failed();
   }
-  await Promise.resolve(done(Buffer.concat(parts))).catch((err) => log.warn({ err: (err as Error).message }, "tts cache write failed"));
+  await Promise.resolve(done(Buffer.concat(parts))).catch((err) =>
+    log.warn({ err: (err as Error).message }, "tts cache write failed"),
+  );
 }
 
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T | null> {

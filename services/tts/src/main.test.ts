@@ -17,7 +17,14 @@ describe("tts process (main.ts)", () => {
   beforeAll(async () => {
     s = await startServers();
     port = await freePort();
-    p = startProc(process.execPath, tsx, { ...process.env, NATS_URL: s.natsUrl, REDIS_URL: s.redisUrl, PORT: String(port), INSTANCE_ID: "tts-test-1", LOG_LEVEL: "info" });
+    p = startProc(process.execPath, tsx, {
+      ...process.env,
+      NATS_URL: s.natsUrl,
+      REDIS_URL: s.redisUrl,
+      PORT: String(port),
+      INSTANCE_ID: "tts-test-1",
+      LOG_LEVEL: "info",
+    });
   });
   afterAll(async () => {
     await p?.stop();
@@ -25,7 +32,11 @@ describe("tts process (main.ts)", () => {
   });
 
   it("serves /healthz and /readyz, writes a heartbeat, speaks a say, and exits 0 on SIGTERM", async () => {
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok, `readyz\n${p.output()}`, 20_000);
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.ok,
+      `readyz\n${p.output()}`,
+      20_000,
+    );
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     const redis = new Redis(s.redisUrl);
     await waitFor(() => redis.get(keys.heartbeat("tts", "tts-test-1")), "heartbeat");
@@ -42,7 +53,15 @@ describe("tts process (main.ts)", () => {
       }
     })();
     await nc.flush();
-    const say = SayMessage.parse({ type: "say", callId: "proc-call", ts: Date.now(), utteranceId: "u1", text: "Hello from the process.", purpose: "reply", generation: 0 });
+    const say = SayMessage.parse({
+      type: "say",
+      callId: "proc-call",
+      ts: Date.now(),
+      utteranceId: "u1",
+      text: "Hello from the process.",
+      purpose: "reply",
+      generation: 0,
+    });
     nc.publish(subjects.say("proc-call"), new TextEncoder().encode(JSON.stringify(say)));
     await waitFor(() => last, "last audio chunk");
     expect(bytes).toBeGreaterThan(8000);
@@ -54,7 +73,11 @@ describe("tts process (main.ts)", () => {
   });
 
   it("a vendor provider without its key exits 1 naming the variable", () => {
-    const r = spawnSync(process.execPath, tsx, { env: { ...process.env, TTS_PROVIDER: "elevenlabs", ELEVENLABS_API_KEY: "" }, encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(process.execPath, tsx, {
+      env: { ...process.env, TTS_PROVIDER: "elevenlabs", ELEVENLABS_API_KEY: "" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("ELEVENLABS_API_KEY is unset");
   });
@@ -63,7 +86,12 @@ describe("tts process (main.ts)", () => {
 describe("config", () => {
   it("defaults to local flite with local fallback, port 8081", () => {
     const c = parseTtsConfig({});
-    expect(c).toMatchObject({ PORT: 8081, TTS_PROVIDER: "local", TTS_FALLBACK_PROVIDER: "local", LOCAL_TTS_ENGINE: "flite" });
+    expect(c).toMatchObject({
+      PORT: 8081,
+      TTS_PROVIDER: "local",
+      TTS_FALLBACK_PROVIDER: "local",
+      LOCAL_TTS_ENGINE: "flite",
+    });
   });
   it("rejects an unknown engine with one line naming it", () => {
     expect(() => parseTtsConfig({ LOCAL_TTS_ENGINE: "festival" })).toThrow(/LOCAL_TTS_ENGINE is invalid/);

@@ -22,14 +22,32 @@ function config(): Readonly<TtsConfig> {
 
 const cfg = config();
 const instance = cfg.INSTANCE_ID ?? defaultInstanceId("tts");
-const log = createLogger({ service: "tts", instance, level: cfg.LOG_LEVEL, pretty: cfg.LOG_PRETTY, secrets: configSecrets(cfg) });
+const log = createLogger({
+  service: "tts",
+  instance,
+  level: cfg.LOG_LEVEL,
+  pretty: cfg.LOG_PRETTY,
+  secrets: configSecrets(cfg),
+});
 const tts = createTts(cfg);
-log.info({ provider: tts.label, voice: tts.voice, fallback: cfg.TTS_FALLBACK_PROVIDER, engine: cfg.LOCAL_TTS_ENGINE }, "tts provider configured");
+log.info(
+  { provider: tts.label, voice: tts.voice, fallback: cfg.TTS_FALLBACK_PROVIDER, engine: cfg.LOCAL_TTS_ENGINE },
+  "tts provider configured",
+);
 
 const redis = connectRedis(cfg, log, `tts:${instance}`);
 const store = new CallStore(redis, { durable: durableWrites(cfg, log) });
 const bus = await connectBus({ url: cfg.NATS_URL, name: `tts:${instance}`, log });
-const app = createApp({ bus, redis, store, tts, log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS, instanceId: instance });
+const app = createApp({
+  bus,
+  redis,
+  store,
+  tts,
+  log,
+  cacheTtlMs: cfg.TTS_CACHE_TTL_MS,
+  cacheMaxChars: cfg.TTS_CACHE_MAX_CHARS,
+  instanceId: instance,
+});
 app.start();
 
 const heartbeat = () => store.heartbeat({ service: "tts", instance, ts: Date.now(), load: app.speaker.load }, 6000);

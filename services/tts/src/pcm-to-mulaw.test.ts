@@ -5,7 +5,10 @@ import { PcmToMulaw } from "./pcm-to-mulaw";
 /** A 24 kHz test signal: two tones, 1 s. */
 function tone(rate: number, n: number): Int16Array {
   const s = new Int16Array(n);
-  for (let i = 0; i < n; i++) s[i] = Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate) + 4000 * Math.sin((2 * Math.PI * 1300 * i) / rate));
+  for (let i = 0; i < n; i++)
+    s[i] = Math.round(
+      8000 * Math.sin((2 * Math.PI * 440 * i) / rate) + 4000 * Math.sin((2 * Math.PI * 1300 * i) / rate),
+    );
   return s;
 }
 

@@ -1,7 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { connectBus, type Bus } from "@voicecall/bus";
-import { CallEvent, LifecycleEvent, PrerenderRequest, SayMessage, parseAudioHeaders, subjects, type AudioChunkHeaders } from "@voicecall/contracts";
+import {
+  CallEvent,
+  LifecycleEvent,
+  PrerenderRequest,
+  SayMessage,
+  parseAudioHeaders,
+  subjects,
+  type AudioChunkHeaders,
+} from "@voicecall/contracts";
 import { CallStore, connectRedis } from "@voicecall/store";
 import { startServers, testLogger, waitFor, type Servers } from "@voicecall/testkit";
 import { headerRecord } from "@voicecall/bus";
@@ -40,8 +48,22 @@ afterEach(async () => {
 });
 
 function start(env: Record<string, string> = {}): TtsApp {
-  const cfg = parseTtsConfig({ ELEVENLABS_URL: v.url, ELEVENLABS_API_KEY: v.apiKey, OPENAI_TTS_URL: v.url, OPENAI_API_KEY: v.apiKey, TTS_FIRST_CHUNK_TIMEOUT_MS: "1000", ...env });
-  app = createApp({ bus, redis, store: new CallStore(redis), tts: createTts(cfg), log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS });
+  const cfg = parseTtsConfig({
+    ELEVENLABS_URL: v.url,
+    ELEVENLABS_API_KEY: v.apiKey,
+    OPENAI_TTS_URL: v.url,
+    OPENAI_API_KEY: v.apiKey,
+    TTS_FIRST_CHUNK_TIMEOUT_MS: "1000",
+    ...env,
+  });
+  app = createApp({
+    bus,
+    redis,
+    store: new CallStore(redis),
+    tts: createTts(cfg),
+    log,
+    cacheTtlMs: cfg.TTS_CACHE_TTL_MS,
+  });
   app.start();
   return app;
 }
@@ -55,12 +77,22 @@ async function call() {
   const a = bus.nc.subscribe(subjects.audio(callId));
   const e = bus.subscribe(subjects.evt(callId), CallEvent, (m) => void events.push(m));
   void (async () => {
-    for await (const m of a) chunks.push({ ...parseAudioHeaders(headerRecord(m)), bytes: m.data.length, at: performance.now() });
+    for await (const m of a)
+      chunks.push({ ...parseAudioHeaders(headerRecord(m)), bytes: m.data.length, at: performance.now() });
   })();
   await bus.flush();
   const say = (utteranceId: string, text: string, generation = 1) =>
-    bus.publish(subjects.say(callId), SayMessage, { type: "say", callId, ts: Date.now(), utteranceId, text, purpose: "reply", generation });
-  const cancel = (beforeGeneration: number) => bus.publish(subjects.say(callId), SayMessage, { type: "say.cancel", callId, ts: Date.now(), beforeGeneration });
+    bus.publish(subjects.say(callId), SayMessage, {
+      type: "say",
+      callId,
+      ts: Date.now(),
+      utteranceId,
+      text,
+      purpose: "reply",
+      generation,
+    });
+  const cancel = (beforeGeneration: number) =>
+    bus.publish(subjects.say(callId), SayMessage, { type: "say.cancel", callId, ts: Date.now(), beforeGeneration });
   const of = (u: string) => chunks.filter((c) => c.utteranceId === u);
   const done = (u: string) => waitFor(() => of(u).some((x) => x.last), `last chunk of ${u}`, 20_000);
   const stop = () => {
@@ -83,7 +115,11 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     expect(u1.slice(1).every((x) => x.text === undefined)).toBe(true);
     expect(u1.reduce((t, x) => t + x.bytes, 0) / 8).toBeGreaterThan(1000);
     await waitFor(() => c.events.some((e) => e.type === "tts.first-chunk"), "first-chunk event");
-    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({ utteranceId: "u1", provider: "local:flite", cached: false });
+    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({
+      utteranceId: "u1",
+      provider: "local:flite",
+      cached: false,
+    });
 
     c.say("u2", "Hello there. This is the first reply.");
     await c.done("u2");
@@ -96,7 +132,12 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
   it("keeps the order of a turn's sentences, one utterance after another", async () => {
     start();
     const c = await call();
-    for (const [i, t] of ["One little sentence.", "Then a second one, a bit longer than the first.", "And a third."].entries()) c.say(`s${i}`, t);
+    for (const [i, t] of [
+      "One little sentence.",
+      "Then a second one, a bit longer than the first.",
+      "And a third.",
+    ].entries())
+      c.say(`s${i}`, t);
     await c.done("s2");
     const order = c.chunks.map((x) => x.utteranceId).filter((u, i, a) => a.indexOf(u) === i);
     expect(order).toEqual(["s0", "s1", "s2"]);
@@ -162,7 +203,9 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     expect(c.of("a").filter((x) => x.seq === 0).length).toBe(1);
     expect(c.of("b").filter((x) => x.seq === 0).length).toBe(1);
     expect(c.of("a").filter((x) => x.last).length).toBe(1);
-    expect(c.events.filter((e) => e.type === "tts.first-chunk").map((e) => (e as { utteranceId: string }).utteranceId)).toEqual(["a", "b", "c"]);
+    expect(
+      c.events.filter((e) => e.type === "tts.first-chunk").map((e) => (e as { utteranceId: string }).utteranceId),
+    ).toEqual(["a", "b", "c"]);
     // Another call may use the same id.
     const d = await call();
     d.say("a", "Another call.");
@@ -177,7 +220,14 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     const c = await call();
     c.say("long", "A long utterance.");
     await waitFor(() => c.of("long").length > 0, "first chunk of long");
-    bus.publish(subjects.lifecycle, LifecycleEvent, { type: "call.ended", callId: c.callId, ts: Date.now(), direction: "outbound", mode: "conversation", state: "completed" });
+    bus.publish(subjects.lifecycle, LifecycleEvent, {
+      type: "call.ended",
+      callId: c.callId,
+      ts: Date.now(),
+      direction: "outbound",
+      mode: "conversation",
+      state: "completed",
+    });
     await waitFor(() => v.aborted === 1, "vendor request aborted");
     c.say("after-end", "Nobody is listening.");
     await bus.flush();
@@ -195,8 +245,15 @@ describe("speaker: say → audio on vc.call.<id>.audio (real NATS + Redis)", () 
     await c.done("u1");
     expect(c.of("u1").reduce((t, x) => t + x.bytes, 0) / 8).toBeGreaterThan(1000);
     await waitFor(() => c.events.some((e) => e.type === "tts.first-chunk"), "first-chunk event");
-    expect(c.events.find((e) => e.type === "tts.error")).toMatchObject({ utteranceId: "u1", provider: "openai", fallback: "local:flite" });
-    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({ provider: "local:flite", cached: false });
+    expect(c.events.find((e) => e.type === "tts.error")).toMatchObject({
+      utteranceId: "u1",
+      provider: "openai",
+      fallback: "local:flite",
+    });
+    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({
+      provider: "local:flite",
+      cached: false,
+    });
     expect(v.requests.length).toBe(2); // the shared wrapper retried the 503 once
     // Fallback audio is not cached under the vendor's key: the next say asks the vendor again.
     v.fallbackMode = { kind: "ok" };
@@ -213,17 +270,29 @@ describe("greeting prerender → cache hit", () => {
     v.fallbackMode = { kind: "ok", chunks: 10, delayMs: 30 };
     const c = await call();
     const greeting = `Hi, this is your appointment reminder ${c.callId}.`;
-    bus.publish(subjects.prerender, PrerenderRequest, { type: "prerender", callId: c.callId, ts: Date.now(), text: greeting });
+    bus.publish(subjects.prerender, PrerenderRequest, {
+      type: "prerender",
+      callId: c.callId,
+      ts: Date.now(),
+      text: greeting,
+    });
     await waitFor(() => v.requests.length === 1, "vendor request");
     c.say("g1", greeting);
     await c.done("g1");
     expect(v.requests.length).toBe(1);
     // Also kept under the call, for media to play on `start` (issue #20): the same audio as the say's.
-    const pre = await waitFor(() => new CallStore(redis).prerenderedGreeting(c.callId), "greeting stored under the call");
+    const pre = await waitFor(
+      () => new CallStore(redis).prerenderedGreeting(c.callId),
+      "greeting stored under the call",
+    );
     expect(pre.text).toBe(greeting);
     expect(pre.audio.length).toBe(c.of("g1").reduce((t, x) => t + x.bytes, 0));
     await waitFor(() => c.events.some((e) => e.type === "tts.first-chunk"), "first-chunk event");
-    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({ utteranceId: "g1", cached: true, provider: "elevenlabs" });
+    expect(c.events.find((e) => e.type === "tts.first-chunk")).toMatchObject({
+      utteranceId: "g1",
+      cached: true,
+      provider: "elevenlabs",
+    });
 
     // Now the greeting is in Redis: time from publishing the say to its first audio chunk.
     const t0 = performance.now();
@@ -231,11 +300,16 @@ describe("greeting prerender → cache hit", () => {
     await c.done("g2");
     const firstAt = c.of("g2")[0]!.at - t0;
     await waitFor(() => c.events.filter((e) => e.type === "tts.first-chunk").length === 2, "second first-chunk event");
-    const ev = c.events.filter((e) => e.type === "tts.first-chunk")[1] as Extract<CallEvent, { type: "tts.first-chunk" }>;
+    const ev = c.events.filter((e) => e.type === "tts.first-chunk")[1] as Extract<
+      CallEvent,
+      { type: "tts.first-chunk" }
+    >;
     expect(ev).toMatchObject({ utteranceId: "g2", cached: true });
     expect(v.requests.length).toBe(1);
     // Recorded, not asserted (timing): the service-side latency and the bus round trip.
-    console.log(`[tts] cached greeting: first chunk ${ev.latencyMs} ms in service, ${firstAt.toFixed(1)} ms say→first chunk over NATS`);
+    console.log(
+      `[tts] cached greeting: first chunk ${ev.latencyMs} ms in service, ${firstAt.toFixed(1)} ms say→first chunk over NATS`,
+    );
     c.stop();
   });
 });
@@ -265,7 +339,11 @@ describe("one text said on many calls at once", () => {
     // The first render failed (400 is final): that call gets tts.error; one of the two calls that waited
     // for it rendered again, for both.
     await waitFor(() => calls.filter((c) => c.of("r1").some((x) => x.last)).length === 2, "two calls spoken", 20_000);
-    await waitFor(() => calls.some((c) => c.events.some((e) => e.type === "tts.error")), "tts.error of the first", 20_000);
+    await waitFor(
+      () => calls.some((c) => c.events.some((e) => e.type === "tts.error")),
+      "tts.error of the first",
+      20_000,
+    );
     expect(calls.filter((c) => c.of("r1").some((x) => x.bytes > 0)).length).toBe(2);
     expect(v.requests.length).toBe(2);
     for (const c of calls) c.stop();
@@ -281,8 +359,22 @@ describe("speaker: several tts instances", () => {
     }
   });
   const startOwned = (instanceId: string | undefined) => {
-    const cfg = parseTtsConfig({ TTS_PROVIDER: "elevenlabs", ELEVENLABS_URL: v.url, ELEVENLABS_API_KEY: v.apiKey, TTS_FALLBACK_PROVIDER: "none", TTS_FIRST_CHUNK_TIMEOUT_MS: "3000" });
-    const a = createApp({ bus, redis, store: new CallStore(redis), tts: createTts(cfg), log, cacheTtlMs: cfg.TTS_CACHE_TTL_MS, instanceId });
+    const cfg = parseTtsConfig({
+      TTS_PROVIDER: "elevenlabs",
+      ELEVENLABS_URL: v.url,
+      ELEVENLABS_API_KEY: v.apiKey,
+      TTS_FALLBACK_PROVIDER: "none",
+      TTS_FIRST_CHUNK_TIMEOUT_MS: "3000",
+    });
+    const a = createApp({
+      bus,
+      redis,
+      store: new CallStore(redis),
+      tts: createTts(cfg),
+      log,
+      cacheTtlMs: cfg.TTS_CACHE_TTL_MS,
+      instanceId,
+    });
     a.start();
     owned.push(a);
     return a;

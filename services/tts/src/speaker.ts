@@ -1,7 +1,15 @@
 import type { Subscription } from "nats";
 import type { z } from "zod";
 import type { Bus } from "@voicecall/bus";
-import { CallEvent, LifecycleEvent, PrerenderRequest, SayMessage, audioHeaderRecord, queues, subjects } from "@voicecall/contracts";
+import {
+  CallEvent,
+  LifecycleEvent,
+  PrerenderRequest,
+  SayMessage,
+  audioHeaderRecord,
+  queues,
+  subjects,
+} from "@voicecall/contracts";
 import { callLogger, type Logger } from "@voicecall/log";
 import { every } from "@voicecall/runtime";
 import type { CallStore } from "@voicecall/store";
@@ -105,9 +113,15 @@ export class Speaker {
         ? this.bus.subscribe(subjects.allSay, SayMessage, async (m) => {
             if (m.type === "say" && (await this.owns(m.callId))) this.enqueue(m);
           })
-        : this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say" ? this.enqueue(m) : undefined), { queue: queues.tts }),
-      this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say.cancel" ? this.cancel(m.callId, m.beforeGeneration) : undefined)),
-      this.bus.subscribe(subjects.lifecycle, LifecycleEvent, (e) => (e.type === "call.ended" ? this.end(e.callId) : undefined)),
+        : this.bus.subscribe(subjects.allSay, SayMessage, (m) => (m.type === "say" ? this.enqueue(m) : undefined), {
+            queue: queues.tts,
+          }),
+      this.bus.subscribe(subjects.allSay, SayMessage, (m) =>
+        m.type === "say.cancel" ? this.cancel(m.callId, m.beforeGeneration) : undefined,
+      ),
+      this.bus.subscribe(subjects.lifecycle, LifecycleEvent, (e) =>
+        e.type === "call.ended" ? this.end(e.callId) : undefined,
+      ),
       this.bus.subscribe(subjects.prerender, PrerenderRequest, (m) => this.prerender(m), { queue: queues.tts }),
     );
     const o = this.ownership;
@@ -149,7 +163,9 @@ export class Speaker {
     await Promise.all([...this.calls.values()].map((q) => q.running));
     // Hand the calls back at once: a restarted or other instance takes the next say without waiting.
     const o = this.ownership;
-    if (o) for (const [callId, q] of this.calls) if (q.ownedUntil) await o.store.releaseLease("tts", callId, o.instance).catch(() => undefined);
+    if (o)
+      for (const [callId, q] of this.calls)
+        if (q.ownedUntil) await o.store.releaseLease("tts", callId, o.instance).catch(() => undefined);
   }
 
   /** Abort everything (shutdown timeout, tests). */
@@ -161,7 +177,10 @@ export class Speaker {
     if (this.ended.has(say.callId)) return;
     const q = this.queue(say.callId);
     if (say.generation < q.minGeneration) {
-      callLogger(this.log, say.callId).debug({ utteranceId: say.utteranceId, generation: say.generation }, "say of a cancelled generation dropped");
+      callLogger(this.log, say.callId).debug(
+        { utteranceId: say.utteranceId, generation: say.generation },
+        "say of a cancelled generation dropped",
+      );
       return;
     }
     if (q.seen.has(say.utteranceId)) {
@@ -180,7 +199,8 @@ export class Speaker {
     const now = Date.now();
     let q = this.calls.get(callId);
     if (!q) {
-      for (const [id, other] of this.calls) if (!other.running && now - other.touchedAt > IDLE_FORGET_MS) this.calls.delete(id);
+      for (const [id, other] of this.calls)
+        if (!other.running && now - other.touchedAt > IDLE_FORGET_MS) this.calls.delete(id);
       this.calls.set(callId, (q = { items: [], minGeneration: 0, touchedAt: now, seen: new Set() }));
     }
     q.touchedAt = now;
@@ -226,7 +246,10 @@ export class Speaker {
       if (it.pre) continue;
       const { say, ctl } = it;
       const onFailure = (f: TtsFailure) => {
-        callLogger(this.log, say.callId).warn({ utteranceId: say.utteranceId, provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed, falling back");
+        callLogger(this.log, say.callId).warn(
+          { utteranceId: say.utteranceId, provider: f.provider, fallback: f.fallback, err: f.message },
+          "tts provider failed, falling back",
+        );
         this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, ...f });
       };
       it.pre = new Prefetch(() => this.cache.open(say.text, ctl.signal, onFailure));
@@ -265,7 +288,15 @@ export class Speaker {
             const src = await pre.opened;
             const latencyMs = Math.round((performance.now() - t0) * 10) / 10;
             provider = src.provider();
-            this.event({ type: "tts.first-chunk", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, provider, latencyMs, cached: src.cached });
+            this.event({
+              type: "tts.first-chunk",
+              callId: say.callId,
+              ts: Date.now(),
+              utteranceId: say.utteranceId,
+              provider,
+              latencyMs,
+              cached: src.cached,
+            });
             log.debug({ latencyMs, cached: src.cached, provider }, "first audio chunk sent");
           }
         }
@@ -283,7 +314,14 @@ export class Speaker {
       }
       const message = (err as Error).message;
       log.error({ err: message }, "tts failed, utterance not spoken");
-      this.event({ type: "tts.error", callId: say.callId, ts: Date.now(), utteranceId: say.utteranceId, provider: provider || "tts", message });
+      this.event({
+        type: "tts.error",
+        callId: say.callId,
+        ts: Date.now(),
+        utteranceId: say.utteranceId,
+        provider: provider || "tts",
+        message,
+      });
       // Close an utterance that was partly sent, so media does not wait for its end.
       if (seq > 0) send(new Uint8Array(0), true);
     }
@@ -294,13 +332,19 @@ export class Speaker {
     const t0 = performance.now();
     return this.cache
       .prerender(m.text, (f) => {
-        log.warn({ provider: f.provider, fallback: f.fallback, err: f.message }, "tts provider failed during prerender");
+        log.warn(
+          { provider: f.provider, fallback: f.fallback, err: f.message },
+          "tts provider failed during prerender",
+        );
         this.event({ type: "tts.error", callId: m.callId, ts: Date.now(), utteranceId: "prerender", ...f });
       })
       .then(async (r) => {
         log.info({ ms: Math.round(performance.now() - t0), bytes: r?.audio.length ?? 0 }, "greeting prerendered");
         // Also under the call, so media can play it on `start` without a round trip through agent and tts.
-        if (r?.audio.length && this.greetings) await this.greetings.setPrerenderedGreeting(m.callId, m.text, r.audio, PRERENDERED_GREETING_TTL_MS).catch((err: Error) => log.warn({ err: err.message }, "prerendered greeting not stored for the call"));
+        if (r?.audio.length && this.greetings)
+          await this.greetings
+            .setPrerenderedGreeting(m.callId, m.text, r.audio, PRERENDERED_GREETING_TTL_MS)
+            .catch((err: Error) => log.warn({ err: err.message }, "prerendered greeting not stored for the call"));
       });
   }
 

@@ -45,7 +45,9 @@ function speech(text: string): Int16Array {
  * they check the path, auth header and JSON body like the vendor (401/400/404 otherwise) and stream
  * audio with chunked transfer encoding, paced by `delayMs`.
  */
-export async function startFakeVendors(text = "Hello from the fake vendor. This is streamed speech."): Promise<FakeVendors> {
+export async function startFakeVendors(
+  text = "Hello from the fake vendor. This is streamed speech.",
+): Promise<FakeVendors> {
   const pcm8 = speech(text);
   const ulaw = mulawEncode(pcm8);
   const p24 = resample(pcm8, 8000, 24000);
@@ -53,11 +55,17 @@ export async function startFakeVendors(text = "Hello from the fake vendor. This 
   const apiKey = "test-key-0123456789";
   const app = express();
   app.use(express.json());
-  const fake = { modes: [] as VendorMode[], fallbackMode: { kind: "ok" } as VendorMode, requests: [] as FakeVendors["requests"], aborted: 0 };
+  const fake = {
+    modes: [] as VendorMode[],
+    fallbackMode: { kind: "ok" } as VendorMode,
+    requests: [] as FakeVendors["requests"],
+    aborted: 0,
+  };
 
   const serve = async (res: express.Response, req: express.Request, audio: Uint8Array, type: string) => {
     const mode = fake.modes.shift() ?? fake.fallbackMode;
-    if (mode.kind === "status") return res.status(mode.status).json({ detail: { status: "error", message: `fake ${mode.status}` } });
+    if (mode.kind === "status")
+      return res.status(mode.status).json({ detail: { status: "error", message: `fake ${mode.status}` } });
     if (mode.kind === "json") return res.status(200).json({ detail: "quota exceeded" });
     if (mode.kind === "empty") return res.status(200).type(type).end();
     if (mode.kind === "hang") {
@@ -87,15 +95,23 @@ export async function startFakeVendors(text = "Hello from the fake vendor. This 
   app.post("/v1/text-to-speech/:voiceId/stream", (req, res) => {
     fake.requests.push({ path: req.originalUrl, body: req.body });
     if (req.get("xi-api-key") !== apiKey) return res.status(401).json({ detail: { status: "invalid_api_key" } });
-    if (req.query.output_format !== "ulaw_8000") return res.status(400).json({ detail: "expected output_format=ulaw_8000" });
-    if (typeof req.body?.text !== "string" || typeof req.body?.model_id !== "string") return res.status(400).json({ detail: "text and model_id required" });
+    if (req.query.output_format !== "ulaw_8000")
+      return res.status(400).json({ detail: "expected output_format=ulaw_8000" });
+    if (typeof req.body?.text !== "string" || typeof req.body?.model_id !== "string")
+      return res.status(400).json({ detail: "text and model_id required" });
     void serve(res, req, ulaw, "audio/basic");
   });
   app.post("/v1/audio/speech", (req, res) => {
     fake.requests.push({ path: req.originalUrl, body: req.body });
-    if (req.get("authorization") !== `Bearer ${apiKey}`) return res.status(401).json({ error: { message: "Incorrect API key" } });
+    if (req.get("authorization") !== `Bearer ${apiKey}`)
+      return res.status(401).json({ error: { message: "Incorrect API key" } });
     const b = req.body ?? {};
-    if (typeof b.input !== "string" || typeof b.model !== "string" || typeof b.voice !== "string" || b.response_format !== "pcm")
+    if (
+      typeof b.input !== "string" ||
+      typeof b.model !== "string" ||
+      typeof b.voice !== "string" ||
+      b.response_format !== "pcm"
+    )
       return res.status(400).json({ error: { message: "input, model, voice and response_format=pcm required" } });
     void serve(res, req, pcm24, "audio/pcm");
   });

@@ -11,7 +11,11 @@ export async function callCommand(ctx: Ctx, args: string[], flags: Record<string
     to,
     mode,
     ...(flags.from ? { from: flags.from } : {}),
-    ...(mode === "notify" ? { message: message ?? "This is a notification from voicecall." } : message ? { greeting: message } : {}),
+    ...(mode === "notify"
+      ? { message: message ?? "This is a notification from voicecall." }
+      : message
+        ? { greeting: message }
+        : {}),
   };
   const r = await ctx.api.request<{ callId: string }>("POST", "/api/calls", body);
   ctx.out(flags.json ? JSON.stringify(r) : `call ${r.callId} queued to ${to} (${mode})`);
@@ -35,7 +39,9 @@ export async function hangupCommand(ctx: Ctx, args: string[]): Promise<number> {
     if (err.status === 404) return ctx.fail(`no call ${id}`);
     // 502/503: Twilio refused or could not be reached; the gateway names why.
     if (typeof b.error !== "string") throw err;
-    ctx.err(`hangup of ${callId} failed (${err.status}): ${b.error}${typeof b.reason === "string" && !b.error.includes(b.reason) ? ` (${b.reason})` : ""}`);
+    ctx.err(
+      `hangup of ${callId} failed (${err.status}): ${b.error}${typeof b.reason === "string" && !b.error.includes(b.reason) ? ` (${b.reason})` : ""}`,
+    );
     return 1;
   }
   ctx.out(`hangup requested for ${callId}`);

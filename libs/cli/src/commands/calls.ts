@@ -2,7 +2,11 @@ import type { Ctx } from "../context";
 import { ago, iso, table } from "../format";
 
 /** `voicecall calls`: active calls from Redis, newest first. */
-export async function callsCommand(ctx: Ctx, _args: string[], flags: Record<string, string | boolean>): Promise<number> {
+export async function callsCommand(
+  ctx: Ctx,
+  _args: string[],
+  flags: Record<string, string | boolean>,
+): Promise<number> {
   const store = await ctx.store();
   const ids = await store.activeCallIds();
   const recs = (await Promise.all(ids.map((id) => store.getCall(id)))).filter((r) => r !== null);
@@ -13,7 +17,17 @@ export async function callsCommand(ctx: Ctx, _args: string[], flags: Record<stri
   }
   ctx.out(
     table(
-      recs.map((r) => ({ callId: r.callId, state: r.state, dir: r.direction, mode: r.mode, to: r.to, from: r.from, age: ago(r.createdAt), media: r.mediaOwner, agent: r.agentOwner })),
+      recs.map((r) => ({
+        callId: r.callId,
+        state: r.state,
+        dir: r.direction,
+        mode: r.mode,
+        to: r.to,
+        from: r.from,
+        age: ago(r.createdAt),
+        media: r.mediaOwner,
+        agent: r.agentOwner,
+      })),
       ["callId", "state", "dir", "mode", "to", "from", "age", "media", "agent"],
     ),
   );
@@ -39,11 +53,26 @@ export async function showCommand(ctx: Ctx, args: string[], flags: Record<string
     return 0;
   }
   ctx.out(`call ${rec.callId}  ${rec.direction} ${rec.mode}  ${rec.from} → ${rec.to}`);
-  ctx.out(`state ${rec.state}${rec.endReason ? ` (${rec.endReason})` : ""}  callSid ${rec.callSid ?? "-"}  streams ${rec.streamCount}`);
-  ctx.out(`owners  media ${rec.mediaOwner ?? "-"}  agent ${rec.agentOwner ?? "-"}  greeting played: ${rec.greetingPlayed ? "yes" : "no"}`);
+  ctx.out(
+    `state ${rec.state}${rec.endReason ? ` (${rec.endReason})` : ""}  callSid ${rec.callSid ?? "-"}  streams ${rec.streamCount}`,
+  );
+  ctx.out(
+    `owners  media ${rec.mediaOwner ?? "-"}  agent ${rec.agentOwner ?? "-"}  greeting played: ${rec.greetingPlayed ? "yes" : "no"}`,
+  );
   ctx.out("\ntimeline");
-  ctx.out(table(timeline.map((t) => ({ at: iso(t.ts), state: t.state, from: t.prev, source: t.source, reason: t.reason })), ["at", "state", "from", "source", "reason"]));
+  ctx.out(
+    table(
+      timeline.map((t) => ({ at: iso(t.ts), state: t.state, from: t.prev, source: t.source, reason: t.reason })),
+      ["at", "state", "from", "source", "reason"],
+    ),
+  );
   ctx.out("\ntranscript");
-  ctx.out(transcript.length ? transcript.map((t) => `${iso(t.ts)}  ${t.role.padEnd(6)} ${t.text}${t.interrupted ? "  [interrupted]" : ""}`).join("\n") : "(empty)");
+  ctx.out(
+    transcript.length
+      ? transcript
+          .map((t) => `${iso(t.ts)}  ${t.role.padEnd(6)} ${t.text}${t.interrupted ? "  [interrupted]" : ""}`)
+          .join("\n")
+      : "(empty)",
+  );
   return 0;
 }

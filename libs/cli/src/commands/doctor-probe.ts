@@ -41,18 +41,30 @@ function tlsOptions(u: URL, r: Reach) {
   };
 }
 
-export const isCaddyLocal = (cert: PeerCertificate | undefined) => /Caddy Local Authority/.test(String(cert?.issuer?.CN ?? ""));
+export const isCaddyLocal = (cert: PeerCertificate | undefined) =>
+  /Caddy Local Authority/.test(String(cert?.issuer?.CN ?? ""));
 
 /** TLS handshake with the public origin: whether its certificate is trusted here, and who issued it. */
-export function tlsProbe(pub: URL, r: Reach): Promise<{ authorized: boolean; error?: string; issuer?: string; caddyLocal: boolean }> {
+export function tlsProbe(
+  pub: URL,
+  r: Reach,
+): Promise<{ authorized: boolean; error?: string; issuer?: string; caddyLocal: boolean }> {
   const host = r.via?.host ?? pub.hostname;
   const port = r.via?.port ?? Number(pub.port || 443);
   return new Promise((resolve, reject) => {
-    const s = tlsConnect({ host, port, servername: pub.hostname, ca: caList(r), rejectUnauthorized: false, timeout: 10_000 }, () => {
-      const cert = s.getPeerCertificate();
-      resolve({ authorized: s.authorized, error: s.authorizationError ? String(s.authorizationError) : undefined, issuer: String(cert?.issuer?.CN ?? "unknown"), caddyLocal: isCaddyLocal(cert) });
-      s.end();
-    });
+    const s = tlsConnect(
+      { host, port, servername: pub.hostname, ca: caList(r), rejectUnauthorized: false, timeout: 10_000 },
+      () => {
+        const cert = s.getPeerCertificate();
+        resolve({
+          authorized: s.authorized,
+          error: s.authorizationError ? String(s.authorizationError) : undefined,
+          issuer: String(cert?.issuer?.CN ?? "unknown"),
+          caddyLocal: isCaddyLocal(cert),
+        });
+        s.end();
+      },
+    );
     s.on("timeout", () => s.destroy(new Error(`timed out connecting to ${host}:${port}`)));
     s.on("error", reject);
   });
@@ -65,11 +77,27 @@ export function post(url: string, body: string, headers: Record<string, string>,
   // hostname, not host: with a URL argument, node's `hostname` wins over `host`
   const extra = https ? tlsOptions(u, r) : r.via ? { hostname: r.via.host, port: r.via.port } : {};
   return new Promise((resolve, reject) => {
-    const q = req(u, { method: "POST", headers: { host: u.host, "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body), ...headers }, timeout: 10_000, ...extra }, (res) => {
-      let data = "";
-      res.on("data", (d) => (data += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: data }));
-    });
+    const q = req(
+      u,
+      {
+        method: "POST",
+        headers: {
+          host: u.host,
+          "content-type": "application/x-www-form-urlencoded",
+          "content-length": Buffer.byteLength(body),
+          ...headers,
+        },
+        timeout: 10_000,
+        ...extra,
+      },
+      (res) => {
+        let data = "";
+        res.on("data", (d) => (data += d));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers["content-type"] ?? ""), body: data }),
+        );
+      },
+    );
     q.on("timeout", () => q.destroy(new Error("timed out after 10 s")));
     q.on("error", reject);
     q.end(body);
@@ -85,7 +113,13 @@ export function upgrade(url: string, r: Reach): Promise<{ status: number; detail
   }
   return new Promise((resolve) => {
     // ws passes TLS options through to https.request (servername: the public name, as in the TLS check)
-    const ws = new WebSocket(dest, { ca: caList(r), servername: u.hostname, rejectUnauthorized: !r.acceptLocalCa, headers: { host: u.host }, handshakeTimeout: 10_000 } as WebSocket.ClientOptions);
+    const ws = new WebSocket(dest, {
+      ca: caList(r),
+      servername: u.hostname,
+      rejectUnauthorized: !r.acceptLocalCa,
+      headers: { host: u.host },
+      handshakeTimeout: 10_000,
+    } as WebSocket.ClientOptions);
     ws.on("upgrade", (res) => resolve({ status: res.statusCode ?? 101, detail: "upgraded" }));
     ws.on("open", () => ws.close(1000, "doctor"));
     ws.on("unexpected-response", (_req, res) => {

@@ -10,13 +10,19 @@ import { voicecallMcpServer } from "../mcp/tools";
  */
 export async function mcpCommand(ctx: Ctx, _args: string[], flags: Record<string, string | boolean>): Promise<number> {
   const token = ctx.config.API_TOKEN;
-  if (!token) return ctx.fail("config: API_TOKEN is unset: the MCP server calls the gateway API with it (and --http clients must send it)");
+  if (!token)
+    return ctx.fail(
+      "config: API_TOKEN is unset: the MCP server calls the gateway API with it (and --http clients must send it)",
+    );
   const done = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
   if (flags.http) {
     const port = Number(flags.port ?? 3100);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) return ctx.fail(`--port ${String(flags.port)} is not a port`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      return ctx.fail(`--port ${String(flags.port)} is not a port`);
     const server = await mcpHttpServer(ctx.api, token, port, typeof flags.host === "string" ? flags.host : "127.0.0.1");
-    ctx.err(`voicecall MCP (streamable HTTP) on http://${typeof flags.host === "string" ? flags.host : "127.0.0.1"}:${(server.address() as AddressInfo).port}/mcp`);
+    ctx.err(
+      `voicecall MCP (streamable HTTP) on http://${typeof flags.host === "string" ? flags.host : "127.0.0.1"}:${(server.address() as AddressInfo).port}/mcp`,
+    );
     await done;
     await new Promise<void>((r) => server.close(() => r()));
     return 0;

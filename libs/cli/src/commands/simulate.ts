@@ -28,7 +28,11 @@ async function waitForTurn(phone: Phone, quietMs: number, timeoutMs: number): Pr
  * each `--say`, prints both sides of the conversation and saves what the caller heard. TLS trusts
  * `--ca` or CADDY_CA. Progress is printed as it happens: a rehearsal takes tens of seconds.
  */
-export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<string, string | boolean>): Promise<number> {
+export async function simulateCommand(
+  ctx: Ctx,
+  _args: string[],
+  flags: Record<string, string | boolean>,
+): Promise<number> {
   const { PUBLIC_URL: pub, TWILIO_AUTH_TOKEN: token, TWILIO_ACCOUNT_SID: sid } = ctx.config;
   if (!pub || !token) return ctx.fail("simulate needs PUBLIC_URL and TWILIO_AUTH_TOKEN (the stack's .env)");
   const says = ([] as string[]).concat((flags.say as string | string[] | undefined) ?? []);
@@ -41,12 +45,21 @@ export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<s
     const phone = await sim.incoming({ from, to, url: `${pub}/voice/webhook` });
     const stream = await phone.waitForStream(1, 20_000).catch(() => undefined);
     if (!stream || phone.status !== "in-progress") {
-      const said = phone.heard().sayTexts.map((t) => t.text).join(" ");
+      const said = phone
+        .heard()
+        .sayTexts.map((t) => t.text)
+        .join(" ");
       const failed = phone.requests().find((r) => r.errorCode);
       const tls = failed?.error && /certificate|self.signed|issuer/i.test(failed.error);
       await phone.waitForEnd(5_000).catch(() => undefined);
-      const why = failed ? ` (Twilio error ${failed.errorCode}: ${failed.error})` : said ? ` (Twilio said: "${said}")` : "";
-      const fix = tls ? `the public URL's certificate is not trusted here: pass --ca <Caddy's root.crt> or set CADDY_CA` : "see `voicecall doctor`";
+      const why = failed
+        ? ` (Twilio error ${failed.errorCode}: ${failed.error})`
+        : said
+          ? ` (Twilio said: "${said}")`
+          : "";
+      const fix = tls
+        ? `the public URL's certificate is not trusted here: pass --ca <Caddy's root.crt> or set CADDY_CA`
+        : "see `voicecall doctor`";
       return ctx.fail(`no stream: the call ended ${phone.status}${why}; ${fix}`);
     }
     ctx.out(`answered: stream open (${phone.sid}); listening to the greeting…`);
@@ -70,7 +83,9 @@ export async function simulateCommand(ctx: Ctx, _args: string[], flags: Record<s
     const heard = phone.heard();
     const callId = await (await ctx.store()).callIdBySid(phone.sid);
     const lines = callId ? await (await ctx.store()).transcript(callId) : [];
-    ctx.out(`\nheard ${(heard.ms / 1000).toFixed(1)} s of agent audio in ${heard.segments.length} segments; call ${callId ?? "?"} (${phone.sid})`);
+    ctx.out(
+      `\nheard ${(heard.ms / 1000).toFixed(1)} s of agent audio in ${heard.segments.length} segments; call ${callId ?? "?"} (${phone.sid})`,
+    );
     for (const l of lines) ctx.out(`${l.role.padEnd(6)} ${l.text}${l.interrupted ? "  [interrupted]" : ""}`);
     // Under tmp/ (git-ignored), never loose in the working directory.
     const wav = (flags.wav as string) ?? "tmp/simulated-call.wav";

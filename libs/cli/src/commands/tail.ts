@@ -29,7 +29,8 @@ export async function tailCommand(ctx: Ctx, args: string[], flags: Record<string
     void (async () => {
       for await (const st of bus.nc.status()) {
         if (finished) return;
-        if (st.type === "disconnect") ctx.err(`tail: lost the NATS connection (${ctx.config.NATS_URL}); reconnecting, events meanwhile are missed`);
+        if (st.type === "disconnect")
+          ctx.err(`tail: lost the NATS connection (${ctx.config.NATS_URL}); reconnecting, events meanwhile are missed`);
         if (st.type === "reconnect") ctx.err("tail: NATS connection back; following events again");
       }
     })();

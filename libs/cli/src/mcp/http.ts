@@ -14,7 +14,8 @@ export function mcpHttpServer(api: ApiClient, token: string, port: number, host:
   app.disable("x-powered-by");
   app.use("/mcp", (req, res, next) => {
     const m = /^Bearer (.+)$/.exec(req.get("authorization") ?? "");
-    if (!m || !safeEqual(m[1]!, token)) return void res.status(401).set("www-authenticate", "Bearer").json({ error: "unauthorized" });
+    if (!m || !safeEqual(m[1]!, token))
+      return void res.status(401).set("www-authenticate", "Bearer").json({ error: "unauthorized" });
     next();
   });
   app.post("/mcp", express.json({ limit: "256kb" }), async (req, res) => {

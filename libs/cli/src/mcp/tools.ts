@@ -33,7 +33,12 @@ export function voicecallMcpServer(api: ApiClient, version = "0.1.0"): McpServer
         mode: z.enum(["conversation", "notify"]).default("conversation"),
         greeting: z.string().min(1).max(1000).optional().describe("said when the call is answered"),
         message: z.string().min(1).max(2000).optional().describe("notify mode: what to say before hanging up"),
-        instructions: z.string().min(1).max(8000).optional().describe("system prompt for the phone agent when it converses on its own"),
+        instructions: z
+          .string()
+          .min(1)
+          .max(8000)
+          .optional()
+          .describe("system prompt for the phone agent when it converses on its own"),
         agentReplies: z.boolean().default(false),
       },
     },
@@ -51,24 +56,47 @@ export function voicecallMcpServer(api: ApiClient, version = "0.1.0"): McpServer
   s.registerTool(
     "continue_call",
     {
-      description: "Say `text` on the call, then wait for the caller's answer: returns {answered, text} or {answered:false, timedOut:true}. An ended call is an error.",
-      inputSchema: { callId, text: z.string().min(1).max(2000), timeoutSeconds: z.number().int().min(1).max(300).default(30) },
+      description:
+        "Say `text` on the call, then wait for the caller's answer: returns {answered, text} or {answered:false, timedOut:true}. An ended call is an error.",
+      inputSchema: {
+        callId,
+        text: z.string().min(1).max(2000),
+        timeoutSeconds: z.number().int().min(1).max(300).default(30),
+      },
     },
-    async (a) => run(() => api.request("POST", path(a.callId, "/continue"), { text: a.text, timeoutMs: a.timeoutSeconds * 1000 })),
+    async (a) =>
+      run(() => api.request("POST", path(a.callId, "/continue"), { text: a.text, timeoutMs: a.timeoutSeconds * 1000 })),
   );
   s.registerTool(
     "speak",
-    { description: "Say `text` on the call without waiting for an answer.", inputSchema: { callId, text: z.string().min(1).max(2000) } },
+    {
+      description: "Say `text` on the call without waiting for an answer.",
+      inputSchema: { callId, text: z.string().min(1).max(2000) },
+    },
     async (a) => run(() => api.request("POST", path(a.callId, "/say"), { text: a.text })),
   );
-  s.registerTool("end_call", { description: "Hang up the call.", inputSchema: { callId } }, async (a) => run(() => api.request("POST", path(a.callId, "/hangup"))));
+  s.registerTool("end_call", { description: "Hang up the call.", inputSchema: { callId } }, async (a) =>
+    run(() => api.request("POST", path(a.callId, "/hangup"))),
+  );
   s.registerTool(
     "get_call",
     { description: "The call's state, end reason and transcript (both sides).", inputSchema: { callId } },
     async (a) =>
       run(async () => {
-        const r = await api.request<{ call: { callId: string; state: string; endReason?: string; to: string; from: string }; transcript: { role: string; text: string; interrupted?: boolean }[] }>("GET", path(a.callId));
-        return { callId: r.call.callId, state: r.call.state, endReason: r.call.endReason, transcript: r.transcript.map((t) => ({ role: t.role, text: t.text, ...(t.interrupted ? { interrupted: true } : {}) })) };
+        const r = await api.request<{
+          call: { callId: string; state: string; endReason?: string; to: string; from: string };
+          transcript: { role: string; text: string; interrupted?: boolean }[];
+        }>("GET", path(a.callId));
+        return {
+          callId: r.call.callId,
+          state: r.call.state,
+          endReason: r.call.endReason,
+          transcript: r.transcript.map((t) => ({
+            role: t.role,
+            text: t.text,
+            ...(t.interrupted ? { interrupted: true } : {}),
+          })),
+        };
       }),
   );
   return s;

@@ -15,7 +15,8 @@ const seen: { auth?: string; body: any }[] = [];
 let failNext = 0;
 let modelsHits = 0;
 
-const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+const chunk = (delta: object, finish: string | null = null) =>
+  `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
 
 beforeAll(async () => {
   const app = express();
@@ -41,10 +42,20 @@ beforeAll(async () => {
     const parts: string[] = [chunk({ role: "assistant", content: "" })];
     if (last.includes("transfer")) {
       parts.push(chunk({ content: "Putting you through." }));
-      parts.push(chunk({ tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "transfer_call", arguments: "" } }] }));
+      parts.push(
+        chunk({
+          tool_calls: [
+            { index: 0, id: "call_1", type: "function", function: { name: "transfer_call", arguments: "" } },
+          ],
+        }),
+      );
       parts.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"to":' } }] }));
       parts.push(chunk({ tool_calls: [{ index: 0, function: { arguments: '"+14155550100"}' } }] }));
-      parts.push(chunk({ tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "end_call", arguments: "{}" } }] }));
+      parts.push(
+        chunk({
+          tool_calls: [{ index: 1, id: "call_2", type: "function", function: { name: "end_call", arguments: "{}" } }],
+        }),
+      );
       parts.push(chunk({}, "tool_calls"));
     } else {
       for (const t of ["We ", "open at ", "nine.", " Anything ", "else?"]) parts.push(chunk({ content: t }));
@@ -61,10 +72,13 @@ beforeAll(async () => {
   await new Promise((r) => server.once("listening", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
 });
-afterAll(() => new Promise<void>((r) => {
-  server.close(() => r());
-  server.closeAllConnections();
-}));
+afterAll(
+  () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    }),
+);
 
 async function collect(it: AsyncIterable<LlmChunk>): Promise<LlmChunk[]> {
   const out: LlmChunk[] = [];
@@ -75,17 +89,33 @@ async function collect(it: AsyncIterable<LlmChunk>): Promise<LlmChunk[]> {
 describe("OpenAiModel against a local SSE server", () => {
   it("streams text deltas and sends model, messages, tools and the key", async () => {
     const m = new OpenAiModel({ baseUrl: base, model: "test-model", apiKey: "sk-test" });
-    const out = await collect(m.chat({ messages: [{ role: "user", content: "when are you open" }], tools: agentTools, signal: new AbortController().signal }));
+    const out = await collect(
+      m.chat({
+        messages: [{ role: "user", content: "when are you open" }],
+        tools: agentTools,
+        signal: new AbortController().signal,
+      }),
+    );
     expect(out.map((c) => (c.type === "text" ? c.text : "")).join("")).toBe("We open at nine. Anything else?");
     const req = seen.at(-1)!;
     expect(req.auth).toBe("Bearer sk-test");
-    expect(req.body).toMatchObject({ model: "test-model", stream: true, messages: [{ role: "user", content: "when are you open" }] });
+    expect(req.body).toMatchObject({
+      model: "test-model",
+      stream: true,
+      messages: [{ role: "user", content: "when are you open" }],
+    });
     expect(req.body.tools.map((t: any) => t.function.name)).toEqual(["end_call", "transfer_call", "send_digits"]);
   });
 
   it("assembles streamed tool-call deltas into whole calls, in index order", async () => {
     const m = new OpenAiModel({ baseUrl: base, model: "test-model" });
-    const out = await collect(m.chat({ messages: [{ role: "user", content: "transfer me" }], tools: agentTools, signal: new AbortController().signal }));
+    const out = await collect(
+      m.chat({
+        messages: [{ role: "user", content: "transfer me" }],
+        tools: agentTools,
+        signal: new AbortController().signal,
+      }),
+    );
     expect(out).toEqual([
       { type: "text", text: "Putting you through." },
       { type: "tool_call", name: "transfer_call", args: { to: "+14155550100" } },
@@ -101,26 +131,43 @@ describe("OpenAiModel against a local SSE server", () => {
     expect(modelsHits).toBeGreaterThan(0);
     failNext = 1;
     const before = seen.length;
-    const out = await collect(m.chat({ messages: [{ role: "user", content: "hours" }], tools: [], signal: new AbortController().signal }));
+    const out = await collect(
+      m.chat({ messages: [{ role: "user", content: "hours" }], tools: [], signal: new AbortController().signal }),
+    );
     expect(seen.length - before).toBe(2);
     expect(out.length).toBeGreaterThan(0);
   });
 
   it("gives up on a non-retryable status", async () => {
     const { log } = testLogger("agent");
-    const m = resilient(new OpenAiModel({ baseUrl: base.replace("/v1", "/nope"), model: "x" }), { timeoutMs: 5000, retries: 2, log });
-    await expect(collect(m.chat({ messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/HTTP 404/);
+    const m = resilient(new OpenAiModel({ baseUrl: base.replace("/v1", "/nope"), model: "x" }), {
+      timeoutMs: 5000,
+      retries: 2,
+      log,
+    });
+    await expect(
+      collect(m.chat({ messages: [{ role: "user", content: "hi" }], tools: [], signal: new AbortController().signal })),
+    ).rejects.toThrow(/HTTP 404/);
   });
 
   it("times out a silent server (retrying first) and a stream that stalls midway (no retry)", async () => {
     const { log } = testLogger("agent");
     const m = resilient(new OpenAiModel({ baseUrl: base, model: "test-model" }), { timeoutMs: 200, retries: 1, log });
     const before = seen.length;
-    await expect(collect(m.chat({ messages: [{ role: "user", content: "hang" }], tools: [], signal: new AbortController().signal }))).rejects.toThrow(/timeout/);
+    await expect(
+      collect(
+        m.chat({ messages: [{ role: "user", content: "hang" }], tools: [], signal: new AbortController().signal }),
+      ),
+    ).rejects.toThrow(/timeout/);
     expect(seen.length - before).toBe(2);
     const got: LlmChunk[] = [];
     const run = async () => {
-      for await (const c of m.chat({ messages: [{ role: "user", content: "stall" }], tools: [], signal: new AbortController().signal })) got.push(c);
+      for await (const c of m.chat({
+        messages: [{ role: "user", content: "stall" }],
+        tools: [],
+        signal: new AbortController().signal,
+      }))
+        got.push(c);
     };
     await expect(run()).rejects.toThrow(/timeout/);
     expect(got).toEqual([{ type: "text", text: "Half a " }]);

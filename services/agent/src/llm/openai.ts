@@ -50,12 +50,22 @@ export class OpenAiModel implements LanguageModel {
       stream: true,
       messages: req.messages,
       ...(req.tools.length
-        ? { tools: req.tools.map((t) => ({ type: "function", function: { name: t.name, description: t.description, parameters: t.parameters } })) }
+        ? {
+            tools: req.tools.map((t) => ({
+              type: "function",
+              function: { name: t.name, description: t.description, parameters: t.parameters },
+            })),
+          }
         : {}),
     };
     let res: Response;
     try {
-      res = await fetch(`${this.base}/chat/completions`, { method: "POST", headers: this.headers(), body: JSON.stringify(body), signal: req.signal });
+      res = await fetch(`${this.base}/chat/completions`, {
+        method: "POST",
+        headers: this.headers(),
+        body: JSON.stringify(body),
+        signal: req.signal,
+      });
     } catch (err) {
       if (req.signal.aborted) throw err;
       // The vendor's error, never fetch's: only what is safe to log (the key is in our request headers).
@@ -74,7 +84,11 @@ export class OpenAiModel implements LanguageModel {
       } catch {
         continue;
       }
-      if (parsed.error) throw new ProviderError(`llm stream error: ${vendorMessage(parsed.error.message ?? "unknown", [this.o.apiKey])}`, false);
+      if (parsed.error)
+        throw new ProviderError(
+          `llm stream error: ${vendorMessage(parsed.error.message ?? "unknown", [this.o.apiKey])}`,
+          false,
+        );
       const delta = parsed.choices?.[0]?.delta;
       if (!delta) continue;
       if (delta.content) yield { type: "text", text: delta.content };

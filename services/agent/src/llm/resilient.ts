@@ -19,12 +19,18 @@ export function resilient(inner: LanguageModel, o: ResilienceOptions): LanguageM
     label: inner.label,
     warmup: inner.warmup ? () => inner.warmup!().catch(() => undefined) : undefined,
     async *chat(req: ChatRequest): AsyncGenerator<LlmChunk> {
-      const policy = { firstChunkTimeoutMs: o.timeoutMs, idleTimeoutMs: o.timeoutMs, retries: o.retries, backoffMs: 200 };
+      const policy = {
+        firstChunkTimeoutMs: o.timeoutMs,
+        idleTimeoutMs: o.timeoutMs,
+        retries: o.retries,
+        backoffMs: 200,
+      };
       try {
         yield* resilientStream((signal) => inner.chat({ ...req, signal }), policy, {
           signal: req.signal,
           label: "llm",
-          onRetry: (attempt, err) => o.log.warn({ attempt, model: inner.label, err: err.message }, "llm attempt failed, retrying"),
+          onRetry: (attempt, err) =>
+            o.log.warn({ attempt, model: inner.label, err: err.message }, "llm attempt failed, retrying"),
         });
       } catch (err) {
         if (req.signal.aborted && isAbort(err)) return;

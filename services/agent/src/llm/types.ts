@@ -12,7 +12,8 @@ export interface ToolSpec {
 }
 
 /** What a model streams: spoken-to-be text (raw, may hold markdown/reasoning) or a complete tool call. */
-export type LlmChunk = { type: "text"; text: string } | { type: "tool_call"; name: string; args: Record<string, unknown> };
+export type LlmChunk =
+  { type: "text"; text: string } | { type: "tool_call"; name: string; args: Record<string, unknown> };
 
 export interface ChatRequest {
   messages: ChatMessage[];

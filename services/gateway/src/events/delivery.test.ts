@@ -1,7 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebhookEvent, WebhookEventData } from "@voicecall/contracts";
 import { EventReceiver, readmeEventVerifier, waitFor, type VerifyEvent } from "@voicecall/testkit";
-import { ACCOUNT_SID, api, startGateway, startHarness, twilioPost, type Harness, type RunningGateway } from "../../test/harness";
+import {
+  ACCOUNT_SID,
+  api,
+  startGateway,
+  startHarness,
+  twilioPost,
+  type Harness,
+  type RunningGateway,
+} from "../../test/harness";
 
 /**
  * Call events to a real receiver on loopback, from the in-process gateway over real Redis: order,
@@ -36,7 +44,14 @@ afterEach(async () => {
 const gateway = async (env: Record<string, string> = {}) => {
   const r = await startGateway(
     h,
-    { EVENT_WEBHOOK_URL: rx.url, EVENT_WEBHOOK_SECRET: SECRET, EVENT_RETRY_BASE_MS: "20", EVENT_RETRY_MAX_MS: "100", EVENT_WEBHOOK_TIMEOUT_MS: "5000", ...env },
+    {
+      EVENT_WEBHOOK_URL: rx.url,
+      EVENT_WEBHOOK_SECRET: SECRET,
+      EVENT_RETRY_BASE_MS: "20",
+      EVENT_RETRY_MAX_MS: "100",
+      EVENT_WEBHOOK_TIMEOUT_MS: "5000",
+      ...env,
+    },
     { eventPollMs: 20, eventLeaseMs: 2_000 },
   );
   await r.gw.start();
@@ -47,25 +62,48 @@ const place = async (gw: RunningGateway, body: Record<string, unknown> = {}) => 
   expect(r.status).toBe(202);
   return r.json as { callId: string; callSid: string };
 };
-const status = (gw: RunningGateway, callId: string, callSid: string, s: string) => twilioPost(gw.url, `/voice/status?callId=${callId}`, { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: s });
+const status = (gw: RunningGateway, callId: string, callSid: string, s: string) =>
+  twilioPost(gw.url, `/voice/status?callId=${callId}`, { CallSid: callSid, AccountSid: ACCOUNT_SID, CallStatus: s });
 
 /** A whole call: created, answered, two lines, a tool, a digit, measured turns, ended. */
 async function wholeCall(gw: RunningGateway, body: Record<string, unknown> = {}): Promise<string> {
   const { callId, callSid } = await place(gw, body);
   await status(gw, callId, callSid, "in-progress");
-  await h.store.appendTranscript(callId, { role: "agent", text: "Hello, how can I help?", ts: Date.now(), utteranceId: "g1" });
+  await h.store.appendTranscript(callId, {
+    role: "agent",
+    text: "Hello, how can I help?",
+    ts: Date.now(),
+    utteranceId: "g1",
+  });
   await h.store.appendTranscript(callId, { role: "caller", text: "what are your opening hours", ts: Date.now() });
-  await h.store.appendTranscript(callId, { role: "agent", text: "We are open", ts: Date.now(), utteranceId: "r1-0", interrupted: true });
+  await h.store.appendTranscript(callId, {
+    role: "agent",
+    text: "We are open",
+    ts: Date.now(),
+    utteranceId: "r1-0",
+    interrupted: true,
+  });
   await h.store.appendEvent(callId, "tool.called", { name: "end_call", args: { reason: "done" } });
   await h.store.appendEvent(callId, "dtmf", { digit: "5" });
   await h.store.incrFalseInterruptions(callId);
-  for (const ms of [300, 500, 700, 900]) await h.store.recordTurn({ callId, kind: "reply", latencyMs: ms, ts: Date.now() });
+  for (const ms of [300, 500, 700, 900])
+    await h.store.recordTurn({ callId, kind: "reply", latencyMs: ms, ts: Date.now() });
   await h.store.update(callId, { answeredBy: "human" });
   await status(gw, callId, callSid, "completed");
   return callId;
 }
-const WHOLE = ["call.created", "call.answered", "transcript", "transcript", "transcript", "tool.called", "dtmf", "call.ended"];
-const delivered = (callId: string, n: number) => waitFor(() => rx.events(callId).length >= n, `${n} events of ${callId}`, 20_000);
+const WHOLE = [
+  "call.created",
+  "call.answered",
+  "transcript",
+  "transcript",
+  "transcript",
+  "tool.called",
+  "dtmf",
+  "call.ended",
+];
+const delivered = (callId: string, n: number) =>
+  waitFor(() => rx.events(callId).length >= n, `${n} events of ${callId}`, 20_000);
 
 describe("call events", () => {
   it("delivers every event of a call once, in order, signed as README documents", async () => {
@@ -128,7 +166,9 @@ describe("call events", () => {
     expect(rx.requests.filter((r) => r.json.type === "dtmf")).toHaveLength(1);
     const list = await api(g.url, "GET", "/api/events");
     expect(list.status).toBe(200);
-    expect(list.json.dead).toMatchObject([{ callId, type: "dtmf", attempts: 1, error: "receiver answered 400", url: rx.url }]);
+    expect(list.json.dead).toMatchObject([
+      { callId, type: "dtmf", attempts: 1, error: "receiver answered 400", url: rx.url },
+    ]);
     rx.answer = () => 204;
     const resent = await api(g.url, "POST", `/api/events/dead/${list.json.dead[0].id}/resend`);
     expect(resent).toMatchObject({ status: 200, json: { delivered: true } });
@@ -148,7 +188,9 @@ describe("call events", () => {
     const tries = rx.requests.filter((r) => r.json.type === "call.answered");
     expect(tries.length).toBeGreaterThan(2);
     const dead = (await api(g.url, "GET", "/api/events")).json.dead;
-    expect(dead).toMatchObject([{ callId, type: "call.answered", attempts: tries.length, error: "receiver answered 503" }]);
+    expect(dead).toMatchObject([
+      { callId, type: "call.answered", attempts: tries.length, error: "receiver answered 503" },
+    ]);
   });
 
   it("a receiver down (long, compressed) gets everything when back, in order, across a gateway restart", async () => {
@@ -157,7 +199,11 @@ describe("call events", () => {
     const a = await wholeCall(g);
     const b = await wholeCall(g, { eventWebhookUrl: rx.url.replace("/hooks/", "/per-call/") });
     // Both calls are failing and backing off.
-    await waitFor(async () => (await h.store.events.state(a)).attempts >= 3 && (await h.store.events.state(b)).attempts >= 3, "retries while down", 10_000);
+    await waitFor(
+      async () => (await h.store.events.state(a)).attempts >= 3 && (await h.store.events.state(b)).attempts >= 3,
+      "retries while down",
+      10_000,
+    );
     await g.close(); // the gateway restarts while the receiver is still down
     g = await gateway();
     await new Promise((r) => setTimeout(r, 3_000));
@@ -169,8 +215,12 @@ describe("call events", () => {
     expect(rx.events(b).map((e) => e.type)).toEqual(WHOLE);
     expect(rx.requests).toHaveLength(2 * WHOLE.length);
     // The per-call URL won over EVENT_WEBHOOK_URL.
-    expect(new Set(rx.requests.filter((r) => r.json.callId === b).map((r) => r.path))).toEqual(new Set(["/per-call/voicecall"]));
-    expect(new Set(rx.requests.filter((r) => r.json.callId === a).map((r) => r.path))).toEqual(new Set(["/hooks/voicecall"]));
+    expect(new Set(rx.requests.filter((r) => r.json.callId === b).map((r) => r.path))).toEqual(
+      new Set(["/per-call/voicecall"]),
+    );
+    expect(new Set(rx.requests.filter((r) => r.json.callId === a).map((r) => r.path))).toEqual(
+      new Set(["/hooks/voicecall"]),
+    );
     await waitFor(async () => (await h.store.events.dueCalls()).length === 0, "due set empty", 5_000);
   });
 
@@ -180,6 +230,8 @@ describe("call events", () => {
     expect(r).toMatchObject({ status: 400, json: { fields: ["eventWebhookUrl"] } });
     await g.close();
     g = await gateway();
-    expect((await api(g.url, "POST", "/api/calls", { to: "+14155550123", eventWebhookUrl: "ftp://x/y" })).json.fields).toEqual(["eventWebhookUrl"]);
+    expect(
+      (await api(g.url, "POST", "/api/calls", { to: "+14155550123", eventWebhookUrl: "ftp://x/y" })).json.fields,
+    ).toEqual(["eventWebhookUrl"]);
   });
 });

@@ -107,7 +107,16 @@ export class EventDelivery {
         const body = JSON.stringify(await webhookEvent(this.store, callId, item));
         const attempt = st.attempts + 1;
         const id = eventId(callId, item);
-        const out = await sendEvent({ url, secret, body, eventId: id, type: item.entry.type, attempt, timeoutMs: this.o.timeoutMs, signal: this.ac.signal });
+        const out = await sendEvent({
+          url,
+          secret,
+          body,
+          eventId: id,
+          type: item.entry.type,
+          attempt,
+          timeoutMs: this.o.timeoutMs,
+          signal: this.ac.signal,
+        });
         if (this.stopped && !out.ok) return void (await ev.release(callId, this.now()));
         if (out.ok) {
           await ev.advance(callId, item.id);
@@ -118,12 +127,27 @@ export class EventDelivery {
         const first = st.firstFailureAt ?? now;
         const step = nextStep(out, attempt, first, now, this.o.policy);
         if (step.kind === "retry") {
-          this.log.info({ callId, eventId: id, type: item.entry.type, attempt, status: out.status, err: out.error }, "event delivery failed, will retry");
+          this.log.info(
+            { callId, eventId: id, type: item.entry.type, attempt, status: out.status, err: out.error },
+            "event delivery failed, will retry",
+          );
           await ev.failed(callId, { attempts: attempt, firstFailureAt: first, lastError: out.error }, step.at);
           return;
         }
-        this.log.warn({ callId, eventId: id, type: item.entry.type, attempt, status: out.status, err: out.error }, "event dead-lettered");
-        await ev.deadLetter({ callId, eventId: id, type: item.entry.type, url, body, attempts: attempt, error: out.error, ts: now });
+        this.log.warn(
+          { callId, eventId: id, type: item.entry.type, attempt, status: out.status, err: out.error },
+          "event dead-lettered",
+        );
+        await ev.deadLetter({
+          callId,
+          eventId: id,
+          type: item.entry.type,
+          url,
+          body,
+          attempts: attempt,
+          error: out.error,
+          ts: now,
+        });
         await ev.advance(callId, item.id);
         st = { cursor: item.id, attempts: 0 };
       }

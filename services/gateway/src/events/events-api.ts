@@ -29,7 +29,16 @@ export function eventsApi(ctx: GatewayContext): Router {
     const [pending, dead] = await Promise.all([ev.dueCalls(), ev.deadLetters()]);
     res.json({
       pending: pending.map((p) => ({ callId: p.callId, dueAt: p.dueAt })),
-      dead: dead.map(({ id, dead: d }) => ({ id, callId: d.callId, eventId: d.eventId, type: d.type, url: shownUrl(d.url), attempts: d.attempts, error: d.error, ts: d.ts })),
+      dead: dead.map(({ id, dead: d }) => ({
+        id,
+        callId: d.callId,
+        eventId: d.eventId,
+        type: d.type,
+        url: shownUrl(d.url),
+        attempts: d.attempts,
+        error: d.error,
+        ts: d.ts,
+      })),
     });
   });
 
@@ -37,7 +46,15 @@ export function eventsApi(ctx: GatewayContext): Router {
     const d = await ev.getDead(id);
     if (!d) return { id, delivered: false, error: "no such dead letter" };
     if (!ctx.config.EVENT_WEBHOOK_SECRET) return { id, delivered: false, error: "EVENT_WEBHOOK_SECRET is unset" };
-    const out = await sendEvent({ url: d.url, secret: ctx.config.EVENT_WEBHOOK_SECRET, body: d.body, eventId: d.eventId, type: d.type, attempt: d.attempts + 1, timeoutMs: ctx.config.EVENT_WEBHOOK_TIMEOUT_MS });
+    const out = await sendEvent({
+      url: d.url,
+      secret: ctx.config.EVENT_WEBHOOK_SECRET,
+      body: d.body,
+      eventId: d.eventId,
+      type: d.type,
+      attempt: d.attempts + 1,
+      timeoutMs: ctx.config.EVENT_WEBHOOK_TIMEOUT_MS,
+    });
     if (!out.ok) return { id, delivered: false, error: out.error };
     await ev.removeDead(id);
     ctx.log.info({ callId: d.callId, eventId: d.eventId }, "dead letter resent");

@@ -12,7 +12,11 @@ export const eventId = (callId: string, item: OutboxItem): string => `${callId}:
 export async function webhookEvent(store: CallStore, callId: string, item: OutboxItem): Promise<WebhookEvent> {
   let data = JSON.parse(item.entry.data) as Record<string, unknown>;
   if (item.entry.type === "call.ended") {
-    const [rec, transcript, turns] = await Promise.all([store.getCall(callId), store.transcript(callId), store.callTurns(callId)]);
+    const [rec, transcript, turns] = await Promise.all([
+      store.getCall(callId),
+      store.transcript(callId),
+      store.callTurns(callId),
+    ]);
     if (rec) data = { ...endOfCallReport(rec, transcript, turns), state: data.state ?? rec.state };
   }
   return { id: eventId(callId, item), type: item.entry.type, callId, ts: item.entry.ts, data };

@@ -39,7 +39,9 @@ export async function sendEvent(o: SendOptions): Promise<Outcome> {
   } catch (err) {
     const e = err as Error;
     const timedOut = timeout.aborted && !o.signal?.aborted;
-    const why = timedOut ? `no answer within ${o.timeoutMs} ms` : ((e.cause as Error | undefined)?.message ?? e.message);
+    const why = timedOut
+      ? `no answer within ${o.timeoutMs} ms`
+      : ((e.cause as Error | undefined)?.message ?? e.message);
     return { ok: false, retryable: true, error: `delivery failed: ${why}` };
   }
 }

@@ -7,7 +7,10 @@ function pct(sorted: number[], p: number): number {
 
 /** The end-of-call report, from the call's record, transcript and measured turns (pure). */
 export function endOfCallReport(rec: CallRecord, transcript: TranscriptEntry[], turns: TurnMetric[]): EndOfCallReport {
-  const replies = turns.filter((t) => t.kind === "reply").map((t) => t.latencyMs).sort((a, b) => a - b);
+  const replies = turns
+    .filter((t) => t.kind === "reply")
+    .map((t) => t.latencyMs)
+    .sort((a, b) => a - b);
   const greeting = turns.find((t) => t.kind === "greeting");
   const end = rec.endedAt ?? rec.updatedAt;
   return {
@@ -23,8 +26,22 @@ export function endOfCallReport(rec: CallRecord, transcript: TranscriptEntry[], 
     durationMs: Math.max(0, end - rec.createdAt),
     talkMs: rec.answeredAt ? Math.max(0, end - rec.answeredAt) : 0,
     answeredBy: rec.answeredBy,
-    transcript: transcript.map((t) => ({ role: t.role, text: t.text, ts: t.ts, utteranceId: t.utteranceId, interrupted: t.interrupted })),
-    turnLatencyMs: replies.length ? { count: replies.length, p50: pct(replies, 50), p90: pct(replies, 90), p95: pct(replies, 95), max: replies.at(-1)! } : null,
+    transcript: transcript.map((t) => ({
+      role: t.role,
+      text: t.text,
+      ts: t.ts,
+      utteranceId: t.utteranceId,
+      interrupted: t.interrupted,
+    })),
+    turnLatencyMs: replies.length
+      ? {
+          count: replies.length,
+          p50: pct(replies, 50),
+          p90: pct(replies, 90),
+          p95: pct(replies, 95),
+          max: replies.at(-1)!,
+        }
+      : null,
     greetingLatencyMs: greeting?.latencyMs,
     bargeIns: transcript.filter((t) => t.role === "agent" && t.interrupted).length,
     falseInterruptions: rec.falseInterruptions ?? 0,

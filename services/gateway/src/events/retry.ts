@@ -19,7 +19,14 @@ export function backoffMs(attempts: number, p: RetryPolicy, random = Math.random
 }
 
 /** After a failed attempt: retry later, or dead-letter (refused for good, or out of budget). */
-export function nextStep(o: Extract<Outcome, { ok: false }>, attempts: number, firstFailureAt: number, now: number, p: RetryPolicy, random = Math.random): NextStep {
+export function nextStep(
+  o: Extract<Outcome, { ok: false }>,
+  attempts: number,
+  firstFailureAt: number,
+  now: number,
+  p: RetryPolicy,
+  random = Math.random,
+): NextStep {
   if (!o.retryable) return { kind: "dead" };
   const at = now + backoffMs(attempts, p, random);
   // An attempt that would start after the budget is not made.

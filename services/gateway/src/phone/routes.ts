@@ -28,13 +28,28 @@ export function phoneRouter(ctx: GatewayContext): Router {
   const bearer = requireBearer(ctx.config.API_TOKEN, "unauthorized: enter the API token");
   const deps = dependencyGate({ bus: ctx.bus, redis: ctx.store.redis });
   // Every authenticated route here needs Redis and NATS: 503 with the reason at once when one is away.
-  const auth = (req: Request, res: Response, next: NextFunction) => bearer(req, res, (err?: unknown) => (err ? next(err) : deps(req, res, next)));
+  const auth = (req: Request, res: Response, next: NextFunction) =>
+    bearer(req, res, (err?: unknown) => (err ? next(err) : deps(req, res, next)));
 
   r.post("/calls", auth, express.json({ limit: "4kb" }), async (_req, res) => {
-    if ((await ctx.store.activeCallIds()).length >= ctx.config.MAX_CONCURRENT_CALLS) return void res.status(429).json({ error: "too many concurrent calls" });
+    if ((await ctx.store.activeCallIds()).length >= ctx.config.MAX_CONCURRENT_CALLS)
+      return void res.status(429).json({ error: "too many concurrent calls" });
     const callId = randomUUID();
     const callSid = `CA${hex(16)}`;
-    const rec = await ctx.store.createCall({ callId, callSid, channel: "web", direction: "inbound", mode: "conversation", engine: ctx.config.VOICE_ENGINE, from: "client:browser", to: "agent", greeting: ctx.config.INBOUND_GREETING }, ctx.now());
+    const rec = await ctx.store.createCall(
+      {
+        callId,
+        callSid,
+        channel: "web",
+        direction: "inbound",
+        mode: "conversation",
+        engine: ctx.config.VOICE_ENGINE,
+        from: "client:browser",
+        to: "agent",
+        greeting: ctx.config.INBOUND_GREETING,
+      },
+      ctx.now(),
+    );
     ctx.lifecycle.created(rec);
     await ctx.lifecycle.apply(callId, "in-progress", "web", "browser phone");
     ctx.log.info({ callId, callSid }, "browser phone call started");

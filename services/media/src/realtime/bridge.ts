@@ -96,7 +96,10 @@ export class RealtimeBridge {
         });
         if (this.closed) return s.close();
         this.session = s;
-        this.o.log.info({ model: this.o.model.label, history: history.length, reconnects: this.policy.count }, "realtime session open");
+        this.o.log.info(
+          { model: this.o.model.label, history: history.length, reconnects: this.policy.count },
+          "realtime session open",
+        );
         void this.follow(s);
         if (!this.greetingDone) s.respond(prompts.greeting(this.o.call.greeting!), this.notify ? "notify" : "greeting");
         else if (this.answerAgain) s.respond();
@@ -104,7 +107,8 @@ export class RealtimeBridge {
         this.answerAgain = false;
         return;
       } catch (err) {
-        const e = err instanceof RealtimeError ? err : new RealtimeError((err as Error).message, "connect_failed", true);
+        const e =
+          err instanceof RealtimeError ? err : new RealtimeError((err as Error).message, "connect_failed", true);
         if (this.closed || this.nextStep(e.code, e.message, e.retryable) !== "reconnect") return;
       }
     }
@@ -127,7 +131,10 @@ export class RealtimeBridge {
         this.callerSpeaking = false;
         this.o.onCallerFinal();
         const from = this.speechFromMs;
-        emit({ type: "speech.stopped", durationMs: from !== undefined && ev.audioEndMs !== undefined ? Math.max(0, ev.audioEndMs - from) : 0 });
+        emit({
+          type: "speech.stopped",
+          durationMs: from !== undefined && ev.audioEndMs !== undefined ? Math.max(0, ev.audioEndMs - from) : 0,
+        });
         return;
       }
       case "response.started":
@@ -141,7 +148,7 @@ export class RealtimeBridge {
         return this.out.audioDone(ev.itemId);
       case "transcript.agent": {
         const it = this.out.items.get(ev.itemId);
-        if (it) (it.text = ev.text), this.lines.item(it);
+        if (it) ((it.text = ev.text), this.lines.item(it));
         return;
       }
       case "transcript.caller":
@@ -159,7 +166,8 @@ export class RealtimeBridge {
         return;
       }
       case "rate-limits":
-        if (ev.limits.some((l) => l.remaining === 0)) this.o.log.warn({ limits: ev.limits }, "realtime rate limit reached");
+        if (ev.limits.some((l) => l.remaining === 0))
+          this.o.log.warn({ limits: ev.limits }, "realtime rate limit reached");
         return;
       case "error":
         if (ev.fatal) return void this.failed(ev.code, ev.message);
@@ -191,7 +199,10 @@ export class RealtimeBridge {
     const s = this.session;
     if (a.kind === "refused" || a.kind === "digits") {
       if (a.kind === "digits") this.o.ports.sendDigits(a.digits);
-      s?.toolOutput(callId, JSON.stringify(a.kind === "digits" ? { ok: true, sent: a.digits } : { ok: false, error: a.why }));
+      s?.toolOutput(
+        callId,
+        JSON.stringify(a.kind === "digits" ? { ok: true, sent: a.digits } : { ok: false, error: a.why }),
+      );
       s?.respond();
       return;
     }
@@ -207,7 +218,9 @@ export class RealtimeBridge {
     if (this.after.responseHeard(r)) return;
     if ((r.tag === "greeting" || r.tag === "notify") && !this.greetingDone) {
       this.greetingDone = true;
-      void this.o.ports.greetingPlayed().catch((err: Error) => this.o.log.warn({ err: err.message }, "greetingPlayed not recorded"));
+      void this.o.ports
+        .greetingPlayed()
+        .catch((err: Error) => this.o.log.warn({ err: err.message }, "greetingPlayed not recorded"));
       this.o.log.info({ kind: r.tag }, "must-hear message played");
       if (r.tag === "notify") return this.o.ports.hangup("notify-complete");
     }
@@ -221,7 +234,13 @@ export class RealtimeBridge {
   }
 
   private armSilence(): void {
-    const busy = this.ending || this.notify || this.closed || this.callerSpeaking || this.out.inProgress || this.o.playout.speaking;
+    const busy =
+      this.ending ||
+      this.notify ||
+      this.closed ||
+      this.callerSpeaking ||
+      this.out.inProgress ||
+      this.o.playout.speaking;
     this.silence.arm(busy);
   }
 

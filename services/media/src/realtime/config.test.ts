@@ -7,7 +7,13 @@ const base = { PUBLIC_URL: "https://voice.example.com", STREAM_TOKEN_SECRET: "01
 describe("realtime config", () => {
   it("defaults: OpenAI's GA Realtime endpoint, pcmu, server VAD", () => {
     const c = parseMediaConfig(base);
-    expect(c).toMatchObject({ REALTIME_PROVIDER: "openai", REALTIME_URL: "wss://api.openai.com/v1/realtime", REALTIME_API_SHAPE: "ga", REALTIME_VAD: "server_vad", REALTIME_VAD_SILENCE_MS: 500 });
+    expect(c).toMatchObject({
+      REALTIME_PROVIDER: "openai",
+      REALTIME_URL: "wss://api.openai.com/v1/realtime",
+      REALTIME_API_SHAPE: "ga",
+      REALTIME_VAD: "server_vad",
+      REALTIME_VAD_SILENCE_MS: 500,
+    });
   });
 
   it.each([

@@ -13,7 +13,12 @@ export function createRealtimeModel(c: RealtimeConfig): RealtimeModel {
         apiKey: c.REALTIME_API_KEY,
         authHeader: c.REALTIME_AUTH_HEADER,
         shape: c.REALTIME_API_SHAPE,
-        vad: { type: c.REALTIME_VAD, threshold: c.REALTIME_VAD_THRESHOLD, prefixPaddingMs: c.REALTIME_VAD_PREFIX_MS, silenceDurationMs: c.REALTIME_VAD_SILENCE_MS },
+        vad: {
+          type: c.REALTIME_VAD,
+          threshold: c.REALTIME_VAD_THRESHOLD,
+          prefixPaddingMs: c.REALTIME_VAD_PREFIX_MS,
+          silenceDurationMs: c.REALTIME_VAD_SILENCE_MS,
+        },
         transcribeModel: c.REALTIME_TRANSCRIBE_MODEL,
         connectTimeoutMs: c.REALTIME_CONNECT_TIMEOUT_MS,
       });

@@ -58,11 +58,23 @@ export function realtimeBridges(d: RealtimeDeps): RealtimeBridges {
         transcript: () => d.store.transcript(callId),
         appendTranscript: async (e) => void (await d.store.appendTranscript(callId, e)),
         greetingPlayed: () => d.store.update(callId, { greetingPlayed: true }),
-        hangup: (reason) => d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: ts(), reason }),
-        transfer: (to) => d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "transfer", callId, ts: ts(), to }),
+        hangup: (reason) =>
+          d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "hangup", callId, ts: ts(), reason }),
+        transfer: (to) =>
+          d.bus.publish(subjects.cmd(callId), CommandMessage, { type: "transfer", callId, ts: ts(), to }),
         sayLocal: (utteranceId, text, generation) =>
-          d.bus.publish(subjects.say(callId), SayMessage, { type: "say", callId, ts: ts(), utteranceId, text, purpose: "operator", generation, endOfTurn: true }),
-        sendDigits: (digits) => playout.pushWhole(`digits-${ts()}-${digits.replace(/[^0-9A-D]/g, "x")}`, dtmfTones(digits)),
+          d.bus.publish(subjects.say(callId), SayMessage, {
+            type: "say",
+            callId,
+            ts: ts(),
+            utteranceId,
+            text,
+            purpose: "operator",
+            generation,
+            endOfTurn: true,
+          }),
+        sendDigits: (digits) =>
+          playout.pushWhole(`digits-${ts()}-${digits.replace(/[^0-9A-D]/g, "x")}`, dtmfTones(digits)),
       },
     });
   };

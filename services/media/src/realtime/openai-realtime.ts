@@ -1,6 +1,12 @@
 import WebSocket from "ws";
 import { EventQueue } from "../speech/event-queue";
-import { RealtimeError, type RealtimeEvent, type RealtimeModel, type RealtimeSession, type SessionOptions } from "./types";
+import {
+  RealtimeError,
+  type RealtimeEvent,
+  type RealtimeModel,
+  type RealtimeSession,
+  type SessionOptions,
+} from "./types";
 
 export interface OpenAiRealtimeOptions {
   url: string;
@@ -19,7 +25,13 @@ export interface OpenAiRealtimeOptions {
 type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- vendor JSON, read field by field
 
 /** Vendor errors after which the session is of no more use: the bridge reconnects (once). */
-const FATAL_CODES = new Set(["session_expired", "rate_limit_exceeded", "insufficient_quota", "server_error", "invalid_api_key"]);
+const FATAL_CODES = new Set([
+  "session_expired",
+  "rate_limit_exceeded",
+  "insufficient_quota",
+  "server_error",
+  "invalid_api_key",
+]);
 
 /**
  * Vendor text (error messages, close reasons) can quote the key, masked or not ("Incorrect API key
@@ -46,14 +58,37 @@ export function realtimeUrl(o: Pick<OpenAiRealtimeOptions, "url" | "model">): st
 }
 
 /** `session.update` in the API's shape: G.711 μ-law 8 kHz in and out, so audio passes through untouched. */
-export function sessionUpdate(o: OpenAiRealtimeOptions, s: Pick<SessionOptions, "instructions" | "tools" | "respondToSpeech" | "interruptOnSpeech">): Msg {
+export function sessionUpdate(
+  o: OpenAiRealtimeOptions,
+  s: Pick<SessionOptions, "instructions" | "tools" | "respondToSpeech" | "interruptOnSpeech">,
+): Msg {
   const td: Msg = { type: o.vad.type, create_response: s.respondToSpeech, interrupt_response: s.interruptOnSpeech };
-  if (o.vad.type === "server_vad") Object.assign(td, { threshold: o.vad.threshold, prefix_padding_ms: o.vad.prefixPaddingMs, silence_duration_ms: o.vad.silenceDurationMs });
-  const tools = s.tools.map((t) => ({ type: "function", name: t.name, description: t.description, parameters: t.parameters }));
+  if (o.vad.type === "server_vad")
+    Object.assign(td, {
+      threshold: o.vad.threshold,
+      prefix_padding_ms: o.vad.prefixPaddingMs,
+      silence_duration_ms: o.vad.silenceDurationMs,
+    });
+  const tools = s.tools.map((t) => ({
+    type: "function",
+    name: t.name,
+    description: t.description,
+    parameters: t.parameters,
+  }));
   if (o.shape === "beta") {
     return {
       type: "session.update",
-      session: { modalities: ["audio", "text"], instructions: s.instructions, voice: o.voice, input_audio_format: "g711_ulaw", output_audio_format: "g711_ulaw", input_audio_transcription: { model: o.transcribeModel }, turn_detection: td, tools, tool_choice: "auto" },
+      session: {
+        modalities: ["audio", "text"],
+        instructions: s.instructions,
+        voice: o.voice,
+        input_audio_format: "g711_ulaw",
+        output_audio_format: "g711_ulaw",
+        input_audio_transcription: { model: o.transcribeModel },
+        turn_detection: td,
+        tools,
+        tool_choice: "auto",
+      },
     };
   }
   return {
@@ -75,7 +110,9 @@ export function sessionUpdate(o: OpenAiRealtimeOptions, s: Pick<SessionOptions, 
 
 function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeSession> {
   const headers: Record<string, string> = {};
-  if (o.apiKey) headers[o.authHeader === "api-key" ? "api-key" : "Authorization"] = o.authHeader === "api-key" ? o.apiKey : `Bearer ${o.apiKey}`;
+  if (o.apiKey)
+    headers[o.authHeader === "api-key" ? "api-key" : "Authorization"] =
+      o.authHeader === "api-key" ? o.apiKey : `Bearer ${o.apiKey}`;
   if (o.shape === "beta") headers["OpenAI-Beta"] = "realtime=v1";
   const ws = new WebSocket(realtimeUrl(o), { headers, perMessageDeflate: false, handshakeTimeout: o.connectTimeoutMs });
   const events = new EventQueue<RealtimeEvent>();
@@ -85,14 +122,29 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
   };
   const session: RealtimeSession = {
     events,
-    appendAudio: (mu) => send({ type: "input_audio_buffer.append", audio: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64") }),
+    appendAudio: (mu) =>
+      send({
+        type: "input_audio_buffer.append",
+        audio: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64"),
+      }),
     // The tag rides in `metadata`, which the server echoes on `response.created`: responses we asked for
     // (greeting, re-prompt) are told apart from those the model's VAD started.
-    respond: (instructions, tag) => send({ type: "response.create", response: { ...(instructions ? { instructions } : {}), ...(tag ? { metadata: { vc: tag } } : {}) } }),
+    respond: (instructions, tag) =>
+      send({
+        type: "response.create",
+        response: { ...(instructions ? { instructions } : {}), ...(tag ? { metadata: { vc: tag } } : {}) },
+      }),
     cancelResponse: () => send({ type: "response.cancel" }),
     addText: (role, text) => send({ type: "conversation.item.create", item: textItem(o.shape, role, text) }),
-    toolOutput: (callId, output) => send({ type: "conversation.item.create", item: { type: "function_call_output", call_id: callId, output } }),
-    truncate: (itemId, audioEndMs) => send({ type: "conversation.item.truncate", item_id: itemId, content_index: 0, audio_end_ms: Math.max(0, Math.floor(audioEndMs)) }),
+    toolOutput: (callId, output) =>
+      send({ type: "conversation.item.create", item: { type: "function_call_output", call_id: callId, output } }),
+    truncate: (itemId, audioEndMs) =>
+      send({
+        type: "conversation.item.truncate",
+        item_id: itemId,
+        content_index: 0,
+        audio_end_ms: Math.max(0, Math.floor(audioEndMs)),
+      }),
     close: () => {
       closedByUs = true;
       events.end();
@@ -103,7 +155,10 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
   const tools = new Set<string>();
   return new Promise<RealtimeSession>((resolve, reject) => {
     let ready = false;
-    const timer = setTimeout(() => fail(new RealtimeError("realtime session not ready in time", "timeout", true)), o.connectTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new RealtimeError("realtime session not ready in time", "timeout", true)),
+      o.connectTimeoutMs,
+    );
     const fail = (e: RealtimeError) => {
       if (ready) return;
       ready = true;
@@ -114,15 +169,28 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
     };
     ws.on("unexpected-response", (_req, res) => {
       const st = res.statusCode ?? 0;
-      fail(new RealtimeError(`realtime handshake refused (HTTP ${st})`, `http_${st}`, st === 408 || st === 429 || st >= 500));
+      fail(
+        new RealtimeError(
+          `realtime handshake refused (HTTP ${st})`,
+          `http_${st}`,
+          st === 408 || st === 429 || st >= 500,
+        ),
+      );
     });
-    ws.on("error", (err) => fail(new RealtimeError("realtime socket error", (err as NodeJS.ErrnoException).code ?? "socket_error", true, { cause: err })));
+    ws.on("error", (err) =>
+      fail(
+        new RealtimeError("realtime socket error", (err as NodeJS.ErrnoException).code ?? "socket_error", true, {
+          cause: err,
+        }),
+      ),
+    );
     ws.on("open", () => {
       send(sessionUpdate(o, s));
       for (const h of s.history) send({ type: "conversation.item.create", item: textItem(o.shape, h.role, h.text) });
     });
     ws.on("close", (code, reason) => {
-      if (!ready) fail(new RealtimeError(`realtime socket closed before the session was ready (${code})`, `close_${code}`, true));
+      if (!ready)
+        fail(new RealtimeError(`realtime socket closed before the session was ready (${code})`, `close_${code}`, true));
       if (!closedByUs) events.push({ type: "closed", code, reason: scrub(reason.toString(), o.apiKey) });
       events.end();
     });
@@ -139,7 +207,14 @@ function connect(o: OpenAiRealtimeOptions, s: SessionOptions): Promise<RealtimeS
           clearTimeout(timer);
           return resolve(session);
         }
-        if (m.type === "error") return fail(new RealtimeError(`realtime session refused: ${scrub(String(m.error?.message ?? ""), o.apiKey)}`, String(m.error?.code ?? m.error?.type ?? "error"), false));
+        if (m.type === "error")
+          return fail(
+            new RealtimeError(
+              `realtime session refused: ${scrub(String(m.error?.message ?? ""), o.apiKey)}`,
+              String(m.error?.code ?? m.error?.type ?? "error"),
+              false,
+            ),
+          );
         return;
       }
       const ev = translate(m, tools);
@@ -162,11 +237,20 @@ export function translate(m: Msg, toolsSeen: Set<string>): RealtimeEvent | undef
     case "input_audio_buffer.speech_stopped":
       return { type: "speech.stopped", itemId: m.item_id, audioEndMs: m.audio_end_ms };
     case "response.created":
-      return { type: "response.started", responseId: String(m.response?.id ?? ""), tag: typeof m.response?.metadata?.vc === "string" ? m.response.metadata.vc : undefined };
+      return {
+        type: "response.started",
+        responseId: String(m.response?.id ?? ""),
+        tag: typeof m.response?.metadata?.vc === "string" ? m.response.metadata.vc : undefined,
+      };
     case "response.output_audio.delta":
     case "response.audio.delta": {
       const b = Buffer.from(String(m.delta ?? ""), "base64");
-      return { type: "audio", responseId: String(m.response_id), itemId: String(m.item_id), audio: new Uint8Array(b.buffer, b.byteOffset, b.length) };
+      return {
+        type: "audio",
+        responseId: String(m.response_id),
+        itemId: String(m.item_id),
+        audio: new Uint8Array(b.buffer, b.byteOffset, b.length),
+      };
     }
     case "response.output_audio.done":
     case "response.audio.done":
@@ -184,20 +268,43 @@ export function translate(m: Msg, toolsSeen: Set<string>): RealtimeEvent | undef
       return toolCall(m.response_id, m.item.call_id, m.item.name, m.item.arguments, toolsSeen);
     case "response.done": {
       const r = m.response ?? {};
-      return { type: "response.done", responseId: String(r.id ?? ""), status: String(r.status ?? "completed"), code: r.status_details?.error?.code ?? r.status_details?.reason };
+      return {
+        type: "response.done",
+        responseId: String(r.id ?? ""),
+        status: String(r.status ?? "completed"),
+        code: r.status_details?.error?.code ?? r.status_details?.reason,
+      };
     }
     case "rate_limits.updated":
-      return { type: "rate-limits", limits: (Array.isArray(m.rate_limits) ? m.rate_limits : []).map((l: Msg) => ({ name: String(l.name), remaining: Number(l.remaining), resetSeconds: Number(l.reset_seconds) })) };
+      return {
+        type: "rate-limits",
+        limits: (Array.isArray(m.rate_limits) ? m.rate_limits : []).map((l: Msg) => ({
+          name: String(l.name),
+          remaining: Number(l.remaining),
+          resetSeconds: Number(l.reset_seconds),
+        })),
+      };
     case "error": {
       const code = String(m.error?.code ?? m.error?.type ?? "error");
-      return { type: "error", code, message: String(m.error?.message ?? "").slice(0, 300), fatal: FATAL_CODES.has(code) || m.error?.type === "server_error" };
+      return {
+        type: "error",
+        code,
+        message: String(m.error?.message ?? "").slice(0, 300),
+        fatal: FATAL_CODES.has(code) || m.error?.type === "server_error",
+      };
     }
     default:
       return undefined;
   }
 }
 
-function toolCall(responseId: unknown, callId: unknown, name: unknown, rawArgs: unknown, seen: Set<string>): RealtimeEvent | undefined {
+function toolCall(
+  responseId: unknown,
+  callId: unknown,
+  name: unknown,
+  rawArgs: unknown,
+  seen: Set<string>,
+): RealtimeEvent | undefined {
   const id = String(callId ?? "");
   if (!id || seen.has(id)) return undefined;
   seen.add(id);

@@ -8,7 +8,15 @@ function setup() {
   const sent: { event: string; mark?: { name: string } }[] = [];
   let t = 0;
   const done: string[] = [];
-  const p = new Playout({ streamSid: "MZ1", send: (s) => void sent.push(JSON.parse(s)), chunkMs: 20, leadMs: 100, markMs: 20, onDone: (u) => void done.push(u.id), now: () => t });
+  const p = new Playout({
+    streamSid: "MZ1",
+    send: (s) => void sent.push(JSON.parse(s)),
+    chunkMs: 20,
+    leadMs: 100,
+    markMs: 20,
+    onDone: (u) => void done.push(u.id),
+    now: () => t,
+  });
   const out = new ModelOutput(p);
   const echoAll = () => {
     for (const m of sent.splice(0)) if (m.event === "mark") p.onMark(m.mark!.name);

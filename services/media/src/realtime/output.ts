@@ -72,14 +72,27 @@ export class ModelOutput {
     const r = this.started(responseId);
     let it = this.items.get(itemId);
     if (!it) {
-      it = { id: itemId, responseId, purpose: purposeOf(r.tag), generation: r.generation, seq: 0, bytes: 0, complete: false, state: "playing", written: false };
+      it = {
+        id: itemId,
+        responseId,
+        purpose: purposeOf(r.tag),
+        generation: r.generation,
+        seq: 0,
+        bytes: 0,
+        complete: false,
+        state: "playing",
+        written: false,
+      };
       if (r.generation < this.cutBelow) Object.assign(it, { state: "cut", heardMs: 0 });
       r.items.push(it);
       this.items.set(itemId, it);
       if (this.items.size > 500) this.items.delete(this.items.keys().next().value!);
     }
     if (it.complete || it.state === "cut" || audio.length === 0) return it;
-    this.playout.push({ utteranceId: it.id, seq: it.seq++, last: false, generation: it.generation, purpose: it.purpose }, audio);
+    this.playout.push(
+      { utteranceId: it.id, seq: it.seq++, last: false, generation: it.generation, purpose: it.purpose },
+      audio,
+    );
     it.bytes += audio.length;
     return it;
   }
@@ -88,7 +101,11 @@ export class ModelOutput {
     const it = this.items.get(itemId);
     if (!it || it.complete) return;
     it.complete = true;
-    if (it.state === "playing") this.playout.push({ utteranceId: it.id, seq: it.seq++, last: true, generation: it.generation, purpose: it.purpose }, new Uint8Array(0));
+    if (it.state === "playing")
+      this.playout.push(
+        { utteranceId: it.id, seq: it.seq++, last: true, generation: it.generation, purpose: it.purpose },
+        new Uint8Array(0),
+      );
   }
 
   /** The response ended (completed, cancelled, failed): whatever audio it had is all there will be. */

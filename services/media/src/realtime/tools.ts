@@ -14,7 +14,11 @@ export type ToolAction =
 export function toolAction(name: string, args: Record<string, unknown>): ToolAction {
   switch (name) {
     case "end_call":
-      return { kind: "hangup", reason: typeof args.reason === "string" && args.reason ? `agent:${args.reason.slice(0, 100)}` : "agent-end-call" };
+      return {
+        kind: "hangup",
+        reason:
+          typeof args.reason === "string" && args.reason ? `agent:${args.reason.slice(0, 100)}` : "agent-end-call",
+      };
     case "transfer_call":
       return typeof args.to === "string" && /^(\+[1-9]\d{6,14}|sip:[^\s]{3,200}|client:[\w.-]{1,64})$/.test(args.to)
         ? { kind: "transfer", to: args.to }

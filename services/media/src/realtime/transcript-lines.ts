@@ -43,5 +43,7 @@ export class TranscriptLines {
 
 /** The call's transcript as the model's conversation: caller and agent lines, in order. */
 export function toHistory(t: TranscriptEntry[]): HistoryItem[] {
-  return t.filter((e) => e.role !== "system" && e.text.trim()).map((e) => ({ role: e.role === "caller" ? "user" : "assistant", text: e.text }));
+  return t
+    .filter((e) => e.role !== "system" && e.text.trim())
+    .map((e) => ({ role: e.role === "caller" ? "user" : "assistant", text: e.text }));
 }

@@ -6,43 +6,49 @@ import { fields } from "@voicecall/config";
  * this piece: `z.object({...commonFields, ...own}).merge(speechConfigSchema)` (a plain ZodObject so it
  * merges; the DEEPGRAM_API_KEY-when-deepgram rule is checked by `createSpeechPipelineFactory`).
  */
-export const speechConfigSchema = z
-  .object({
-    /** Voice activity detector: WebRTC (libfvad WASM, 8 kHz) or Silero v5 (ONNX on onnxruntime-web WASM, 16 kHz). */
-    VAD_PROVIDER: z.enum(["webrtc", "silero"]).default("webrtc").describe("webrtc|silero"),
-    /** WebRTC VAD aggressiveness 0 (least) … 3 (most eager to call a frame non-speech). */
-    VAD_MODE: z.coerce.number().int().min(0).max(3).default(3).describe("0..3, e.g. 3"),
-    /** Silero speech probability (0..1) at which a frame counts as speech (VAD_PROVIDER=silero). */
-    SILERO_THRESHOLD: z.coerce.number().min(0.05).max(0.95).default(0.5).describe("0.05..0.95, e.g. 0.5"),
-    /** Voiced audio needed before `speech.started` (ms). */
-    VAD_ON_MS: fields.ms(100),
-    /** Unvoiced gap tolerated while counting `VAD_ON_MS` (ms): a short dip does not restart the onset. */
-    VAD_HANG_MS: fields.ms(60),
-    /** Silence that ends an utterance: `speech.stopped` + final transcript (ms). */
-    ENDPOINT_SILENCE_MS: fields.ms(600),
-    /** An utterance longer than this is cut and decoded anyway (ms). */
-    MAX_UTTERANCE_MS: fields.ms(30_000),
-    STT_PROVIDER: z.enum(["pocketsphinx", "deepgram"]).default("pocketsphinx").describe("pocketsphinx|deepgram"),
-    /** Path to a JSGF grammar file; recognition is constrained to it (pocketsphinx). Unset = open vocabulary. */
-    STT_GRAMMAR: z.string().min(1).optional().describe("e.g. /etc/voicecall/agent.gram"),
-    /** Path to the agent's dialogue script (default: the built-in demo), source of the grammar below. */
-    AGENT_SCRIPT: z.string().min(1).optional().describe("e.g. /etc/voicecall/script.yaml"),
-    /**
-     * `script`: pocketsphinx recognises the dialogue script's phrases (near-exact offline, right for the
-     * built-in agent); `open`: open vocabulary (best effort, for an LLM agent). Ignored with STT_GRAMMAR.
-     */
-    STT_VOCABULARY: z.enum(["script", "open"]).default("script").describe("script|open: set open when LLM_PROVIDER is not builtin"),
-    POCKETSPHINX_MODEL_DIR: z.string().min(1).default("/usr/share/pocketsphinx/model/en-us").describe("e.g. /usr/share/pocketsphinx/model/en-us"),
-    /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
-    STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
-    DEEPGRAM_API_KEY: z.string().min(1).optional().describe("e.g. your Deepgram API key"),
-    DEEPGRAM_URL: z
-      .string()
-      .regex(/^wss?:\/\/.+/, "must be ws:// or wss://")
-      .default("wss://api.deepgram.com/v1/listen")
-      .describe("e.g. wss://api.deepgram.com/v1/listen"),
-    DEEPGRAM_MODEL: z.string().min(1).optional().describe("e.g. nova-3"),
-  });
+export const speechConfigSchema = z.object({
+  /** Voice activity detector: WebRTC (libfvad WASM, 8 kHz) or Silero v5 (ONNX on onnxruntime-web WASM, 16 kHz). */
+  VAD_PROVIDER: z.enum(["webrtc", "silero"]).default("webrtc").describe("webrtc|silero"),
+  /** WebRTC VAD aggressiveness 0 (least) … 3 (most eager to call a frame non-speech). */
+  VAD_MODE: z.coerce.number().int().min(0).max(3).default(3).describe("0..3, e.g. 3"),
+  /** Silero speech probability (0..1) at which a frame counts as speech (VAD_PROVIDER=silero). */
+  SILERO_THRESHOLD: z.coerce.number().min(0.05).max(0.95).default(0.5).describe("0.05..0.95, e.g. 0.5"),
+  /** Voiced audio needed before `speech.started` (ms). */
+  VAD_ON_MS: fields.ms(100),
+  /** Unvoiced gap tolerated while counting `VAD_ON_MS` (ms): a short dip does not restart the onset. */
+  VAD_HANG_MS: fields.ms(60),
+  /** Silence that ends an utterance: `speech.stopped` + final transcript (ms). */
+  ENDPOINT_SILENCE_MS: fields.ms(600),
+  /** An utterance longer than this is cut and decoded anyway (ms). */
+  MAX_UTTERANCE_MS: fields.ms(30_000),
+  STT_PROVIDER: z.enum(["pocketsphinx", "deepgram"]).default("pocketsphinx").describe("pocketsphinx|deepgram"),
+  /** Path to a JSGF grammar file; recognition is constrained to it (pocketsphinx). Unset = open vocabulary. */
+  STT_GRAMMAR: z.string().min(1).optional().describe("e.g. /etc/voicecall/agent.gram"),
+  /** Path to the agent's dialogue script (default: the built-in demo), source of the grammar below. */
+  AGENT_SCRIPT: z.string().min(1).optional().describe("e.g. /etc/voicecall/script.yaml"),
+  /**
+   * `script`: pocketsphinx recognises the dialogue script's phrases (near-exact offline, right for the
+   * built-in agent); `open`: open vocabulary (best effort, for an LLM agent). Ignored with STT_GRAMMAR.
+   */
+  STT_VOCABULARY: z
+    .enum(["script", "open"])
+    .default("script")
+    .describe("script|open: set open when LLM_PROVIDER is not builtin"),
+  POCKETSPHINX_MODEL_DIR: z
+    .string()
+    .min(1)
+    .default("/usr/share/pocketsphinx/model/en-us")
+    .describe("e.g. /usr/share/pocketsphinx/model/en-us"),
+  /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
+  STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
+  DEEPGRAM_API_KEY: z.string().min(1).optional().describe("e.g. your Deepgram API key"),
+  DEEPGRAM_URL: z
+    .string()
+    .regex(/^wss?:\/\/.+/, "must be ws:// or wss://")
+    .default("wss://api.deepgram.com/v1/listen")
+    .describe("e.g. wss://api.deepgram.com/v1/listen"),
+  DEEPGRAM_MODEL: z.string().min(1).optional().describe("e.g. nova-3"),
+});
 
 /** The parsed speech config. */
 export type SpeechConfig = z.infer<typeof speechConfigSchema>;

@@ -16,7 +16,12 @@ function run(pattern: string, o = {}): { events: EndpointEvent[]; frames: number
 
 describe("Endpointer", () => {
   it("starts after onMs voiced and stops after silenceMs, with stream-time ms", () => {
-    const { events } = run("....." + "v".repeat(20) + ".".repeat(40), { onMs: 100, silenceMs: 600, prerollMs: 40, tailMs: 40 });
+    const { events } = run("....." + "v".repeat(20) + ".".repeat(40), {
+      onMs: 100,
+      silenceMs: 600,
+      prerollMs: 40,
+      tailMs: 40,
+    });
     expect(events.map((e) => e.type)).toEqual(["speech.started", "speech.stopped"]);
     expect(events[0]).toEqual({ type: "speech.started", atMs: 100 });
     const stop = events[1] as Extract<EndpointEvent, { type: "speech.stopped" }>;

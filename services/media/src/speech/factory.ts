@@ -33,7 +33,10 @@ async function makeVad(cfg: SpeechConfig, log?: Logger): Promise<VoiceActivityDe
       // Loaded only when chosen: the default Docker image leaves onnxruntime-web (139 MB) out.
       const silero = await import("./vad-silero").catch((err: NodeJS.ErrnoException) => {
         if (err.code !== "ERR_MODULE_NOT_FOUND" && !/onnxruntime-web|vad-web/.test(err.message)) throw err;
-        throw new ConfigError("config: VAD_PROVIDER=silero needs onnxruntime-web, which this install lacks (Docker: build with --build-arg SILERO=true)", "VAD_PROVIDER");
+        throw new ConfigError(
+          "config: VAD_PROVIDER=silero needs onnxruntime-web, which this install lacks (Docker: build with --build-arg SILERO=true)",
+          "VAD_PROVIDER",
+        );
       });
       return silero.createSileroVad({ threshold: cfg.SILERO_THRESHOLD, log });
     }
@@ -48,11 +51,25 @@ async function makeStt(cfg: SpeechConfig, grammar: string | undefined, log?: Log
         await stt.loadGrammar(grammar); // fail at start, not on the first caller turn
         stt.setDefaultGrammar(grammar);
       }
-      return { stt: stt as SpeechToText, setGrammar: async (g?: string) => (g && (await stt.loadGrammar(g)), stt.setDefaultGrammar(g)), close: () => stt.close() };
+      return {
+        stt: stt as SpeechToText,
+        setGrammar: async (g?: string) => (g && (await stt.loadGrammar(g)), stt.setDefaultGrammar(g)),
+        close: () => stt.close(),
+      };
     }
     case "deepgram": {
-      if (!cfg.DEEPGRAM_API_KEY) throw new ConfigError("config: DEEPGRAM_API_KEY is unset: is required when STT_PROVIDER=deepgram", "DEEPGRAM_API_KEY");
-      const stt = createDeepgramStt({ apiKey: cfg.DEEPGRAM_API_KEY, url: cfg.DEEPGRAM_URL, model: cfg.DEEPGRAM_MODEL, endpointingMs: cfg.ENDPOINT_SILENCE_MS, log });
+      if (!cfg.DEEPGRAM_API_KEY)
+        throw new ConfigError(
+          "config: DEEPGRAM_API_KEY is unset: is required when STT_PROVIDER=deepgram",
+          "DEEPGRAM_API_KEY",
+        );
+      const stt = createDeepgramStt({
+        apiKey: cfg.DEEPGRAM_API_KEY,
+        url: cfg.DEEPGRAM_URL,
+        model: cfg.DEEPGRAM_MODEL,
+        endpointingMs: cfg.ENDPOINT_SILENCE_MS,
+        log,
+      });
       return { stt, setGrammar: async () => {}, close: async () => {} };
     }
   }
@@ -62,11 +79,19 @@ async function makeStt(cfg: SpeechConfig, grammar: string | undefined, log?: Log
  * Build the speech-in side from config. `cfg` may be the media service's whole config (a superset).
  * Loads the VAD WASM and, for pocketsphinx, starts its worker and loads the models (~0.4 s).
  */
-export async function createSpeechPipelineFactory(cfg: SpeechConfig, deps: SpeechFactoryDeps = {}): Promise<SpeechFactory> {
+export async function createSpeechPipelineFactory(
+  cfg: SpeechConfig,
+  deps: SpeechFactoryDeps = {},
+): Promise<SpeechFactory> {
   const grammar = deps.grammar ?? (cfg.STT_GRAMMAR ? await readFile(cfg.STT_GRAMMAR, "utf8") : undefined);
   const vad = await makeVad(cfg, deps.log);
   const engine = await makeStt(cfg, grammar, deps.log);
-  const endpointer = { onMs: cfg.VAD_ON_MS, hangMs: cfg.VAD_HANG_MS, silenceMs: cfg.ENDPOINT_SILENCE_MS, maxMs: cfg.MAX_UTTERANCE_MS };
+  const endpointer = {
+    onMs: cfg.VAD_ON_MS,
+    hangMs: cfg.VAD_HANG_MS,
+    silenceMs: cfg.ENDPOINT_SILENCE_MS,
+    maxMs: cfg.MAX_UTTERANCE_MS,
+  };
   deps.log?.info({ vad: vad.label, stt: engine.stt.label, grammar: !!grammar }, "speech pipeline ready");
   return {
     vadLabel: vad.label,

@@ -85,7 +85,8 @@ describe("speech pipeline with pocketsphinx", () => {
     const finalOf = async (over: boolean) => {
       const p = factory.open({ callId: `over-${over}`, signal: new AbortController().signal });
       p.setOverAgent!(over);
-      return (await feed(p, mu)).find((e) => e.type === "transcript.final") as { text: string; confidence?: number } | undefined;
+      return (await feed(p, mu)).find((e) => e.type === "transcript.final") as
+        { text: string; confidence?: number } | undefined;
     };
     expect(await finalOf(false)).toMatchObject({ text: "yes please", confidence: undefined });
     expect((await finalOf(true))?.confidence).toBeGreaterThan(0.5);
@@ -109,11 +110,16 @@ describe("speech pipeline with pocketsphinx", () => {
     })();
     p.close();
     await done;
-    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual([
+      "yes please",
+    ]);
   });
 
   it("silence alone gives no events", async () => {
-    const ev = await feed(factory.open({ callId: "quiet", signal: new AbortController().signal }), new Uint8Array(8000 * 2).fill(0xff));
+    const ev = await feed(
+      factory.open({ callId: "quiet", signal: new AbortController().signal }),
+      new Uint8Array(8000 * 2).fill(0xff),
+    );
     expect(ev).toEqual([]);
   });
 
@@ -133,8 +139,16 @@ describe("speech pipeline with deepgram (local fake server)", () => {
   let fake: FakeDeepgram;
   let factory: SpeechFactory;
   beforeAll(async () => {
-    fake = await startFakeDeepgram({ apiKey: "k-0123456789abcdef", transcribe: (mu) => (mu.some((b) => b !== 0xff) ? "yes please" : ""), interimEveryMs: 300 });
-    const cfg = parseConfig(speechConfigSchema, { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: "k-0123456789abcdef", DEEPGRAM_URL: fake.url });
+    fake = await startFakeDeepgram({
+      apiKey: "k-0123456789abcdef",
+      transcribe: (mu) => (mu.some((b) => b !== 0xff) ? "yes please" : ""),
+      interimEveryMs: 300,
+    });
+    const cfg = parseConfig(speechConfigSchema, {
+      STT_PROVIDER: "deepgram",
+      DEEPGRAM_API_KEY: "k-0123456789abcdef",
+      DEEPGRAM_URL: fake.url,
+    });
     factory = await createSpeechPipelineFactory(cfg);
   });
   afterAll(async () => {
@@ -145,7 +159,9 @@ describe("speech pipeline with deepgram (local fake server)", () => {
   it("streams every frame, gets partials, and a final when our VAD ends the turn", async () => {
     const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
     const ev = await feed(factory.open({ callId: "dg", signal: new AbortController().signal }), mu);
-    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual([
+      "yes please",
+    ]);
     expect(ev.some((e) => e.type === "transcript.partial")).toBe(true);
     expect(fake.controls).toContain("Finalize");
     expect(fake.queries.at(-1)?.get("endpointing")).toBe("600");
@@ -174,7 +190,9 @@ describe("speech pipeline with deepgram (local fake server)", () => {
     while (!ev.some((e) => e.type === "transcript.final")) await new Promise((r) => setTimeout(r, 10));
     p.close();
     await done;
-    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["yes please"]);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual([
+      "yes please",
+    ]);
   });
 
   it("refuses to start without DEEPGRAM_API_KEY", async () => {

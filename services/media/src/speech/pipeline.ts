@@ -21,7 +21,10 @@ export interface PipelineParts {
  * `push` decodes into a reused buffer and copies into the endpointer's reused buffers: per frame it
  * allocates nothing (an utterance allocates its PCM once, when it ends).
  */
-export function openPipeline(parts: PipelineParts, o: { callId: string; signal: AbortSignal; grammar?: string }): SpeechPipeline {
+export function openPipeline(
+  parts: PipelineParts,
+  o: { callId: string; signal: AbortSignal; grammar?: string },
+): SpeechPipeline {
   const events = new EventQueue<SpeechEvent>();
   const pcm = new Int16Array(FRAME_BYTES);
   const carry = new Uint8Array(FRAME_BYTES);
@@ -104,8 +107,18 @@ export function openPipeline(parts: PipelineParts, o: { callId: string; signal: 
           events.push({ type: "transcript.none", speechMs }); // noise decoded to nothing: no turn
           continue;
         }
-        events.push({ type: "transcript.final", text: r.text, confidence: r.confidence, speechMs, decodeMs: r.decodeMs, level });
-        parts.log?.debug({ callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } }, "transcript final");
+        events.push({
+          type: "transcript.final",
+          text: r.text,
+          confidence: r.confidence,
+          speechMs,
+          decodeMs: r.decodeMs,
+          level,
+        });
+        parts.log?.debug(
+          { callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } },
+          "transcript final",
+        );
       }
     } catch (err) {
       parts.log?.warn({ callId: o.callId, err, stt: parts.stt.label }, "speech to text failed");

@@ -1,7 +1,14 @@
 /** Messages between `stt-pocketsphinx.ts` and its worker thread. */
 export type WorkerRequest =
   | { id: number; op: "grammar"; name: string; jsgf: string }
-  | { id: number; op: "decode"; pcm: Int16Array; noiseRms: number; grammar?: { name: string; jsgf: string }; verify?: boolean };
+  | {
+      id: number;
+      op: "decode";
+      pcm: Int16Array;
+      noiseRms: number;
+      grammar?: { name: string; jsgf: string };
+      verify?: boolean;
+    };
 
 export type WorkerReply =
   | { id: number; ok: true; text?: string; score?: number; margin?: number; decodeMs?: number; audioMs?: number }

@@ -17,7 +17,9 @@ const cmd_ln_init = sb.func("void *cmd_ln_init(void *inout, void *defn, int stri
 const ps_args = ps.func("void *ps_args()");
 const ps_init = ps.func("void *ps_init(void *config)");
 const ps_start_utt = ps.func("int ps_start_utt(void *ps)");
-const ps_process_raw = ps.func("int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)");
+const ps_process_raw = ps.func(
+  "int ps_process_raw(void *ps, const int16_t *data, size_t n, int no_search, int full_utt)",
+);
 const ps_end_utt = ps.func("int ps_end_utt(void *ps)");
 const ps_get_hyp = ps.func("const char *ps_get_hyp(void *ps, _Out_ int32_t *score)");
 const ps_set_jsgf_string = ps.func("int ps_set_jsgf_string(void *ps, const char *name, const char *jsgf)");
@@ -29,17 +31,28 @@ err_set_logfp(null); // the library logs a screenful per utterance to stderr oth
 
 const t0 = performance.now();
 const s = (v: string) => ["str", v];
-const config = cmd_ln_init(null, ps_args(), 1,
-  ...s("-hmm"), ...s(`${modelDir}/en-us`),
-  ...s("-lm"), ...s(`${modelDir}/en-us.lm.bin`),
-  ...s("-dict"), ...s(`${modelDir}/cmudict-en-us.dict`),
-  ...s("-samprate"), ...s("16000"),
-  "void *", null);
+const config = cmd_ln_init(
+  null,
+  ps_args(),
+  1,
+  ...s("-hmm"),
+  ...s(`${modelDir}/en-us`),
+  ...s("-lm"),
+  ...s(`${modelDir}/en-us.lm.bin`),
+  ...s("-dict"),
+  ...s(`${modelDir}/cmudict-en-us.dict`),
+  ...s("-samprate"),
+  ...s("16000"),
+  "void *",
+  null,
+);
 const decoder = config ? ps_init(config) : null;
 const lmSearch: string = decoder ? ps_get_search(decoder) : "";
 const grammars = new Set<string>();
 // A CommonJS/UMD bundle: its named exports only come through the default import.
-const resampler = await libsamplerate.create(1, 8000, 16000, { converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY });
+const resampler = await libsamplerate.create(1, 8000, 16000, {
+  converterType: libsamplerate.ConverterType.SRC_SINC_MEDIUM_QUALITY,
+});
 let seed = 0x2545f491;
 
 /** 8 kHz PCM → 16 kHz PCM (libsamplerate) with optional faint white noise (deterministic PRNG). */
@@ -64,7 +77,8 @@ function prepare(pcm8k: Int16Array, noiseRms: number): Int16Array {
 
 function addGrammar(name: string, jsgf: string): void {
   if (grammars.has(name)) return;
-  if (ps_set_jsgf_string(decoder, name, jsgf) !== 0) throw new Error("JSGF grammar rejected (syntax, or a word missing from the dictionary)");
+  if (ps_set_jsgf_string(decoder, name, jsgf) !== 0)
+    throw new Error("JSGF grammar rejected (syntax, or a word missing from the dictionary)");
   grammars.add(name);
 }
 
@@ -77,7 +91,8 @@ function addGrammar(name: string, jsgf: string): void {
  * mapped onto a phrase −4…−20 (docs/performance.md). The acoustic cost of the words alone separated them
  * less (one-word answers fit as badly as murmurs).
  */
-const SINK = "#JSGF V1.0;\ngrammar sink;\npublic <sink> = ( uh huh ) | ( mm hmm ) | ( mhm ) | ( hmm ) | ( huh ) | ( uh ) | ( mm ) | ( right ) | ( alright );\n";
+const SINK =
+  "#JSGF V1.0;\ngrammar sink;\npublic <sink> = ( uh huh ) | ( mm hmm ) | ( mhm ) | ( hmm ) | ( huh ) | ( uh ) | ( mm ) | ( right ) | ( alright );\n";
 const SINK_WORDS = new Set(["uh", "huh", "mm", "hmm", "mhm", "right", "alright"]);
 
 /** Score margin per frame of `hyp` (score `score`) over the sink on the same audio; undefined for a murmur. */
@@ -114,7 +129,15 @@ function handle(req: WorkerRequest): WorkerReply {
   const hyp = ps_get_hyp(decoder, score) as string | null;
   // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
   const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
-  return { id: req.id, ok: true, text: hyp ?? "", score: score[0], margin, decodeMs: performance.now() - started, audioMs: req.pcm.length / 8 };
+  return {
+    id: req.id,
+    ok: true,
+    text: hyp ?? "",
+    score: score[0],
+    margin,
+    decodeMs: performance.now() - started,
+    audioMs: req.pcm.length / 8,
+  };
 }
 
 if (!decoder) {

@@ -36,7 +36,10 @@ describe("deepgram adapter: a dropped socket", () => {
 
   it("reconnects, sends the audio of the gap up the new socket, and transcripts continue; no key in the logs", async () => {
     const { log, text } = testLogger("media", "debug");
-    const s = createDeepgramStt({ apiKey: KEY, url: server.url, log, reconnectBackoffMs: 150 }).open({ callId: "drop", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: KEY, url: server.url, log, reconnectBackoffMs: 150 }).open({
+      callId: "drop",
+      signal: new AbortController().signal,
+    });
     const r = reader(s);
     const before = server.queries.length;
     await waitFor(() => server.queries.length > before, "first socket");
@@ -61,7 +64,10 @@ describe("deepgram adapter: a dropped socket", () => {
   it("gives up after the bounded reconnects when Deepgram stays away, failing the stream", async () => {
     const gone = await startFakeDeepgram({ apiKey: KEY, transcribe: frames });
     const { log, lines } = testLogger("media", "debug");
-    const s = createDeepgramStt({ apiKey: KEY, url: gone.url, log, reconnects: 2, reconnectBackoffMs: 10 }).open({ callId: "gone", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: KEY, url: gone.url, log, reconnects: 2, reconnectBackoffMs: 10 }).open({
+      callId: "gone",
+      signal: new AbortController().signal,
+    });
     const r = reader(s);
     await waitFor(() => gone.queries.length === 1, "socket open");
     await gone.close();
@@ -73,7 +79,10 @@ describe("deepgram adapter: a dropped socket", () => {
 
   it("a refused key is final at once: no reconnect", async () => {
     const { log, lines } = testLogger("media", "debug");
-    const s = createDeepgramStt({ apiKey: "wrong-key-000000000", url: server.url, log, reconnectBackoffMs: 10 }).open({ callId: "k", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: "wrong-key-000000000", url: server.url, log, reconnectBackoffMs: 10 }).open({
+      callId: "k",
+      signal: new AbortController().signal,
+    });
     const r = reader(s);
     await r.done;
     expect(r.error()?.message).toMatch(/HTTP 401/);

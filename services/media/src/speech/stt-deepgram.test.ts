@@ -26,7 +26,11 @@ async function phraseBook(phrases: readonly string[]) {
 
 let fake: FakeDeepgram | undefined;
 sttConformance("deepgram (local fake server)", async () => {
-  fake = await startFakeDeepgram({ apiKey: KEY, transcribe: await phraseBook(CONFORMANCE_PHRASES), interimEveryMs: 400 });
+  fake = await startFakeDeepgram({
+    apiKey: KEY,
+    transcribe: await phraseBook(CONFORMANCE_PHRASES),
+    interimEveryMs: 400,
+  });
   return { stt: createDeepgramStt({ apiKey: KEY, url: fake.url }), close: () => fake!.close() };
 });
 
@@ -38,18 +42,33 @@ describe("deepgram adapter protocol", () => {
   afterAll(() => server?.close());
 
   it("builds the live URL for 8 kHz mu-law with interim results and endpointing", () => {
-    const u = new URL(deepgramListenUrl({ url: "wss://api.deepgram.com/v1/listen", endpointingMs: 600, model: "nova-3" }));
-    expect(Object.fromEntries(u.searchParams)).toMatchObject({ encoding: "mulaw", sample_rate: "8000", channels: "1", interim_results: "true", endpointing: "600", model: "nova-3" });
+    const u = new URL(
+      deepgramListenUrl({ url: "wss://api.deepgram.com/v1/listen", endpointingMs: 600, model: "nova-3" }),
+    );
+    expect(Object.fromEntries(u.searchParams)).toMatchObject({
+      encoding: "mulaw",
+      sample_rate: "8000",
+      channels: "1",
+      interim_results: "true",
+      endpointing: "600",
+      model: "nova-3",
+    });
   });
 
   it("a wrong key fails the results with the HTTP status", async () => {
-    const s = createDeepgramStt({ apiKey: "wrong-key-000000000", url: server.url }).open({ callId: "k", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: "wrong-key-000000000", url: server.url }).open({
+      callId: "k",
+      signal: new AbortController().signal,
+    });
     await expect(collect(s.results)).rejects.toThrow(/401/);
   });
 
   it("sends KeepAlive while idle and CloseStream on close", async () => {
     const before = server.controls.length;
-    const s = createDeepgramStt({ apiKey: KEY, url: server.url, keepAliveMs: 50 }).open({ callId: "ka", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: KEY, url: server.url, keepAliveMs: 50 }).open({
+      callId: "ka",
+      signal: new AbortController().signal,
+    });
     const done = collect(s.results);
     await waitFor(() => server.controls.slice(before).includes("KeepAlive"), "a KeepAlive");
     s.close();
@@ -58,7 +77,10 @@ describe("deepgram adapter protocol", () => {
   });
 
   it("audio pushed before the socket opens is sent once it does", async () => {
-    const s = createDeepgramStt({ apiKey: KEY, url: server.url }).open({ callId: "early", signal: new AbortController().signal });
+    const s = createDeepgramStt({ apiKey: KEY, url: server.url }).open({
+      callId: "early",
+      signal: new AbortController().signal,
+    });
     const done = collect(s.results);
     const mu = await synthMulaw("flite:rms", "goodbye");
     for (let i = 0; i + 160 <= mu.length; i += 160) s.pushFrame(mu.subarray(i, i + 160));

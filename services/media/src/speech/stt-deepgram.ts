@@ -95,7 +95,7 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
       backlog.push(item);
       if (typeof item === "string" || backlog.length <= maxBuffered / frames) return;
       const i = backlog.findIndex((b) => typeof b !== "string");
-      if (i >= 0) backlog.splice(i, 1), (dropped += frames);
+      if (i >= 0) (backlog.splice(i, 1), (dropped += frames));
     };
     const send = (item: Uint8Array | string, frames = 1) => {
       if (ws.readyState === WebSocket.OPEN) ws.send(item);
@@ -153,7 +153,11 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
         lost(err);
       };
       sock.on("open", () => {
-        if (gapSince) log?.info({ gapMs: Date.now() - gapSince, buffered: backlog.length, droppedFrames: dropped, tries }, "deepgram reconnected");
+        if (gapSince)
+          log?.info(
+            { gapMs: Date.now() - gapSince, buffered: backlog.length, droppedFrames: dropped, tries },
+            "deepgram reconnected",
+          );
         tries = 0;
         gapSince = 0;
         dropped = 0;
@@ -187,7 +191,11 @@ export function createDeepgramStt(o: DeepgramOptions): SpeechToText {
         end(new ProviderError(`deepgram refused the stream: HTTP ${status}`, retryableStatus(status), { status }));
         sock.terminate();
       });
-      sock.on("error", (err) => end(new ProviderError(`deepgram socket error: ${err.message}`, true, { kind: "network", cause: safeError(err) })));
+      sock.on("error", (err) =>
+        end(
+          new ProviderError(`deepgram socket error: ${err.message}`, true, { kind: "network", cause: safeError(err) }),
+        ),
+      );
       sock.on("close", (code) => {
         if (closing) {
           gone = true;

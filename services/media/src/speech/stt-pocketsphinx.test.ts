@@ -21,7 +21,11 @@ describe("pocketsphinx grammars", () => {
   });
 
   it("switches grammar at run time within one stream", async () => {
-    const s = stt.open({ callId: "g", signal: new AbortController().signal, grammar: "#JSGF V1.0;\ngrammar a;\npublic <x> = goodbye | yes please ;\n" });
+    const s = stt.open({
+      callId: "g",
+      signal: new AbortController().signal,
+      grammar: "#JSGF V1.0;\ngrammar a;\npublic <x> = goodbye | yes please ;\n",
+    });
     const done = collect(s.results);
     const pcm = mulawDecode(await synthMulaw("flite:rms", "goodbye"));
     s.endUtterance(pcm);

@@ -112,13 +112,21 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
         if (results.ended || pcm8k.length === 0) return;
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice(); // ours to transfer: the caller's buffer stays usable
-        const reply = call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [pcm.buffer as ArrayBuffer]);
+        const reply = call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [
+          pcm.buffer as ArrayBuffer,
+        ]);
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
           reply.then(
             (r) => {
               if (!r.ok) return results.fail(new Error(r.error));
-              results.push({ final: true, text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, audioMs: r.audioMs });
+              results.push({
+                final: true,
+                text: r.text ?? "",
+                confidence: confidenceOf(r.margin),
+                decodeMs: r.decodeMs,
+                audioMs: r.audioMs,
+              });
             },
             (err: Error) => results.fail(err),
           ),
@@ -164,4 +172,3 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     },
   };
 }
-

@@ -98,6 +98,8 @@ describe("speech pipeline with VAD_PROVIDER=silero and pocketsphinx", () => {
     const mu = await callerTurn("flite:rms", "i want to book an appointment", 600, 1000);
     const ev = await feedLive(factory.open({ callId: "silero", signal: new AbortController().signal }), mu);
     expect(ev.filter((e) => e.type === "speech.started")).toHaveLength(1);
-    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual(["i want to book an appointment"]);
+    expect(ev.filter((e) => e.type === "transcript.final").map((e) => (e as { text: string }).text)).toEqual([
+      "i want to book an appointment",
+    ]);
   });
 });

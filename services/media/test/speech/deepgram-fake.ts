@@ -34,7 +34,11 @@ export async function startFakeDeepgram(o: FakeDeepgramOptions): Promise<FakeDee
   http.on("upgrade", (req, socket, head) => {
     const u = new URL(req.url ?? "/", "http://x");
     const q = u.searchParams;
-    const formatOk = u.pathname === "/v1/listen" && q.get("encoding") === "mulaw" && q.get("sample_rate") === "8000" && q.get("channels") === "1";
+    const formatOk =
+      u.pathname === "/v1/listen" &&
+      q.get("encoding") === "mulaw" &&
+      q.get("sample_rate") === "8000" &&
+      q.get("channels") === "1";
     if (req.headers.authorization !== `Token ${o.apiKey}`) return reject(socket, 401, "Unauthorized");
     if (!formatOk) return reject(socket, 400, "Bad Request");
     queries.push(q);
@@ -52,17 +56,25 @@ export async function startFakeDeepgram(o: FakeDeepgramOptions): Promise<FakeDee
     const audio = () => {
       const out = new Uint8Array(bytes);
       let off = 0;
-      for (const c of chunks) out.set(c, off), (off += c.length);
+      for (const c of chunks) (out.set(c, off), (off += c.length));
       return out;
     };
     const results = (isFinal: boolean, fromFinalize: boolean) => {
       const text = o.transcribe(audio());
       const duration = bytes / 8000;
-      ws.send(JSON.stringify({
-        type: "Results", channel_index: [0, 1], duration, start, is_final: isFinal, speech_final: false, from_finalize: fromFinalize,
-        channel: { alternatives: [{ transcript: text, confidence: 0.98, words: [] }] },
-        metadata: { request_id: "fake", model_info: { name: "fake" } },
-      }));
+      ws.send(
+        JSON.stringify({
+          type: "Results",
+          channel_index: [0, 1],
+          duration,
+          start,
+          is_final: isFinal,
+          speech_final: false,
+          from_finalize: fromFinalize,
+          channel: { alternatives: [{ transcript: text, confidence: 0.98, words: [] }] },
+          metadata: { request_id: "fake", model_info: { name: "fake" } },
+        }),
+      );
     };
     const finalise = () => {
       results(true, true);

@@ -75,7 +75,9 @@ export function sttConformance(name: string, make: () => Promise<SttUnderTest>):
       a.close();
       b.close();
       expect((await ra).filter((r) => r.final).map((r) => r.text.toLowerCase())).toEqual([CONFORMANCE_PHRASES[0]]);
-      expect((await rb).filter((r) => r.final).map((r) => r.text.toLowerCase().replace(/[^a-z ]/g, ""))).toEqual([CONFORMANCE_PHRASES[1]]);
+      expect((await rb).filter((r) => r.final).map((r) => r.text.toLowerCase().replace(/[^a-z ]/g, ""))).toEqual([
+        CONFORMANCE_PHRASES[1],
+      ]);
     });
 
     it("abort ends results without a final", async () => {

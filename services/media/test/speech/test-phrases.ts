@@ -20,11 +20,16 @@ export function phraseGrammar(phrases: readonly string[] = PHRASES): string {
 /** Word error counts (Levenshtein over words) of `hyp` against `ref`. */
 export function wordErrors(ref: string, hyp: string): { errors: number; words: number } {
   const r = ref.toLowerCase().split(/\s+/).filter(Boolean);
-  const h = hyp.toLowerCase().replace(/[^a-z' ]/g, " ").split(/\s+/).filter(Boolean);
+  const h = hyp
+    .toLowerCase()
+    .replace(/[^a-z' ]/g, " ")
+    .split(/\s+/)
+    .filter(Boolean);
   let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
   for (let i = 1; i <= r.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= h.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1));
+    for (let j = 1; j <= h.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1));
     prev = cur;
   }
   return { errors: prev[h.length]!, words: r.length };

@@ -24,6 +24,12 @@ export class ElevenLabsTts implements TextToSpeech {
 
   synthesize(text: string, { signal }: SynthesizeOptions): AsyncIterable<Uint8Array> {
     const url = `${this.o.baseUrl.replace(/\/+$/, "")}/v1/text-to-speech/${encodeURIComponent(this.o.voiceId)}/stream?output_format=ulaw_8000`;
-    return postForAudio(this.label, url, { "xi-api-key": this.o.apiKey, accept: "audio/basic" }, { text, model_id: this.o.modelId }, signal);
+    return postForAudio(
+      this.label,
+      url,
+      { "xi-api-key": this.o.apiKey, accept: "audio/basic" },
+      { text, model_id: this.o.modelId },
+      signal,
+    );
   }
 }

@@ -20,10 +20,18 @@ export async function* postForAudio(
 ): AsyncGenerator<Uint8Array> {
   let res: Response;
   try {
-    res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body), signal });
+    res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+      signal,
+    });
   } catch (err) {
     if (isAbort(err)) throw err;
-    throw new ProviderError(`${provider} unreachable: ${errorReason(err)}`, true, { kind: "network", cause: safeError(err) });
+    throw new ProviderError(`${provider} unreachable: ${errorReason(err)}`, true, {
+      kind: "network",
+      cause: safeError(err),
+    });
   }
   if (!res.ok) {
     const text = await res.text().catch(() => "");
@@ -32,7 +40,11 @@ export async function* postForAudio(
   const type = res.headers.get("content-type") ?? "";
   if (/^(application\/json|text\/)/i.test(type)) {
     const text = await res.text().catch(() => "");
-    throw new ProviderError(`${provider} sent ${type} instead of audio: ${vendorMessage(text, credentials(headers))}`, false, { kind: "bad-output" });
+    throw new ProviderError(
+      `${provider} sent ${type} instead of audio: ${vendorMessage(text, credentials(headers))}`,
+      false,
+      { kind: "bad-output" },
+    );
   }
   if (!res.body) throw new ProviderError(`${provider} sent no body`, false, { kind: "bad-output" });
   const reader = res.body.getReader();
@@ -43,7 +55,10 @@ export async function* postForAudio(
         r = await reader.read();
       } catch (err) {
         if (isAbort(err) || signal.aborted) throw err;
-        throw new ProviderError(`${provider} stream broke: ${errorReason(err)}`, true, { kind: "network", cause: safeError(err) });
+        throw new ProviderError(`${provider} stream broke: ${errorReason(err)}`, true, {
+          kind: "network",
+          cause: safeError(err),
+        });
       }
       if (r.done) return;
       if (r.value.length > 0) yield r.value;

@@ -34,19 +34,37 @@ export function createProvider(name: ProviderName, c: ProviderConfig): TextToSpe
     case "local":
       return new LocalTts({ engine: c.LOCAL_TTS_ENGINE, voice: c.LOCAL_TTS_VOICE });
     case "elevenlabs":
-      return new ElevenLabsTts({ apiKey: c.ELEVENLABS_API_KEY ?? "", voiceId: c.ELEVENLABS_VOICE_ID, baseUrl: c.ELEVENLABS_URL, modelId: c.ELEVENLABS_MODEL_ID });
+      return new ElevenLabsTts({
+        apiKey: c.ELEVENLABS_API_KEY ?? "",
+        voiceId: c.ELEVENLABS_VOICE_ID,
+        baseUrl: c.ELEVENLABS_URL,
+        modelId: c.ELEVENLABS_MODEL_ID,
+      });
     case "openai":
-      return new OpenAiTts({ apiKey: c.OPENAI_API_KEY ?? "", baseUrl: c.OPENAI_TTS_URL, model: c.OPENAI_TTS_MODEL, voice: c.OPENAI_TTS_VOICE });
+      return new OpenAiTts({
+        apiKey: c.OPENAI_API_KEY ?? "",
+        baseUrl: c.OPENAI_TTS_URL,
+        model: c.OPENAI_TTS_MODEL,
+        voice: c.OPENAI_TTS_VOICE,
+      });
   }
 }
 
 type TtsSetup = ProviderConfig &
-  Pick<TtsConfig, "TTS_PROVIDER" | "TTS_FALLBACK_PROVIDER" | "TTS_FIRST_CHUNK_TIMEOUT_MS" | "TTS_IDLE_TIMEOUT_MS" | "TTS_RETRIES">;
+  Pick<
+    TtsConfig,
+    "TTS_PROVIDER" | "TTS_FALLBACK_PROVIDER" | "TTS_FIRST_CHUNK_TIMEOUT_MS" | "TTS_IDLE_TIMEOUT_MS" | "TTS_RETRIES"
+  >;
 
 /** The configured provider, behind the shared retry/timeout wrapper, with failover to the fallback provider. */
 export function createTts(c: TtsSetup): TextToSpeech {
   const wrap = (p: TextToSpeech) =>
-    new ResilientTts(p, { firstChunkTimeoutMs: c.TTS_FIRST_CHUNK_TIMEOUT_MS, idleTimeoutMs: c.TTS_IDLE_TIMEOUT_MS, retries: c.TTS_RETRIES, backoffMs: 100 });
+    new ResilientTts(p, {
+      firstChunkTimeoutMs: c.TTS_FIRST_CHUNK_TIMEOUT_MS,
+      idleTimeoutMs: c.TTS_IDLE_TIMEOUT_MS,
+      retries: c.TTS_RETRIES,
+      backoffMs: 100,
+    });
   const primary = wrap(createProvider(c.TTS_PROVIDER, c));
   if (c.TTS_FALLBACK_PROVIDER === "none" || c.TTS_FALLBACK_PROVIDER === c.TTS_PROVIDER) return primary;
   return new FallbackTts(primary, wrap(createProvider(c.TTS_FALLBACK_PROVIDER, c)));

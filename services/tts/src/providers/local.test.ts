@@ -42,7 +42,9 @@ describe("local provider (real flite and espeak-ng)", () => {
 
   it("an unknown espeak-ng voice is a clear engine error", async () => {
     const tts = new LocalTts({ engine: "espeak-ng", voice: "nosuchvoice" });
-    await expect(collect(tts.synthesize("hello", { signal: new AbortController().signal }))).rejects.toMatchObject({ name: "ProviderError" });
+    await expect(collect(tts.synthesize("hello", { signal: new AbortController().signal }))).rejects.toMatchObject({
+      name: "ProviderError",
+    });
   });
 
   it("splits sentences, merging tiny fragments", () => {

@@ -84,7 +84,10 @@ function run(cmd: string, args: string[], stdin: string | undefined, signal: Abo
     p.on("close", (code) => {
       signal.removeEventListener("abort", onAbort);
       if (signal.aborted) return;
-      if (code !== 0) return reject(new ProviderError(`${cmd} exited ${code}: ${err.trim().slice(0, 200)}`, false, { kind: "engine" }));
+      if (code !== 0)
+        return reject(
+          new ProviderError(`${cmd} exited ${code}: ${err.trim().slice(0, 200)}`, false, { kind: "engine" }),
+        );
       resolve(Buffer.concat(out));
     });
     p.stdin.on("error", () => {});
@@ -94,7 +97,11 @@ function run(cmd: string, args: string[], stdin: string | undefined, signal: Abo
 
 /** Split after sentence punctuation; tiny fragments are merged so each process renders something worthwhile. */
 export function sentences(text: string): string[] {
-  const parts = text.match(/[^.!?;]+[.!?;]*\s*|[.!?;]+\s*/g)?.map((s) => s.trim()).filter(Boolean) ?? [];
+  const parts =
+    text
+      .match(/[^.!?;]+[.!?;]*\s*|[.!?;]+\s*/g)
+      ?.map((s) => s.trim())
+      .filter(Boolean) ?? [];
   const out: string[] = [];
   for (const p of parts) {
     if (out.length > 0 && (out[out.length - 1]!.length < 20 || !/[A-Za-z0-9]/.test(p))) out[out.length - 1] += " " + p;

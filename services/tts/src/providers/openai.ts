@@ -27,7 +27,13 @@ export class OpenAiTts implements TextToSpeech {
     const url = `${this.o.baseUrl.replace(/\/+$/, "")}/v1/audio/speech`;
     const body = { model: this.o.model, voice: this.o.voice, input: text, response_format: "pcm" };
     const conv = new PcmToMulaw(OPENAI_PCM_RATE);
-    for await (const chunk of postForAudio(this.label, url, { authorization: `Bearer ${this.o.apiKey}` }, body, signal)) {
+    for await (const chunk of postForAudio(
+      this.label,
+      url,
+      { authorization: `Bearer ${this.o.apiKey}` },
+      body,
+      signal,
+    )) {
       const mu = conv.push(chunk);
       if (mu.length > 0) yield mu;
     }

@@ -16,7 +16,11 @@ registerProcessor("vc-tap", Tap);
  * Microphone → 8 kHz mu-law 160-byte frames (20 ms). Downsampling averages each block of input
  * samples (a box low-pass), which keeps speech intelligible for the phone band.
  */
-export async function startCapture(ctx: AudioContext, stream: MediaStream, onFrame: (mu: Uint8Array) => void): Promise<() => void> {
+export async function startCapture(
+  ctx: AudioContext,
+  stream: MediaStream,
+  onFrame: (mu: Uint8Array) => void,
+): Promise<() => void> {
   const url = URL.createObjectURL(new Blob([WORKLET], { type: "application/javascript" }));
   await ctx.audioWorklet.addModule(url);
   const src = ctx.createMediaStreamSource(stream);

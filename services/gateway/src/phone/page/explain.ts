@@ -12,7 +12,8 @@ export function explainRefusal(status: number, body: string): string {
   }
   if (status === 401)
     return "The API token was not accepted. Use the stack's API_TOKEN: `npm run dev` prints this page's address with it (…/phone#token=…); with Docker it is API_TOKEN in .env.";
-  if (status === 429) return "Too many calls are in progress right now (MAX_CONCURRENT_CALLS). End one, or try again in a moment.";
+  if (status === 429)
+    return "Too many calls are in progress right now (MAX_CONCURRENT_CALLS). End one, or try again in a moment.";
   if (status === 503) return `The voice service is not ready: ${error || "try again in a moment"}.`;
   return `The call could not start (HTTP ${status})${error ? `: ${error}` : ""}.`;
 }

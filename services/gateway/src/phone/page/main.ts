@@ -86,7 +86,10 @@ function api(path: string, body?: unknown): Promise<Response> {
  * rest is read in the background until the signal aborts.
  */
 async function follow(callId: string, signal: AbortSignal): Promise<void> {
-  const res = await fetch(`/phone/events/${encodeURIComponent(callId)}`, { headers: { authorization: `Bearer ${tokenInput.value}` }, signal });
+  const res = await fetch(`/phone/events/${encodeURIComponent(callId)}`, {
+    headers: { authorization: `Bearer ${tokenInput.value}` },
+    signal,
+  });
   if (!res.ok || !res.body) throw new Error(`live transcript: HTTP ${res.status}`);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
@@ -99,7 +102,11 @@ async function follow(callId: string, signal: AbortSignal): Promise<void> {
     while ((i = buf.indexOf("\n\n")) >= 0) {
       const chunk = buf.slice(0, i);
       buf = buf.slice(i + 2);
-      const data = chunk.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+      const data = chunk
+        .split("\n")
+        .filter((l) => l.startsWith("data: "))
+        .map((l) => l.slice(6))
+        .join("\n");
       if (!data) continue;
       const e = JSON.parse(data);
       if (e.type === "ready") ready = true;
@@ -122,8 +129,7 @@ function onEvent(e: { type: string; text?: string; state?: string; playedMs?: nu
       w.phoneStats.callerFinalMs = since();
       w.phoneStats.replyAudioMs = undefined;
     }
-  }
-  else if (e.type === "say" && e.text) line("agent", e.text);
+  } else if (e.type === "say" && e.text) line("agent", e.text);
   // A realtime call has no `say`: the model's words come as what the caller heard of them.
   else if (e.type === "transcript.agent" && e.text) line("agent", e.text);
   else if (e.type === "interrupted") line("system", `interrupted after ${Math.round((e.playedMs ?? 0) / 100) / 10}s`);
@@ -151,7 +157,9 @@ async function call() {
   setState("dialing");
   let mic: MediaStream;
   try {
-    mic = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 } });
+    mic = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 },
+    });
   } catch (err) {
     void ctx.close();
     throw new Error(`microphone: ${(err as Error).message}`);
@@ -250,7 +258,7 @@ async function end(byUser: boolean) {
   if (byUser) await api(`/phone/calls/${encodeURIComponent(a.call.callId)}/hangup`, {}).catch(() => undefined);
   // Keep the live transcript a moment for the last events (the final call state).
   setTimeout(() => a.abort.abort(), 2000);
-  setState(byUser ? "completed" : state.textContent === "in-progress" ? "ended" : state.textContent ?? "ended");
+  setState(byUser ? "completed" : state.textContent === "in-progress" ? "ended" : (state.textContent ?? "ended"));
 }
 
 callBtn.onclick = () =>
