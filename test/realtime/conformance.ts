@@ -106,17 +106,15 @@ export function realtimeConformance(t: ConformanceTarget): void {
       cleanup.push(() => fake.close());
       const ac = new AbortController();
       cleanup.push(() => ac.abort());
-      const s = await t
-        .model(fake, key)
-        .connect({
-          instructions: "Be brief.",
-          tools: realtimeTools,
-          history: [],
-          respondToSpeech: true,
-          interruptOnSpeech: true,
-          signal: ac.signal,
-          ...o,
-        });
+      const s = await t.model(fake, key).connect({
+        instructions: "Be brief.",
+        tools: realtimeTools,
+        history: [],
+        respondToSpeech: true,
+        interruptOnSpeech: true,
+        signal: ac.signal,
+        ...o,
+      });
       return { fake, s, ev: new Events(s), ac };
     };
 

@@ -270,11 +270,9 @@ describe("simulator ↔ app through real Caddy TLS (webhooks, wss Media Streams)
     const phone = await dial();
     const s = await nextSocket(app.sockets.length + 1);
     const client = twilio(sim.accountSid, TOKEN, { httpClient: simulatorHttpClient(sim.origin) });
-    await client
-      .calls(phone.sid)
-      .update({
-        twiml: `<Response><Gather numDigits="1" action="${origin}/voice/gathered" timeout="5"><Say>Press a key</Say></Gather></Response>`,
-      });
+    await client.calls(phone.sid).update({
+      twiml: `<Response><Gather numDigits="1" action="${origin}/voice/gathered" timeout="5"><Say>Press a key</Say></Gather></Response>`,
+    });
     await waitFor(() => s.closed, "stream closed by the redirect");
     expect(s.messages.at(-1)!.msg.event).toBe("stop");
     await phone.waitForEvent("gather");

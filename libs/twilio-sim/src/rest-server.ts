@@ -243,14 +243,12 @@ export function createRestApp(reg: CallRegistry): express.Express {
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const e =
       err instanceof RestError ? err : new RestError(500, 20500, (err as Error)?.message ?? "Internal Server Error");
-    res
-      .status(e.status)
-      .json({
-        code: e.code,
-        message: e.message,
-        more_info: `https://www.twilio.com/docs/errors/${e.code}`,
-        status: e.status,
-      });
+    res.status(e.status).json({
+      code: e.code,
+      message: e.message,
+      more_info: `https://www.twilio.com/docs/errors/${e.code}`,
+      status: e.status,
+    });
   });
   return app;
 }

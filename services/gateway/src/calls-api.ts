@@ -60,13 +60,11 @@ const CallIdParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 function badRequest(res: Response, err: z.ZodError): void {
   const fields = [...new Set(err.issues.map((i) => i.path.join(".") || "body"))];
-  res
-    .status(400)
-    .json({
-      error: "invalid request",
-      fields,
-      issues: err.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
-    });
+  res.status(400).json({
+    error: "invalid request",
+    fields,
+    issues: err.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
+  });
 }
 
 /** `/api/calls…`: the call-control API, behind a bearer token (constant-time compare) and a rate limit. */
@@ -89,12 +87,10 @@ export function callsApi(ctx: GatewayContext): Router {
     }
     const d = b.data;
     if (d.eventWebhookUrl && !ctx.config.EVENT_WEBHOOK_SECRET) {
-      return void res
-        .status(400)
-        .json({
-          error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)",
-          fields: ["eventWebhookUrl"],
-        });
+      return void res.status(400).json({
+        error: "eventWebhookUrl needs EVENT_WEBHOOK_SECRET set on the gateway (deliveries are signed)",
+        fields: ["eventWebhookUrl"],
+      });
     }
     const off = twilioOffReason(ctx.config);
     if (off || !ctx.config.TWILIO_FROM_NUMBER)
@@ -228,12 +224,10 @@ export function callsApi(ctx: GatewayContext): Router {
   r.use(
     (err: { status?: number; type?: string; message?: string }, _req: Request, res: Response, next: NextFunction) => {
       if (!err.status) return next(err);
-      res
-        .status(err.status)
-        .json({
-          error: err.type === "entity.parse.failed" ? "invalid JSON" : (err.message ?? "bad request"),
-          fields: ["body"],
-        });
+      res.status(err.status).json({
+        error: err.type === "entity.parse.failed" ? "invalid JSON" : (err.message ?? "bad request"),
+        fields: ["body"],
+      });
     },
   );
   return r;

@@ -31,12 +31,10 @@ export function connectStreamTwiml(o: {
   const r = new VoiceResponse();
   // A reconnect waits a moment first: whatever failed (a worker restarting) gets time to recover.
   if (o.pauseSec) r.pause({ length: o.pauseSec });
-  const stream = r
-    .connect()
-    .stream({
-      url: o.streamUrl,
-      ...(o.statusCallback ? { statusCallback: o.statusCallback, statusCallbackMethod: "POST" } : {}),
-    });
+  const stream = r.connect().stream({
+    url: o.streamUrl,
+    ...(o.statusCallback ? { statusCallback: o.statusCallback, statusCallbackMethod: "POST" } : {}),
+  });
   stream.parameter({ name: "callId", value: o.callId });
   stream.parameter({ name: "token", value: o.token });
   r.redirect({ method: "POST" }, o.redirectUrl);
