@@ -5,14 +5,35 @@ import { createServer, connect } from "node:net";
  * (32768–60999). Port 0 would hand out an ephemeral port, the same pool every outgoing connection of every
  * parallel test process draws its source port from; between our close and the service's bind, a client
  * socket or another file's server could take it, and a service then talks to the wrong peer or fails to
- * bind. A random draw below that pool leaves only other draws to collide with (a tiny race, accepted).
+ * bind. Parallel test files could still draw the same free port before either binds it (seen: one file's
+ * redis-server lost its port to another file's nats-server, and media then spoke RESP to NATS), so each
+ * vitest worker draws from its own slice of the range (`VITEST_POOL_ID`), and a process never hands out
+ * the same port twice.
  */
 export async function freePort(): Promise<number> {
+  const [lo, size] = slice();
   for (let i = 0; i < 50; i++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_768);
-    if (await bindable(port)) return port;
+    const port = lo + Math.floor(Math.random() * size);
+    if (handedOut.has(port)) continue;
+    if (await bindable(port)) {
+      handedOut.add(port);
+      return port;
+    }
   }
   return bindable(0);
+}
+
+const RANGE_LO = 20_000;
+const RANGE_SIZE = 12_768;
+const SLICES = 8;
+const handedOut = new Set<number>();
+
+/** This process's part of the range: one of SLICES by vitest's pool id, or the whole range outside vitest. */
+function slice(): [number, number] {
+  const id = Number(process.env.VITEST_POOL_ID);
+  if (!Number.isInteger(id) || id < 1) return [RANGE_LO, RANGE_SIZE];
+  const size = Math.floor(RANGE_SIZE / SLICES);
+  return [RANGE_LO + ((id - 1) % SLICES) * size, size];
 }
 
 /** `port` if it can be bound on loopback now (0: the OS's choice), else 0. */
