@@ -134,7 +134,13 @@ describe("browser phone", () => {
         30_000,
         100,
       );
-      expect(await page.locator("#state").textContent()).toBe("completed");
+      // The page hears of the end on its own channel, a moment after the store: wait for it there too.
+      await waitFor(
+        async () => (await page.locator("#state").textContent()) === "completed",
+        "page shows completed",
+        10_000,
+        100,
+      );
       expect(await page.locator("#hangup").isDisabled()).toBe(true);
       expect(await page.locator("#call").isEnabled()).toBe(true);
       const stats = await page.evaluate(() => (window as unknown as { phoneStats?: unknown }).phoneStats);
