@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isTerminal, subjects, type CallState } from "@voicecall/contracts";
-import { startSimulator, type DialOutcome, type Simulator } from "@voicecall/twilio-sim";
+import type { DialOutcome, Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
 import {
   ACCOUNT_SID,
@@ -17,28 +17,27 @@ import {
   type Harness,
   type RunningGateway,
 } from "../test/harness";
-import { twilioGate } from "./sim-gate";
+import { startGatedSimulator, type twilioGate } from "../test/sim-gate";
 
 let h: Harness;
 let g: RunningGateway;
 let sim: Simulator;
-const gw = twilioGate(() => g.url);
+let gw: ReturnType<typeof twilioGate>;
+let gated: Awaited<ReturnType<typeof startGatedSimulator>>;
 
 beforeAll(async () => {
   h = await startHarness();
-  await gw.listen();
-  sim = await startSimulator({
+  gated = await startGatedSimulator(() => g.url, {
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
     knobs: { seed: 1515 },
-    route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`),
   });
+  ({ gate: gw, sim } = gated);
   g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin, INBOUND_POLICY: "open" });
 });
 afterAll(async () => {
   await g?.close();
-  await sim?.stop();
-  await gw.close();
+  await gated?.close();
   await h?.stop();
 });
 

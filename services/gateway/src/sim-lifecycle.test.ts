@@ -4,7 +4,7 @@
  * stream that fails every time (its handshake refused, as with a signature mismatch at first deploy).
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { startSimulator, type Simulator } from "@voicecall/twilio-sim";
+import type { Simulator } from "@voicecall/twilio-sim";
 import { waitFor } from "@voicecall/testkit";
 import {
   ACCOUNT_SID,
@@ -17,29 +17,27 @@ import {
   type RunningGateway,
 } from "../test/harness";
 import { RECONNECTS_EXHAUSTED } from "./voice-webhook";
-import { twilioGate } from "./sim-gate";
+import { startGatedSimulator, type twilioGate } from "../test/sim-gate";
 
 let h: Harness;
 let g: RunningGateway;
 let sim: Simulator;
-const gw = twilioGate(() => g.url);
+let gw: ReturnType<typeof twilioGate>;
+let gated: Awaited<ReturnType<typeof startGatedSimulator>>;
 
 beforeAll(async () => {
   h = await startHarness();
-  await gw.listen();
-  // Every request for the public URL goes through the gate (signing still uses the public URL).
-  sim = await startSimulator({
+  gated = await startGatedSimulator(() => g.url, {
     accountSid: ACCOUNT_SID,
     authToken: AUTH_TOKEN,
-    route: (u) => new URL(`http://127.0.0.1:${gw.port()}${u.pathname}${u.search}`),
   });
+  ({ gate: gw, sim } = gated);
   g = await startGateway(h, { TWILIO_API_BASE_URL: sim.origin, INBOUND_POLICY: "open" }, { maxReconnects: 3 });
 });
 afterAll(async () => {
   gw.release();
   await g?.close();
-  await sim?.stop();
-  await gw.close();
+  await gated?.close();
   await h?.stop();
 });
 

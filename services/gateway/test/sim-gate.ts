@@ -6,6 +6,7 @@
  */
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { startSimulator, type SimulatorOptions } from "@voicecall/twilio-sim";
 
 export interface GatedRequest {
   path: string;
@@ -77,6 +78,30 @@ export function twilioGate(target: () => string) {
       this.release();
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/**
+ * The simulator with every request for the public URL sent through a gate in front of the gateway
+ * (signing still uses the public URL); `close` stops both.
+ */
+export async function startGatedSimulator(
+  target: () => string,
+  o: { accountSid: string; authToken: string; knobs?: SimulatorOptions["knobs"] },
+) {
+  const gate = twilioGate(target);
+  await gate.listen();
+  const sim = await startSimulator({
+    ...o,
+    route: (u) => new URL(`http://127.0.0.1:${gate.port()}${u.pathname}${u.search}`),
+  });
+  return {
+    gate,
+    sim,
+    async close() {
+      await sim.stop();
+      await gate.close();
     },
   };
 }
