@@ -161,9 +161,18 @@ function audioFlowing(p: Phone): boolean {
 
 /** First heard audio at or after `fromAbs` (epoch ms), if any. */
 function firstHeardAfter(p: Phone, fromAbs: number): number | undefined {
+  // Polled every 10 ms per call while waiting, over a list that grows by 50 chunks a second: a binary
+  // search (the player records chunks in playback order) instead of a scan from the start.
   const t0 = t0Of(p);
-  const c = chunksOf(p).find((c) => t0 + c.atMs >= fromAbs);
-  return c ? t0 + c.atMs : undefined;
+  const chunks = chunksOf(p);
+  let lo = 0;
+  let hi = chunks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t0 + chunks[mid]!.atMs >= fromAbs) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < chunks.length ? t0 + chunks[lo]!.atMs : undefined;
 }
 
 /**

@@ -14,7 +14,10 @@ process.on("SIGUSR2", () => {
   session.post("Profiler.stop", (err, res) => {
     if (!err) {
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `media-${process.pid}-${Date.now()}.cpuprofile`), JSON.stringify(res.profile));
+      writeFileSync(
+        join(dir, `${process.env.BENCH_PROFILE_NAME ?? "media"}-${process.pid}-${Date.now()}.cpuprofile`),
+        JSON.stringify(res.profile),
+      );
     }
     session.post("Profiler.start");
   });

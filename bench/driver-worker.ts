@@ -4,9 +4,13 @@
  * and one loaded loop does not delay every call's audio. Reports its results and its own event-loop lag.
  */
 import { randomBytes } from "node:crypto";
+import { setPriority } from "node:os";
 import { request } from "node:https";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, threadId, workerData } from "node:worker_threads";
+import { Session } from "node:inspector";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, StringCodec } from "nats";
 import { roundTrip, startSimulator } from "@voicecall/twilio-sim";
 import { driveCall, until, type BusEvent, type CallResult, type Dial } from "./calls";
@@ -23,6 +27,7 @@ export interface WorkerInit {
   natsUrl: string;
   rttMs: number;
   jitterMs: number;
+  nice: number;
 }
 /** One batch of calls; `target` says whose server answers them. */
 export interface RunRequest {
@@ -42,9 +47,20 @@ export interface RunResult {
   lagMaxMs: number;
   /** Share of the batch's wall time this thread's loop was busy. */
   utilization: number;
+  /** Whether this thread runs at DRIVER_NICE (else the default priority). */
+  niced: boolean;
 }
 
 const w = workerData as WorkerInit;
+// Raised priority for this thread alone (Linux nice is per thread): see DRIVER_NICE in driver-pool.ts.
+let niced = false;
+try {
+  setPriority(w.nice);
+  niced = true;
+} catch {
+  // not permitted: run at the default priority and report it
+}
+
 const network = w.rttMs > 0 || w.jitterMs > 0 ? roundTrip(w.rttMs, w.jitterMs) : undefined;
 const sim = await startSimulator({
   port: w.simPort,
@@ -115,6 +131,26 @@ const dialLimit: Dial = async (to) => {
   return { callId, phone };
 };
 
+/** BENCH_DRIVER_PROFILE=dir: a V8 CPU profile of this thread over each batch, one file per target. */
+async function startProfile(): Promise<{ stop(target: string): Promise<void> } | undefined> {
+  const dir = process.env.BENCH_DRIVER_PROFILE;
+  if (!dir) return undefined;
+  const s = new Session();
+  s.connect();
+  const post = (method: string, params?: object) =>
+    new Promise<any>((res, rej) => s.post(method, params ?? {}, (e, r) => (e ? rej(e) : res(r))));
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return {
+    async stop(target) {
+      const { profile } = await post("Profiler.stop");
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `driver-${target}-${threadId}-${Date.now()}.cpuprofile`), JSON.stringify(profile));
+      s.disconnect();
+    },
+  };
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 parentPort!.on("message", async (m: RunRequest | "stop") => {
   if (m === "stop") {
@@ -123,6 +159,7 @@ parentPort!.on("message", async (m: RunRequest | "stop") => {
     parentPort!.postMessage("stopped");
     process.exit(0); // ends this thread only (and writes its --cpu-prof profile)
   }
+  const prof = await startProfile();
   const lag = monitorEventLoopDelay({ resolution: 10 });
   lag.enable();
   const elu0 = performance.eventLoopUtilization();
@@ -144,12 +181,14 @@ parentPort!.on("message", async (m: RunRequest | "stop") => {
     }),
   );
   lag.disable();
+  await prof?.stop(m.target);
   const out: RunResult = {
     results,
     // monitorEventLoopDelay records the whole 10 ms timer interval: the lag is what is above it.
     lagP99Ms: Math.max(0, Math.round(lag.percentile(99) / 1e5 - 100) / 10),
     lagMaxMs: Math.max(0, Math.round(lag.max / 1e5 - 100) / 10),
     utilization: Math.round(performance.eventLoopUtilization(elu0).utilization * 100) / 100,
+    niced,
   };
   for (const r of results) if (r.callId) events.delete(r.callId);
   parentPort!.postMessage(out);

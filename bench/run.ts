@@ -12,6 +12,7 @@ import { runScenario, type ScenarioName, type ScenarioReport } from "./scenario"
 import { runCapacity, type CapacityReport } from "./capacity";
 import { markdown, table, type Row } from "./stats";
 import { noiseMarkdown } from "./noise-report";
+import { DRIVER_NICE } from "./driver-pool";
 import { goalLines, goals, ratioTable, type Goal } from "./goals";
 
 export interface BenchOptions {
@@ -204,14 +205,14 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
         `[${s.scenario}] false interruptions/call ${s.falseInterruptionsPerCall.toFixed(2)} (${s.noisesPerCall?.toFixed(1)} noises/backchannels over agent speech per call: ${((s.interruptionsPerNoise ?? 0) * 100).toFixed(0)}% paused it, ${((s.resumedShare ?? 0) * 100).toFixed(0)}% of those resumed)`,
       );
     if (s.noises) lines.push(noiseMarkdown(s.noises));
+    const cores = (m: Record<string, number>, lag: Record<string, number> = {}) =>
+      Object.entries(m)
+        .map(([k, v]) => `${k} ${v}${lag[k] !== undefined ? ` (loop lag p99 ${lag[k]} ms)` : ""}`)
+        .join(", ");
+    const lim = s.limit;
     lines.push(
-      `[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores; services: ${Object.entries(
-        s.serviceCpuCores,
-      )
-        .map(([k, v]) => `${k} ${v}`)
-        .join(
-          ", ",
-        )} cores${s.limit ? `; limit run: driver lag p99 ${s.limit.driver.lagP99Ms} ms, limit server ${s.limit.serviceCpuCores.limit ?? "-"} cores, calls ok ${s.limit.calls.ok}/${s.limit.calls.requested}${s.limit.calls.errors.length ? ` (errors: ${s.limit.calls.errors.join("; ")})` : ""}` : ""}`,
+      `[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads${s.driver.niced ? `, nice ${DRIVER_NICE}` : ", default priority: not permitted to raise it"}): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores${lim ? `; limit run: lag p99 ${lim.driver.lagP99Ms} ms, loop busy ${lim.driver.utilization.join(", ")}, ${lim.driver.cpuCores} cores, calls ok ${lim.calls.ok}/${lim.calls.requested}${lim.calls.errors.length ? ` (errors: ${lim.calls.errors.join("; ")})` : ""}` : ""}`,
+      `[${s.scenario}] cores: ours' run ${cores(s.serviceCpuCores, s.serviceLagP99Ms)}${lim ? `; limit's run ${cores(lim.serviceCpuCores)}` : ""}`,
     );
     const perCore = Object.entries(s.serviceCpuCores).map(
       ([k, c]) => `${k} ${c > 0 ? Math.round(s.calls.requested / c) : "∞"}`,
@@ -274,6 +275,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         jitterMs: o.jitterMs,
         workers: o.workers,
         noLimit: o.noLimit,
+        profileDir: o.profileDir,
         log,
       })),
     );

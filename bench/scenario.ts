@@ -13,9 +13,12 @@ import { LLM_REPLY, startInstantLlm, type InstantLlm } from "./fakes";
 import { startBenchStack, type BenchStack } from "./bench-stack";
 import type { DriverLag } from "./driver-pool";
 import { hopWatch, type Hops } from "./hops";
-import { cpuShare, sampleProc, type ProcSample } from "./proc-stats";
+import { cpuShare, pidListening, sampleProc, type ProcSample } from "./proc-stats";
+import { lagP99Ms } from "./capacity-streams";
 import { dist, type Dist } from "./stats";
 import { noiseReport, type NoiseReport } from "./noise-report";
+
+const PROFILE_PRELOAD = new URL("./cpu-prof-preload.mjs", import.meta.url).pathname;
 
 export type ScenarioName = "instant" | "offline";
 
@@ -37,6 +40,8 @@ export interface ScenarioOptions {
   workers?: number;
   /** Skip the limit runs. */
   noLimit?: boolean;
+  /** V8 CPU profile of every service over each of ours' runs, written here (`--profile DIR`). */
+  profileDir?: string;
   log: (line: string) => void;
 }
 
@@ -65,6 +70,8 @@ export interface Measured {
 export interface ScenarioReport extends Measured {
   scenario: ScenarioName;
   providers: Record<string, string>;
+  /** Each service's event-loop lag p99 over ours' run (prom-client, net of its 10 ms resolution). */
+  serviceLagP99Ms: Record<string, number>;
   /** media's own record (store.recordTurn): stream start → first greeting frame sent. */
   greetingSentMs: Dist;
   /** media's own record: transcript.final → first reply frame sent. */
@@ -205,6 +212,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       });
     }
     Object.assign(serviceEnv.media!, o.mediaEnv ?? {});
+    if (o.profileDir)
+      for (const [name, env] of Object.entries(serviceEnv))
+        Object.assign(env, {
+          NODE_OPTIONS: `--import ${PROFILE_PRELOAD}`,
+          BENCH_PROFILE_DIR: o.profileDir,
+          BENCH_PROFILE_NAME: name,
+        });
     for (const [k, val] of Object.entries(o.mediaEnv ?? {})) providers[`media ${k}`] = val;
     const workers = o.workers ?? Math.max(1, cpus().length);
     o.log(
@@ -237,6 +251,22 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       if (!warm.results[0]?.ok) throw new Error(`${target} warm-up call failed: ${warm.results[0]?.error}`);
     }
     const procs = stack.all().map((h) => ({ name: h.instance, pid: h.proc.child.pid! }));
+    // The servers every call crosses, so a saturated machine shows where its cores went.
+    const servers = [
+      ["caddy", stack.servers.caddy?.httpsPort],
+      ["nats", stack.servers.natsPort],
+      ["redis", stack.servers.redisPort],
+    ] as const;
+    const serverProcs = servers.flatMap(([name, port]) => {
+      const pid = port ? pidListening(port) : undefined;
+      return pid ? [{ name, pid }] : [];
+    });
+    const serviceLag = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          stack.all().map(async (h) => [h.instance, await lagP99Ms(`${h.url}/metrics`).catch(() => NaN)] as const),
+        ),
+      );
     const mediaPids = stack.services.media.map((m) => m.proc.child.pid!).filter(Boolean);
     const out: ScenarioReport[] = [];
     let firstIndex = 0;
@@ -261,7 +291,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       }, 1000);
       const since = Date.now();
       const wire = await countWire(bus.nc, b.redis);
-      const ours = await timed(procs, () =>
+      // Each SIGUSR2 writes the profile so far and starts a new one: the second covers ours' run alone.
+      const profileMark = () => o.profileDir && procs.forEach((p) => process.kill(p.pid, "SIGUSR2"));
+      profileMark();
+      await serviceLag(); // prom-client resets its lag histogram on each read: the next read covers ours' run
+      const ours = await timed([...procs, ...serverProcs], () =>
         pool.run({
           ...base,
           target: "ours",
@@ -272,6 +306,8 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
         }),
       );
       firstIndex += calls;
+      const lagOurs = await serviceLag();
+      profileMark();
       const counted = await wire.stop();
       clearInterval(sampler);
       const end = mediaPids.map((pid) => sampleProc(pid)).filter((s): s is ProcSample => !!s);
@@ -283,7 +319,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       let limit: Measured | null = null;
       if (!o.noLimit) {
         o.log(`[${o.scenario}] ${calls} calls: the limit`);
-        const lim = await timed([{ name: "limit", pid: b.limitPid }], () =>
+        const lim = await timed([{ name: "limit", pid: b.limitPid }, ...serverProcs], () =>
           pool.run({
             ...base,
             target: "limit",
@@ -322,6 +358,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
         greetingSentMs: dist(mine.filter((t) => t.kind === "greeting").map((t) => t.latencyMs)),
         overheadSentMs: dist(mine.filter((t) => t.kind === "reply").map((t) => t.latencyMs)),
         hops: hops.split(results, greetingSent),
+        serviceLagP99Ms: lagOurs,
         limit,
         playedErrorMs: dist(flat((r) => r.playedErrorMs.map(Math.abs))),
         reportedErrorMs: dist(flat((r) => r.reportedErrorMs)),
