@@ -39,8 +39,11 @@ export const MediaConfigSchema = z
      * ahead of the send clock; a mark every PLAYOUT_MARK_MS to learn what was played. The lead has to cover
      * what can hold one piece up against the one before it (network jitter, a TCP retransmit, event-loop lag
      * on either side), not the round trip: marks no longer pace. `clear` drops it all, so barge-in costs nothing.
+     * Pieces of 100 ms, not 20: Twilio plays "audio of any size" from its buffer, and each piece is a socket
+     * write here, a TLS record through Caddy and a message at Twilio; at 100 calls 20 ms pieces made media's
+     * writes 5× as many for the same audio (docs/performance.md, "outbound piece size").
      */
-    PLAYOUT_CHUNK_MS: ms(20),
+    PLAYOUT_CHUNK_MS: ms(100),
     PLAYOUT_LEAD_MS: ms(400),
     PLAYOUT_MARK_MS: ms(100),
     /** SIGTERM: wait this long for calls to finish, then close sockets with 1001. */
