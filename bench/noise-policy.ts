@@ -109,6 +109,7 @@ for (const it of items) {
   const p = speech.open({ callId: it.name, signal: new AbortController().signal });
   const policy = new BargeInPolicy(bargeInConfig(cfg));
   policy.earlyCheck = !!(p.peek ?? p.endNow);
+  policy.checkAhead = !!p.peek;
   policy.agentSaid(AGENT_TEXT);
   p.setOverAgent?.(true);
   const floor = new LevelFloor({

@@ -1,7 +1,8 @@
 /**
  * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
- * Decoding blocks, so it lives here, off the media event loop. Requests are handled one at a time
- * in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * Decoding blocks, so it lives here, off the media event loop. Requests are handled one at a time,
+ * the most urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of
+ * finals), then in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
  * falls apart on phone-band audio.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -109,6 +110,8 @@ function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undef
   return (score - sink[0]!) / frames;
 }
 
+const prioOf = (r: WorkerRequest) => (r.op === "decode" ? (r.prio ?? 1) : 1);
+
 function handle(req: WorkerRequest): WorkerReply {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
@@ -144,7 +147,14 @@ if (!decoder) {
   parentPort!.postMessage({ ready: false, error: `pocketsphinx failed to load models from ${modelDir}` });
 } else {
   parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
-  parentPort!.on("message", (req: WorkerRequest) => {
+  // Messages sent while a decode blocks are delivered after it, all before the next `setImmediate`: the
+  // queue then holds every waiting request and the most urgent goes next.
+  const queue: WorkerRequest[] = [];
+  let draining = false;
+  const next = () => {
+    let k = 0;
+    for (let i = 1; i < queue.length; i++) if (prioOf(queue[i]!) < prioOf(queue[k]!)) k = i;
+    const req = queue.splice(k, 1)[0]!;
     let reply: WorkerReply;
     try {
       reply = handle(req);
@@ -152,5 +162,14 @@ if (!decoder) {
       reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
     parentPort!.postMessage(reply);
+    if (queue.length) setImmediate(next);
+    else draining = false;
+  };
+  parentPort!.on("message", (req: WorkerRequest) => {
+    queue.push(req);
+    if (!draining) {
+      draining = true;
+      setImmediate(next);
+    }
   });
 }

@@ -138,10 +138,19 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice();
-        // A peek is only ever a barge-in check: always rated.
-        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true }, [pcm.buffer as ArrayBuffer]);
+        // A peek is only ever a barge-in check (a paused reply waits on it): always rated, and ahead of finals.
+        const asked = performance.now();
+        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true, prio: 0 }, [
+          pcm.buffer as ArrayBuffer,
+        ]);
         if (!r.ok) throw new Error(r.error);
-        return { text: r.text ?? "", confidence: confidenceOf(r.margin) };
+        const wall = performance.now() - asked;
+        return {
+          text: r.text ?? "",
+          confidence: confidenceOf(r.margin),
+          decodeMs: r.decodeMs,
+          queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
+        };
       },
       get results() {
         return results;

@@ -53,6 +53,9 @@ export interface SttStream {
 export interface Heard {
   text: string;
   confidence?: number;
+  /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
+  decodeMs?: number;
+  queuedMs?: number;
 }
 
 /**
