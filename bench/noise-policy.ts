@@ -147,7 +147,7 @@ for (const it of items) {
     if (d === "check") {
       const w = performance.now();
       if (p.peek) {
-        const h = (await p.peek()) ?? { text: "" };
+        const h = (await p.peek({ quietMs: policy.resumeGapMs })) ?? { text: "" };
         decodes.push(Math.round(performance.now() - w));
         heard.push(`${h.text || "∅"}${conf(h.confidence)} (early)`);
         d = policy.checked(h.text, p.lastVoicedMs!, t, h.confidence);

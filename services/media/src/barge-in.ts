@@ -163,6 +163,11 @@ export class BargeInPolicy {
   }
 
   /** A transcript of a paused-over sentence is still to come: a resume now would replay a cut reply. */
+  /** Quiet (ms) an early check's decision waits for: the audio a check asked ahead of it is decoded as. */
+  get resumeGapMs(): number {
+    return this.cfg.resumeGapMs;
+  }
+
   get awaitingTranscript(): boolean {
     return this.awaitingSinceMs !== null;
   }

@@ -152,7 +152,8 @@ export class SpeechLoop {
     // A streaming recogniser cannot decode a part: end the utterance and let its final decide.
     if (!pipeline.peek) return pipeline.endNow?.();
     const asked = performance.now();
-    pipeline.peek().then(
+    // Asked ahead of the gap: decoded as the audio the gap will have, if the caller stays quiet (else its answer is stale).
+    pipeline.peek({ quietMs: this.o.policy.resumeGapMs }).then(
       (h) => {
         if (h === undefined) return;
         const wallMs = Math.round(performance.now() - asked);

@@ -13,7 +13,18 @@ export type WorkerRequest =
     };
 
 export type WorkerReply =
-  | { id: number; ok: true; text?: string; score?: number; margin?: number; decodeMs?: number; audioMs?: number }
+  | {
+      id: number;
+      ok: true;
+      text?: string;
+      score?: number;
+      margin?: number;
+      /** Open vocabulary, rated: the hypothesis's lattice posterior and each word's (0..1). */
+      posterior?: number;
+      wordPosteriors?: number[];
+      decodeMs?: number;
+      audioMs?: number;
+    }
   | { id: number; ok: false; error: string };
 
 export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };

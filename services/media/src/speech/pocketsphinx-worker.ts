@@ -27,6 +27,14 @@ const ps_set_jsgf_string = ps.func("int ps_set_jsgf_string(void *ps, const char 
 const ps_set_search = ps.func("int ps_set_search(void *ps, const char *name)");
 const ps_get_search = ps.func("const char *ps_get_search(void *ps)");
 const ps_get_n_frames = ps.func("int ps_get_n_frames(void *ps)");
+const ps_get_prob = ps.func("int32_t ps_get_prob(void *ps)");
+const ps_seg_iter = ps.func("void *ps_seg_iter(void *ps)");
+const ps_seg_next = ps.func("void *ps_seg_next(void *seg)");
+const ps_seg_word = ps.func("const char *ps_seg_word(void *seg)");
+const ps_seg_prob = ps.func(
+  "int32_t ps_seg_prob(void *seg, _Out_ int32_t *ascr, _Out_ int32_t *lscr, _Out_ int32_t *lback)",
+);
+const ps_seg_free = ps.func("void ps_seg_free(void *seg)");
 
 err_set_logfp(null); // the library logs a screenful per utterance to stderr otherwise
 
@@ -112,6 +120,28 @@ function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undef
 
 const prioOf = (r: WorkerRequest) => (r.op === "decode" ? (r.prio ?? 1) : 1);
 
+/** Log-domain scores are in base 1.0001 (pocketsphinx's default `-logbase`). */
+const LOG_BASE = Math.log(1.0001);
+
+/**
+ * Open vocabulary: the lattice posterior of the hypothesis and of each of its words (0..1), the lowest
+ * word's being the confidence. A word the lattice is sure of beat every competing path through its frames;
+ * a murmur decoded as "the hood" competes with "a hood", "the who'd", … (the n-gram decode's guess).
+ */
+function posteriors(): { post: number; words: number[] } {
+  const post = Math.exp((ps_get_prob(decoder) as number) * LOG_BASE);
+  const words: number[] = [];
+  for (let seg = ps_seg_iter(decoder); seg; seg = ps_seg_next(seg)) {
+    const w = ps_seg_word(seg) as string;
+    if (w.startsWith("<") || w.startsWith("[") || w.startsWith("+")) continue; // <s>, <sil>, [NOISE], fillers
+    const a = [0];
+    const l = [0];
+    const b = [0];
+    words.push(Math.exp((ps_seg_prob(seg, a, l, b) as number) * LOG_BASE));
+  }
+  return { post, words };
+}
+
 function handle(req: WorkerRequest): WorkerReply {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
@@ -132,12 +162,15 @@ function handle(req: WorkerRequest): WorkerReply {
   const hyp = ps_get_hyp(decoder, score) as string | null;
   // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
   const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
+  const post = !req.grammar && req.verify && hyp ? posteriors() : undefined;
   return {
     id: req.id,
     ok: true,
     text: hyp ?? "",
     score: score[0],
     margin,
+    posterior: post?.post,
+    wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
     audioMs: req.pcm.length / 8,
   };
