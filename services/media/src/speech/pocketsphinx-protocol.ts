@@ -8,6 +8,8 @@ export type WorkerRequest =
       noiseRms: number;
       grammar?: { name: string; jsgf: string };
       verify?: boolean;
+      /** Open vocabulary: also report the lattice posteriors (a measurement, bench/open-posteriors.ts). */
+      posteriors?: boolean;
       /** Queue order in the worker: lower first, then arrival (0: a barge-in check a paused reply waits on). */
       prio?: number;
     };

@@ -162,7 +162,8 @@ function handle(req: WorkerRequest): WorkerReply {
   const hyp = ps_get_hyp(decoder, score) as string | null;
   // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
   const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
-  const post = !req.grammar && req.verify && hyp ? posteriors() : undefined;
+  // Measured, not used (bench/open-posteriors.ts): they do not separate murmurs from short answers (docs/performance.md).
+  const post = !req.grammar && req.posteriors && hyp ? posteriors() : undefined;
   return {
     id: req.id,
     ok: true,
