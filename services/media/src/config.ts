@@ -75,7 +75,7 @@ export const MediaConfigSchema = z
      * its audio are the same, but the decode runs inside the gap instead of after it. 100: gives the decode a
      * 100 ms head start (a grammar decode plus its sink decode take 30–100 ms idle, and the queue for the one
      * worker adds to that under load), while gaps between a sentence's words shorter than that start no
-     * decode that the next word would waste. = BARGE_IN_RESUME_GAP_MS: start it at the decision, as before.
+     * decode that the next word would waste. = BARGE_IN_RESUME_GAP_MS (or more): start it at the decision, as before.
      */
     BARGE_IN_CHECK_GAP_MS: ms(100),
     /**
