@@ -162,12 +162,12 @@ export class BargeInPolicy {
     if (this.pausedAtMs !== null && durationMs > this.cfg.backchannelMaxMs) this.awaitingSinceMs = atMs;
   }
 
-  /** A transcript of a paused-over sentence is still to come: a resume now would replay a cut reply. */
   /** Quiet (ms) an early check's decision waits for: the audio a check asked ahead of it is decoded as. */
   get resumeGapMs(): number {
     return this.cfg.resumeGapMs;
   }
 
+  /** A transcript of a paused-over sentence is still to come: a resume now would replay a cut reply. */
   get awaitingTranscript(): boolean {
     return this.awaitingSinceMs !== null;
   }

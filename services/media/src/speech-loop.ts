@@ -157,7 +157,8 @@ export class SpeechLoop {
       (h) => {
         if (h === undefined) return;
         const wallMs = Math.round(performance.now() - asked);
-        this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
+        // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
+        if (at === pipeline.lastVoicedMs) this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
         this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence));
       },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
