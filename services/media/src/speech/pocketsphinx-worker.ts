@@ -1,8 +1,8 @@
 /**
  * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
- * Decoding blocks, so it lives here, off the media event loop. Requests are handled one at a time,
- * the most urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of
- * finals), then in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * Decoding blocks, so it lives here, off the media event loop. Decodes run one at a time, the most
+ * urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of finals;
+ * a rated result's sink decode is a job of its own), then in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
  * falls apart on phone-band audio.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -104,10 +104,11 @@ const SINK =
   "#JSGF V1.0;\ngrammar sink;\npublic <sink> = ( uh huh ) | ( mm hmm ) | ( mhm ) | ( hmm ) | ( huh ) | ( uh ) | ( mm ) | ( right ) | ( alright );\n";
 const SINK_WORDS = new Set(["uh", "huh", "mm", "hmm", "mhm", "right", "alright"]);
 
-/** Score margin per frame of `hyp` (score `score`) over the sink on the same audio; undefined for a murmur. */
-function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undefined {
-  if (hyp.split(" ").every((w) => SINK_WORDS.has(w.replace(/\(\d+\)$/, "")))) return undefined;
-  const frames = ps_get_n_frames(decoder) as number;
+/** A murmur-only hypothesis: nothing to rate against the sink. */
+const isMurmur = (hyp: string) => hyp.split(" ").every((w) => SINK_WORDS.has(w.replace(/\(\d+\)$/, "")));
+
+/** Score margin per frame of a hypothesis (path score `score` over `frames`) over the sink on the same audio. */
+function sinkMargin(pcm: Int16Array, score: number, frames: number): number | undefined {
   addGrammar("sink", SINK);
   if (frames <= 0 || ps_set_search(decoder, "sink") !== 0) return undefined;
   ps_start_utt(decoder);
@@ -118,7 +119,15 @@ function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undef
   return (score - sink[0]!) / frames;
 }
 
-const prioOf = (r: WorkerRequest) => (r.op === "decode" ? (r.prio ?? 1) : 1);
+/**
+ * One piece of work for the decoder: a request, or the sink decode that finishes a rated one (queued on its
+ * own, so a peek waits for at most one decode of a final, not both). Lower `prio` first, then arrival.
+ */
+interface Job {
+  prio: number;
+  id: number;
+  run(): WorkerReply | Job;
+}
 
 /** Log-domain scores are in base 1.0001 (pocketsphinx's default `-logbase`). */
 const LOG_BASE = Math.log(1.0001);
@@ -142,7 +151,7 @@ function posteriors(): { post: number; words: number[] } {
   return { post, words };
 }
 
-function handle(req: WorkerRequest): WorkerReply {
+function handle(req: WorkerRequest): WorkerReply | Job {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
     return { id: req.id, ok: true };
@@ -160,20 +169,30 @@ function handle(req: WorkerRequest): WorkerReply {
   ps_end_utt(decoder);
   const score = [0];
   const hyp = ps_get_hyp(decoder, score) as string | null;
-  // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
-  const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
   // Measured, not used (bench/open-posteriors.ts): they do not separate murmurs from short answers (docs/performance.md).
   const post = !req.grammar && req.posteriors && hyp ? posteriors() : undefined;
-  return {
+  const reply = {
     id: req.id,
-    ok: true,
+    ok: true as const,
     text: hyp ?? "",
     score: score[0],
-    margin,
     posterior: post?.post,
     wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
     audioMs: req.pcm.length / 8,
+  };
+  // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one. It is
+  // queued just ahead of its own class (a peek's before other peeks, a final's before other finals).
+  if (!req.grammar || !req.verify || !hyp || isMurmur(hyp)) return reply;
+  const frames = ps_get_n_frames(decoder) as number;
+  return {
+    prio: (req.prio ?? 1) - 0.5,
+    id: req.id,
+    run() {
+      const t = performance.now();
+      const margin = sinkMargin(pcm, score[0]!, frames);
+      return { ...reply, margin, decodeMs: reply.decodeMs + performance.now() - t };
+    },
   };
 }
 
@@ -183,24 +202,25 @@ if (!decoder) {
   parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
   // Messages sent while a decode blocks are delivered after it, all before the next `setImmediate`: the
   // queue then holds every waiting request and the most urgent goes next.
-  const queue: WorkerRequest[] = [];
+  const queue: Job[] = [];
   let draining = false;
   const next = () => {
     let k = 0;
-    for (let i = 1; i < queue.length; i++) if (prioOf(queue[i]!) < prioOf(queue[k]!)) k = i;
-    const req = queue.splice(k, 1)[0]!;
-    let reply: WorkerReply;
+    for (let i = 1; i < queue.length; i++) if (queue[i]!.prio < queue[k]!.prio) k = i;
+    const job = queue.splice(k, 1)[0]!;
+    let out: WorkerReply | Job;
     try {
-      reply = handle(req);
+      out = job.run();
     } catch (err) {
-      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+      out = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    parentPort!.postMessage(reply);
+    if ("run" in out) queue.push(out);
+    else parentPort!.postMessage(out);
     if (queue.length) setImmediate(next);
     else draining = false;
   };
   parentPort!.on("message", (req: WorkerRequest) => {
-    queue.push(req);
+    queue.push({ prio: req.op === "decode" ? (req.prio ?? 1) : 1, id: req.id, run: () => handle(req) });
     if (!draining) {
       draining = true;
       setImmediate(next);
