@@ -67,6 +67,8 @@ export interface NoiseOutcome {
   /** `resumed` came (it went on where it stopped), and when. */
   resumed: boolean;
   resumedAfterEndMs?: number;
+  /** Media's account of that resume (the `resumed` event): what decided it, the caller's quiet before it, the check's decode. */
+  resume?: { by?: string; quietMs?: number; checkMs?: number; decodeMs?: number; queuedMs?: number };
   /** The agent took a turn on it (`agent.turn`). */
   tookTurn: boolean;
   /** What the recogniser made of it (`transcript.final` texts), for the report. */
@@ -359,6 +361,15 @@ async function playNoise(
     paused: inWindow("interrupted").length > 0,
     resumed: !!resumed,
     resumedAfterEndMs: resumed ? resumed.ts - endAbs : undefined,
+    resume: resumed
+      ? {
+          by: resumed.by as string | undefined,
+          quietMs: resumed.quietMs as number | undefined,
+          checkMs: resumed.checkMs as number | undefined,
+          decodeMs: resumed.decodeMs as number | undefined,
+          queuedMs: resumed.queuedMs as number | undefined,
+        }
+      : undefined,
     tookTurn: inWindow("agent.turn").length > 0,
     heard: inWindow("transcript.final").map((e) => `${String(e.text)}${e.backchannel ? " (backchannel)" : ""}`),
   };

@@ -109,6 +109,7 @@ for (const it of items) {
   const p = speech.open({ callId: it.name, signal: new AbortController().signal });
   const policy = new BargeInPolicy(bargeInConfig(cfg));
   policy.earlyCheck = !!(p.peek ?? p.endNow);
+  policy.checkAhead = !!p.peek;
   policy.agentSaid(AGENT_TEXT);
   p.setOverAgent?.(true);
   const floor = new LevelFloor({
@@ -146,7 +147,7 @@ for (const it of items) {
     if (d === "check") {
       const w = performance.now();
       if (p.peek) {
-        const h = (await p.peek()) ?? { text: "" };
+        const h = (await p.peek({ quietMs: policy.resumeGapMs })) ?? { text: "" };
         decodes.push(Math.round(performance.now() - w));
         heard.push(`${h.text || "∅"}${conf(h.confidence)} (early)`);
         d = policy.checked(h.text, p.lastVoicedMs!, t, h.confidence);

@@ -27,6 +27,23 @@ export interface NoiseReport {
   bargeIns: number;
   bargeInsCut: number;
   bargeInsReplayed: number;
+  /** Where the resumes' time went (media's `resumed` fields), over every resumed noise. */
+  resumeTiming: ResumeTiming;
+}
+
+export interface ResumeTiming {
+  /** Resumes by what decided them (early check, final, timer). */
+  by: Record<string, number>;
+  /** Stream ms of caller quiet when it resumed (the gap, plus a check answered after it). */
+  quietMs: Dist;
+  /** The early check's decode: wall ms asked → answered, in the decoder, waiting for it. */
+  checkMs: Dist;
+  decodeMs: Dist;
+  queuedMs: Dist;
+  /** Noise end → resumed, less the quiet: delivery of the audio to media, the sound's own quiet tail, the event. */
+  restMs: Dist;
+  /** Checks answered after the quiet gap was up (their decode made the resume late). */
+  lateChecks: number;
 }
 
 const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
@@ -54,6 +71,28 @@ function row(name: string, xs: NoiseOutcome[]): NoiseRow {
   };
 }
 
+function timing(xs: NoiseOutcome[]): ResumeTiming {
+  const rs = xs.filter((x) => x.resumed && x.resume);
+  const num = (f: (x: NoiseOutcome) => number | undefined) =>
+    dist(rs.map(f).filter((v): v is number => typeof v === "number"));
+  const by: Record<string, number> = {};
+  for (const x of rs) by[x.resume!.by ?? "?"] = (by[x.resume!.by ?? "?"] ?? 0) + 1;
+  return {
+    by,
+    quietMs: num((x) => x.resume!.quietMs),
+    checkMs: num((x) => x.resume!.checkMs),
+    decodeMs: num((x) => x.resume!.decodeMs),
+    queuedMs: num((x) => x.resume!.queuedMs),
+    restMs: num((x) =>
+      x.resumedAfterEndMs === undefined || x.resume!.quietMs === undefined
+        ? undefined
+        : x.resumedAfterEndMs - x.resume!.quietMs,
+    ),
+    // The check's answer held for the gap resumes at exactly the gap; later means the decode came after it.
+    lateChecks: rs.filter((x) => x.resume!.by === "check" && (x.resume!.quietMs ?? 0) > 220).length,
+  };
+}
+
 export function noiseReport(results: CallResult[]): NoiseReport {
   const all = results.flatMap((r) => r.perNoise);
   const names = [...new Set(all.map((x) => x.name))];
@@ -70,6 +109,7 @@ export function noiseReport(results: CallResult[]): NoiseReport {
     bargeIns: results.reduce((a, r) => a + r.bargeIns, 0),
     bargeInsCut: results.reduce((a, r) => a + r.bargeInsCut, 0),
     bargeInsReplayed: results.reduce((a, r) => a + r.bargeInsReplayed, 0),
+    resumeTiming: timing(all),
   };
 }
 
@@ -90,6 +130,15 @@ export function noiseMarkdown(r: NoiseReport): string {
   out.push("");
   out.push(
     `utterances ended by a non-turn: ${pct(r.total.ended, r.total.n)} (goal < 2 %); calls ended by a noise: ${r.callsEndedByNoise} of ${r.callsEndedEarly} ended early (goal 0); real barge-ins cut: ${r.bargeInsCut}/${r.bargeIns} (goal 100 %), cut reply replayed after one: ${r.bargeInsReplayed} (goal 0)`,
+  );
+  const t = r.resumeTiming;
+  const d = (x: Dist) => (x.n ? `${x.p50} / ${x.p95}` : "-");
+  out.push(
+    `resumes by ${
+      Object.entries(t.by)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ") || "-"
+    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}); checks answered after the gap: ${t.lateChecks}`,
   );
   return out.join("\n");
 }

@@ -58,6 +58,14 @@ export const CallEvent = z.discriminatedUnion("type", [
     fromMs: z.number(),
     /** False interruptions of this call so far, this one included. */
     falseInterruptions: z.number().int().optional(),
+    /** What resumed it: an early check's decode, the utterance's final (or "no words"), or the false-interruption timer. */
+    by: z.enum(["check", "final", "timer"]).optional(),
+    /** Stream ms the caller had been quiet (since the last loud frame) when it resumed. */
+    quietMs: z.number().optional(),
+    /** The early check's decode: wall ms from asking to its answer, of which in the decoder and waiting for it. */
+    checkMs: z.number().optional(),
+    decodeMs: z.number().optional(),
+    queuedMs: z.number().optional(),
   }),
   /** Realtime engine: what the model said, written once heard (or cut: `interrupted`, only the heard share). */
   e("transcript.agent", {

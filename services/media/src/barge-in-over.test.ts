@@ -68,3 +68,73 @@ describe("barge-in over agent speech: words are not enough", () => {
     expect(at).toBe(600);
   });
 });
+
+describe("early check ahead of the quiet gap (a decode that can be held)", () => {
+  /** Paused at 200; voiced to 400, then quiet. `checkGapMs` 100: the check is asked at 500, decided at 600. */
+  const ahead = () => {
+    const p = paused(cfg({ checkGapMs: 100 }));
+    p.earlyCheck = true;
+    p.checkAhead = true;
+    let at: number | undefined;
+    for (let t = 220; t <= 800 && at === undefined; t += 20)
+      if (p.tick(t, "idle", Math.min(t, 400)) === "check") at = t;
+    expect(at).toBe(500);
+    return p;
+  };
+
+  it("asks for the decode after checkGapMs, holds its answer until resumeGapMs of quiet, then resumes", () => {
+    const p = ahead();
+    expect(p.checked("mm-hmm", 400, 520)).toBeNull(); // answered inside the gap: held
+    expect(p.paused).toBe(true);
+    for (let t = 540; t < 600; t += 20) expect(p.tick(t, "idle", 400)).toBeNull();
+    expect(p.tick(600, "idle", 400)).toBe("resume");
+    expect(p.resumedBy).toBe("check");
+    expect(p.judgedNonTurn).toBe(true);
+    expect(p.tick(620, "speaking", 400)).toBeNull();
+  });
+
+  it("an answer after the gap decides at once; words confirm at the gap, not before", () => {
+    const late = ahead();
+    for (let t = 520; t <= 640; t += 20) expect(late.tick(t, "idle", 400)).toBeNull();
+    expect(late.checked("uh-huh", 400, 640)).toBe("resume");
+    const words = ahead();
+    expect(words.checked("what are your opening hours", 400, 520, 0.9)).toBeNull();
+    expect(words.tick(580, "idle", 400)).toBeNull();
+    expect(words.tick(600, "idle", 400)).toBe("confirm");
+  });
+
+  it("voice after the decoded audio drops the held answer: the next quiet is checked afresh", () => {
+    const p = ahead();
+    expect(p.checked("mm-hmm", 400, 520)).toBeNull();
+    // The caller goes on at 540 (a word after a pause inside the sentence) until 700.
+    for (let t = 540; t <= 700; t += 20) expect(p.tick(t, "idle", t)).toBeNull();
+    let d = null;
+    let t = 720;
+    for (; t <= 1000 && d === null; t += 20) d = p.tick(t, "idle", 700);
+    expect(d).toBe("check"); // at 800: 100 ms after the new last voice, the old answer never resumed it
+    expect(p.paused).toBe(true);
+    expect(p.checked("what are your opening hours", 700, t, 0.9)).toBeNull();
+    expect(p.tick(900, "idle", 700)).toBe("confirm");
+  });
+
+  it("without a decode that can be held (a streaming engine's end), the check waits for the whole gap", () => {
+    const p = paused(cfg({ checkGapMs: 100 }));
+    p.earlyCheck = true;
+    let at: number | undefined;
+    for (let t = 220; t <= 800 && at === undefined; t += 20)
+      if (p.tick(t, "idle", Math.min(t, 400)) === "check") at = t;
+    expect(at).toBe(600);
+  });
+
+  it("says what resumed it: a final with no words, or the timer", () => {
+    const f = paused();
+    expect(f.final("", "speaking")).toBe("resume");
+    expect(f.resumedBy).toBe("final");
+    const t = paused();
+    t.speechStopped(300, 300);
+    let d = null;
+    for (let ms = 320; ms <= 1000 && d === null; ms += 20) d = t.tick(ms, "speaking", 300);
+    expect(d).toBe("resume");
+    expect(t.resumedBy).toBe("timer");
+  });
+});

@@ -14,7 +14,10 @@
  * Speech length counts voiced audio (onset → last voiced frame), not time since the onset: a knock
  * followed by silence is not 200 ms of speech. With a pipeline that can decode the running utterance
  * (`earlyCheck`), a pause whose caller has gone quiet for `resumeGapMs` asks for that decode (`check`):
- * no words resumes within a few hundred ms of the noise ending; words confirm at once.
+ * no words resumes within a few hundred ms of the noise ending; words confirm at once. When the decode's
+ * answer can be held (`checkAhead`), it is asked for earlier, after `checkGapMs` of quiet, and its answer
+ * waits for `resumeGapMs` of quiet with no voice since: the decision is the same, on the same audio (give or
+ * take quiet frames), but the decode's time is spent inside the quiet gap instead of after it.
  *
  * Over agent speech (it plays, or a pause holds it) words alone do not make a turn (`overTurn`): a result
  * the recogniser is unsure of (`minConfidence`: a grammar decoder maps a murmur onto the nearest phrase,
@@ -42,8 +45,13 @@ export interface BargeInConfig {
   backchannelMaxMs: number;
   /** Speech longer than a backchannel that gets no transcript within this (ms after it ended): drop the cut reply, never replay it. */
   recognitionTimeoutMs: number;
-  /** Quiet this long (ms) after paused-over speech: decode what was said so far (`check`) to resume early. */
+  /** Quiet this long (ms) after paused-over speech: decide on a decode of what was said so far (`check`) to resume early. */
   resumeGapMs: number;
+  /**
+   * Quiet this long (ms) after paused-over speech: start that decode, ahead of the decision at `resumeGapMs`,
+   * when its answer can wait for it (`checkAhead`: pocketsphinx's peek). Default `resumeGapMs` (start and decide at once).
+   */
+  checkGapMs?: number;
   /** Over agent speech, a transcript less sure than this (0..1) is not a turn; 0 = off. */
   minConfidence?: number;
   /** Over agent speech, this many real words (or more) all in the text being played are echo; 0 = off. */
@@ -95,6 +103,14 @@ export class BargeInPolicy {
   private nonTurn = false;
   /** The pipeline can decode the running utterance (pocketsphinx) or end it early (streaming): early checks are on. */
   earlyCheck = false;
+  /** A check's answer can be held until the quiet gap is up (a peek, not a streaming engine's end): ask at `checkGapMs`. */
+  checkAhead = false;
+  /** An early answer waiting for `resumeGapMs` of quiet, valid while no voice comes after `atVoicedMs`. */
+  private held: { d: "confirm" | "resume"; atVoicedMs: number } | null = null;
+  /** What the last `resume` came from: an early check's answer, a final (or "no words"), or the timer. */
+  resumedBy: "check" | "final" | "timer" | null = null;
+  /** Where the caller's current quiet started (last loud or voiced frame, the earlier), as of the last tick. */
+  private quietFromMs = 0;
   /** VAD utterances started and not yet answered by a final (a streaming recogniser's final may have none behind it). */
   private unanswered = 0;
   /** Words of the agent's last utterances (for the echo test), newest last. */
@@ -130,6 +146,7 @@ export class BargeInPolicy {
   }
 
   speechStarted(atMs: number): void {
+    this.held = null;
     this.unanswered++;
     this.speaking = true;
     this.voicedFromMs = atMs;
@@ -143,6 +160,11 @@ export class BargeInPolicy {
   speechStopped(atMs: number, durationMs: number): void {
     this.speaking = false;
     if (this.pausedAtMs !== null && durationMs > this.cfg.backchannelMaxMs) this.awaitingSinceMs = atMs;
+  }
+
+  /** Quiet (ms) an early check's decision waits for: the audio a check asked ahead of it is decoded as. */
+  get resumeGapMs(): number {
+    return this.cfg.resumeGapMs;
   }
 
   /** A transcript of a paused-over sentence is still to come: a resume now would replay a cut reply. */
@@ -171,29 +193,46 @@ export class BargeInPolicy {
       this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
     this.unanswered = Math.max(0, this.unanswered - 1);
     this.nonTurn = false;
+    this.held = null;
     this.speaking = false;
     this.partialWords = 0;
     this.awaitingSinceMs = null;
     if (this.pausedAtMs !== null) {
       this.pausedAtMs = null;
-      return real > 0 ? "confirm" : "resume";
+      if (real > 0) return "confirm";
+      this.resumedBy = "final";
+      return "resume";
     }
     // A real sentence that finished before the duration threshold still interrupts a speaking agent.
     if (this.cfg.enabled && agent === "speaking" && real > 0 && real >= this.cfg.speaking.minWords) return "confirm";
     return null;
   }
 
-  /** The answer to a `check`: the running utterance decoded as `text`. */
+  /**
+   * The answer to a `check`: the running utterance decoded as `text`. Before `resumeGapMs` of quiet it is
+   * held (null now; `tick` returns it once the gap is up, unless the caller spoke again).
+   */
   checked(text: string, atVoicedMs: number, nowMs: number, confidence?: number): BargeInDecision {
     // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
     if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
+    const d = this.overTurn(text, confidence) ? "confirm" : "resume";
+    if (nowMs - this.quietFromMs < this.cfg.resumeGapMs) {
+      this.held = { d, atVoicedMs };
+      return null;
+    }
+    return this.settle(d, nowMs);
+  }
+
+  private settle(d: "confirm" | "resume", nowMs: number): BargeInDecision {
+    this.held = null;
     this.pausedAtMs = null;
     this.awaitingSinceMs = null;
-    if (this.overTurn(text, confidence)) return "confirm";
+    if (d === "confirm") return "confirm";
     // A non-turn: resume, and count speech afresh from the next voiced frame, so the same noise does not pause again.
     this.voicedFromMs = null;
     this.checkedAtVoicedMs = nowMs;
     this.nonTurn = true;
+    this.resumedBy = "check";
     return "resume";
   }
 
@@ -207,14 +246,14 @@ export class BargeInPolicy {
       this.voicedFromMs = lastVoicedMs - 20; // the caller goes on: what follows is judged afresh
       this.nonTurn = false;
     }
+    // The quiet gap counts from the last loud frame: the VAD's hangover (60–80 ms of "speech" after a sound) would delay every resume.
+    this.quietFromMs = Math.min(lastVoicedMs, lastLoudMs);
+    const quietMs = nowMs - this.quietFromMs;
+    if (this.held && this.held.atVoicedMs !== lastVoicedMs) this.held = null; // the caller went on: judged afresh
     if (this.pausedAtMs !== null) {
-      // The quiet gap counts from the last loud frame: the VAD's hangover (60–80 ms of "speech" after a sound) would delay every resume.
-      if (
-        this.earlyCheck &&
-        this.speaking &&
-        nowMs - Math.min(lastVoicedMs, lastLoudMs) >= this.cfg.resumeGapMs &&
-        this.checkedAtVoicedMs !== lastVoicedMs
-      ) {
+      if (this.held && quietMs >= this.cfg.resumeGapMs) return this.settle(this.held.d, nowMs);
+      const gap = this.checkAhead ? (this.cfg.checkGapMs ?? this.cfg.resumeGapMs) : this.cfg.resumeGapMs;
+      if (this.earlyCheck && this.speaking && quietMs >= gap && this.checkedAtVoicedMs !== lastVoicedMs) {
         this.checkedAtVoicedMs = lastVoicedMs;
         return "check";
       }
@@ -227,6 +266,7 @@ export class BargeInPolicy {
       }
       if (!this.speaking && nowMs - this.pausedAtMs >= this.cfg.falseInterruptionMs) {
         this.pausedAtMs = null;
+        this.resumedBy = "timer";
         return "resume";
       }
       return null;

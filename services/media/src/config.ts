@@ -73,6 +73,15 @@ export const MediaConfigSchema = z
      */
     BARGE_IN_RESUME_GAP_MS: ms(200),
     /**
+     * The decode for that decision starts after this much quiet (pocketsphinx, which can decode a part; a
+     * streaming engine is ended at BARGE_IN_RESUME_GAP_MS) and its answer waits for the gap: the decision and
+     * its audio are the same, but the decode runs inside the gap instead of after it. 100: gives the decode a
+     * 100 ms head start (a grammar decode plus its sink decode take 30–100 ms idle, and the queue for the one
+     * worker adds to that under load), while gaps between a sentence's words shorter than that start no
+     * decode that the next word would waste. = BARGE_IN_RESUME_GAP_MS (or more): start it at the decision, as before.
+     */
+    BARGE_IN_CHECK_GAP_MS: ms(100),
+    /**
      * Echo guard: while agent audio plays, inbound frames more than this many dB below its level are not
      * speech. 9: a speakerphone echo comes back 10–20 dB down; a caller talking over the agent is near its level.
      */
@@ -124,6 +133,7 @@ export function bargeInConfig(c: MediaConfig): BargeInConfig {
     backchannelMaxMs: c.BARGE_IN_BACKCHANNEL_MAX_MS,
     recognitionTimeoutMs: c.BARGE_IN_RECOGNITION_TIMEOUT_MS,
     resumeGapMs: c.BARGE_IN_RESUME_GAP_MS,
+    checkGapMs: Math.min(c.BARGE_IN_CHECK_GAP_MS, c.BARGE_IN_RESUME_GAP_MS),
     minConfidence: c.BARGE_IN_MIN_CONFIDENCE,
     echoWords: c.BARGE_IN_ECHO_WORDS,
     backchannels: parseBackchannels(c.BACKCHANNELS),

@@ -35,10 +35,13 @@ export class SpeechLoop {
   private readonly levels?: LevelFloor;
   private floor = 0;
   private over = false;
+  /** The last early check's answer and what it cost (reported with the resume it leads to). */
+  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number };
 
   constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
     o.policy.earlyCheck = !!(o.pipeline.peek ?? o.pipeline.endNow);
+    o.policy.checkAhead = !!o.pipeline.peek;
     void this.run();
   }
 
@@ -148,8 +151,16 @@ export class SpeechLoop {
     const at = pipeline.lastVoicedMs ?? this.streamMs;
     // A streaming recogniser cannot decode a part: end the utterance and let its final decide.
     if (!pipeline.peek) return pipeline.endNow?.();
-    pipeline.peek().then(
-      (h) => h !== undefined && this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence)),
+    const asked = performance.now();
+    // Asked ahead of the gap: decoded as the audio the gap will have, if the caller stays quiet (else its answer is stale).
+    pipeline.peek({ quietMs: this.o.policy.resumeGapMs }).then(
+      (h) => {
+        if (h === undefined) return;
+        const wallMs = Math.round(performance.now() - asked);
+        // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
+        if (at === pipeline.lastVoicedMs) this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
+        this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence));
+      },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
     );
   }
@@ -204,9 +215,27 @@ export class SpeechLoop {
     const u = this.o.playout.resume();
     if (!cut || u?.id !== cut.id) return;
     const count = this.o.onFalseInterruption();
-    this.o.emit({ type: "resumed", utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count });
+    // Where the time went: the caller's quiet before it (stream ms), and the early check's decode (wall ms).
+    const { pipeline, policy } = this.o;
+    const quietFrom = Math.min(pipeline.lastVoicedMs ?? this.streamMs, pipeline.lastLoudMs ?? this.streamMs);
+    const check = policy.resumedBy === "check" ? this.lastCheck : undefined;
+    const timing = {
+      by: policy.resumedBy ?? undefined,
+      quietMs: this.streamMs - quietFrom,
+      checkMs: check?.wallMs,
+      decodeMs: check?.decodeMs === undefined ? undefined : Math.round(check.decodeMs),
+      queuedMs: check?.queuedMs === undefined ? undefined : Math.round(check.queuedMs),
+    };
+    this.lastCheck = undefined;
+    this.o.emit({
+      type: "resumed",
+      utteranceId: u.id,
+      fromMs: msOf(u.playedBytes),
+      falseInterruptions: count,
+      ...timing,
+    });
     this.o.log.info(
-      { utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count },
+      { utteranceId: u.id, fromMs: msOf(u.playedBytes), falseInterruptions: count, ...timing },
       "false interruption, resumed",
     );
   }

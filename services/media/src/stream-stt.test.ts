@@ -75,6 +75,9 @@ describe("media: caller speech to transcript with the real speech pipeline", () 
     c.sayFrames(frames(await synthesize("uh huh", "flite")));
     const resumed = await waitFor(() => h.of(call.callId, "resumed")[0], "resumed", 30_000);
     expect(resumed.utteranceId).toBe("reply");
+    // The early check decided it, asked ahead of the quiet gap but never deciding before it is up.
+    expect(resumed).toMatchObject({ by: "check", decodeMs: expect.any(Number), checkMs: expect.any(Number) });
+    expect(resumed.quietMs).toBeGreaterThanOrEqual(200);
     // The decode of the speech so far answered before the endpointer's silence (600 ms) ended the utterance.
     const stopped = await waitFor(() => h.of(call.callId, "speech.stopped")[0], "speech.stopped", 30_000);
     expect(resumed.ts).toBeLessThan(stopped.ts);

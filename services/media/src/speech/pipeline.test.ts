@@ -4,6 +4,7 @@ import { parseConfig } from "@voicecall/config";
 import { speechConfigSchema } from "./config";
 import { startFakeDeepgram, type FakeDeepgram } from "../../test/speech/deepgram-fake";
 import { createSpeechPipelineFactory, type SpeechFactory } from "./factory";
+import { padQuiet } from "./pipeline";
 import { callerTurn, synthMulaw } from "../../test/speech/synth-speech";
 import { phraseGrammar } from "../../test/speech/test-phrases";
 import type { SpeechEvent, SpeechPipeline } from "./types";
@@ -90,6 +91,36 @@ describe("speech pipeline with pocketsphinx", () => {
     };
     expect(await finalOf(false)).toMatchObject({ text: "yes please", confidence: undefined });
     expect((await finalOf(true))?.confidence).toBeGreaterThan(0.5);
+  });
+
+  it("a peek with no voice after it is the utterance's final (no second decode); voice after it decodes again", async () => {
+    const speech = await synthMulaw("flite:rms", "yes please");
+    const run = async (voiceAfterPeek: boolean) => {
+      const p = factory.open({ callId: "reuse", signal: new AbortController().signal });
+      p.setOverAgent!(true);
+      const ev: SpeechEvent[] = [];
+      const done = (async () => {
+        for await (const e of p.events) ev.push(e);
+      })();
+      const push = (mu: Uint8Array) => {
+        for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+      };
+      push(new Uint8Array(4000).fill(0xff));
+      push(speech);
+      push(new Uint8Array(800).fill(0xff)); // 100 ms quiet: an early check
+      const heard = await p.peek!({ quietMs: 200 });
+      if (voiceAfterPeek) push(speech);
+      push(new Uint8Array(8000).fill(0xff)); // 1 s quiet: the endpoint
+      p.close();
+      await done;
+      return { heard, finals: ev.filter((e) => e.type === "transcript.final") };
+    };
+    const same = await run(false);
+    expect(same.heard?.text).toBe("yes please");
+    expect(same.finals).toMatchObject([{ text: "yes please", confidence: same.heard?.confidence, decodeMs: 0 }]);
+    const more = await run(true);
+    expect(more.finals).toHaveLength(1);
+    expect((more.finals[0] as { decodeMs?: number }).decodeMs).toBeGreaterThan(0);
   });
 
   it("peek decodes the running utterance before its end; lastVoicedMs follows the voice", async () => {
@@ -198,5 +229,15 @@ describe("speech pipeline with deepgram (local fake server)", () => {
   it("refuses to start without DEEPGRAM_API_KEY", async () => {
     const cfg = parseConfig(speechConfigSchema, { STT_PROVIDER: "deepgram" });
     await expect(createSpeechPipelineFactory(cfg)).rejects.toThrow(/DEEPGRAM_API_KEY/);
+  });
+});
+
+describe("padQuiet (an early check decoded as the audio the quiet gap will have)", () => {
+  it("appends more of the quiet the audio ends in: its own last samples, repeated when shorter", () => {
+    const pcm = Int16Array.from({ length: 16 }, (_, i) => i);
+    expect(padQuiet(pcm, 0)).toBe(pcm);
+    expect(padQuiet(pcm, -20)).toBe(pcm);
+    expect([...padQuiet(pcm, 1)]).toEqual([...pcm, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect([...padQuiet(pcm, 3).subarray(16)]).toEqual([...pcm, 0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });

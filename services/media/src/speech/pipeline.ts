@@ -3,11 +3,33 @@ import { Endpointer, type EndpointerOptions } from "./endpointer";
 import { EventQueue } from "./event-queue";
 import { decodeMulawInto } from "./mulaw-frame";
 import { rms } from "@voicecall/audio";
-import type { SpeechEvent, SpeechPipeline, SpeechToText, SttStream, VadStream, VoiceActivityDetector } from "./types";
+import type {
+  Heard,
+  SpeechEvent,
+  SpeechPipeline,
+  SpeechToText,
+  SttStream,
+  VadStream,
+  VoiceActivityDetector,
+} from "./types";
 
 const FRAME_BYTES = 160;
 /** −40 dBFS: frames below are pauses, not voice (the level floor's threshold too). */
 const QUIET = 0.01;
+
+/**
+ * `pcm` with `ms` more of the quiet it ends in: a copy of its own last samples (the line's quiet, which
+ * an early check decides on only if it stays quiet), repeated if they are shorter than that.
+ */
+export function padQuiet(pcm: Int16Array, ms: number): Int16Array {
+  const n = Math.max(0, Math.round(ms)) * 8;
+  if (n === 0) return pcm;
+  const src = Math.min(n, pcm.length);
+  const out = new Int16Array(pcm.length + n);
+  out.set(pcm);
+  for (let i = 0; i < n; i++) out[pcm.length + i] = pcm[pcm.length - src + (i % src)]!;
+  return out;
+}
 
 export interface PipelineParts {
   vad: VoiceActivityDetector;
@@ -51,6 +73,9 @@ export function openPipeline(
   /** Sum of squares and count of voiced frames' RMS in the running utterance. */
   let voicedSq = 0;
   let voicedN = 0;
+  /** Utterances started so far, and the last peek: of which utterance, up to which voiced frame, its answer. */
+  let uttSeq = 0;
+  let peeked: { seq: number; voicedMs: number; heard: Promise<Heard> } | undefined;
 
   const frame = (mu: Uint8Array) => {
     if (streaming) stt.pushFrame(mu);
@@ -78,6 +103,7 @@ export function openPipeline(
 
   const onEndpoint = (ev: NonNullable<ReturnType<Endpointer["push"]>>) => {
     if (ev.type === "speech.started") {
+      uttSeq++;
       events.push({ type: "speech.started", atMs: ev.atMs });
       return;
     }
@@ -90,7 +116,11 @@ export function openPipeline(
       pendingSpeechMs.push(ev.durationMs);
       pendingLevel.push(lastLevel);
     }
-    stt.endUtterance(ev.pcm, { verify: uttOver });
+    // A peek of this utterance with no voiced frame after it decoded the same audio (its quiet padded out to
+    // the gap; the final's tail is more of that quiet): its answer is the final, the decoder is not asked twice.
+    const heard = peeked && peeked.seq === uttSeq && peeked.voicedMs === lastVoicedMs ? peeked.heard : undefined;
+    peeked = undefined;
+    stt.endUtterance(ev.pcm, { verify: uttOver, heard });
   };
 
   // Read the STT's results into our events; the pipeline's events end when the STT's do.
@@ -183,9 +213,13 @@ export function openPipeline(
     },
     ...(stt.peek
       ? {
-          async peek() {
+          async peek(po?: { quietMs?: number }) {
             const utt = ep.current();
-            return utt && utt.length ? stt.peek!(utt) : undefined;
+            if (!utt || !utt.length) return undefined;
+            const pad = po?.quietMs ? po.quietMs - (streamMs - Math.min(lastVoicedMs, lastLoudMs)) : 0;
+            const heard = stt.peek!(padQuiet(utt, pad));
+            peeked = { seq: uttSeq, voicedMs: lastVoicedMs, heard };
+            return heard;
           },
         }
       : streaming

@@ -8,10 +8,25 @@ export type WorkerRequest =
       noiseRms: number;
       grammar?: { name: string; jsgf: string };
       verify?: boolean;
+      /** Open vocabulary: also report the lattice posteriors (a measurement, bench/open-posteriors.ts). */
+      posteriors?: boolean;
+      /** Queue order in the worker: lower first, then arrival (0: a barge-in check a paused reply waits on). */
+      prio?: number;
     };
 
 export type WorkerReply =
-  | { id: number; ok: true; text?: string; score?: number; margin?: number; decodeMs?: number; audioMs?: number }
+  | {
+      id: number;
+      ok: true;
+      text?: string;
+      score?: number;
+      margin?: number;
+      /** Open vocabulary, rated: the hypothesis's lattice posterior and each word's (0..1). */
+      posterior?: number;
+      wordPosteriors?: number[];
+      decodeMs?: number;
+      audioMs?: number;
+    }
   | { id: number; ok: false; error: string };
 
 export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };

@@ -1,7 +1,8 @@
 /**
  * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
- * Decoding blocks, so it lives here, off the media event loop. Requests are handled one at a time
- * in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * Decoding blocks, so it lives here, off the media event loop. Decodes run one at a time, the most
+ * urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of finals;
+ * a rated result's sink decode is a job of its own), then in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
  * falls apart on phone-band audio.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -26,6 +27,14 @@ const ps_set_jsgf_string = ps.func("int ps_set_jsgf_string(void *ps, const char 
 const ps_set_search = ps.func("int ps_set_search(void *ps, const char *name)");
 const ps_get_search = ps.func("const char *ps_get_search(void *ps)");
 const ps_get_n_frames = ps.func("int ps_get_n_frames(void *ps)");
+const ps_get_prob = ps.func("int32_t ps_get_prob(void *ps)");
+const ps_seg_iter = ps.func("void *ps_seg_iter(void *ps)");
+const ps_seg_next = ps.func("void *ps_seg_next(void *seg)");
+const ps_seg_word = ps.func("const char *ps_seg_word(void *seg)");
+const ps_seg_prob = ps.func(
+  "int32_t ps_seg_prob(void *seg, _Out_ int32_t *ascr, _Out_ int32_t *lscr, _Out_ int32_t *lback)",
+);
+const ps_seg_free = ps.func("void ps_seg_free(void *seg)");
 
 err_set_logfp(null); // the library logs a screenful per utterance to stderr otherwise
 
@@ -95,10 +104,11 @@ const SINK =
   "#JSGF V1.0;\ngrammar sink;\npublic <sink> = ( uh huh ) | ( mm hmm ) | ( mhm ) | ( hmm ) | ( huh ) | ( uh ) | ( mm ) | ( right ) | ( alright );\n";
 const SINK_WORDS = new Set(["uh", "huh", "mm", "hmm", "mhm", "right", "alright"]);
 
-/** Score margin per frame of `hyp` (score `score`) over the sink on the same audio; undefined for a murmur. */
-function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undefined {
-  if (hyp.split(" ").every((w) => SINK_WORDS.has(w.replace(/\(\d+\)$/, "")))) return undefined;
-  const frames = ps_get_n_frames(decoder) as number;
+/** A murmur-only hypothesis: nothing to rate against the sink. */
+const isMurmur = (hyp: string) => hyp.split(" ").every((w) => SINK_WORDS.has(w.replace(/\(\d+\)$/, "")));
+
+/** Score margin per frame of a hypothesis (path score `score` over `frames`) over the sink on the same audio. */
+function sinkMargin(pcm: Int16Array, score: number, frames: number): number | undefined {
   addGrammar("sink", SINK);
   if (frames <= 0 || ps_set_search(decoder, "sink") !== 0) return undefined;
   ps_start_utt(decoder);
@@ -109,7 +119,39 @@ function sinkMargin(pcm: Int16Array, hyp: string, score: number): number | undef
   return (score - sink[0]!) / frames;
 }
 
-function handle(req: WorkerRequest): WorkerReply {
+/**
+ * One piece of work for the decoder: a request, or the sink decode that finishes a rated one (queued on its
+ * own, so a peek waits for at most one decode of a final, not both). Lower `prio` first, then arrival.
+ */
+interface Job {
+  prio: number;
+  id: number;
+  run(): WorkerReply | Job;
+}
+
+/** Log-domain scores are in base 1.0001 (pocketsphinx's default `-logbase`). */
+const LOG_BASE = Math.log(1.0001);
+
+/**
+ * Open vocabulary: the lattice posterior of the hypothesis and of each of its words (0..1), the lowest
+ * word's being the confidence. A word the lattice is sure of beat every competing path through its frames;
+ * a murmur decoded as "the hood" competes with "a hood", "the who'd", … (the n-gram decode's guess).
+ */
+function posteriors(): { post: number; words: number[] } {
+  const post = Math.exp((ps_get_prob(decoder) as number) * LOG_BASE);
+  const words: number[] = [];
+  for (let seg = ps_seg_iter(decoder); seg; seg = ps_seg_next(seg)) {
+    const w = ps_seg_word(seg) as string;
+    if (w.startsWith("<") || w.startsWith("[") || w.startsWith("+")) continue; // <s>, <sil>, [NOISE], fillers
+    const a = [0];
+    const l = [0];
+    const b = [0];
+    words.push(Math.exp((ps_seg_prob(seg, a, l, b) as number) * LOG_BASE));
+  }
+  return { post, words };
+}
+
+function handle(req: WorkerRequest): WorkerReply | Job {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
     return { id: req.id, ok: true };
@@ -127,16 +169,30 @@ function handle(req: WorkerRequest): WorkerReply {
   ps_end_utt(decoder);
   const score = [0];
   const hyp = ps_get_hyp(decoder, score) as string | null;
-  // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one.
-  const margin = req.grammar && req.verify && hyp ? sinkMargin(pcm, hyp, score[0]!) : undefined;
-  return {
+  // Measured, not used (bench/open-posteriors.ts): they do not separate murmurs from short answers (docs/performance.md).
+  const post = !req.grammar && req.posteriors && hyp ? posteriors() : undefined;
+  const reply = {
     id: req.id,
-    ok: true,
+    ok: true as const,
     text: hyp ?? "",
     score: score[0],
-    margin,
+    posterior: post?.post,
+    wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
     audioMs: req.pcm.length / 8,
+  };
+  // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one. It is
+  // queued just ahead of its own class (a peek's before other peeks, a final's before other finals).
+  if (!req.grammar || !req.verify || !hyp || isMurmur(hyp)) return reply;
+  const frames = ps_get_n_frames(decoder) as number;
+  return {
+    prio: (req.prio ?? 1) - 0.5,
+    id: req.id,
+    run() {
+      const t = performance.now();
+      const margin = sinkMargin(pcm, score[0]!, frames);
+      return { ...reply, margin, decodeMs: reply.decodeMs + performance.now() - t };
+    },
   };
 }
 
@@ -144,13 +200,30 @@ if (!decoder) {
   parentPort!.postMessage({ ready: false, error: `pocketsphinx failed to load models from ${modelDir}` });
 } else {
   parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
-  parentPort!.on("message", (req: WorkerRequest) => {
-    let reply: WorkerReply;
+  // Messages sent while a decode blocks are delivered after it, all before the next `setImmediate`: the
+  // queue then holds every waiting request and the most urgent goes next.
+  const queue: Job[] = [];
+  let draining = false;
+  const next = () => {
+    let k = 0;
+    for (let i = 1; i < queue.length; i++) if (queue[i]!.prio < queue[k]!.prio) k = i;
+    const job = queue.splice(k, 1)[0]!;
+    let out: WorkerReply | Job;
     try {
-      reply = handle(req);
+      out = job.run();
     } catch (err) {
-      reply = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+      out = { id: job.id, ok: false, error: err instanceof Error ? err.message : String(err) };
     }
-    parentPort!.postMessage(reply);
+    if ("run" in out) queue.push(out);
+    else parentPort!.postMessage(out);
+    if (queue.length) setImmediate(next);
+    else draining = false;
+  };
+  parentPort!.on("message", (req: WorkerRequest) => {
+    queue.push({ prio: req.op === "decode" ? (req.prio ?? 1) : 1, id: req.id, run: () => handle(req) });
+    if (!draining) {
+      draining = true;
+      setImmediate(next);
+    }
   });
 }

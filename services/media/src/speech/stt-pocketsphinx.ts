@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { EventQueue } from "./event-queue";
 import type { WorkerHello, WorkerReply, WorkerRequest } from "./pocketsphinx-protocol";
-import type { SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
+import type { Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
 
 export interface PocketsphinxOptions {
   /** Directory with `en-us/`, `en-us.lm.bin`, `cmudict-en-us.dict` (Debian pocketsphinx-en-us). */
@@ -108,26 +108,30 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       pushFrame() {
         // Utterance-level engine: audio arrives whole through endUtterance.
       },
-      endUtterance(pcm8k: Int16Array, eo?: { verify?: boolean }) {
+      endUtterance(pcm8k: Int16Array, eo?: { verify?: boolean; heard?: Promise<Heard> }) {
         if (results.ended || pcm8k.length === 0) return;
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
-        const pcm = pcm8k.slice(); // ours to transfer: the caller's buffer stays usable
-        const reply = call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [
-          pcm.buffer as ArrayBuffer,
-        ]);
+        const decode = (pcm: Int16Array): Promise<SttResult> =>
+          call({ op: "decode", pcm, noiseRms, grammar: g, verify: eo?.verify }, [pcm.buffer as ArrayBuffer]).then(
+            (r) => {
+              if (!r.ok) throw new Error(r.error);
+              const confidence = confidenceOf(r.margin);
+              return { final: true, text: r.text ?? "", confidence, decodeMs: r.decodeMs, audioMs: r.audioMs };
+            },
+          );
+        // A peek of the same audio answers for it (decoded again only if that failed).
+        const audioMs = pcm8k.length / 8;
+        const copy = eo?.heard ? pcm8k : undefined;
+        const result = eo?.heard
+          ? eo.heard.then(
+              (h): SttResult => ({ final: true, text: h.text, confidence: h.confidence, decodeMs: 0, audioMs }),
+              () => decode(copy!.slice()),
+            )
+          : decode(pcm8k.slice()); // ours to transfer: the caller's buffer stays usable
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
-          reply.then(
-            (r) => {
-              if (!r.ok) return results.fail(new Error(r.error));
-              results.push({
-                final: true,
-                text: r.text ?? "",
-                confidence: confidenceOf(r.margin),
-                decodeMs: r.decodeMs,
-                audioMs: r.audioMs,
-              });
-            },
+          result.then(
+            (r) => void results.push(r),
             (err: Error) => results.fail(err),
           ),
         );
@@ -138,10 +142,19 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
         const pcm = pcm8k.slice();
-        // A peek is only ever a barge-in check: always rated.
-        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true }, [pcm.buffer as ArrayBuffer]);
+        // A peek is only ever a barge-in check (a paused reply waits on it): always rated, and ahead of finals.
+        const asked = performance.now();
+        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true, prio: 0 }, [
+          pcm.buffer as ArrayBuffer,
+        ]);
         if (!r.ok) throw new Error(r.error);
-        return { text: r.text ?? "", confidence: confidenceOf(r.margin) };
+        const wall = performance.now() - asked;
+        return {
+          text: r.text ?? "",
+          confidence: confidenceOf(r.margin),
+          decodeMs: r.decodeMs,
+          queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
+        };
       },
       get results() {
         return results;

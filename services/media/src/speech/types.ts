@@ -41,7 +41,11 @@ export interface SttStream {
    * `verify`: heard over agent speech: also rate the result (pocketsphinx: a second, murmur-only decode
    * for its `confidence`), which idle turns do not pay for. Engines that rate everything ignore it.
    */
-  endUtterance(pcm8k: Int16Array, o?: { verify?: boolean }): void;
+  /**
+   * `heard`: a peek of this same audio (no voice after it): engines that decode whole utterances take its
+   * answer as the final instead of decoding again (and decode if it fails); others ignore it.
+   */
+  endUtterance(pcm8k: Int16Array, o?: { verify?: boolean; heard?: Promise<Heard> }): void;
   readonly results: AsyncIterable<SttResult>;
   close(): void;
   /** Switch (or, with undefined, drop) the JSGF grammar for the next utterances. Absent when unsupported. */
@@ -53,6 +57,9 @@ export interface SttStream {
 export interface Heard {
   text: string;
   confidence?: number;
+  /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
+  decodeMs?: number;
+  queuedMs?: number;
 }
 
 /**
@@ -86,8 +93,12 @@ export interface SpeechPipeline {
   readonly lastLoudMs?: number;
   /** Frames quieter than this RMS (0..1) are not speech whatever the VAD says (echo guard, background speech). */
   setLevelFloor?(rms: number): void;
-  /** Decode the running utterance so far (undefined when idle or unsupported). */
-  peek?(): Promise<Heard | undefined>;
+  /**
+   * Decode the running utterance so far (undefined when idle or unsupported). `quietMs`: decode it as if the
+   * caller had been quiet this long by now (its trailing quiet padded out with more of the same), so an early
+   * check asked before the quiet gap is up decodes the audio the gap would have.
+   */
+  peek?(o?: { quietMs?: number }): Promise<Heard | undefined>;
   /**
    * End the running utterance now, as if the endpointer had: its final (or `transcript.none`) follows as
    * usual. The early check for engines that cannot `peek` (streaming ones: Deepgram answers `Finalize`).
