@@ -21,6 +21,8 @@ export type EndpointEvent =
   | { type: "speech.started"; atMs: number }
   | { type: "speech.stopped"; atMs: number; durationMs: number; pcm: Int16Array };
 
+const EMPTY = new Int16Array(0);
+
 export class Endpointer {
   private readonly frameSamples: number;
   private readonly frameMs: number;
@@ -38,8 +40,12 @@ export class Endpointer {
   private gap = 0;
   private firstVoiced = -1;
   private lastVoiced = -1;
-  /** Growable utterance buffer, reused between utterances. */
-  private utt: Int16Array;
+  /**
+   * Growable utterance buffer: allocated when speech starts (4 s, doubled as needed) and let go when it
+   * stops, so an idle stream holds only the ring, not 64 KB it is not using.
+   */
+  private utt: Int16Array = EMPTY;
+  private readonly uttStartSamples: number;
   private uttLen = 0;
   private uttStartFrame = 0;
   /** First frame after the last utterance: the ring holds nothing older worth keeping. */
@@ -59,7 +65,7 @@ export class Endpointer {
     this.ringFrames = prerollFrames + this.onFrames * (this.hangFrames + 1) + 1;
     this.ring = new Int16Array(this.ringFrames * this.frameSamples);
     this.prerollFrames = prerollFrames;
-    this.utt = new Int16Array(this.frameSamples * 50 * 4);
+    this.uttStartSamples = this.frameSamples * 50 * 4;
   }
   private readonly prerollFrames: number;
 
@@ -111,6 +117,7 @@ export class Endpointer {
     const from = Math.max(this.idleSince, this.firstVoiced - this.prerollFrames, idx - this.ringFrames + 1);
     this.uttStartFrame = from;
     this.uttLen = 0;
+    this.utt = new Int16Array(this.uttStartSamples);
     for (let i = from; i <= idx; i++) {
       const off = (i % this.ringFrames) * this.frameSamples;
       this.append(this.ring.subarray(off, off + this.frameSamples));
@@ -128,13 +135,14 @@ export class Endpointer {
     this.voicedRun = 0;
     this.gap = 0;
     this.uttLen = 0;
+    this.utt = EMPTY;
     return { type: "speech.stopped", atMs: endMs, durationMs: endMs - startMs, pcm };
   }
 
   private append(pcm: Int16Array): void {
     const n = this.frameSamples;
     if (this.uttLen + n > this.utt.length) {
-      const bigger = new Int16Array(this.utt.length * 2);
+      const bigger = new Int16Array(Math.max(this.utt.length * 2, this.uttLen + n));
       bigger.set(this.utt.subarray(0, this.uttLen));
       this.utt = bigger;
     }

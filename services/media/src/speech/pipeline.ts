@@ -18,8 +18,8 @@ export interface PipelineParts {
 
 /**
  * One stream's speech-in: mu-law → PCM → VAD → endpointer → STT, events out.
- * `push` decodes into a reused buffer and copies into the endpointer's reused buffers: per frame it
- * allocates nothing (an utterance allocates its PCM once, when it ends).
+ * `push` decodes into a reused buffer and copies into the endpointer's buffers: per frame it allocates
+ * nothing (an utterance allocates its buffer when it starts, and its PCM once, when it ends).
  */
 export function openPipeline(
   parts: PipelineParts,
