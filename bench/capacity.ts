@@ -57,6 +57,8 @@ export interface CapacityOptions {
   pin?: boolean;
   /** Write a V8 CPU profile of the worker here (node --cpu-prof), for the hot-path analysis. */
   profileDir?: string;
+  /** Extra media environment (`--media-env KEY=VALUE`), e.g. a playout setting to compare. */
+  mediaEnv?: Record<string, string>;
   /** List the worker's GC pauses of 5 ms or more (a preload observing `gc` performance entries). */
   gcTrace?: boolean;
   /** Also ramp the bare relay (bench/limit/relay.ts) on the same core, for ours ÷ relay; default true. */
@@ -98,6 +100,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         MAX_PENDING_TOTAL: "5000",
         STREAM_START_TIMEOUT_MS: "30000",
         FLOOD_BURST: "5000",
+        ...o.mediaEnv,
         NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""]
           .join(" ")
           .trim(),
