@@ -129,13 +129,28 @@ export class RawStream {
 }
 
 export async function lagP99Ms(metricsUrl: string): Promise<number> {
+  return (await scrapeWorker(metricsUrl)).lagP99Ms;
+}
+
+/** The worker's event-loop lag p99 (see `lagP99Ms`) and its V8 heap in use and external memory (MB), from `/metrics`. */
+export async function scrapeWorker(
+  metricsUrl: string,
+): Promise<{ lagP99Ms: number; heapUsedMB: number; externalMB: number }> {
   const text = await (await fetch(metricsUrl)).text();
-  const m =
-    /^nodejs_eventloop_lag_p99_seconds\{[^}]*\} ([0-9.e+-]+)$/m.exec(text) ??
-    /^nodejs_eventloop_lag_p99_seconds ([0-9.e+-]+)$/m.exec(text);
-  if (!m) throw new Error(`no nodejs_eventloop_lag_p99_seconds at ${metricsUrl} (media /metrics missing?)`);
-  // monitorEventLoopDelay (prom-client's default resolution 10 ms) records the whole timer interval:
-  // an idle loop reads 10 ms. The lag is what is left above the resolution.
-  return Math.max(0, Math.round((Number(m[1]) * 1000 - PROM_LAG_RESOLUTION_MS) * 10) / 10);
+  const read = (name: string) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const lag = read("nodejs_eventloop_lag_p99_seconds");
+  if (lag === undefined)
+    throw new Error(`no nodejs_eventloop_lag_p99_seconds at ${metricsUrl} (media /metrics missing?)`);
+  const mb = (v: number | undefined) => Math.round(((v ?? 0) / 1048576) * 10) / 10;
+  return {
+    // monitorEventLoopDelay (prom-client's default resolution 10 ms) records the whole timer interval:
+    // an idle loop reads 10 ms. The lag is what is left above the resolution.
+    lagP99Ms: Math.max(0, Math.round((lag * 1000 - PROM_LAG_RESOLUTION_MS) * 10) / 10),
+    heapUsedMB: mb(read("nodejs_heap_size_used_bytes")),
+    externalMB: mb(read("nodejs_external_memory_bytes")),
+  };
 }
 const PROM_LAG_RESOLUTION_MS = 10;

@@ -10,7 +10,7 @@ import { freePort, startProc, startStack, testLogger, waitFor, type Proc } from 
 import { synthesize } from "@voicecall/twilio-sim";
 import { trimSilence } from "./audio";
 import { cpuShare, sampleProc } from "./proc-stats";
-import { lagP99Ms, RawStream, startCountingDeepgram, TICK } from "./capacity-streams";
+import { lagP99Ms, RawStream, scrapeWorker, startCountingDeepgram, TICK } from "./capacity-streams";
 
 export interface CapacityStep {
   streams: number;
@@ -20,6 +20,9 @@ export interface CapacityStep {
   rssMB: number;
   /** Outbound media frames the driver received per stream per second (50 = real time while agent audio plays). */
   framesOutPerS: number;
+  /** V8 heap in use and external (ArrayBuffer) memory at the step's end (MB), from the worker's `/metrics`. */
+  heapUsedMB?: number;
+  externalMB?: number;
 }
 
 export interface CapacityReport {
@@ -54,6 +57,8 @@ export interface CapacityOptions {
   pin?: boolean;
   /** Write a V8 CPU profile of the worker here (node --cpu-prof), for the hot-path analysis. */
   profileDir?: string;
+  /** Extra media environment (`--media-env KEY=VALUE`), e.g. a playout setting to compare. */
+  mediaEnv?: Record<string, string>;
   /** List the worker's GC pauses of 5 ms or more (a preload observing `gc` performance entries). */
   gcTrace?: boolean;
   /** Also ramp the bare relay (bench/limit/relay.ts) on the same core, for ours ÷ relay; default true. */
@@ -95,6 +100,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         MAX_PENDING_TOTAL: "5000",
         STREAM_START_TIMEOUT_MS: "30000",
         FLOOD_BURST: "5000",
+        ...o.mediaEnv,
         NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""]
           .join(" ")
           .trim(),
@@ -167,10 +173,12 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
     try {
       await lagP99Ms(metricsUrl);
       await sleep(o.stepS * 1000);
-      const baseline = await lagP99Ms(metricsUrl);
+      const { lagP99Ms: baseline, heapUsedMB, externalMB } = await scrapeWorker(metricsUrl);
       steps.push({
         streams: 0,
         lagP99Ms: baseline,
+        heapUsedMB,
+        externalMB,
         cpuCores: Math.round(cpuShare(idle, sampleProc(pid)!) * 100) / 100,
         rssMB: Math.round(idle.rss / 1048576),
         framesOutPerS: 0,
@@ -210,7 +218,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         const a = sampleProc(pid)!;
         const out0 = streams.reduce((n, s) => n + s.framesOut, 0);
         await sleep(o.stepS * 1000);
-        const lag = await lagP99Ms(metricsUrl);
+        const { lagP99Ms: lag, heapUsedMB, externalMB } = await scrapeWorker(metricsUrl);
         if (o.profileDir && name === "media") process.kill(pid, "SIGUSR2");
         const b = sampleProc(pid)!;
         const out1 = streams.reduce((n, s) => n + s.framesOut, 0);
@@ -221,9 +229,13 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
           cpuCores: Math.round(cpuShare(a, b) * 100) / 100,
           rssMB: Math.round(b.rss / 1048576),
           framesOutPerS: Math.round(((out1 - out0) / (o.stepS * Math.max(1, live))) * 10) / 10,
+          heapUsedMB,
+          externalMB,
         };
         steps.push(step);
-        o.log(`[capacity ${name}] ${live} streams: lag p99 ${lag} ms, ${step.cpuCores} cores, RSS ${step.rssMB} MB`);
+        o.log(
+          `[capacity ${name}] ${live} streams: lag p99 ${lag} ms, ${step.cpuCores} cores, RSS ${step.rssMB} MB (heap ${heapUsedMB}, external ${externalMB})`,
+        );
         if (live < streams.length * 0.95) {
           stopReason = `only ${live} of ${streams.length} streams live`;
           break;

@@ -12,6 +12,25 @@ import {
 import { decodeMulawInto } from "../services/media/src/speech/mulaw-frame";
 import { createWebrtcVad } from "../services/media/src/speech/vad-webrtc";
 import { StreamFrames } from "@voicecall/twilio-sim/frames";
+import { parseMediaConfig, bargeInConfig } from "../services/media/src/config";
+import { LevelFloor, voicedRms } from "../services/media/src/level-floor";
+import { openPipeline } from "../services/media/src/speech/pipeline";
+import { EventQueue } from "../services/media/src/speech/event-queue";
+import type { SpeechToText, SttResult } from "../services/media/src/speech/types";
+import { BargeInPolicy } from "../services/media/src/barge-in";
+import { Playout } from "../services/media/src/playout";
+import { SpeechLoop } from "../services/media/src/speech-loop";
+import { testLogger } from "@voicecall/testkit";
+
+/** A streaming STT that takes every frame and never answers: the loop's own per-frame cost, without the socket. */
+const quietStt: SpeechToText = {
+  label: "quiet",
+  capabilities: { partials: false, streaming: true },
+  open: () => {
+    const results = new EventQueue<SttResult>();
+    return { pushFrame() {}, endUtterance() {}, results, close: () => results.end() };
+  },
+};
 
 function time(label: string, n: number, fn: (i: number) => void): { label: string; usPerOp: number } {
   for (let i = 0; i < Math.min(n, 20_000); i++) fn(i); // warm up
@@ -37,7 +56,39 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
   const parsed = parseInbound(frames[0]).ok ? (parseInbound(frames[0]) as { event: MediaFrame }).event : undefined;
   if (!parsed) throw new Error("codec did not parse a media frame");
   const pcm = new Int16Array(160);
-  const vad = (await createWebrtcVad({ mode: 3 })).open();
+  const vadEngine = await createWebrtcVad({ mode: 3 });
+  const vad = vadEngine.open();
+  const cfg = parseMediaConfig({ PUBLIC_URL: "https://x.example", STREAM_TOKEN_SECRET: "x".repeat(32) });
+  const levels = new LevelFloor({ echoGuardDb: 9, callerFloorDb: 12 });
+  const agent = new Uint8Array(1600);
+  for (let i = 0; i < agent.length; i++) agent[i] = (i * 53) & 0xff;
+  levels.agentAudio("u1", agent);
+  levels.callerTurn(0.2);
+  // The inbound frame after decode, as a session of the capacity ramp runs it: agent audio playing (paced
+  // to a no-op socket, marks never echoed), the caller's frames through the level floor, WebRTC VAD, endpointer, policy.
+  const abort = new AbortController();
+  const playout = new Playout({
+    streamSid: sid,
+    send: () => undefined,
+    chunkMs: cfg.PLAYOUT_CHUNK_MS,
+    leadMs: cfg.PLAYOUT_LEAD_MS,
+    markMs: cfg.PLAYOUT_MARK_MS,
+    onDone: () => undefined,
+    schedule: () => () => undefined,
+  });
+  playout.pushSpoken({ utteranceId: "u1", seq: 0, last: false, generation: 1, purpose: "reply", text: "hello" }, agent);
+  const loop = new SpeechLoop({
+    pipeline: openPipeline({ vad: vadEngine, stt: quietStt }, { callId: "c1", signal: abort.signal }),
+    playout,
+    policy: new BargeInPolicy(bargeInConfig(cfg)),
+    thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
+    levels: { echoGuardDb: 9, callerFloorDb: 12 },
+    countsAsWords: () => true,
+    emit: () => undefined,
+    onCallerFinal: () => undefined,
+    onFalseInterruption: () => 0,
+    log: testLogger("hot-path", "silent").log,
+  });
   const out = [
     time("parseInbound(media): JSON.parse + validate", n, (i) => parseInbound(frames[i & 63])),
     time("parseInbound(mark)", n, () => parseInbound(mark)),
@@ -45,7 +96,12 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
     time("mu-law decode", n, () => decodeMulawInto(mu, pcm)),
     time("mu-law decode + WebRTC VAD", n / 4, () => vad.isSpeech(decodeMulawInto(mu, pcm))),
     time("outbound media + mark encode", n, (i) => (mediaMessage(sid, mu), markMessage(sid, `u1:${i}`))),
+    time("LevelFloor.floor (per inbound frame while agent audio plays)", n, () => levels.floor("u1")),
+    time("voicedRms of a 200 ms agent chunk (per chunk from the bus)", n / 10, () => voicedRms(agent)),
+    time("SpeechLoop.push: floor + VAD + endpointer + policy (STT a no-op)", n / 4, () => loop.push(mu)),
   ];
+  loop.close();
+  abort.abort();
   vad.close();
   return out;
 }

@@ -289,6 +289,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         pin: o.pin,
         profileDir: o.profileDir,
         gcTrace: o.gcTrace,
+        mediaEnv: o.mediaEnv,
         log,
       })
     : undefined;

@@ -94,7 +94,10 @@ export class StreamSession {
       case "media":
         if (this.state === "live" && f.streamSid === this.streamSid) {
           this.d.metrics?.framesIn.inc();
-          for (const fr of frames(mediaAudio(f))) this.callAudio!.push(fr);
+          const mu = mediaAudio(f);
+          // Twilio's 160-byte frames go as they are; anything else is re-cut so the pipeline always gets 20 ms.
+          if (mu.length === FRAME_BYTES) this.callAudio!.push(mu);
+          else for (const fr of toFrames(mu)) this.callAudio!.push(fr);
         }
         return;
       case "dtmf":
@@ -350,9 +353,4 @@ export class StreamSession {
   private readonly emit: Emit = (e, force = false) => {
     if (this.state === "live" || force) this.publish?.(e);
   };
-}
-
-/** Twilio sends 160-byte frames; anything else is re-cut so the pipeline always gets 20 ms. */
-function frames(mu: Uint8Array): Uint8Array[] {
-  return mu.length === FRAME_BYTES ? [mu] : mu.length === 0 ? [] : toFrames(mu);
 }

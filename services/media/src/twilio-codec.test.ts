@@ -137,6 +137,16 @@ describe("twilio codec: outbound", () => {
     expect(JSON.parse(clearMessage(MZ))).toEqual({ event: "clear", streamSid: MZ });
   });
 
+  it("writes the same text as JSON.stringify of the message, escaping sid and mark name", () => {
+    const mu = Uint8Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff);
+    for (const sid of [MZ, 'M"Z\\x\u2028', ""]) {
+      const payload = Buffer.from(mu).toString("base64");
+      expect(mediaMessage(sid, mu)).toBe(JSON.stringify({ event: "media", streamSid: sid, media: { payload } }));
+      for (const name of ["u1:3", 'a"b\n\\c'])
+        expect(markMessage(sid, name)).toBe(JSON.stringify({ event: "mark", streamSid: sid, mark: { name } }));
+    }
+  });
+
   it("encodes a subarray view, not its whole buffer", () => {
     const big = new Uint8Array([1, 2, 3, 4, 5]);
     expect(JSON.parse(mediaMessage(MZ, big.subarray(1, 3))).media.payload).toBe(Buffer.from([2, 3]).toString("base64"));

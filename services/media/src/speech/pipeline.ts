@@ -40,8 +40,8 @@ export interface PipelineParts {
 
 /**
  * One stream's speech-in: mu-law → PCM → VAD → endpointer → STT, events out.
- * `push` decodes into a reused buffer and copies into the endpointer's reused buffers: per frame it
- * allocates nothing (an utterance allocates its PCM once, when it ends).
+ * `push` decodes into a reused buffer and copies into the endpointer's buffers: per frame it allocates
+ * nothing (an utterance allocates its buffer when it starts, and its PCM once, when it ends).
  */
 export function openPipeline(
   parts: PipelineParts,
@@ -51,11 +51,12 @@ export function openPipeline(
   const pcm = new Int16Array(FRAME_BYTES);
   const carry = new Uint8Array(FRAME_BYTES);
   let carryLen = 0;
-  const ep = new Endpointer(parts.endpointer);
   const vad: VadStream = parts.vad.open();
   const streaming = parts.stt.capabilities.streaming;
   const sttAbort = new AbortController();
   const stt: SttStream = parts.stt.open({ callId: o.callId, signal: sttAbort.signal, grammar: o.grammar });
+  // A streaming engine had every frame already and cannot `peek`: the utterance's PCM would go unread.
+  const ep = new Endpointer({ ...parts.endpointer, keepPcm: !streaming || !!stt.peek });
   /** Speech lengths of utterances handed to the STT and not yet answered (utterance-level engines). */
   const pendingSpeechMs: number[] = [];
   /** Voiced-frame RMS of those utterances, in the same order. */

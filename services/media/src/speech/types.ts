@@ -40,6 +40,7 @@ export interface SttStream {
   /**
    * `verify`: heard over agent speech: also rate the result (pocketsphinx: a second, murmur-only decode
    * for its `confidence`), which idle turns do not pay for. Engines that rate everything ignore it.
+   * A streaming engine without `peek` gets an empty `pcm8k`: it had every frame through `pushFrame`.
    */
   /**
    * `heard`: a peek of this same audio (no voice after it): engines that decode whole utterances take its
