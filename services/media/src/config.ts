@@ -42,9 +42,13 @@ export const MediaConfigSchema = z
      * Pieces of 100 ms, not 20: Twilio plays "audio of any size" from its buffer, and each piece is a socket
      * write here, a TLS record through Caddy and a message at Twilio; at 100 calls 20 ms pieces made media's
      * writes 5× as many for the same audio (docs/performance.md, "outbound piece size").
+     * A lead of 1000 ms, not 400: a TCP retransmit (200 ms minimum RTO) and ±30 ms jitter fit in 400, but a
+     * loaded event loop on either side does not: at 100 calls on 2 cores media's loop lag p99 was 160–240 ms
+     * (max higher), and 400 ms left 0.39 gaps per call where 1000 left 0.01 (docs/performance.md, "lead").
+     * It costs 8 KB in Twilio's buffer per call and nothing audible: `clear` drops what is held.
      */
     PLAYOUT_CHUNK_MS: ms(100),
-    PLAYOUT_LEAD_MS: ms(400),
+    PLAYOUT_LEAD_MS: ms(1000),
     PLAYOUT_MARK_MS: ms(100),
     /** SIGTERM: wait this long for calls to finish, then close sockets with 1001. */
     DRAIN_TIMEOUT_MS: ms(30_000),
