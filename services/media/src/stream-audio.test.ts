@@ -3,6 +3,9 @@ import { waitFor } from "@voicecall/testkit";
 import { mulawDecode } from "@voicecall/audio";
 import { startHarness, rampAudio, type Harness } from "../test/harness";
 import { detectDigit } from "./dtmf-tones";
+import { MediaConfigSchema } from "./config";
+
+const LEAD_MS = MediaConfigSchema.shape.PLAYOUT_LEAD_MS.parse(undefined);
 
 // Two media workers behind Caddy TLS, real NATS and Redis; a client speaking Twilio's protocol.
 describe("media: audio out, barge-in, failover", () => {
@@ -38,20 +41,21 @@ describe("media: audio out, barge-in, failover", () => {
 
   it("plays bus audio paced by the clock, with marks only to learn what was played, and reports the end", async () => {
     const { call, c } = await live();
-    const audio = rampAudio(1000);
+    // Longer than the lead, so that pacing shows: what is beyond the lead waits for the clock.
+    const audio = rampAudio(LEAD_MS + 2000);
     h.speak(call.callId, "u1", audio, { chunks: 5 });
     const done = await waitFor(
       () => h.of(call.callId, "playback.mark").find((e) => e.utteranceId === "u1" && e.done),
       "playback done",
     );
-    expect(done.playedMs).toBe(1000);
+    expect(done.playedMs).toBe(LEAD_MS + 2000);
     expect(Buffer.from(c.heard)).toEqual(Buffer.from(audio));
-    // Never dumped in bulk: at most the lead (400 ms) plus one piece (up to a mark, 100 ms) waited in the
+    // Never dumped in bulk: at most the lead plus one piece (up to a mark, 100 ms) waited in the
     // client's buffer, and a little more when a loaded machine delays the client's playout tick.
-    expect(c.maxQueued).toBeLessThanOrEqual((400 + 100 + 40) * 8);
+    expect(c.maxQueued).toBeLessThanOrEqual((LEAD_MS + 100 + 40) * 8);
     // A mark at the start, every 100 ms and at the end: not one per piece.
     const marks = c.received.filter((m) => m.event === "mark").length;
-    expect(marks).toBeLessThanOrEqual(1000 / 100 + 2);
+    expect(marks).toBeLessThanOrEqual((LEAD_MS + 2000) / 100 + 2);
     expect(c.echoed.filter((m) => m.name.startsWith("u1:")).every((m) => m.played)).toBe(true);
   });
 

@@ -3,6 +3,9 @@ import { waitFor } from "@voicecall/testkit";
 import { mulawEncode } from "@voicecall/audio";
 import { HeardRecorder, MediaStream, newSid } from "@voicecall/twilio-sim";
 import { AUTH_TOKEN, startHarness, rampAudio, type Harness } from "../test/harness";
+import { MediaConfigSchema } from "./config";
+
+const LEAD_MS = MediaConfigSchema.shape.PLAYOUT_LEAD_MS.parse(undefined);
 
 /** The caller's outgoing frames; `push` resolves once they have all been sent. */
 class Mouth {
@@ -95,8 +98,8 @@ describe("media with the Twilio simulator", () => {
     await waitFor(() => h.of(call.callId, "transcript.final").length === 2, "the caller's turn");
     const heard = recorder.snapshot();
     expect(heard.clears.length).toBe(1);
-    // The clear drops what was ahead: the lead (400 ms) and at most one piece (100 ms).
-    expect(heard.clears[0]!.droppedMs).toBeLessThanOrEqual(500);
+    // The clear drops what was ahead: the lead and at most one piece (100 ms).
+    expect(heard.clears[0]!.droppedMs).toBeLessThanOrEqual(LEAD_MS + 100);
     // The playhead estimate (the newest mark, played on in real time) against what the caller heard:
     // a few ms on an idle machine, up to ~70 ms with a load average of 40 (event-loop lag on both sides);
     // the bound is the one the history needs (one word, ±100 ms), as in test/e2e/network.test.ts.
