@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseArgs, runBench, type BenchReport } from "./run";
+import { rssSlopeKB } from "./capacity";
 
 /**
  * Smoke version of `npm run bench`: 3 calls through the whole stack (instant vendors) and a one-step
@@ -33,6 +34,18 @@ describe("npm run bench (smoke)", () => {
       STT_VOCABULARY: "open",
     });
     expect(() => parseArgs(["--media-env", "=x"])).toThrow(/KEY=VALUE/);
+  });
+
+  it("takes steady-state memory per stream as the RSS slope over the steps, without the one-off growth", () => {
+    // 30 MB of one-off growth on the first 100 streams, then 150 KB per stream.
+    const steps = [
+      { streams: 0, rssKB: 100_000 },
+      { streams: 100, rssKB: 145_000 },
+      { streams: 200, rssKB: 160_000 },
+      { streams: 300, rssKB: 175_000 },
+    ];
+    expect(rssSlopeKB(steps)).toBe(150);
+    expect(rssSlopeKB(steps.slice(0, 2))).toBeUndefined(); // one step with streams: no slope
   });
 
   it("runs 3 calls and a capacity step and writes the JSON report", async () => {

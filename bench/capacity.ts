@@ -18,6 +18,8 @@ export interface CapacityStep {
   lagP99Ms: number;
   cpuCores: number;
   rssMB: number;
+  /** The same RSS in KB (the slope over steps needs more than whole MB). */
+  rssKB: number;
   /** Outbound media frames the driver received per stream per second (50 = real time while agent audio plays). */
   framesOutPerS: number;
   /** V8 heap in use and external (ArrayBuffer) memory at the step's end (MB), from the worker's `/metrics`. */
@@ -34,6 +36,12 @@ export interface CapacityReport {
   stopReason: string;
   cpuPerStreamPct: number;
   rssPerStreamKB: number;
+  /**
+   * Steady-state memory per stream: the least-squares slope of RSS over the ramp's steps (streams > 0), so
+   * the worker's one-off growth on its first streams (JIT code, heap and wasm reservations) is left out.
+   * Absent with fewer than two steps.
+   */
+  rssMarginalKB?: number;
   idleRssMB: number;
   steps: CapacityStep[];
   /** Streams within the lag limit on the one pinned core. */
@@ -43,6 +51,7 @@ export interface CapacityReport {
     streamsPerCore: number;
     cpuPerStreamPct: number;
     rssPerStreamKB: number;
+    rssMarginalKB?: number;
     stopReason: string;
     steps: CapacityStep[];
   };
@@ -181,6 +190,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         externalMB,
         cpuCores: Math.round(cpuShare(idle, sampleProc(pid)!) * 100) / 100,
         rssMB: Math.round(idle.rss / 1048576),
+        rssKB: Math.round(idle.rss / 1024),
         framesOutPerS: 0,
       });
       o.log(`[capacity ${name}] idle: lag p99 ${baseline} ms (the machine's own scheduling noise)`);
@@ -228,6 +238,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
           lagP99Ms: lag,
           cpuCores: Math.round(cpuShare(a, b) * 100) / 100,
           rssMB: Math.round(b.rss / 1048576),
+          rssKB: Math.round(b.rss / 1024),
           framesOutPerS: Math.round(((out1 - out0) / (o.stepS * Math.max(1, live))) * 10) / 10,
           heapUsedMB,
           externalMB,
@@ -267,6 +278,7 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
   const perStream = (r: Ramp) => ({
     cpuPerStreamPct: r.good ? Math.round((r.good.cpuCores / r.good.streams) * 10000) / 100 : 0,
     rssPerStreamKB: r.good ? Math.round(((r.good.rssMB * 1048576 - r.idleRss) / 1024 / r.good.streams) * 10) / 10 : 0,
+    rssMarginalKB: rssSlopeKB(r.steps),
   });
   let ours: Ramp;
   let bare: Ramp | undefined;
@@ -326,4 +338,16 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
       ? { streamsPerCore: bare.good?.streams ?? 0, stopReason: bare.stopReason, steps: bare.steps, ...perStream(bare) }
       : undefined,
   };
+}
+
+/** KB of RSS per added stream: the least-squares slope over the steps with streams (undefined with < 2). */
+export function rssSlopeKB(steps: Pick<CapacityStep, "streams" | "rssKB">[]): number | undefined {
+  const pts = steps.filter((s) => s.streams > 0);
+  if (pts.length < 2) return undefined;
+  const mx = pts.reduce((a, s) => a + s.streams, 0) / pts.length;
+  const my = pts.reduce((a, s) => a + s.rssKB, 0) / pts.length;
+  const sxx = pts.reduce((a, s) => a + (s.streams - mx) ** 2, 0);
+  if (!sxx) return undefined;
+  const sxy = pts.reduce((a, s) => a + (s.streams - mx) * (s.rssKB - my), 0);
+  return Math.round((sxy / sxx) * 10) / 10;
 }

@@ -240,10 +240,12 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
     lines.push(
       `[capacity] one media worker: ${c.maxStreamsWithinLag} streams with event-loop lag p99 ≤ ${c.lagLimitMs} ms (target ≥ 500); stopped at ${c.stoppedAt} (${c.stopReason})`,
     );
-    lines.push(`[capacity] per stream: ${c.cpuPerStreamPct}% of a core, ${c.rssPerStreamKB} KB RSS (target ≤ 150)`);
+    lines.push(
+      `[capacity] per stream: ${c.cpuPerStreamPct}% of a core, RSS ${c.rssMarginalKB ?? "-"} KB per added stream (slope over the steps; target ≤ 150), ${c.rssPerStreamKB} KB incl. the worker's one-off growth`,
+    );
     if (c.relay)
       lines.push(
-        `[capacity] bare relay (bench/limit/relay.ts): ${c.relay.streamsPerCore} streams per core (${c.relay.stopReason}), ${c.relay.cpuPerStreamPct}% of a core, ${c.relay.rssPerStreamKB} KB per stream; ours ÷ relay ${c.relay.streamsPerCore ? Math.round((c.streamsPerCore / c.relay.streamsPerCore) * 100) / 100 : "-"}`,
+        `[capacity] bare relay (bench/limit/relay.ts): ${c.relay.streamsPerCore} streams per core (${c.relay.stopReason}), ${c.relay.cpuPerStreamPct}% of a core, ${c.relay.rssMarginalKB ?? "-"} KB per added stream (${c.relay.rssPerStreamKB} incl. one-off growth); ours ÷ relay ${c.relay.streamsPerCore ? Math.round((c.streamsPerCore / c.relay.streamsPerCore) * 100) / 100 : "-"}`,
       );
     lines.push(
       [

@@ -50,7 +50,7 @@ export class Playback {
     for (const m of pending) this.onMark(m.name);
   }
 
-  /** Agent audio scheduled and not yet played (ms): media keeps its lead (400 ms) here, as Twilio buffers it. */
+  /** Agent audio scheduled and not yet played (ms): media keeps its lead (PLAYOUT_LEAD_MS) here, as Twilio buffers it. */
   get bufferedMs(): number {
     return Math.max(0, this.playhead - this.ctx.currentTime) * 1000;
   }
