@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   freePort,
   generateSecrets,
+  redisServerArgs,
   startProc,
   waitFor,
   waitForPort,
@@ -92,18 +93,7 @@ describe("services start before NATS and Redis", () => {
       );
       expect(r?.status, `${name} /readyz without Redis`).not.toBe(200);
     }
-    const redis = startProc("redis-server", [
-      "--port",
-      String(redisPort),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--dir",
-      dir,
-    ]);
+    const redis = startProc("redis-server", redisServerArgs(redisPort, dir));
     procs.push(redis);
     await waitForPort(redisPort);
     for (const name of SERVICE_NAMES) {

@@ -8,6 +8,7 @@ export {
 } from "./servers";
 export { freePort, waitForPort, waitFor } from "./ports";
 export { startProc, requireBinary, type Proc } from "./proc";
+export { redisServerArgs } from "./redis-args";
 export { dockerAvailable } from "./containers";
 export { testLogger } from "./log";
 export {

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort, waitFor, waitForPort } from "./ports";
 import { requireBinary, startProc, type Proc } from "./proc";
+import { redisServerArgs } from "./redis-args";
 
 export const SENTINEL_NAME = "voicecall";
 
@@ -47,20 +48,7 @@ export async function startRedisSentinel(dir: string, o: { downAfterMs?: number 
   const primary = data[0]!;
   const startData = async (d: (typeof data)[number], replicaOf?: number) => {
     mkdirSync(d.dir, { recursive: true });
-    const args = [
-      "--port",
-      String(d.port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--dir",
-      d.dir,
-    ];
+    const args = redisServerArgs(d.port, d.dir);
     if (replicaOf) args.push("--replicaof", "127.0.0.1", String(replicaOf));
     d.proc = startProc("redis-server", args);
     await waitForPort(d.port).catch((e: Error) => {

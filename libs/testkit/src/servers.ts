@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { freePort, waitFor, waitForPort } from "./ports";
 import { requireBinary, startProc, type Proc } from "./proc";
 import { dockerAvailable, startContainers } from "./containers";
+import { redisServerArgs } from "./redis-args";
 
 export interface CaddyRoute {
   /** Caddy path matcher, e.g. `/voice/stream*`. */
@@ -87,20 +88,7 @@ async function startFromPath(o: ServerOptions): Promise<Servers> {
   };
   const startRedis = async () => {
     requireBinary("redis-server");
-    redis = startProc("redis-server", [
-      "--port",
-      String(redisPort),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--dir",
-      dir,
-    ]);
+    redis = startProc("redis-server", redisServerArgs(redisPort, dir));
     await waitForPort(redisPort).catch((e) => {
       throw new Error(`${e.message}\n${redis!.output()}`);
     });
