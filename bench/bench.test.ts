@@ -72,6 +72,11 @@ describe("npm run bench (smoke)", () => {
       expect(typeof d.p99).toBe("number");
     }
     expect(typeof s.underrunsPerCall).toBe("number");
+    // The reply hop by hop: every answered turn's say and first chunk were seen on the bus.
+    expect(s.hops.reply.agentMs.n).toBeGreaterThan(0);
+    expect(s.hops.reply.playoutMs.n).toBeGreaterThan(0);
+    // The vendor stand-ins run on their own thread, and its lag is reported.
+    expect(s.driver.vendorLagP99Ms).toBeGreaterThanOrEqual(0);
     expect(s.media?.rssPeakMB).toBeGreaterThan(0);
     // What crossed the bus and Redis (docs/scaling.md's per-call figures): audio went over NATS.
     expect(s.wire.natsMsgsPerCallSBySubject.audio).toBeGreaterThan(0);

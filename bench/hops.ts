@@ -18,13 +18,27 @@ export interface Hops {
   /** Greetings media played from the pre-render (stream.started named them): no agent or tts hop. */
   preRendered: number;
   greetings: number;
+  /** The reply the same way: media's final → the agent's say → tts's first chunk → media's first frame sent. */
+  reply: { agentMs: Dist; ttsMs: Dist; playoutMs: Dist };
 }
 
-const PER_CALL = 4;
+/** Stamps kept per call and subject: the greeting and every turn of a bench call. */
+const PER_CALL = 64;
+
+/** A reply as media recorded it (store turn record): its final and its first frame sent, epoch ms. */
+export interface ReplySent {
+  callId: string;
+  finalAt: number;
+  sentAt: number;
+}
 
 export async function hopWatch(
   nc: NatsConnection,
-): Promise<{ reset(): void; split(results: CallResult[], sentAt: Map<string, number>): Hops; stop(): void }> {
+): Promise<{
+  reset(): void;
+  split(results: CallResult[], sentAt: Map<string, number>, replies?: ReplySent[]): Hops;
+  stop(): void;
+}> {
   let say = new Map<string, number[]>();
   let audio = new Map<string, number[]>();
   let pre = new Set<string>();
@@ -51,7 +65,7 @@ export async function hopWatch(
       audio = new Map();
       pre = new Set();
     },
-    split(results, sentAt) {
+    split(results, sentAt, replies = []) {
       const h = {
         mediaChecksMs: [] as number[],
         agentMs: [] as number[],
@@ -73,6 +87,14 @@ export async function hopWatch(
         if (s !== undefined && a !== undefined) h.ttsMs.push(a - s);
         if (a !== undefined && sent !== undefined) h.playoutMs.push(sent - a);
       }
+      const rh = { agentMs: [] as number[], ttsMs: [] as number[], playoutMs: [] as number[] };
+      for (const t of replies) {
+        const s = say.get(t.callId)?.find((x) => x >= t.finalAt - 5);
+        const a = s === undefined ? undefined : audio.get(t.callId)?.find((x) => x >= s);
+        if (s === undefined || s > t.sentAt) continue;
+        rh.agentMs.push(s - t.finalAt);
+        if (a !== undefined && a <= t.sentAt + 5) (rh.ttsMs.push(a - s), rh.playoutMs.push(t.sentAt - a));
+      }
       const n = results.filter((r) => r.callId && r.greetAbs !== undefined).length;
       const preRendered = results.filter((r) => r.callId && r.greetAbs !== undefined && pre.has(r.callId)).length;
       return {
@@ -83,6 +105,7 @@ export async function hopWatch(
         wireMs: dist(h.wireMs),
         preRendered,
         greetings: n,
+        reply: { agentMs: dist(rh.agentMs), ttsMs: dist(rh.ttsMs), playoutMs: dist(rh.playoutMs) },
       };
     },
     stop() {

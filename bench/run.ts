@@ -166,6 +166,18 @@ export function rows(r: Pick<BenchReport, "scenarios" | "capacity">): Row[] {
       target: TARGETS.overhead,
     });
     out.push({ metric: `${p}overhead: final → first reply frame sent (media)`, d: s.overheadSentMs, unit: "ms" });
+    const rh = s.hops.reply;
+    out.push({
+      metric: `${p}    hop: final → agent's say on the bus (agent, LLM, 2 NATS hops)`,
+      d: rh.agentMs,
+      unit: "ms",
+    });
+    out.push({ metric: `${p}    hop: say → first audio chunk on the bus (tts, NATS)`, d: rh.ttsMs, unit: "ms" });
+    out.push({
+      metric: `${p}    hop: audio chunk → first frame sent (NATS, media playout)`,
+      d: rh.playoutMs,
+      unit: "ms",
+    });
     out.push({ metric: `${p}voice-to-voice: end of speech → reply heard`, d: s.voiceToVoiceMs, unit: "ms" });
     out.push({ metric: `${p}barge-in: voice onset → clear`, d: s.bargeInMs, unit: "ms" });
     out.push({
@@ -211,7 +223,7 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
         .join(", ");
     const lim = s.limit;
     lines.push(
-      `[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads${s.driver.niced ? `, nice ${DRIVER_NICE}` : ", default priority: not permitted to raise it"}): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores${lim ? `; limit run: lag p99 ${lim.driver.lagP99Ms} ms, loop busy ${lim.driver.utilization.join(", ")}, ${lim.driver.cpuCores} cores, calls ok ${lim.calls.ok}/${lim.calls.requested}${lim.calls.errors.length ? ` (errors: ${lim.calls.errors.join("; ")})` : ""}` : ""}`,
+      `[${s.scenario}] driver (simulated Twilio, ${s.driver.workers} worker threads${s.driver.niced ? `, nice ${DRIVER_NICE}` : ", default priority: not permitted to raise it"}): event-loop lag p99 ${s.driver.lagP99Ms} ms (max ${s.driver.lagMaxMs}; worst thread), loop busy ${s.driver.utilization.join(", ")}, ${s.driver.cpuCores} cores, main thread (event watch) lag p99 ${s.driver.mainLagP99Ms} ms, vendor fakes' thread ${s.driver.vendorLagP99Ms} ms${lim ? `; limit run: lag p99 ${lim.driver.lagP99Ms} ms, main ${lim.driver.mainLagP99Ms} ms, vendors ${lim.driver.vendorLagP99Ms} ms, loop busy ${lim.driver.utilization.join(", ")}, ${lim.driver.cpuCores} cores, calls ok ${lim.calls.ok}/${lim.calls.requested}${lim.calls.errors.length ? ` (errors: ${lim.calls.errors.join("; ")})` : ""}` : ""}`,
       `[${s.scenario}] cores: ours' run ${cores(s.serviceCpuCores, s.serviceLagP99Ms)}${lim ? `; limit's run ${cores(lim.serviceCpuCores)}` : ""}`,
     );
     const perCore = Object.entries(s.serviceCpuCores).map(

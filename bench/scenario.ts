@@ -1,15 +1,15 @@
 import { cpus } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { CallStore } from "@voicecall/store";
 import { connectBus } from "@voicecall/bus";
 import { testLogger } from "@voicecall/testkit";
 import { synthesize } from "@voicecall/twilio-sim";
 import { MediaConfigSchema } from "../services/media/src/config";
-import { startFakeVendors, type FakeVendors } from "@voicecall/tts/testing";
-import { startFakeDeepgram, type FakeDeepgram } from "@voicecall/media/testing";
 import { callerAudio, trimSilence } from "./audio";
 import { countWire } from "./wire";
 import type { CallResult } from "./calls";
-import { LLM_REPLY, startInstantLlm, type InstantLlm } from "./fakes";
+import { LLM_REPLY } from "./fakes";
+import { startVendors, type Vendors } from "./vendors";
 import { startBenchStack, type BenchStack } from "./bench-stack";
 import type { DriverLag } from "./driver-pool";
 import { hopWatch, type Hops } from "./hops";
@@ -61,7 +61,11 @@ export interface Measured {
   underrunMs: Dist;
   heardSeconds: number;
   /** The simulated callers (worker threads): when they lag, every "heard" number is inflated. */
-  driver: DriverLag & { cpuCores: number };
+  /**
+   * The bench's main thread (the event watch) and the vendor stand-ins' thread (STT, LLM, TTS: the LLM and
+   * TTS fakes sit on ours' reply path, the STT fake on both runs'), event-loop lag p99 (ms).
+   */
+  driver: DriverLag & { cpuCores: number; mainLagP99Ms: number; vendorLagP99Ms: number };
   /** Mean CPU (cores) of each server process over the calls (ours: the services; the limit: its one process). */
   serviceCpuCores: Record<string, number>;
   wallSeconds: number;
@@ -145,35 +149,58 @@ function measure(
 /** CPU of `procs` and of this process (the driver threads) while `fn` runs. */
 async function timed<T>(
   procs: { name: string; pid: number }[],
+  vendors: Vendors,
   fn: () => Promise<T>,
-): Promise<{ value: T; cores: Record<string, number>; driverCores: number; wallMs: number }> {
+): Promise<{
+  value: T;
+  cores: Record<string, number>;
+  driverCores: number;
+  mainLagP99Ms: number;
+  vendorLagP99Ms: number;
+  wallMs: number;
+}> {
+  await vendors.lagP99Ms(); // resets its histogram: the next read covers this run
   const since = Date.now();
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
   const a = procs.map((p) => sampleProc(p.pid));
   const cpu0 = process.cpuUsage();
   const value = await fn();
   const cpu1 = process.cpuUsage(cpu0);
+  lag.disable();
+  const vendorLagP99Ms = await vendors.lagP99Ms();
+  // Net of the sampling timer's own 10 ms, as the driver threads report theirs.
+  const mainLagP99Ms = Math.round(Math.max(0, lag.percentile(99) / 1e6 - 10) * 10) / 10;
   const wallMs = Date.now() - since;
   const cores: Record<string, number> = {};
   procs.forEach((p, i) => {
     const b = sampleProc(p.pid);
     if (a[i] && b) cores[p.name] = Math.round(cpuShare(a[i]!, b) * 100) / 100;
   });
-  return { value, cores, driverCores: Math.round(((cpu1.user + cpu1.system) / 1000 / wallMs) * 100) / 100, wallMs };
+  return {
+    value,
+    cores,
+    driverCores: Math.round(((cpu1.user + cpu1.system) / 1000 / wallMs) * 100) / 100,
+    mainLagP99Ms,
+    vendorLagP99Ms,
+    wallMs,
+  };
 }
 
 /** The whole stack plus vendor stand-ins, N concurrent calls through Caddy TLS, and the numbers: ours, then the limit's. */
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]> {
   const instant = o.scenario === "instant";
   const audio = await callerAudio(!instant);
-  let vendors: FakeVendors | undefined;
-  let llm: InstantLlm | undefined;
   let b: BenchStack | undefined;
   const dgKey = "bench-deepgram-key";
   // The limit needs an STT socket in both scenarios; instant's stack uses the same one.
-  const dg: FakeDeepgram = await startFakeDeepgram({
-    apiKey: dgKey,
-    transcribe: (mu) => (mu.length > 2400 ? "what are your opening hours" : ""),
+  const vendors: Vendors = await startVendors({
+    dgKey,
+    ttsText: instant
+      ? "We are open Monday to Friday from nine to six. Is there anything else I can help you with?"
+      : undefined,
   });
+  const dg = { url: vendors.dgUrl };
   const providers: Record<string, string> = instant
     ? {
         vad: "webrtc",
@@ -192,21 +219,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       agent: { SILENCE_REPROMPT_MS: "60000" },
     };
     if (instant) {
-      vendors = await startFakeVendors(
-        "We are open Monday to Friday from nine to six. Is there anything else I can help you with?",
-      );
-      vendors.fallbackMode = { kind: "ok", chunks: 8 };
-      llm = await startInstantLlm();
+      const tts = vendors.tts!;
       Object.assign(serviceEnv.tts!, {
         TTS_PROVIDER: "elevenlabs",
         TTS_FALLBACK_PROVIDER: "none",
-        ELEVENLABS_API_KEY: vendors.apiKey,
-        ELEVENLABS_URL: vendors.url,
+        ELEVENLABS_API_KEY: tts.apiKey,
+        ELEVENLABS_URL: tts.url,
       });
       Object.assign(serviceEnv.media!, { STT_PROVIDER: "deepgram", DEEPGRAM_API_KEY: dgKey, DEEPGRAM_URL: dg.url });
       Object.assign(serviceEnv.agent!, {
         LLM_PROVIDER: "openai",
-        LLM_BASE_URL: llm.url,
+        LLM_BASE_URL: vendors.llmUrl!,
         LLM_API_KEY: "bench",
         LLM_MODEL: "bench",
       });
@@ -295,7 +318,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       const profileMark = () => o.profileDir && procs.forEach((p) => process.kill(p.pid, "SIGUSR2"));
       profileMark();
       await serviceLag(); // prom-client resets its lag histogram on each read: the next read covers ours' run
-      const ours = await timed([...procs, ...serverProcs], () =>
+      const ours = await timed([...procs, ...serverProcs], vendors, () =>
         pool.run({
           ...base,
           target: "ours",
@@ -319,7 +342,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       let limit: Measured | null = null;
       if (!o.noLimit) {
         o.log(`[${o.scenario}] ${calls} calls: the limit`);
-        const lim = await timed([{ name: "limit", pid: b.limitPid }, ...serverProcs], () =>
+        const lim = await timed([{ name: "limit", pid: b.limitPid }, ...serverProcs], vendors, () =>
           pool.run({
             ...base,
             target: "limit",
@@ -333,7 +356,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
         limit = measure(
           lim.value.results,
           calls,
-          { ...lim.value.driver, cpuCores: lim.driverCores },
+          {
+            ...lim.value.driver,
+            cpuCores: lim.driverCores,
+            mainLagP99Ms: lim.mainLagP99Ms,
+            vendorLagP99Ms: lim.vendorLagP99Ms,
+          },
           lim.cores,
           lim.wallMs,
         );
@@ -341,7 +369,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       const measured = measure(
         results,
         calls,
-        { ...ours.value.driver, cpuCores: ours.driverCores },
+        {
+          ...ours.value.driver,
+          cpuCores: ours.driverCores,
+          mainLagP99Ms: ours.mainLagP99Ms,
+          vendorLagP99Ms: ours.vendorLagP99Ms,
+        },
         ours.cores,
         ours.wallMs,
       );
@@ -357,7 +390,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
         ...measured,
         greetingSentMs: dist(mine.filter((t) => t.kind === "greeting").map((t) => t.latencyMs)),
         overheadSentMs: dist(mine.filter((t) => t.kind === "reply").map((t) => t.latencyMs)),
-        hops: hops.split(results, greetingSent),
+        hops: hops.split(
+          results,
+          greetingSent,
+          mine
+            .filter((t) => t.kind === "reply")
+            .map((t) => ({ callId: t.callId, finalAt: t.ts - t.latencyMs, sentAt: t.ts })),
+        ),
         serviceLagP99Ms: lagOurs,
         limit,
         playedErrorMs: dist(flat((r) => r.playedErrorMs.map(Math.abs))),
@@ -405,6 +444,6 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
     return out;
   } finally {
     await b?.stop().catch(() => undefined);
-    await Promise.all([vendors?.close(), dg.close(), llm?.close()].map((p) => p?.catch(() => undefined)));
+    await vendors.close();
   }
 }
