@@ -32,9 +32,7 @@ export interface ReplySent {
   sentAt: number;
 }
 
-export async function hopWatch(
-  nc: NatsConnection,
-): Promise<{
+export async function hopWatch(nc: NatsConnection): Promise<{
   reset(): void;
   split(results: CallResult[], sentAt: Map<string, number>, replies?: ReplySent[]): Hops;
   stop(): void;
@@ -42,14 +40,22 @@ export async function hopWatch(
   let say = new Map<string, number[]>();
   let audio = new Map<string, number[]>();
   let pre = new Set<string>();
-  const note = (m: Map<string, number[]>) => (subject: string) => {
-    const id = subject.split(".")[2]!;
-    const list = m.get(id) ?? [];
-    if (list.length < PER_CALL) list.push(Date.now());
-    m.set(id, list);
-  };
+  const note =
+    (m: Map<string, number[]>) =>
+    (subject: string, at = Date.now()) => {
+      const id = subject.split(".")[2]!;
+      const list = m.get(id) ?? [];
+      if (list.length < PER_CALL) list.push(at);
+      m.set(id, list);
+    };
   const subs: Subscription[] = [
-    nc.subscribe("vc.call.*.say", { callback: (_e, msg) => note(say)(msg.subject) }),
+    // A say carries the agent's own stamp (`ts`), so this thread's lag does not move that hop's end.
+    nc.subscribe("vc.call.*.say", {
+      callback: (_e, msg) => {
+        const m = JSON.parse(new TextDecoder().decode(msg.data)) as { type?: string; ts?: number };
+        if (m.type === "say" && typeof m.ts === "number") note(say)(msg.subject, m.ts);
+      },
+    }),
     nc.subscribe("vc.call.*.audio", { callback: (_e, msg) => note(audio)(msg.subject) }),
     nc.subscribe("vc.call.*.evt", {
       callback: (_e, msg) => {

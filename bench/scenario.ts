@@ -1,4 +1,4 @@
-import { cpus } from "node:os";
+import { cpus, setPriority } from "node:os";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { CallStore } from "@voicecall/store";
 import { connectBus } from "@voicecall/bus";
@@ -11,7 +11,7 @@ import type { CallResult } from "./calls";
 import { LLM_REPLY } from "./fakes";
 import { startVendors, type Vendors } from "./vendors";
 import { startBenchStack, type BenchStack } from "./bench-stack";
-import type { DriverLag } from "./driver-pool";
+import { DRIVER_NICE, type DriverLag } from "./driver-pool";
 import { hopWatch, type Hops } from "./hops";
 import { cpuShare, pidListening, sampleProc, type ProcSample } from "./proc-stats";
 import { lagP99Ms } from "./capacity-streams";
@@ -263,6 +263,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
       dgKey,
     });
     const { stack, pool } = b;
+    // This thread only watches (events, hop stamps, wire counts): it runs at the driver's priority too, set
+    // after every process is spawned (a child inherits its parent thread's nice, and the services keep 0).
+    try {
+      setPriority(DRIVER_NICE);
+    } catch {
+      // not permitted: the driver line says so for its threads
+    }
     const store = new CallStore(b.redis);
     const bus = await connectBus({ url: stack.servers.natsUrl, name: "bench", log: quiet });
     const hops = await hopWatch(bus.nc);
