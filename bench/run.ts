@@ -231,9 +231,12 @@ function summary(r: Pick<BenchReport, "scenarios" | "capacity">): string {
     );
     lines.push(`[${s.scenario}] calls per core (calls ÷ mean cores over the calls): ${perCore.join(", ")}`);
     lines.push(
-      `[${s.scenario}] per call-second: Redis ${s.wire.redisOpsPerCallS} commands, NATS ${s.wire.natsMsgsPerCallS} messages (${Object.entries(
-        s.wire.natsMsgsPerCallSBySubject,
+      `[${s.scenario}] per call-second: Redis ${s.wire.redisOpsPerCallS} commands (${Object.entries(
+        s.wire.redisOpsPerCallSByCommand,
       )
+        .slice(0, 8)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}), NATS ${s.wire.natsMsgsPerCallS} messages (${Object.entries(s.wire.natsMsgsPerCallSBySubject)
         .map(([k, v]) => `${k} ${v}`)
         .join(", ")}), ${s.wire.natsBytesPerCallS} B`,
     );

@@ -105,6 +105,7 @@ export interface ScenarioReport extends Measured {
     natsMsgsPerCallS: number;
     natsBytesPerCallS: number;
     natsMsgsPerCallSBySubject: Record<string, number>;
+    redisOpsPerCallSByCommand: Record<string, number>;
   };
 }
 
@@ -440,6 +441,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioReport[]>
           redisOpsPerCallS: perCallS(counted.redisCommands),
           natsMsgsPerCallS: perCallS(counted.natsMsgs),
           natsBytesPerCallS: Math.round(counted.natsBytes / callPhaseS),
+          redisOpsPerCallSByCommand: Object.fromEntries(
+            Object.entries(counted.redisByCommand)
+              .sort((x, y) => y[1] - x[1])
+              .map(([k, n]) => [k, perCallS(n)]),
+          ),
           natsMsgsPerCallSBySubject: Object.fromEntries(
             Object.entries(counted.natsBySubject).map(([k, n]) => [k, perCallS(n)]),
           ),

@@ -8,17 +8,24 @@ export interface WireCount {
   natsBytes: number;
   /** Messages by the last subject token (`evt`, `say`, `audio`, `ctl`, …). */
   natsBySubject: Record<string, number>;
+  /** Redis commands by name (INFO commandstats), the counter's own INFO calls excluded. */
+  redisByCommand: Record<string, number>;
 }
+
+const commandStats = async (r: Redis): Promise<Record<string, number>> =>
+  Object.fromEntries(
+    [...(await r.info("commandstats")).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1]!, Number(m[2])]),
+  );
 
 const commandsProcessed = async (r: Redis) =>
   Number(/total_commands_processed:(\d+)/.exec(await r.info("stats"))?.[1] ?? NaN);
 
 /**
  * Count every NATS message (a `>` subscriber: each publish seen once, payload + subject bytes) and the
- * Redis server's processed commands from now until `stop()`. The counter's own INFO calls are two.
+ * Redis server's processed commands from now until `stop()`. The counter's own INFO calls (four) are not counted.
  */
 export async function countWire(nc: NatsConnection, redis: Redis): Promise<{ stop(): Promise<WireCount> }> {
-  const c: WireCount = { redisCommands: 0, natsMsgs: 0, natsBytes: 0, natsBySubject: {} };
+  const c: WireCount = { redisCommands: 0, natsMsgs: 0, natsBytes: 0, natsBySubject: {}, redisByCommand: {} };
   const sub = nc.subscribe(">", {
     callback: (_err, m) => {
       c.natsMsgs++;
@@ -29,9 +36,14 @@ export async function countWire(nc: NatsConnection, redis: Redis): Promise<{ sto
   });
   await nc.flush();
   const r0 = await commandsProcessed(redis);
+  const s0 = await commandStats(redis);
   return {
     async stop() {
-      c.redisCommands = (await commandsProcessed(redis)) - r0 - 1;
+      c.redisCommands = (await commandsProcessed(redis)) - r0 - 2;
+      for (const [cmd, n] of Object.entries(await commandStats(redis))) {
+        const d = n - (s0[cmd] ?? 0);
+        if (d > 0 && cmd !== "info") c.redisByCommand[cmd] = d;
+      }
       sub.unsubscribe();
       return c;
     },
