@@ -5,6 +5,7 @@ import type { HeardRecorder, MarkRecord } from "./heard-recorder";
 import { arrivalTime, clock, DelayLine, type NetworkConditions } from "./network";
 import { Player } from "./player";
 import { StreamFrames } from "./stream-frames";
+import { trustContext } from "./tls-trust";
 
 const TICK_MS = 20;
 
@@ -97,7 +98,7 @@ export class MediaStream {
         Host: u.host,
         "User-Agent": "Twilio.TmeWs/1.0",
       },
-      ca: this.o.ca,
+      secureContext: trustContext(this.o.ca),
       handshakeTimeout: 10_000,
       perMessageDeflate: false,
       // ws derives SNI from the URL it dials; when routed, keep the public name for TLS.

@@ -3,6 +3,9 @@ import { request as httpsRequest } from "node:https";
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { twilioSignature } from "@voicecall/auth";
+import { trustContext } from "./tls-trust";
+import type { RequestOptions as HttpsRequestOptions } from "node:https";
+import type { ConnectionOptions } from "node:tls";
 
 /** What kind of request Twilio made: the voice Url, a status callback, an action, … */
 export type WebhookKind =
@@ -120,37 +123,35 @@ export async function sendWebhook(
   }
   const req = dest.protocol === "https:" ? httpsRequest : httpRequest;
   await new Promise<void>((done) => {
-    const r = req(
-      {
-        method,
-        hostname: dest.hostname,
-        port: dest.port || undefined,
-        path: u.pathname + u.search,
-        headers,
-        ca: o.ca,
-        servername: isIP(u.hostname) ? undefined : u.hostname,
-        timeout: o.timeoutMs ?? 15_000,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          rec.status = res.statusCode ?? 0;
-          rec.contentType = res.headers["content-type"];
-          rec.body = Buffer.concat(chunks).toString("utf8");
-          if (rec.status < 200 || rec.status >= 300) {
-            rec.errorCode = 11200;
-            rec.error = `HTTP retrieval failure: status ${rec.status}`;
-          }
-          done();
-        });
-        res.on("error", (e) => {
+    const options: HttpsRequestOptions & Pick<ConnectionOptions, "secureContext"> = {
+      method,
+      hostname: dest.hostname,
+      port: dest.port || undefined,
+      path: u.pathname + u.search,
+      headers,
+      secureContext: trustContext(o.ca),
+      servername: isIP(u.hostname) ? undefined : u.hostname,
+      timeout: o.timeoutMs ?? 15_000,
+    };
+    const r = req(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        rec.status = res.statusCode ?? 0;
+        rec.contentType = res.headers["content-type"];
+        rec.body = Buffer.concat(chunks).toString("utf8");
+        if (rec.status < 200 || rec.status >= 300) {
           rec.errorCode = 11200;
-          rec.error = e.message;
-          done();
-        });
-      },
-    );
+          rec.error = `HTTP retrieval failure: status ${rec.status}`;
+        }
+        done();
+      });
+      res.on("error", (e) => {
+        rec.errorCode = 11200;
+        rec.error = e.message;
+        done();
+      });
+    });
     r.on("timeout", () => r.destroy(new Error("HTTP communication total time out triggered")));
     r.on("error", (e) => {
       rec.errorCode = 11205;
