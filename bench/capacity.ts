@@ -110,7 +110,12 @@ export async function runCapacity(o: CapacityOptions): Promise<CapacityReport> {
         STREAM_START_TIMEOUT_MS: "30000",
         FLOOD_BURST: "5000",
         ...o.mediaEnv,
-        NODE_OPTIONS: [o.profileDir ? `--import ${PRELOAD}` : "", o.gcTrace ? `--import ${GC_PRELOAD}` : ""]
+        // A `--media-env NODE_OPTIONS=…` (a V8 heap setting to compare) is kept beside the bench's preloads.
+        NODE_OPTIONS: [
+          o.mediaEnv?.NODE_OPTIONS ?? "",
+          o.profileDir ? `--import ${PRELOAD}` : "",
+          o.gcTrace ? `--import ${GC_PRELOAD}` : "",
+        ]
           .join(" ")
           .trim(),
         ...(o.profileDir ? { BENCH_PROFILE_DIR: o.profileDir } : {}),

@@ -4,6 +4,7 @@
  */
 import {
   parseInbound,
+  parseInboundJson,
   mediaAudio,
   mediaMessage,
   markMessage,
@@ -21,6 +22,7 @@ import { BargeInPolicy } from "../services/media/src/barge-in";
 import { Playout } from "../services/media/src/playout";
 import { SpeechLoop } from "../services/media/src/speech-loop";
 import { testLogger } from "@voicecall/testkit";
+import { AudioChunkHeaders, audioHeaderRecord, parseAudioHeaders } from "@voicecall/contracts";
 
 /** A streaming STT that takes every frame and never answers: the loop's own per-frame cost, without the socket. */
 const quietStt: SpeechToText = {
@@ -89,8 +91,17 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
     onFalseInterruption: () => 0,
     log: testLogger("hot-path", "silent").log,
   });
+  const hdrs = audioHeaderRecord({
+    callId: "c1",
+    utteranceId: "u1",
+    seq: 3,
+    last: false,
+    generation: 2,
+    purpose: "reply",
+  });
   const out = [
-    time("parseInbound(media): JSON.parse + validate", n, (i) => parseInbound(frames[i & 63])),
+    time("parseInbound(media): Twilio's exact text, validated by one regex", n, (i) => parseInbound(frames[i & 63])),
+    time("parseInboundJson(media): JSON.parse + validate", n, (i) => parseInboundJson(frames[i & 63]!)),
     time("parseInbound(mark)", n, () => parseInbound(mark)),
     time("base64 decode (mediaAudio)", n, () => mediaAudio(parsed)),
     time("mu-law decode", n, () => decodeMulawInto(mu, pcm)),
@@ -98,6 +109,8 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
     time("outbound media + mark encode", n, (i) => (mediaMessage(sid, mu), markMessage(sid, `u1:${i}`))),
     time("LevelFloor.floor (per inbound frame while agent audio plays)", n, () => levels.floor("u1")),
     time("voicedRms of a 200 ms agent chunk (per chunk from the bus)", n / 10, () => voicedRms(agent)),
+    time("parseAudioHeaders (per chunk from the bus)", n, () => parseAudioHeaders(hdrs)),
+    time("AudioChunkHeaders.parse (zod, the fallback)", n, () => AudioChunkHeaders.parse(hdrs)),
     time("SpeechLoop.push: floor + VAD + endpointer + policy (STT a no-op)", n / 4, () => loop.push(mu)),
   ];
   loop.close();

@@ -3,7 +3,7 @@
  *
  * Drives N concurrent simulated calls through Caddy TLS into the real stack and prints a table (and
  * writes JSON, default artifacts/bench.json). `--capacity` (or `--scenario capacity`) ramps raw Media
- * Streams sockets at one media worker. Targets are goals, reported next to the numbers, never asserted.
+ * Streams sockets at one media worker, then the bare relay (`--no-limit`: media alone). Targets are goals, reported next to the numbers, never asserted.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -307,6 +307,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         profileDir: o.profileDir,
         gcTrace: o.gcTrace,
         mediaEnv: o.mediaEnv,
+        relay: !o.noLimit,
         log,
       })
     : undefined;

@@ -81,6 +81,26 @@ describe("Bus", () => {
     });
   });
 
+  it("a binary handler that throws skips that message only; the next ones arrive, in order", async () => {
+    const seen: number[] = [];
+    bus.subscribeBinary(subjects.audio("c3"), (payload) => {
+      if (payload[0] === 1) throw new Error("bad chunk");
+      seen.push(payload[0]!);
+    });
+    await bus.flush();
+    const hdrs = audioHeaderRecord({
+      callId: "c3",
+      utteranceId: "u",
+      seq: 0,
+      last: false,
+      generation: 0,
+      purpose: "reply",
+    });
+    for (const b of [0, 1, 2, 3]) bus.publishBinary(subjects.audio("c3"), new Uint8Array([b]), hdrs);
+    await waitFor(() => seen.length === 3, "the chunks after the bad one");
+    expect(seen).toEqual([0, 2, 3]);
+  });
+
   it("rejects callIds that would break subject tokens", () => {
     expect(() => subjects.evt("a.b")).toThrow();
     expect(() => subjects.evt("*")).toThrow();

@@ -62,23 +62,27 @@ export class Bus {
     return sub;
   }
 
-  /** Subscribe to binary messages; `onMessage` gets payload and headers as a plain record. */
+  /**
+   * Subscribe to binary messages; `onMessage` gets payload and headers as a plain record. Synchronous, on the
+   * client's callback (no async iterator, no promise per message): media's agent audio, 10 chunks at once
+   * per utterance per stream, the same way the bare relay (bench/limit/relay.ts) takes them.
+   */
   subscribeBinary(
     subject: string,
-    onMessage: (payload: Uint8Array, hdrs: Record<string, string>, raw: Msg) => void | Promise<void>,
+    onMessage: (payload: Uint8Array, hdrs: Record<string, string>, raw: Msg) => void,
     opts: { queue?: string } = {},
   ): Subscription {
-    const sub = this.nc.subscribe(subject, opts.queue ? { queue: opts.queue } : {});
-    void (async () => {
-      for await (const m of sub) {
+    return this.nc.subscribe(subject, {
+      ...(opts.queue ? { queue: opts.queue } : {}),
+      callback: (err, m) => {
+        if (err) return this.log.warn({ subject, err: err.message }, "bus binary subscription error");
         try {
-          await onMessage(m.data, headerRecord(m), m);
+          onMessage(m.data, headerRecord(m), m);
         } catch (err) {
           this.log.error({ subject: m.subject, err }, "bus binary handler failed");
         }
-      }
-    })();
-    return sub;
+      },
+    });
   }
 
   decode<S extends z.ZodTypeAny>(m: Msg, schema: S): { ok: true; value: z.infer<S> } | { ok: false; error: string } {

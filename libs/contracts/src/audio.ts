@@ -43,6 +43,33 @@ export function audioHeaderRecord(h: {
 }
 
 export function parseAudioHeaders(r: Record<string, string | undefined>): AudioChunkHeaders {
-  const h = AudioChunkHeaders.parse(r);
+  const h = audioHeadersAsWritten(r) ?? AudioChunkHeaders.parse(r);
   return h.text === undefined ? h : { ...h, text: decodeURIComponent(h.text) };
+}
+
+const COUNT = /^(0|[1-9][0-9]{0,14})$/;
+const PURPOSES: ReadonlySet<string> = new Set(Purpose.options);
+
+/**
+ * `AudioChunkHeaders.parse` for headers as `audioHeaderRecord` writes them, by hand (media reads every chunk
+ * of agent audio, 10 per utterance at once: 5.3 → 0.11 µs per chunk, bench/hot-path.ts); undefined for
+ * anything else, which zod then decides on.
+ */
+function audioHeadersAsWritten(r: Record<string, string | undefined>): AudioChunkHeaders | undefined {
+  const { callId, utteranceId, seq, last, generation, purpose, text } = r;
+  if (typeof callId !== "string" || typeof utteranceId !== "string") return undefined;
+  if (typeof seq !== "string" || !COUNT.test(seq) || typeof generation !== "string" || !COUNT.test(generation))
+    return undefined;
+  if ((last !== "0" && last !== "1") || typeof purpose !== "string" || !PURPOSES.has(purpose)) return undefined;
+  if (text !== undefined && typeof text !== "string") return undefined;
+  const h: AudioChunkHeaders = {
+    callId,
+    utteranceId,
+    seq: Number(seq),
+    last: last === "1",
+    generation: Number(generation),
+    purpose: purpose as Purpose,
+  };
+  if (text !== undefined) h.text = text;
+  return h;
 }

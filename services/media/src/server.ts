@@ -8,7 +8,9 @@ import { StreamSession, type SessionDeps } from "./session";
 
 export const STREAM_PATH = "/voice/stream";
 
-export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace" | "signed"> & { log: Logger };
+export type StreamServerDeps = Omit<SessionDeps, "onLive" | "onEnded" | "grace" | "signed" | "socket"> & {
+  log: Logger;
+};
 
 /**
  * The `/voice/stream` WebSocket endpoint on an existing HTTP server (`noServer` + our own upgrade
@@ -81,10 +83,10 @@ export class StreamServer {
       this.d.log.warn({ pendingTotal: this.pendingTotal }, "stream upgrade refused: too many pending sockets");
       return refuse(socket, 429, "Too Many Requests");
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr, signed));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.connection(ws, addr, signed, socket));
   }
 
-  private connection(ws: WebSocket, addr: string, signed: boolean): void {
+  private connection(ws: WebSocket, addr: string, signed: boolean, socket: Duplex): void {
     const { cfg, log } = this.d;
     this.pendingTotal++;
     this.pendingByAddr.set(addr, (this.pendingByAddr.get(addr) ?? 0) + 1);
@@ -100,6 +102,7 @@ export class StreamServer {
     const session: StreamSession = new StreamSession(ws, {
       ...this.d,
       signed,
+      socket,
       onLive: (s) => {
         unpend();
         clearTimeout(startTimer);

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { WebSocket } from "ws";
 import type { Subscription } from "nats";
 import type { Bus } from "@voicecall/bus";
@@ -42,6 +43,8 @@ export interface SessionDeps {
   grace(streamSid: string, fn: () => Promise<void>): void;
   /** The upgrade carried a valid X-Twilio-Signature (required for phone calls; the browser phone has none). */
   signed: boolean;
+  /** The socket under `ws` (the upgrade's): a tick's outbound messages are corked into one write. */
+  socket?: Duplex;
 }
 
 /** Where a live stream's audio goes: caller frames in, agent audio out (the speech loop, or the realtime bridge). */
@@ -327,8 +330,22 @@ export class StreamSession {
     this.d.onEnded(this);
   }
 
+  private corked = false;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.d.socket!.uncork();
+  };
+
   private send(text: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    // The messages of one tick (a burst of pieces and their marks) go in one socket write, not one each:
+    // 17 → 9 µs of CPU per message at 5 pieces + marks a tick (bench/socket-writes.ts).
+    if (this.d.socket && !this.corked) {
+      this.corked = true;
+      this.d.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.ws.send(text);
   }
 
   /** The newest caller final published, for `resendLastFinal`. */

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { StreamFrames } from "@voicecall/twilio-sim/frames";
-import { clearMessage, markMessage, mediaAudio, mediaMessage, parseInbound } from "./twilio-codec";
+import {
+  clearMessage,
+  markMessage,
+  mediaAudio,
+  mediaFromText,
+  mediaMessage,
+  parseInbound,
+  parseInboundJson,
+} from "./twilio-codec";
 
 // Exact frames from the wire reference (Twilio docs + the connect-basic capture).
 const MZ = "MZ" + "a".repeat(32);
@@ -126,6 +134,55 @@ describe("twilio codec: inbound", () => {
   });
 });
 
+describe("twilio codec: the media fast path (no JSON.parse)", () => {
+  const w = new StreamFrames({ accountSid: AC, callSid: CA, streamSid: MZ });
+  w.start({});
+
+  it("takes Twilio's exact media text, to the same frame as the JSON path", () => {
+    const texts = [
+      frames.media,
+      frames.media.replace(`"track":"inbound"`, `"track":"outbound"`),
+      frames.media.replace(`"payload":"${Buffer.alloc(160, 0xff).toString("base64")}"`, `"payload":""`),
+      frames.media.replace(`"payload":"${Buffer.alloc(160, 0xff).toString("base64")}"`, `"payload":"/38="`),
+      frames.media.replaceAll(MZ, "M".repeat(64)).replace(`"chunk":"1"`, `"chunk":"999999999999"`),
+      w.media({ chunk: 7, timestampMs: 140 }, Buffer.alloc(160, 0x7e).toString("base64")),
+    ];
+    for (const t of texts) {
+      expect(mediaFromText(t), t).toBeDefined();
+      expect(parseInbound(t)).toEqual(parseInboundJson(t));
+      expect(parseInbound(t)).toEqual({ ok: true, event: JSON.parse(t) });
+    }
+  });
+
+  it("leaves everything else to the JSON path: spaces, order, escapes, extra or odd fields, other sids", () => {
+    const b64 = Buffer.alloc(160, 0xff).toString("base64");
+    const others = [
+      frames.media.replace(`"event":"media",`, `"event": "media",`),
+      frames.media.replace(`{"event":"media","sequenceNumber":"2",`, `{"sequenceNumber":"2","event":"media",`),
+      frames.media.replace(`"payload":"${b64}"`, `"payload":"${b64.replace("/", "\\/")}"`),
+      frames.media.replace(`"timestamp":"52"`, `"timestamp":52`),
+      frames.media.replace(`"chunk":"1"`, `"chunk":"1234567890123"`),
+      frames.media.replace(`"track":"inbound"`, `"track":"both"`),
+      frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":"MZ-1"`),
+      frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":""`),
+      frames.media.replace(`"streamSid":"${MZ}"`, `"streamSid":"${"M".repeat(65)}"`),
+      frames.media.replace(`"payload":"${b64}"`, `"payload":"${"A".repeat(10_669)}"`),
+      frames.media.replace(`"payload":"${b64}"`, `"payload":"A==="`),
+      frames.media.replace(/\}$/, `,"extra":1}`),
+      frames.media.replace(/\}$/, `,"streamSid":"MZ2"}`),
+      frames.media + "\n",
+      frames.media.replace(`"payload":"${b64}"}`, `"payload":"${b64}","payload":"AA=="}`),
+    ];
+    for (const t of others) {
+      expect(mediaFromText(t), t).toBeUndefined();
+      expect(parseInbound(t)).toEqual(parseInboundJson(t));
+    }
+    // The JSON path still takes the valid ones among them, as before.
+    expect(parseInbound(others[0]!)).toEqual({ ok: true, event: JSON.parse(frames.media) });
+    expect(parseInbound(others[9]!)).toMatchObject({ ok: false, reason: "invalid" });
+  });
+});
+
 describe("twilio codec: outbound", () => {
   it("builds media, mark and clear in Twilio's shapes", () => {
     expect(JSON.parse(mediaMessage(MZ, new Uint8Array([0xff, 0x7f, 0x00])))).toEqual({
@@ -227,6 +284,8 @@ describe("twilio codec: fuzz", () => {
       const text = kind === 0 ? mutateJson(base) : kind === 1 ? mutateText(base) : randomBytes();
       const r = parseInbound(text);
       expect(typeof r.ok).toBe("boolean");
+      // The media fast path never answers differently from the JSON path.
+      expect(r).toEqual(parseInboundJson(text));
       if (r.ok) {
         ok++;
         expect(["connected", "start", "media", "dtmf", "mark", "stop"]).toContain(r.event.event);

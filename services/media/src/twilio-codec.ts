@@ -96,10 +96,38 @@ export type ParseResult =
 
 const known = new Set(["connected", "start", "media", "dtmf", "mark", "stop"]);
 
+/**
+ * Twilio's media frame exactly as it sends it (documented field order, no spaces, no escapes, numbers as
+ * strings, an alphanumeric sid). Matched whole, the text is valid JSON that parses to what `fastMedia`
+ * returns, so it needs no `JSON.parse`: 2.9 → 1.3 µs per frame (bench/hot-path.ts). Anything else, even
+ * a reordered field, goes the JSON way with every rule.
+ */
+const MEDIA_TEXT =
+  /^\{"event":"media","sequenceNumber":"(\d{1,12})","media":\{"track":"(inbound|outbound)","chunk":"(\d{1,12})","timestamp":"(\d{1,12})","payload":"([A-Za-z0-9+/]*={0,2})"\},"streamSid":"([A-Za-z0-9]{1,64})"\}$/;
+
+/** The media frame in `text` if it is in Twilio's exact shape (see `MEDIA_TEXT`), else undefined. */
+export function mediaFromText(text: string): MediaFrame | undefined {
+  const m = MEDIA_TEXT.exec(text);
+  if (!m || m[5]!.length > 10_668) return undefined;
+  const track = m[2] as "inbound" | "outbound";
+  return {
+    event: "media",
+    sequenceNumber: m[1],
+    streamSid: m[6]!,
+    media: { track, chunk: m[3], timestamp: m[4], payload: m[5]! },
+  };
+}
+
 /** Parse one inbound text frame. Never throws; the reason says why a frame was skipped. */
 export function parseInbound(text: unknown, maxChars = 65_536): ParseResult {
   if (typeof text !== "string") return { ok: false, reason: "not-text" };
   if (text.length > maxChars) return { ok: false, reason: "too-large" };
+  const media = mediaFromText(text);
+  return media ? { ok: true, event: media } : parseInboundJson(text);
+}
+
+/** `parseInbound` through `JSON.parse`: every frame that is not a media frame in Twilio's exact text. */
+export function parseInboundJson(text: string): ParseResult {
   let raw: unknown;
   try {
     raw = JSON.parse(text);

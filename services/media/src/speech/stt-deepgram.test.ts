@@ -76,6 +76,25 @@ describe("deepgram adapter protocol", () => {
     expect(server.controls.slice(before).at(-1)).toBe("CloseStream");
   });
 
+  it("sends no KeepAlive while audio streams (only once it stops)", async () => {
+    const s = createDeepgramStt({ apiKey: KEY, url: server.url, keepAliveMs: 150 }).open({
+      callId: "ka-audio",
+      signal: new AbortController().signal,
+    });
+    const done = collect(s.results);
+    const quiet = new Uint8Array(160).fill(0xff);
+    const before = server.controls.length;
+    // 800 ms of audio at the real rate: a batch goes up every 60 ms, well inside each 150 ms period.
+    for (let i = 0; i < 40; i++) {
+      s.pushFrame(quiet);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(server.controls.slice(before)).not.toContain("KeepAlive");
+    await waitFor(() => server.controls.slice(before).includes("KeepAlive"), "a KeepAlive once idle");
+    s.close();
+    await done;
+  });
+
   it("audio pushed before the socket opens is sent once it does", async () => {
     const s = createDeepgramStt({ apiKey: KEY, url: server.url }).open({
       callId: "early",
