@@ -26,6 +26,8 @@
  * are not turns. Idle, every final with real words is the caller's turn, whatever its confidence.
  */
 
+import { secondOpinion } from "./speech/second-opinion";
+
 export interface BargeInThresholds {
   /** Caller speech (ms) needed before it counts. */
   minSpeechMs: number;
@@ -52,6 +54,8 @@ export interface BargeInConfig {
    * when its answer can wait for it (`checkAhead`: pocketsphinx's peek). Default `resumeGapMs` (start and decide at once).
    */
   checkGapMs?: number;
+  /** Second opinion (open vocabulary): an utterance this long (voiced ms) heard only as sink sounds is a sentence. */
+  sentenceMs?: number;
   /** Over agent speech, a transcript less sure than this (0..1) is not a turn; 0 = off. */
   minConfidence?: number;
   /** Over agent speech, this many real words (or more) all in the text being played are echo; 0 = off. */
@@ -60,6 +64,10 @@ export interface BargeInConfig {
 }
 
 export type AgentState = "speaking" | "thinking" | "idle";
+/** Open vocabulary over agent speech: the fixed grammar's text for the same audio (speech/second-opinion.ts). */
+export interface SecondOpinion {
+  text: string;
+}
 /** `check`: decode the running utterance now and hand the text to `checked`. */
 export type BargeInDecision = "pause" | "confirm" | "resume" | "check" | null;
 
@@ -113,6 +121,8 @@ export class BargeInPolicy {
   private quietFromMs = 0;
   /** VAD utterances started and not yet answered by a final (a streaming recogniser's final may have none behind it). */
   private unanswered = 0;
+  /** Stream time the running utterance's voiced speech started (its length for the second opinion). */
+  private uttFromMs = 0;
   /** Words of the agent's last utterances (for the echo test), newest last. */
   private readonly agentWords: Set<string>[] = [];
 
@@ -134,14 +144,20 @@ export class BargeInPolicy {
 
   /**
    * Is `text` (with the recogniser's `confidence`) a turn when heard over agent speech? Real words,
-   * sure enough, not the agent's own, and from an utterance our VAD heard.
+   * sure enough, not the agent's own, and from an utterance our VAD heard. With a second opinion (`fixed`: open
+   * vocabulary, whose n-gram decode turns every murmur into words) that decides instead of the words and their
+   * confidence: an interruption or a sentence is a turn, backchannels and sink sounds are not (`speechMs`, the
+   * utterance's voiced length, tells a sentence forced onto the sink from a murmur).
    */
-  overTurn(text: string, confidence?: number): boolean {
+  overTurn(text: string, confidence?: number, fixed?: SecondOpinion, speechMs?: number): boolean {
     const real = words(text).filter((w) => !this.cfg.backchannels.has(w));
-    if (real.length === 0 || this.unanswered === 0) return false;
-    if (this.cfg.minConfidence && confidence !== undefined && confidence < this.cfg.minConfidence) return false;
+    if (this.unanswered === 0) return false;
     const n = this.cfg.echoWords ?? 0;
     if (n > 0 && real.length >= n && this.agentWords.some((said) => real.every((w) => said.has(w)))) return false;
+    const sentenceMs = this.cfg.sentenceMs ?? this.cfg.backchannelMaxMs;
+    if (fixed) return secondOpinion(fixed.text, speechMs ?? 0, sentenceMs) !== "backchannel";
+    if (real.length === 0) return false;
+    if (this.cfg.minConfidence && confidence !== undefined && confidence < this.cfg.minConfidence) return false;
     return true;
   }
 
@@ -150,6 +166,7 @@ export class BargeInPolicy {
     this.unanswered++;
     this.speaking = true;
     this.voicedFromMs = atMs;
+    this.uttFromMs = atMs;
     this.checkedAtVoicedMs = null;
     this.nonTurn = false;
     this.partialWords = 0;
@@ -187,10 +204,22 @@ export class BargeInPolicy {
   }
 
   /** A final transcript ends the caller's turn; over agent speech it must pass `overTurn`. */
-  final(text: string, agent: AgentState, confidence?: number): BargeInDecision {
+  final(
+    text: string,
+    agent: AgentState,
+    confidence?: number,
+    fixed?: SecondOpinion,
+    speechMs?: number,
+  ): BargeInDecision {
     const over = this.pausedAtMs !== null || agent === "speaking";
+    // Over the agent a second opinion's turn counts as words even when they are all backchannels ("no" is one
+    // to the list, an interruption to the grammar).
     const real =
-      this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
+      this.nonTurn || (over && !this.overTurn(text, confidence, fixed, speechMs))
+        ? 0
+        : over && fixed
+          ? 1
+          : realWords(text, this.cfg.backchannels);
     this.unanswered = Math.max(0, this.unanswered - 1);
     this.nonTurn = false;
     this.held = null;
@@ -212,10 +241,16 @@ export class BargeInPolicy {
    * The answer to a `check`: the running utterance decoded as `text`. Before `resumeGapMs` of quiet it is
    * held (null now; `tick` returns it once the gap is up, unless the caller spoke again).
    */
-  checked(text: string, atVoicedMs: number, nowMs: number, confidence?: number): BargeInDecision {
+  checked(
+    text: string,
+    atVoicedMs: number,
+    nowMs: number,
+    confidence?: number,
+    fixed?: SecondOpinion,
+  ): BargeInDecision {
     // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
     if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
-    const d = this.overTurn(text, confidence) ? "confirm" : "resume";
+    const d = this.overTurn(text, confidence, fixed, atVoicedMs - this.uttFromMs) ? "confirm" : "resume";
     if (nowMs - this.quietFromMs < this.cfg.resumeGapMs) {
       this.held = { d, atVoicedMs };
       return null;

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { EventQueue } from "./event-queue";
 import type { WorkerHello, WorkerReply, WorkerRequest } from "./pocketsphinx-protocol";
-import type { Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
+import type { FixedHeard, Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
 
 export interface PocketsphinxOptions {
   /** Directory with `en-us/`, `en-us.lm.bin`, `cmudict-en-us.dict` (Debian pocketsphinx-en-us). */
@@ -12,6 +12,11 @@ export interface PocketsphinxOptions {
   grammar?: string;
   /** White noise RMS (0..1) added at 16 kHz before decoding (default 0.0005; 0 = off): digital silence (mu-law 0xFF) otherwise makes pocketsphinx return nothing for some voices. */
   noiseRms?: number;
+  /**
+   * JSGF of a small fixed grammar (second-opinion.ts): an open-vocabulary utterance heard over agent speech is
+   * also decoded against it (its `fixed`), and a peek of one is decoded against it alone. Undefined = off.
+   */
+  secondOpinion?: string;
 }
 
 /** Offline STT with a worker-thread pocketsphinx: `close()` ends the worker. */
@@ -59,6 +64,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
   const noiseRms = o.noiseRms ?? 0.0005;
   let defaultGrammar = o.grammar;
+  const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
   const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir });
   worker.unref();
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
@@ -98,6 +104,21 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     });
   };
 
+  /** The second opinion's decode (unrated: the rule reads its words, not its fit), with its wall time split. */
+  const fixedOf = async (
+    pcm: Int16Array,
+    prio: number,
+  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number }> => {
+    const asked = performance.now();
+    const r = await call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
+      pcm.buffer as ArrayBuffer,
+    ]);
+    if (!r.ok) throw new Error(r.error);
+    const wall = performance.now() - asked;
+    const queuedMs = r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs);
+    return { text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, queuedMs };
+  };
+
   const open = (so: SttOpenOptions): SttStream => {
     const results = new EventQueue<SttResult>();
     let grammar = so.grammar ?? defaultGrammar;
@@ -119,15 +140,34 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
               return { final: true, text: r.text ?? "", confidence, decodeMs: r.decodeMs, audioMs: r.audioMs };
             },
           );
-        // A peek of the same audio answers for it (decoded again only if that failed).
         const audioMs = pcm8k.length / 8;
-        const copy = eo?.heard ? pcm8k : undefined;
-        const result = eo?.heard
-          ? eo.heard.then(
-              (h): SttResult => ({ final: true, text: h.text, confidence: h.confidence, decodeMs: 0, audioMs }),
-              () => decode(copy!.slice()),
-            )
-          : decode(pcm8k.slice()); // ours to transfer: the caller's buffer stays usable
+        let result: Promise<SttResult>;
+        if (!g && second && eo?.verify) {
+          // Open vocabulary over agent speech: the n-gram text (for the history) and the fixed grammar's hearing
+          // (for the turn decision); a peek of the same audio already has the latter. The fixed one goes first.
+          const fixed = eo.heard
+            ? eo.heard.then(
+                (h) => h.fixed ?? fixedOf(pcm8k.slice(), 1),
+                () => fixedOf(pcm8k.slice(), 1),
+              )
+            : fixedOf(pcm8k.slice(), 1);
+          const text = decode(pcm8k.slice());
+          result = Promise.all([text, fixed]).then(([r, f]) => ({
+            ...r,
+            text: r.text || f.text, // the n-gram heard nothing, the grammar did: the history keeps that
+            fixed: { text: f.text, confidence: f.confidence },
+            decodeMs: (r.decodeMs ?? 0) + ("decodeMs" in f ? (f.decodeMs ?? 0) : 0),
+          }));
+        } else {
+          // A peek of the same audio answers for it (decoded again only if that failed).
+          const copy = eo?.heard ? pcm8k : undefined;
+          result = eo?.heard
+            ? eo.heard.then(
+                (h): SttResult => ({ final: true, text: h.text, confidence: h.confidence, decodeMs: 0, audioMs }),
+                () => decode(copy!.slice()),
+              )
+            : decode(pcm8k.slice()); // ours to transfer: the caller's buffer stays usable
+        }
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
           result.then(
@@ -141,8 +181,19 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       },
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
+        // A peek is only ever a barge-in check (a paused reply waits on it): ahead of finals. Open vocabulary with
+        // a second opinion: the fixed grammar alone decides it (its text is the final's only if the n-gram's is empty).
+        if (!g && second) {
+          const f = await fixedOf(pcm8k.slice(), 0);
+          return {
+            text: f.text,
+            fixed: { text: f.text, confidence: f.confidence },
+            decodeMs: f.decodeMs,
+            queuedMs: f.queuedMs,
+          };
+        }
         const pcm = pcm8k.slice();
-        // A peek is only ever a barge-in check (a paused reply waits on it): always rated, and ahead of finals.
+        // Always rated.
         const asked = performance.now();
         const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true, prio: 0 }, [
           pcm.buffer as ArrayBuffer,
@@ -166,6 +217,12 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       },
     };
   };
+
+  if (second) {
+    // Fail at start, not on the first murmur over the agent.
+    const r = await call({ op: "grammar", ...second });
+    if (!r.ok) throw new Error(r.error);
+  }
 
   return {
     label: "pocketsphinx",
