@@ -56,16 +56,15 @@ function startTsWorker(file: URL, workerData: unknown): Worker {
   return new Worker(code, { eval: true, workerData });
 }
 
-/**
- * Pocketsphinx (Debian libpocketsphinx.so.3 via koffi) in one worker thread shared by all streams.
- * Utterance-level: it decodes each VAD-cut utterance whole on `endUtterance`; no partials.
- */
-export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
-  const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
-  const noiseRms = o.noiseRms ?? 0.0005;
-  let defaultGrammar = o.grammar;
-  const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
-  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir });
+/** One decoder thread: its requests, and its end. */
+interface Decoder {
+  call(req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
+  initMs: number;
+  close(): Promise<void>;
+}
+
+async function startDecoder(modelDir: string, lm: boolean): Promise<Decoder> {
+  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir, lm });
   worker.unref();
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -92,25 +91,50 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   worker.on("error", (err) => failAll(err));
   worker.on("exit", (code) => failAll(new Error(`pocketsphinx worker exited (${code})`)));
 
-  const call = (req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply> => {
-    if (dead) return Promise.reject(dead);
-    const id = nextId++;
-    // Keep the worker (and so the process) alive only while a request is outstanding.
-    if (pending.size === 0) worker.ref();
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const done = () => pending.size === 0 && worker.unref();
-      pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
-      worker.postMessage({ ...req, id } as WorkerRequest, transfer);
-    });
+  return {
+    initMs: hello.initMs,
+    call(req, transfer) {
+      if (dead) return Promise.reject(dead);
+      const id = nextId++;
+      // Keep the worker (and so the process) alive only while a request is outstanding.
+      if (pending.size === 0) worker.ref();
+      return new Promise<WorkerReply>((resolve, reject) => {
+        const done = () => pending.size === 0 && worker.unref();
+        pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
+        worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+      });
+    },
+    async close() {
+      failAll(new Error("pocketsphinx closed"));
+      await worker.terminate();
+    },
   };
+}
 
-  /** The second opinion's decode (unrated: the rule reads its words, not its fit), with its wall time split. */
+/**
+ * Pocketsphinx (Debian libpocketsphinx.so.3 via koffi) in one worker thread shared by all streams.
+ * Utterance-level: it decodes each VAD-cut utterance whole on `endUtterance`; no partials. With a second
+ * opinion, its fixed grammar has a decoder thread of its own (no n-gram model loaded): an n-gram decode holds
+ * its thread for 0.2–3 s, and a barge-in check must not wait behind one.
+ */
+export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
+  const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
+  const noiseRms = o.noiseRms ?? 0.0005;
+  let defaultGrammar = o.grammar;
+  const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
+  const main = await startDecoder(modelDir, true);
+  const aside = second
+    ? await startDecoder(modelDir, false).catch(async (err) => (await main.close(), Promise.reject(err)))
+    : undefined;
+  const call = main.call;
+
+  /** The second opinion's decode (rated), with its wall time split. */
   const fixedOf = async (
     pcm: Int16Array,
     prio: number,
   ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number }> => {
     const asked = performance.now();
-    const r = await call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
+    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
       pcm.buffer as ArrayBuffer,
     ]);
     if (!r.ok) throw new Error(r.error);
@@ -218,16 +242,16 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     };
   };
 
-  if (second) {
+  if (aside && second) {
     // Fail at start, not on the first murmur over the agent.
-    const r = await call({ op: "grammar", ...second });
+    const r = await aside.call({ op: "grammar", ...second });
     if (!r.ok) throw new Error(r.error);
   }
 
   return {
     label: "pocketsphinx",
     capabilities: { partials: false, streaming: false },
-    initMs: hello.initMs,
+    initMs: main.initMs,
     open,
     async loadGrammar(jsgf) {
       const r = await call({ op: "grammar", name: grammarName(jsgf), jsgf });
@@ -237,8 +261,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       defaultGrammar = jsgf;
     },
     async close() {
-      failAll(new Error("pocketsphinx closed"));
-      await worker.terminate();
+      await Promise.all([main.close(), aside?.close()]);
     },
   };
 }
