@@ -65,7 +65,7 @@ const env = {
 const cfg = parseMediaConfig(env);
 const speech = await createSpeechPipelineFactory(cfg, {
   grammar: cfg.STT_VOCABULARY === "open" ? undefined : jsgfGrammar(loadScript()),
-  secondOpinion: cfg.BARGE_IN_SECOND_OPINION ? secondOpinionGrammar() : undefined,
+  secondOpinion: cfg.BARGE_IN_SECOND_OPINION && cfg.STT_VOCABULARY === "open" ? secondOpinionGrammar() : undefined,
 });
 const agent = trimSilence(await synthesize(AGENT_TEXT));
 const question = trimSilence(await synthesize("what are your opening hours"));

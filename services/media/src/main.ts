@@ -27,7 +27,11 @@ const grammar =
 const speech = await createSpeechPipelineFactory(config, {
   log,
   grammar,
-  secondOpinion: config.BARGE_IN_SECOND_OPINION ? secondOpinionGrammar() : undefined,
+  // Open vocabulary only (a grammar decode has its garbage model already): its own decoder thread costs a model load.
+  secondOpinion:
+    config.BARGE_IN_SECOND_OPINION && config.STT_VOCABULARY === "open" && !config.STT_GRAMMAR
+      ? secondOpinionGrammar()
+      : undefined,
 });
 const app = createApp({ config, bus, store, log, speech, instanceId: instance });
 
