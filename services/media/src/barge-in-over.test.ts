@@ -185,3 +185,33 @@ describe("barge-in over agent speech: open vocabulary decided by the fixed gramm
     expect(p.final("hold on", "speaking", undefined, { text: "hold on" }, 620)).toBe("confirm");
   });
 });
+
+describe("barge-in over agent speech: an interruption the second opinion heard stays heard", () => {
+  it("a check that heard 'stop' before its release burst cuts, though the re-check of the whole word hears 'huh'", () => {
+    const p = paused(cfg({ sentenceMs: 1400 }));
+    p.earlyCheck = true;
+    let d = null;
+    for (let t = 420; t <= 700 && d !== "check"; t += 20) d = p.tick(t, "idle", 400);
+    expect(d).toBe("check");
+    expect(p.checked("stop", 400, 520, undefined, { text: "stop" })).toBeNull(); // held: the gap is not up
+    // The release burst: voice again, the held answer is dropped; the next quiet is checked afresh.
+    expect(p.tick(540, "idle", 540)).toBeNull();
+    d = null;
+    for (let t = 560; t <= 900 && d !== "check"; t += 20) d = p.tick(t, "idle", 540);
+    expect(d).toBe("check");
+    expect(p.checked("huh", 540, 760, undefined, { text: "huh" })).toBe("confirm");
+  });
+
+  it("the utterance's final is a turn too, and the next utterance is judged afresh", () => {
+    const p = paused(cfg({ sentenceMs: 1400 }));
+    p.earlyCheck = true;
+    for (let t = 420, d = null; t <= 700 && d !== "check"; t += 20) d = p.tick(t, "idle", 400);
+    p.checked("wait", 400, 520, undefined, { text: "wait" });
+    p.tick(540, "idle", 540); // voice again: the held answer is dropped
+    expect(p.interruptionHeard).toBe(true);
+    expect(p.final("what", "idle", undefined, { text: "huh" }, 300)).toBe("confirm");
+    p.speechStarted(2000);
+    expect(p.interruptionHeard).toBe(false);
+    expect(p.final("the hood", "speaking", undefined, { text: "uh huh" }, 360)).toBeNull();
+  });
+});

@@ -109,6 +109,11 @@ export class BargeInPolicy {
   private checkedAtVoicedMs: number | null = null;
   /** An early check found no words and no voice came since: this utterance's final is not a turn either. */
   private nonTurn = false;
+  /**
+   * A second opinion heard an interruption in this utterance, even on a part that voice went on after: it is a
+   * turn. flite's "stop" checked before its release burst is heard as "stop", the whole word as "huh".
+   */
+  private heardInterruption = false;
   /** The pipeline can decode the running utterance (pocketsphinx) or end it early (streaming): early checks are on. */
   earlyCheck = false;
   /** A check's answer can be held until the quiet gap is up (a peek, not a streaming engine's end): ask at `checkGapMs`. */
@@ -167,6 +172,7 @@ export class BargeInPolicy {
     this.speaking = true;
     this.voicedFromMs = atMs;
     this.uttFromMs = atMs;
+    this.heardInterruption = false;
     this.checkedAtVoicedMs = null;
     this.nonTurn = false;
     this.partialWords = 0;
@@ -194,6 +200,11 @@ export class BargeInPolicy {
     this.onlyBackchannel = this.partialWords === 0 && words(text).length > 0;
   }
 
+  /** A second opinion heard an interruption in the utterance now ending: its final is a turn whatever it says. */
+  get interruptionHeard(): boolean {
+    return this.heardInterruption;
+  }
+
   /**
    * The utterance now ending was judged a non-turn by an early check with no voice after it: its final
    * (the same audio plus its tail) is not a turn even if its words differ; the grammar decode of a murmur
@@ -214,8 +225,11 @@ export class BargeInPolicy {
     const over = this.pausedAtMs !== null || agent === "speaking";
     // Over the agent a second opinion's turn counts as words even when they are all backchannels ("no" is one
     // to the list, an interruption to the grammar).
-    const real =
-      this.nonTurn || (over && !this.overTurn(text, confidence, fixed, speechMs))
+    const interrupted = over && this.heardInterruption;
+    this.heardInterruption = false;
+    const real = interrupted
+      ? 1
+      : this.nonTurn || (over && !this.overTurn(text, confidence, fixed, speechMs))
         ? 0
         : over && fixed
           ? 1
@@ -248,9 +262,14 @@ export class BargeInPolicy {
     confidence?: number,
     fixed?: SecondOpinion,
   ): BargeInDecision {
+    if (this.pausedAtMs === null) return null;
+    // An interruption the second opinion heard in this utterance stays heard, whatever came after it.
+    if (fixed && atVoicedMs >= this.uttFromMs && this.unanswered > 0)
+      this.heardInterruption ||= secondOpinion(fixed.text, 0, Infinity) === "interruption";
     // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
-    if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
-    const d = this.overTurn(text, confidence, fixed, atVoicedMs - this.uttFromMs) ? "confirm" : "resume";
+    if (atVoicedMs !== this.lastVoicedMs) return null;
+    const turn = this.heardInterruption || this.overTurn(text, confidence, fixed, atVoicedMs - this.uttFromMs);
+    const d = turn ? "confirm" : "resume";
     if (nowMs - this.quietFromMs < this.cfg.resumeGapMs) {
       this.held = { d, atVoicedMs };
       return null;

@@ -117,7 +117,8 @@ export class SpeechLoop {
         // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
         const over = this.o.playout.speaking || policy.paused;
         const backchannel =
-          (over && !policy.overTurn(ev.text, ev.confidence, ev.fixed, ev.speechMs)) || policy.judgedNonTurn
+          (over && !policy.interruptionHeard && !policy.overTurn(ev.text, ev.confidence, ev.fixed, ev.speechMs)) ||
+          policy.judgedNonTurn
             ? true
             : undefined;
         const decision = policy.final(ev.text, this.agentState(), ev.confidence, ev.fixed, ev.speechMs);
