@@ -16,6 +16,7 @@ import { jsgfGrammar, loadScript } from "@voicecall/dialogue";
 import { createSpeechPipelineFactory } from "../services/media/src/speech/index";
 import { bargeInConfig, parseMediaConfig } from "../services/media/src/config";
 import { BargeInPolicy, type BargeInDecision } from "../services/media/src/barge-in";
+import { secondOpinionGrammar } from "../services/media/src/speech/second-opinion";
 import { LevelFloor, voicedRms } from "../services/media/src/level-floor";
 import type { SpeechEvent } from "../services/media/src/speech/types";
 import { trimSilence } from "./audio";
@@ -64,6 +65,7 @@ const env = {
 const cfg = parseMediaConfig(env);
 const speech = await createSpeechPipelineFactory(cfg, {
   grammar: cfg.STT_VOCABULARY === "open" ? undefined : jsgfGrammar(loadScript()),
+  secondOpinion: cfg.BARGE_IN_SECOND_OPINION && cfg.STT_VOCABULARY === "open" ? secondOpinionGrammar() : undefined,
 });
 const agent = trimSilence(await synthesize(AGENT_TEXT));
 const question = trimSilence(await synthesize("what are your opening hours"));
@@ -85,7 +87,15 @@ for (const n of await scriptedNoises(trimSilence)) {
     items.push({ name: n.name, mu: mulawEncode(out), turn: false, text, fromMs: n.echo.delayMs });
   }
 }
-for (const t of ["what are your opening hours", "no thanks", "i want to talk to a person", "stop"])
+for (const t of [
+  "what are your opening hours",
+  "no thanks",
+  "i want to talk to a person",
+  "stop",
+  "wait",
+  "hold on",
+  "no",
+])
   items.push({ name: `barge-in: "${t}"`, mu: trimSilence(await synthesize(t)), turn: true, text: t });
 
 const conf = (c: number | undefined) => (c === undefined ? "" : ` [${c.toFixed(2)}]`);
@@ -131,6 +141,7 @@ for (const it of items) {
   const decodes: number[] = [];
   const heard: string[] = [];
   let seen = 0;
+  let onsetMs = 0;
   const apply = (d: BargeInDecision, t: number) => {
     if (d === "pause" && paused === undefined) paused = t;
     // A final with words over the agent cuts without a pause first (media's confirm pauses, then drops).
@@ -149,8 +160,8 @@ for (const it of items) {
       if (p.peek) {
         const h = (await p.peek({ quietMs: policy.resumeGapMs })) ?? { text: "" };
         decodes.push(Math.round(performance.now() - w));
-        heard.push(`${h.text || "∅"}${conf(h.confidence)} (early)`);
-        d = policy.checked(h.text, p.lastVoicedMs!, t, h.confidence);
+        heard.push(`${h.text || "∅"}${conf(h.confidence)} (early, ${p.lastVoicedMs! - onsetMs} ms)`);
+        d = policy.checked(h.text, p.lastVoicedMs!, t, h.confidence, h.fixed);
       } else {
         p.endNow!(); // streaming: the final that answers it decides
         d = null;
@@ -159,7 +170,7 @@ for (const it of items) {
     apply(d, t);
     for (; seen < got.length; seen++) {
       const e = got[seen]!;
-      if (e.type === "speech.started") policy.speechStarted(e.atMs);
+      if (e.type === "speech.started") policy.speechStarted((onsetMs = e.atMs));
       if (e.type === "speech.stopped") {
         policy.speechStopped(e.atMs, e.durationMs);
         // Stream time stops until the recogniser answers.
@@ -172,8 +183,10 @@ for (const it of items) {
       if (e.type === "transcript.final" || e.type === "transcript.none") {
         const text = e.type === "transcript.final" ? e.text : "";
         const c = e.type === "transcript.final" ? e.confidence : undefined;
-        heard.push(`${text || "∅"}${conf(c)}`);
-        apply(policy.final(text, state, c), t);
+        const fixed = e.type === "transcript.final" ? e.fixed : undefined;
+        const f = fixed ? ` / fixed: ${fixed.text || "∅"}${conf(fixed.confidence)}` : "";
+        heard.push(`${text || "∅"}${conf(c)}${f} (${e.speechMs} ms)`);
+        apply(policy.final(text, state, c, fixed, e.speechMs), t);
       }
     }
   }

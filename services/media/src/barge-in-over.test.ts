@@ -138,3 +138,80 @@ describe("early check ahead of the quiet gap (a decode that can be held)", () =>
     expect(t.resumedBy).toBe("timer");
   });
 });
+
+describe("barge-in over agent speech: open vocabulary decided by the fixed grammar's second opinion", () => {
+  const c = cfg({ sentenceMs: 1400 });
+  const checkedWith = (fixed: string, quietAt = 400) => {
+    const p = paused(c);
+    p.earlyCheck = true;
+    let d = null;
+    for (let t = quietAt + 20; t <= quietAt + 300 && d !== "check"; t += 20) d = p.tick(t, "idle", quietAt);
+    expect(d).toBe("check");
+    // The n-gram text is a peek's own (the fixed grammar's); the rule reads `fixed`.
+    return p.checked(fixed, quietAt, quietAt + 200, undefined, { text: fixed });
+  };
+
+  it("an early check the fixed grammar hears as a murmur resumes; an interruption cuts", () => {
+    expect(checkedWith("uh huh")).toBe("resume");
+    expect(checkedWith("mhm")).toBe("resume");
+    expect(checkedWith("stop")).toBe("confirm");
+    expect(checkedWith("hold on")).toBe("confirm");
+    expect(checkedWith("no")).toBe("confirm");
+  });
+
+  it("a long utterance forced onto the sink is a sentence: it cuts", () => {
+    const p = new BargeInPolicy(c);
+    p.earlyCheck = true;
+    p.speechStarted(0);
+    let d = null;
+    for (let t = 0; t <= 2000 && d !== "pause"; t += 20) d = p.tick(t, "speaking");
+    expect(d).toBe("pause");
+    for (let t = 2000; t <= 2300 && d !== "check"; t += 20) d = p.tick(t, "idle", 1980);
+    expect(d).toBe("check");
+    expect(p.checked("uh", 1980, 2200, undefined, { text: "uh" })).toBe("confirm");
+  });
+
+  it("a final whose n-gram words are a sentence but the fixed grammar heard a murmur is no turn over the agent", () => {
+    // "uh huh" decoded by the n-gram as "the hood": before, real words over the agent, a cut.
+    expect(paused(c).final("the hood", "speaking", undefined, { text: "uh huh" }, 360)).toBe("resume");
+    expect(paused(c).final("the hood", "speaking")).toBe("confirm");
+    // An interruption the backchannel list would not count ("no" heard as itself, or "we have" for "stop").
+    expect(paused(c).final("we have", "speaking", undefined, { text: "stop" }, 240)).toBe("confirm");
+    // Said while the agent talks, before any pause: the same rule.
+    const p = new BargeInPolicy(c);
+    p.speechStarted(0);
+    expect(p.final("you have", "speaking", undefined, { text: "yep" }, 420)).toBeNull();
+    p.speechStarted(1000);
+    expect(p.final("hold on", "speaking", undefined, { text: "hold on" }, 620)).toBe("confirm");
+  });
+});
+
+describe("barge-in over agent speech: an interruption the second opinion heard stays heard", () => {
+  it("a check that heard 'stop' before its release burst cuts, though the re-check of the whole word hears 'huh'", () => {
+    const p = paused(cfg({ sentenceMs: 1400 }));
+    p.earlyCheck = true;
+    let d = null;
+    for (let t = 420; t <= 700 && d !== "check"; t += 20) d = p.tick(t, "idle", 400);
+    expect(d).toBe("check");
+    expect(p.checked("stop", 400, 520, undefined, { text: "stop" })).toBeNull(); // held: the gap is not up
+    // The release burst: voice again, the held answer is dropped; the next quiet is checked afresh.
+    expect(p.tick(540, "idle", 540)).toBeNull();
+    d = null;
+    for (let t = 560; t <= 900 && d !== "check"; t += 20) d = p.tick(t, "idle", 540);
+    expect(d).toBe("check");
+    expect(p.checked("huh", 540, 760, undefined, { text: "huh" })).toBe("confirm");
+  });
+
+  it("the utterance's final is a turn too, and the next utterance is judged afresh", () => {
+    const p = paused(cfg({ sentenceMs: 1400 }));
+    p.earlyCheck = true;
+    for (let t = 420, d = null; t <= 700 && d !== "check"; t += 20) d = p.tick(t, "idle", 400);
+    p.checked("wait", 400, 520, undefined, { text: "wait" });
+    p.tick(540, "idle", 540); // voice again: the held answer is dropped
+    expect(p.interruptionHeard).toBe(true);
+    expect(p.final("what", "idle", undefined, { text: "huh" }, 300)).toBe("confirm");
+    p.speechStarted(2000);
+    expect(p.interruptionHeard).toBe(false);
+    expect(p.final("the hood", "speaking", undefined, { text: "uh huh" }, 360)).toBeNull();
+  });
+});

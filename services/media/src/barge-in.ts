@@ -26,6 +26,8 @@
  * are not turns. Idle, every final with real words is the caller's turn, whatever its confidence.
  */
 
+import { secondOpinion } from "./speech/second-opinion";
+
 export interface BargeInThresholds {
   /** Caller speech (ms) needed before it counts. */
   minSpeechMs: number;
@@ -52,6 +54,8 @@ export interface BargeInConfig {
    * when its answer can wait for it (`checkAhead`: pocketsphinx's peek). Default `resumeGapMs` (start and decide at once).
    */
   checkGapMs?: number;
+  /** Second opinion (open vocabulary): an utterance this long (voiced ms) heard only as sink sounds is a sentence. */
+  sentenceMs?: number;
   /** Over agent speech, a transcript less sure than this (0..1) is not a turn; 0 = off. */
   minConfidence?: number;
   /** Over agent speech, this many real words (or more) all in the text being played are echo; 0 = off. */
@@ -60,6 +64,10 @@ export interface BargeInConfig {
 }
 
 export type AgentState = "speaking" | "thinking" | "idle";
+/** Open vocabulary over agent speech: the fixed grammar's text for the same audio (speech/second-opinion.ts). */
+export interface SecondOpinion {
+  text: string;
+}
 /** `check`: decode the running utterance now and hand the text to `checked`. */
 export type BargeInDecision = "pause" | "confirm" | "resume" | "check" | null;
 
@@ -101,6 +109,11 @@ export class BargeInPolicy {
   private checkedAtVoicedMs: number | null = null;
   /** An early check found no words and no voice came since: this utterance's final is not a turn either. */
   private nonTurn = false;
+  /**
+   * A second opinion heard an interruption in this utterance, even on a part that voice went on after: it is a
+   * turn. flite's "stop" checked before its release burst is heard as "stop", the whole word as "huh".
+   */
+  private heardInterruption = false;
   /** The pipeline can decode the running utterance (pocketsphinx) or end it early (streaming): early checks are on. */
   earlyCheck = false;
   /** A check's answer can be held until the quiet gap is up (a peek, not a streaming engine's end): ask at `checkGapMs`. */
@@ -113,6 +126,8 @@ export class BargeInPolicy {
   private quietFromMs = 0;
   /** VAD utterances started and not yet answered by a final (a streaming recogniser's final may have none behind it). */
   private unanswered = 0;
+  /** Stream time the running utterance's voiced speech started (its length for the second opinion). */
+  private uttFromMs = 0;
   /** Words of the agent's last utterances (for the echo test), newest last. */
   private readonly agentWords: Set<string>[] = [];
 
@@ -134,14 +149,20 @@ export class BargeInPolicy {
 
   /**
    * Is `text` (with the recogniser's `confidence`) a turn when heard over agent speech? Real words,
-   * sure enough, not the agent's own, and from an utterance our VAD heard.
+   * sure enough, not the agent's own, and from an utterance our VAD heard. With a second opinion (`fixed`: open
+   * vocabulary, whose n-gram decode turns every murmur into words) that decides instead of the words and their
+   * confidence: an interruption or a sentence is a turn, backchannels and sink sounds are not (`speechMs`, the
+   * utterance's voiced length, tells a sentence forced onto the sink from a murmur).
    */
-  overTurn(text: string, confidence?: number): boolean {
+  overTurn(text: string, confidence?: number, fixed?: SecondOpinion, speechMs?: number): boolean {
     const real = words(text).filter((w) => !this.cfg.backchannels.has(w));
-    if (real.length === 0 || this.unanswered === 0) return false;
-    if (this.cfg.minConfidence && confidence !== undefined && confidence < this.cfg.minConfidence) return false;
+    if (this.unanswered === 0) return false;
     const n = this.cfg.echoWords ?? 0;
     if (n > 0 && real.length >= n && this.agentWords.some((said) => real.every((w) => said.has(w)))) return false;
+    const sentenceMs = this.cfg.sentenceMs ?? this.cfg.backchannelMaxMs;
+    if (fixed) return secondOpinion(fixed.text, speechMs ?? 0, sentenceMs) !== "backchannel";
+    if (real.length === 0) return false;
+    if (this.cfg.minConfidence && confidence !== undefined && confidence < this.cfg.minConfidence) return false;
     return true;
   }
 
@@ -150,6 +171,8 @@ export class BargeInPolicy {
     this.unanswered++;
     this.speaking = true;
     this.voicedFromMs = atMs;
+    this.uttFromMs = atMs;
+    this.heardInterruption = false;
     this.checkedAtVoicedMs = null;
     this.nonTurn = false;
     this.partialWords = 0;
@@ -177,6 +200,11 @@ export class BargeInPolicy {
     this.onlyBackchannel = this.partialWords === 0 && words(text).length > 0;
   }
 
+  /** A second opinion heard an interruption in the utterance now ending: its final is a turn whatever it says. */
+  get interruptionHeard(): boolean {
+    return this.heardInterruption;
+  }
+
   /**
    * The utterance now ending was judged a non-turn by an early check with no voice after it: its final
    * (the same audio plus its tail) is not a turn even if its words differ; the grammar decode of a murmur
@@ -187,10 +215,25 @@ export class BargeInPolicy {
   }
 
   /** A final transcript ends the caller's turn; over agent speech it must pass `overTurn`. */
-  final(text: string, agent: AgentState, confidence?: number): BargeInDecision {
+  final(
+    text: string,
+    agent: AgentState,
+    confidence?: number,
+    fixed?: SecondOpinion,
+    speechMs?: number,
+  ): BargeInDecision {
     const over = this.pausedAtMs !== null || agent === "speaking";
-    const real =
-      this.nonTurn || (over && !this.overTurn(text, confidence)) ? 0 : realWords(text, this.cfg.backchannels);
+    // Over the agent a second opinion's turn counts as words even when they are all backchannels ("no" is one
+    // to the list, an interruption to the grammar).
+    const interrupted = over && this.heardInterruption;
+    this.heardInterruption = false;
+    const real = interrupted
+      ? 1
+      : this.nonTurn || (over && !this.overTurn(text, confidence, fixed, speechMs))
+        ? 0
+        : over && fixed
+          ? 1
+          : realWords(text, this.cfg.backchannels);
     this.unanswered = Math.max(0, this.unanswered - 1);
     this.nonTurn = false;
     this.held = null;
@@ -212,10 +255,21 @@ export class BargeInPolicy {
    * The answer to a `check`: the running utterance decoded as `text`. Before `resumeGapMs` of quiet it is
    * held (null now; `tick` returns it once the gap is up, unless the caller spoke again).
    */
-  checked(text: string, atVoicedMs: number, nowMs: number, confidence?: number): BargeInDecision {
+  checked(
+    text: string,
+    atVoicedMs: number,
+    nowMs: number,
+    confidence?: number,
+    fixed?: SecondOpinion,
+  ): BargeInDecision {
+    if (this.pausedAtMs === null) return null;
+    // An interruption the second opinion heard in this utterance stays heard, whatever came after it.
+    if (fixed && atVoicedMs >= this.uttFromMs && this.unanswered > 0)
+      this.heardInterruption ||= secondOpinion(fixed.text, 0, Infinity) === "interruption";
     // Voice came back since: stale. (The utterance may have ended meanwhile: the same audio, still valid.)
-    if (this.pausedAtMs === null || atVoicedMs !== this.lastVoicedMs) return null;
-    const d = this.overTurn(text, confidence) ? "confirm" : "resume";
+    if (atVoicedMs !== this.lastVoicedMs) return null;
+    const turn = this.heardInterruption || this.overTurn(text, confidence, fixed, atVoicedMs - this.uttFromMs);
+    const d = turn ? "confirm" : "resume";
     if (nowMs - this.quietFromMs < this.cfg.resumeGapMs) {
       this.held = { d, atVoicedMs };
       return null;

@@ -115,6 +115,23 @@ export const MediaConfigSchema = z
      * two seconds of echo carry five or more. 0 = off.
      */
     BARGE_IN_ECHO_WORDS: count(3),
+    /**
+     * Open vocabulary (pocketsphinx n-gram) over agent speech: decide barge-ins on a second decode of the same
+     * audio against a small fixed grammar (speech/second-opinion.ts: backchannels and the murmur sink,
+     * interruptions), not on the n-gram's words. true: the n-gram decode turns murmurs into words ("uh huh" →
+     * "the hood") and cut 5 of the 6 paused non-turns on the bench; no score of its own separated them
+     * (docs/performance.md). Idle turns and grammar (script) decodes are unchanged; false = the n-gram's words decide.
+     */
+    BARGE_IN_SECOND_OPINION: bool.default("true"),
+    /**
+     * With that second opinion, an utterance over agent speech the fixed grammar hears only as backchannels or
+     * sink sounds is a sentence (a turn) when its voiced speech runs this long (ms): the grammar has no words for
+     * a sentence and forces it onto the sink ("what are your opening hours" → "uh"). 1400: the bench's flite
+     * murmurs ran 360–1080 ms voiced (VAD onset → last voiced frame; "mm hmm" the longest), the sentence it put on
+     * the sink 1980 ms (docs/performance.md). A shorter sentence the grammar hears as a backchannel ("yes please"
+     * as "yes") resumes the reply.
+     */
+    BARGE_IN_SENTENCE_MS: ms(1400),
     /** Comma list of words that never count as an interruption. */
     BACKCHANNELS: z.string().default("uh-huh,uh,huh,mm-hmm,mhm,mm,hmm,yeah,yep,okay,ok,right,alright,sure"),
   })
@@ -138,6 +155,7 @@ export function bargeInConfig(c: MediaConfig): BargeInConfig {
     recognitionTimeoutMs: c.BARGE_IN_RECOGNITION_TIMEOUT_MS,
     resumeGapMs: c.BARGE_IN_RESUME_GAP_MS,
     checkGapMs: Math.min(c.BARGE_IN_CHECK_GAP_MS, c.BARGE_IN_RESUME_GAP_MS),
+    sentenceMs: c.BARGE_IN_SENTENCE_MS,
     minConfidence: c.BARGE_IN_MIN_CONFIDENCE,
     echoWords: c.BARGE_IN_ECHO_WORDS,
     backchannels: parseBackchannels(c.BACKCHANNELS),

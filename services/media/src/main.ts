@@ -6,6 +6,7 @@ import { defaultInstanceId, every, onShutdown } from "@voicecall/runtime";
 import { MediaConfigSchema } from "./config";
 import { createApp } from "./app";
 import { createSpeechPipelineFactory } from "./speech/index";
+import { secondOpinionGrammar } from "./speech/second-opinion";
 import { jsgfGrammar, loadScript } from "@voicecall/dialogue";
 
 const config = loadConfig(MediaConfigSchema);
@@ -23,7 +24,15 @@ const store = new CallStore(redis, { durable: durableWrites(config, log) });
 // The built-in agent's phrases as the recogniser's grammar make offline recognition near-exact.
 const grammar =
   !config.STT_GRAMMAR && config.STT_VOCABULARY === "script" ? jsgfGrammar(loadScript(config.AGENT_SCRIPT)) : undefined;
-const speech = await createSpeechPipelineFactory(config, { log, grammar });
+const speech = await createSpeechPipelineFactory(config, {
+  log,
+  grammar,
+  // Open vocabulary only (a grammar decode has its garbage model already): its own decoder thread costs a model load.
+  secondOpinion:
+    config.BARGE_IN_SECOND_OPINION && config.STT_VOCABULARY === "open" && !config.STT_GRAMMAR
+      ? secondOpinionGrammar()
+      : undefined,
+});
 const app = createApp({ config, bus, store, log, speech, instanceId: instance });
 
 await new Promise<void>((r) => app.server.listen(config.PORT, r));

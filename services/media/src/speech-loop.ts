@@ -117,8 +117,11 @@ export class SpeechLoop {
         // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
         const over = this.o.playout.speaking || policy.paused;
         const backchannel =
-          (over && !policy.overTurn(ev.text, ev.confidence)) || policy.judgedNonTurn ? true : undefined;
-        const decision = policy.final(ev.text, this.agentState(), ev.confidence);
+          (over && !policy.interruptionHeard && !policy.overTurn(ev.text, ev.confidence, ev.fixed, ev.speechMs)) ||
+          policy.judgedNonTurn
+            ? true
+            : undefined;
+        const decision = policy.final(ev.text, this.agentState(), ev.confidence, ev.fixed, ev.speechMs);
         emit({
           type: "transcript.final",
           text: ev.text,
@@ -159,7 +162,7 @@ export class SpeechLoop {
         const wallMs = Math.round(performance.now() - asked);
         // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
         if (at === pipeline.lastVoicedMs) this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
-        this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence));
+        this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence, h.fixed));
       },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
     );

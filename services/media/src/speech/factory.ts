@@ -12,6 +12,8 @@ export interface SpeechFactoryDeps {
   log?: Logger;
   /** JSGF grammar text (e.g. from libs/dialogue); wins over the STT_GRAMMAR file. */
   grammar?: string;
+  /** JSGF of the fixed grammar that second-guesses open-vocabulary decodes over agent speech (pocketsphinx). */
+  secondOpinion?: string;
 }
 
 /** The worker's speech-in: one VAD module and one STT engine shared by every stream. */
@@ -43,10 +45,14 @@ async function makeVad(cfg: SpeechConfig, log?: Logger): Promise<VoiceActivityDe
   }
 }
 
-async function makeStt(cfg: SpeechConfig, grammar: string | undefined, log?: Logger) {
+async function makeStt(cfg: SpeechConfig, grammar: string | undefined, secondOpinion?: string, log?: Logger) {
   switch (cfg.STT_PROVIDER) {
     case "pocketsphinx": {
-      const stt = await createPocketsphinxStt({ modelDir: cfg.POCKETSPHINX_MODEL_DIR, noiseRms: cfg.STT_NOISE_RMS });
+      const stt = await createPocketsphinxStt({
+        modelDir: cfg.POCKETSPHINX_MODEL_DIR,
+        noiseRms: cfg.STT_NOISE_RMS,
+        secondOpinion,
+      });
       if (grammar) {
         await stt.loadGrammar(grammar); // fail at start, not on the first caller turn
         stt.setDefaultGrammar(grammar);
@@ -85,7 +91,7 @@ export async function createSpeechPipelineFactory(
 ): Promise<SpeechFactory> {
   const grammar = deps.grammar ?? (cfg.STT_GRAMMAR ? await readFile(cfg.STT_GRAMMAR, "utf8") : undefined);
   const vad = await makeVad(cfg, deps.log);
-  const engine = await makeStt(cfg, grammar, deps.log);
+  const engine = await makeStt(cfg, grammar, deps.secondOpinion, deps.log);
   const endpointer = {
     onMs: cfg.VAD_ON_MS,
     hangMs: cfg.VAD_HANG_MS,

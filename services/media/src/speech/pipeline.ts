@@ -145,6 +145,7 @@ export function openPipeline(
           speechMs,
           decodeMs: r.decodeMs,
           level,
+          fixed: r.fixed,
         });
         parts.log?.debug(
           { callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } },

@@ -10,7 +10,8 @@ import koffi from "koffi";
 import libsamplerate from "@alexanderolsen/libsamplerate-js";
 import type { WorkerRequest, WorkerReply } from "./pocketsphinx-protocol";
 
-const { modelDir } = workerData as { modelDir: string };
+/** `lm: false`: no n-gram model (a decoder for grammars only: the second opinion's, which loads faster and smaller). */
+const { modelDir, lm = true } = workerData as { modelDir: string; lm?: boolean };
 const sb = koffi.load("libsphinxbase.so.3");
 const ps = koffi.load("libpocketsphinx.so.3");
 const err_set_logfp = sb.func("void err_set_logfp(void *fp)");
@@ -46,8 +47,7 @@ const config = cmd_ln_init(
   1,
   ...s("-hmm"),
   ...s(`${modelDir}/en-us`),
-  ...s("-lm"),
-  ...s(`${modelDir}/en-us.lm.bin`),
+  ...(lm ? [...s("-lm"), ...s(`${modelDir}/en-us.lm.bin`)] : []),
   ...s("-dict"),
   ...s(`${modelDir}/cmudict-en-us.dict`),
   ...s("-samprate"),

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { EventQueue } from "./event-queue";
 import type { WorkerHello, WorkerReply, WorkerRequest } from "./pocketsphinx-protocol";
-import type { Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
+import type { FixedHeard, Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
 
 export interface PocketsphinxOptions {
   /** Directory with `en-us/`, `en-us.lm.bin`, `cmudict-en-us.dict` (Debian pocketsphinx-en-us). */
@@ -12,6 +12,11 @@ export interface PocketsphinxOptions {
   grammar?: string;
   /** White noise RMS (0..1) added at 16 kHz before decoding (default 0.0005; 0 = off): digital silence (mu-law 0xFF) otherwise makes pocketsphinx return nothing for some voices. */
   noiseRms?: number;
+  /**
+   * JSGF of a small fixed grammar (second-opinion.ts): an open-vocabulary utterance heard over agent speech is
+   * also decoded against it (its `fixed`), and a peek of one is decoded against it alone. Undefined = off.
+   */
+  secondOpinion?: string;
 }
 
 /** Offline STT with a worker-thread pocketsphinx: `close()` ends the worker. */
@@ -51,15 +56,15 @@ function startTsWorker(file: URL, workerData: unknown): Worker {
   return new Worker(code, { eval: true, workerData });
 }
 
-/**
- * Pocketsphinx (Debian libpocketsphinx.so.3 via koffi) in one worker thread shared by all streams.
- * Utterance-level: it decodes each VAD-cut utterance whole on `endUtterance`; no partials.
- */
-export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
-  const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
-  const noiseRms = o.noiseRms ?? 0.0005;
-  let defaultGrammar = o.grammar;
-  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir });
+/** One decoder thread: its requests, and its end. */
+interface Decoder {
+  call(req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
+  initMs: number;
+  close(): Promise<void>;
+}
+
+async function startDecoder(modelDir: string, lm: boolean): Promise<Decoder> {
+  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir, lm });
   worker.unref();
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -86,16 +91,56 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   worker.on("error", (err) => failAll(err));
   worker.on("exit", (code) => failAll(new Error(`pocketsphinx worker exited (${code})`)));
 
-  const call = (req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply> => {
-    if (dead) return Promise.reject(dead);
-    const id = nextId++;
-    // Keep the worker (and so the process) alive only while a request is outstanding.
-    if (pending.size === 0) worker.ref();
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const done = () => pending.size === 0 && worker.unref();
-      pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
-      worker.postMessage({ ...req, id } as WorkerRequest, transfer);
-    });
+  return {
+    initMs: hello.initMs,
+    call(req, transfer) {
+      if (dead) return Promise.reject(dead);
+      const id = nextId++;
+      // Keep the worker (and so the process) alive only while a request is outstanding.
+      if (pending.size === 0) worker.ref();
+      return new Promise<WorkerReply>((resolve, reject) => {
+        const done = () => pending.size === 0 && worker.unref();
+        pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
+        worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+      });
+    },
+    async close() {
+      failAll(new Error("pocketsphinx closed"));
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * Pocketsphinx (Debian libpocketsphinx.so.3 via koffi) in one worker thread shared by all streams.
+ * Utterance-level: it decodes each VAD-cut utterance whole on `endUtterance`; no partials. With a second
+ * opinion, its fixed grammar has a decoder thread of its own (no n-gram model loaded): an n-gram decode holds
+ * its thread for 0.2–3 s, and a barge-in check must not wait behind one.
+ */
+export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promise<PocketsphinxStt> {
+  const modelDir = o.modelDir ?? "/usr/share/pocketsphinx/model/en-us";
+  const noiseRms = o.noiseRms ?? 0.0005;
+  let defaultGrammar = o.grammar;
+  const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
+  const main = await startDecoder(modelDir, true);
+  const aside = second
+    ? await startDecoder(modelDir, false).catch(async (err) => (await main.close(), Promise.reject(err)))
+    : undefined;
+  const call = main.call;
+
+  /** The second opinion's decode (rated), with its wall time split. */
+  const fixedOf = async (
+    pcm: Int16Array,
+    prio: number,
+  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number }> => {
+    const asked = performance.now();
+    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
+      pcm.buffer as ArrayBuffer,
+    ]);
+    if (!r.ok) throw new Error(r.error);
+    const wall = performance.now() - asked;
+    const queuedMs = r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs);
+    return { text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, queuedMs };
   };
 
   const open = (so: SttOpenOptions): SttStream => {
@@ -119,15 +164,34 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
               return { final: true, text: r.text ?? "", confidence, decodeMs: r.decodeMs, audioMs: r.audioMs };
             },
           );
-        // A peek of the same audio answers for it (decoded again only if that failed).
         const audioMs = pcm8k.length / 8;
-        const copy = eo?.heard ? pcm8k : undefined;
-        const result = eo?.heard
-          ? eo.heard.then(
-              (h): SttResult => ({ final: true, text: h.text, confidence: h.confidence, decodeMs: 0, audioMs }),
-              () => decode(copy!.slice()),
-            )
-          : decode(pcm8k.slice()); // ours to transfer: the caller's buffer stays usable
+        let result: Promise<SttResult>;
+        if (!g && second && eo?.verify) {
+          // Open vocabulary over agent speech: the n-gram text (for the history) and the fixed grammar's hearing
+          // (for the turn decision); a peek of the same audio already has the latter. The fixed one goes first.
+          const fixed = eo.heard
+            ? eo.heard.then(
+                (h) => h.fixed ?? fixedOf(pcm8k.slice(), 1),
+                () => fixedOf(pcm8k.slice(), 1),
+              )
+            : fixedOf(pcm8k.slice(), 1);
+          const text = decode(pcm8k.slice());
+          result = Promise.all([text, fixed]).then(([r, f]) => ({
+            ...r,
+            text: r.text || f.text, // the n-gram heard nothing, the grammar did: the history keeps that
+            fixed: { text: f.text, confidence: f.confidence },
+            decodeMs: (r.decodeMs ?? 0) + ("decodeMs" in f ? (f.decodeMs ?? 0) : 0),
+          }));
+        } else {
+          // A peek of the same audio answers for it (decoded again only if that failed).
+          const copy = eo?.heard ? pcm8k : undefined;
+          result = eo?.heard
+            ? eo.heard.then(
+                (h): SttResult => ({ final: true, text: h.text, confidence: h.confidence, decodeMs: 0, audioMs }),
+                () => decode(copy!.slice()),
+              )
+            : decode(pcm8k.slice()); // ours to transfer: the caller's buffer stays usable
+        }
         // Results stay in utterance order even if a later reply were to come back first.
         chain = chain.then(() =>
           result.then(
@@ -141,8 +205,19 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       },
       async peek(pcm8k: Int16Array) {
         const g = grammar ? { name: grammarName(grammar), jsgf: grammar } : undefined;
+        // A peek is only ever a barge-in check (a paused reply waits on it): ahead of finals. Open vocabulary with
+        // a second opinion: the fixed grammar alone decides it (its text is the final's only if the n-gram's is empty).
+        if (!g && second) {
+          const f = await fixedOf(pcm8k.slice(), 0);
+          return {
+            text: f.text,
+            fixed: { text: f.text, confidence: f.confidence },
+            decodeMs: f.decodeMs,
+            queuedMs: f.queuedMs,
+          };
+        }
         const pcm = pcm8k.slice();
-        // A peek is only ever a barge-in check (a paused reply waits on it): always rated, and ahead of finals.
+        // Always rated.
         const asked = performance.now();
         const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true, prio: 0 }, [
           pcm.buffer as ArrayBuffer,
@@ -167,10 +242,16 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     };
   };
 
+  if (aside && second) {
+    // Fail at start, not on the first murmur over the agent.
+    const r = await aside.call({ op: "grammar", ...second });
+    if (!r.ok) throw new Error(r.error);
+  }
+
   return {
     label: "pocketsphinx",
     capabilities: { partials: false, streaming: false },
-    initMs: hello.initMs,
+    initMs: main.initMs,
     open,
     async loadGrammar(jsgf) {
       const r = await call({ op: "grammar", name: grammarName(jsgf), jsgf });
@@ -180,8 +261,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       defaultGrammar = jsgf;
     },
     async close() {
-      failAll(new Error("pocketsphinx closed"));
-      await worker.terminate();
+      await Promise.all([main.close(), aside?.close()]);
     },
   };
 }

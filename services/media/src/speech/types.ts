@@ -61,6 +61,14 @@ export interface Heard {
   /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
   decodeMs?: number;
   queuedMs?: number;
+  /** Open vocabulary over agent speech: the fixed grammar's hearing of the same audio (second-opinion.ts). */
+  fixed?: FixedHeard;
+}
+
+/** The second opinion: the small fixed grammar's text for an utterance (and its fit over the murmur sink, when rated). */
+export interface FixedHeard {
+  text: string;
+  confidence?: number;
 }
 
 /**
@@ -69,7 +77,15 @@ export interface Heard {
  * `decodeMs`/`audioMs`: engine time and audio length of the utterance, when the engine reports them.
  * A final with empty text is the engine's "no words" for an utterance (the pipeline turns it into `transcript.none`).
  */
-export type SttResult = { final: boolean; text: string; confidence?: number; decodeMs?: number; audioMs?: number };
+export type SttResult = {
+  final: boolean;
+  text: string;
+  confidence?: number;
+  decodeMs?: number;
+  audioMs?: number;
+  /** Open vocabulary heard over agent speech: the fixed grammar's second opinion on the same audio. */
+  fixed?: FixedHeard;
+};
 
 /** What the speech pipeline tells the stream session. Times are ms of stream audio. */
 export type SpeechEvent =
@@ -77,7 +93,16 @@ export type SpeechEvent =
   | { type: "speech.stopped"; atMs: number; durationMs: number }
   | { type: "transcript.partial"; text: string }
   /** `level`: RMS (0..1) of the utterance's voiced frames, when the pipeline measured it. */
-  | { type: "transcript.final"; text: string; confidence?: number; speechMs: number; decodeMs?: number; level?: number }
+  /** `fixed`: open vocabulary over agent speech, the fixed grammar's second opinion (the turn decision uses it; `text` is the history's). */
+  | {
+      type: "transcript.final";
+      text: string;
+      confidence?: number;
+      speechMs: number;
+      decodeMs?: number;
+      level?: number;
+      fixed?: FixedHeard;
+    }
   /** The recogniser answered an utterance with no words (a noise): no turn, but a paused reply may resume. */
   | { type: "transcript.none"; speechMs: number };
 
