@@ -90,6 +90,23 @@ describe("CallStore", () => {
     expect(await store.webhookAnswer("CA1", "<Response>2</Response>", 10_000)).toBe("<Response>1</Response>");
   });
 
+  it("first-seen of several keys records every one and is true only when none was seen", async () => {
+    expect(await store.firstSeenAll(["m1", "m2"], 10_000)).toBe(true);
+    expect(await store.firstSeenAll(["m1", "m3"], 10_000)).toBe(false);
+    // m3 was recorded by the call above although m1 had been seen.
+    expect(await store.firstSeen("m3", 10_000)).toBe(false);
+    expect(await store.firstSeenAll(["m4"], 10_000)).toBe(true);
+  });
+
+  it("a transcript line can set record fields in the same write", async () => {
+    const c = await newCall();
+    await store.appendTranscript(c.callId, { role: "caller", text: "Hi", ts: 5 }, { handledFinalTs: 5 });
+    expect((await store.transcript(c.callId)).map((t) => t.text)).toEqual(["Hi"]);
+    expect((await store.getCall(c.callId))?.handledFinalTs).toBe(5);
+    await store.appendTranscript(c.callId, { role: "agent", text: "Hello", ts: 6 }, {});
+    expect((await store.transcript(c.callId)).map((t) => t.text)).toEqual(["Hi", "Hello"]);
+  });
+
   it("records turn latencies and reads them back since a time", async () => {
     const t0 = Date.now();
     await store.recordTurn({ callId: "t1", kind: "reply", latencyMs: 120, ts: t0 });

@@ -46,6 +46,9 @@ type NewCall = Omit<
   engine?: CallRecord["engine"];
 };
 
+/** Non-state fields of a call record (state only moves through `transition`). */
+export type RecordFields = Partial<Omit<CallRecord, "state" | "callId">>;
+
 /** The only module that touches Redis keys. Every key has a TTL or is removed when the call ends. */
 export class CallStore {
   private readonly retentionMs: number;
@@ -127,7 +130,7 @@ export class CallStore {
   }
 
   /** Set non-state fields (state only moves through `transition`). */
-  async update(callId: string, fields: Partial<Omit<CallRecord, "state" | "callId">>): Promise<void> {
+  async update(callId: string, fields: RecordFields): Promise<void> {
     const h = toHash(fields);
     if (Object.keys(h).length === 0) return;
     await this.redis.hset(keys.call(callId), { ...h, updatedAt: String(Date.now()) });
@@ -202,11 +205,17 @@ export class CallStore {
     return rows.map((r) => TimelineEntry.parse(JSON.parse(r)));
   }
 
-  async appendTranscript(callId: string, e: TranscriptEntry): Promise<string> {
+  /**
+   * Append a transcript line; `fields` are set on the call record in the same transaction (the agent
+   * marks the caller's final handled with its line: one round trip per turn instead of two).
+   */
+  async appendTranscript(callId: string, e: TranscriptEntry, fields?: RecordFields): Promise<string> {
     const t = TranscriptEntry.parse(e);
     const flat: string[] = [];
     for (const [k, v] of Object.entries(t)) if (v !== undefined) flat.push(k, String(v));
     const m = this.redis.multi().xadd(keys.transcript(callId), "*", ...flat);
+    const h = fields ? toHash(fields) : {};
+    if (Object.keys(h).length > 0) m.hset(keys.call(callId), { ...h, updatedAt: String(Date.now()) });
     const [[err, id]] = (await queueEvent(m, callId, "transcript", t.ts, t, this.retentionMs).exec()) as [
       [Error | null, string],
     ];
@@ -256,6 +265,23 @@ export class CallStore {
   /** True the first time `key` is seen within `ttlMs` (webhook de-duplication, single-use tokens). */
   async firstSeen(key: string, ttlMs: number): Promise<boolean> {
     return (await this.redis.set(keys.seen(key), "1", "PX", ttlMs, "NX")) === "OK";
+  }
+
+  /**
+   * `firstSeen` for several keys in one round trip (each is recorded either way): true when none was
+   * seen. A status callback checks two (content hash, idempotency token); one pipeline is one socket
+   * write and read instead of two.
+   */
+  async firstSeenAll(keyList: string[], ttlMs: number): Promise<boolean> {
+    const p = this.redis.pipeline();
+    for (const k of keyList) p.set(keys.seen(k), "1", "PX", ttlMs, "NX");
+    const res = (await p.exec()) ?? [];
+    let first = true;
+    for (const [err, ok] of res) {
+      if (err) throw err;
+      if (ok !== "OK") first = false;
+    }
+    return first;
   }
 
   /** Forget a `firstSeen` key (the work it guarded failed and may be retried). */

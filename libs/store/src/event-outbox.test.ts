@@ -83,6 +83,24 @@ describe("event outbox", () => {
     expect(await store.redis.pttl(keys.delivery(c.callId))).toBeGreaterThan(0);
   });
 
+  it("skips every event of a call nobody listens to and hands the call back", async () => {
+    await store.redis.del(keys.eventsDue);
+    const c = await newCall();
+    await store.appendEvent(c.callId, "dtmf", { digit: "1" });
+    await store.appendEvent(c.callId, "dtmf", { digit: "2" });
+    expect(await store.events.claimDue(Date.now() + 1000, 10_000, 10)).toContain(c.callId);
+    await store.events.skipAll(c.callId);
+    const all = await store.events.after(c.callId, "0-0", 100);
+    expect((await store.events.state(c.callId)).cursor).toBe(all.at(-1)!.id);
+    expect((await store.events.dueCalls()).map((d) => d.callId)).not.toContain(c.callId);
+    expect(await store.redis.pttl(keys.delivery(c.callId))).toBeGreaterThan(0);
+    // A later event makes the call due again, and only it lies past the cursor.
+    await store.appendEvent(c.callId, "dtmf", { digit: "3" });
+    expect((await store.events.dueCalls()).map((d) => d.callId)).toContain(c.callId);
+    const rest = await store.events.after(c.callId, all.at(-1)!.id, 10);
+    expect(rest.map((i) => i.entry.data)).toEqual([JSON.stringify({ digit: "3" })]);
+  });
+
   it("keeps a failing head's attempts and dead letters with their exact body", async () => {
     const c = await newCall();
     await store.events.failed(

@@ -16,6 +16,15 @@ export class CallWrites {
     await this.store.appendTranscript(this.callId, { role, text, ts: Date.now(), utteranceId, interrupted });
   }
 
+  /**
+   * The caller's line of a turn and, in the same write, that its final `finalTs` was handled: one Redis
+   * round trip on the way to the model instead of two.
+   */
+  async callerTurn(text: string, finalTs: number | undefined): Promise<void> {
+    const handled = finalTs !== undefined ? { handledFinalTs: finalTs } : undefined;
+    await this.store.appendTranscript(this.callId, { role: "caller", text, ts: Date.now() }, handled);
+  }
+
   /** Record that the caller final `finalTs` was handled, so a later owner does not answer it again. */
   async handled(finalTs: number | undefined): Promise<void> {
     if (finalTs !== undefined) await this.store.update(this.callId, { handledFinalTs: finalTs });

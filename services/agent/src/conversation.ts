@@ -312,8 +312,7 @@ export class Conversation {
     await this.supersede(this.turns.current);
     this.end.callOff();
     this.out.cancelBefore(generation);
-    await this.writes.transcript("caller", text);
-    await this.writes.handled(finalTs);
+    await this.writes.callerTurn(text, finalTs);
     this.turns.answer(text, generation, agentReplies(this.call));
   }
 

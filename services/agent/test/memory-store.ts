@@ -56,10 +56,15 @@ export class MemoryCallStore implements CallStorePort {
     return generation;
   }
 
-  async appendTranscript(callId: string, e: TranscriptEntry): Promise<string> {
+  async appendTranscript(
+    callId: string,
+    e: TranscriptEntry,
+    fields?: Partial<Omit<CallRecord, "state" | "callId">>,
+  ): Promise<string> {
     const list = this.transcripts.get(callId) ?? [];
     list.push(TranscriptEntry.parse(e));
     this.transcripts.set(callId, list);
+    if (fields) await this.update(callId, fields);
     return String(list.length);
   }
 

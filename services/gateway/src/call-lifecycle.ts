@@ -12,6 +12,9 @@ import {
   type CallState,
 } from "@voicecall/contracts";
 
+/** What announcing a state change needs of the call's record. */
+export type KnownCall = Pick<CallRecord, "callSid" | "direction" | "mode">;
+
 /**
  * The call state machine's side effects in one place: every state change goes through the store's
  * atomic transition script, and only an applied change is announced (so duplicates and out-of-order
@@ -45,8 +48,19 @@ export class CallLifecycle {
       });
   }
 
-  /** Move the call to `state` (refused when backwards or out of a terminal state) and announce it. */
-  async apply(callId: string, state: CallState, source: string, reason = ""): Promise<TransitionResult> {
+  /**
+   * Move the call to `state` (refused when backwards or out of a terminal state) and announce it.
+   * `known`: the call's record as the caller just read it (with its CallSid if linked since). Direction
+   * and mode never change, so the announcement needs no second read: an HGETALL and a CallRecord parse
+   * less per status callback (getCall was 11 % of the gateway's CPU at 20 bench calls).
+   */
+  async apply(
+    callId: string,
+    state: CallState,
+    source: string,
+    reason = "",
+    known?: KnownCall,
+  ): Promise<TransitionResult> {
     const ts = this.now();
     const r = await this.store.transition(callId, state, source, reason, ts);
     if (r.result !== "applied") {
@@ -54,7 +68,7 @@ export class CallLifecycle {
         this.log.debug({ callId, state, prev: r.prev, result: r.result, source }, "transition not applied");
       return r;
     }
-    const rec = await this.store.getCall(callId);
+    const rec = known ?? (await this.store.getCall(callId));
     this.log.info({ callId, state, prev: r.prev, source, reason: reason || undefined }, "call state changed");
     this.bus.publish(subjects.evt(callId), CallEvent, {
       type: "call.state",

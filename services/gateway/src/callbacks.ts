@@ -25,11 +25,9 @@ const Query = z.object({
  * attacker may replay a captured one (same signed content). Both keys are recorded.
  */
 async function firstDelivery(ctx: GatewayContext, t: TwilioRequest): Promise<boolean> {
-  const byHash = await ctx.store.firstSeen(`cb:${t.requestHash}`, ctx.tuning.dedupeTtlMs);
-  const byToken = t.idempotencyToken
-    ? await ctx.store.firstSeen(`idem:${t.idempotencyToken}`, ctx.tuning.dedupeTtlMs)
-    : true;
-  return byHash && byToken;
+  const seen = [`cb:${t.requestHash}`];
+  if (t.idempotencyToken) seen.push(`idem:${t.idempotencyToken}`);
+  return ctx.store.firstSeenAll(seen, ctx.tuning.dedupeTtlMs);
 }
 
 function invalid(ctx: GatewayContext, res: Response, issues: z.ZodIssue[]): void {
@@ -49,7 +47,7 @@ async function resolveCall(ctx: GatewayContext, req: Request, callSid: string) {
   const rec = await ctx.store.getCall(callId);
   if (!rec || (rec.callSid && rec.callSid !== callSid)) return null;
   if (!rec.callSid) await ctx.store.linkCallSid(callId, callSid);
-  return rec;
+  return { ...rec, callSid };
 }
 
 /** `POST /voice/status[?callId=…]`: call progress → the atomic transition → events. */
@@ -73,7 +71,7 @@ export function statusCallback(ctx: GatewayContext) {
         ? `${p.data.CallStatus} sip=${p.data.SipResponseCode}`
         : "";
     if (p.data.AnsweredBy) await ctx.lifecycle.amd(rec.callId, p.data.AnsweredBy, rec.answeredBy);
-    await ctx.lifecycle.apply(rec.callId, p.data.CallStatus, "status-callback", reason);
+    await ctx.lifecycle.apply(rec.callId, p.data.CallStatus, "status-callback", reason, rec);
     sendTwiml(res, emptyTwiml());
   };
 }

@@ -147,7 +147,8 @@ async function knownCall(
   if (!rec.callSid) await ctx.store.linkCallSid(callId, p.CallSid);
   if (p.AnsweredBy) await ctx.lifecycle.amd(callId, p.AnsweredBy, rec.answeredBy);
   // The Url request is made once the call is answered: don't depend on the status callback for it.
-  if (p.CallStatus === "in-progress") await ctx.lifecycle.apply(callId, "in-progress", "webhook");
+  if (p.CallStatus === "in-progress")
+    await ctx.lifecycle.apply(callId, "in-progress", "webhook", "", { ...rec, callSid: p.CallSid });
   if (!reconnect) return firstAnswer(ctx, p.CallSid, t.url, async () => streamTwiml(ctx, callId, p.CallSid));
   // A reconnect after a lost stream: a fresh token, except for retries of this same delivery.
   const key = t.idempotencyToken ? `${p.CallSid}:reconnect:${t.idempotencyToken}` : undefined;
@@ -211,13 +212,13 @@ async function inboundCall(ctx: GatewayContext, p: WebhookParams, t: TwilioReque
     );
     if (!verdict.ok) {
       log.warn({ policy: ctx.config.INBOUND_POLICY, reason: verdict.reason, pii: { from } }, "inbound call rejected");
-      await ctx.lifecycle.apply(callId, "rejected", "inbound-policy", verdict.reason);
+      await ctx.lifecycle.apply(callId, "rejected", "inbound-policy", verdict.reason, rec);
       return verdict.twiml;
     }
     log.info({ policy: ctx.config.INBOUND_POLICY, pii: { from } }, "inbound call accepted");
     ctx.lifecycle.created(rec);
     // Answering with <Connect> answers the call; some inbound flows never send an "answered" callback.
-    await ctx.lifecycle.apply(callId, "in-progress", "webhook", "answered-by-twiml");
+    await ctx.lifecycle.apply(callId, "in-progress", "webhook", "answered-by-twiml", rec);
     return streamTwiml(ctx, callId, p.CallSid);
   });
 }

@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { testLogger } from "@voicecall/testkit";
-import { OpenAiModel } from "./openai";
+import { OpenAiModel, WARM_WINDOW_MS } from "./openai";
 import { resilient } from "./resilient";
 import { agentTools } from "./tools";
 import type { LlmChunk } from "./types";
@@ -122,6 +122,19 @@ describe("OpenAiModel against a local SSE server", () => {
       { type: "tool_call", name: "end_call", args: {} },
     ]);
     expect(seen.at(-1)!.auth).toBeUndefined();
+  });
+
+  it("warms up once per window: a connection answered within it is still in the pool", async () => {
+    let t = 1_000_000;
+    const m = new OpenAiModel({ baseUrl: base, model: "test-model", now: () => t });
+    const hits = modelsHits;
+    await m.warmup!();
+    t += WARM_WINDOW_MS - 1;
+    await m.warmup!();
+    expect(modelsHits - hits).toBe(1);
+    t += 1;
+    await m.warmup!();
+    expect(modelsHits - hits).toBe(2);
   });
 
   it("retries a 503 before anything streamed (resilient wrapper) and warms up", async () => {

@@ -84,19 +84,15 @@ export class EventDelivery {
     const rec = await this.store.getCall(callId);
     const url = rec?.eventWebhookUrl ?? this.o.url;
     const secret = this.o.secret;
+    // Nobody listens for this call: the outbox is only kept moving (6 Redis round trips per round were 7 %
+    // of the gateway's CPU at 20 bench calls; this is 2).
+    if (!url || !secret) return ev.skipAll(callId);
     let st = await ev.state(callId);
     // claimDue held the call for leaseMs from about now.
     let leaseUntil = this.now() + this.o.leaseMs - 1000;
     for (;;) {
       const items = await ev.after(callId, st.cursor, BATCH);
       if (items.length === 0) break;
-      if (!url || !secret) {
-        // Nobody listens for this call: the outbox is only kept moving.
-        const last = items.at(-1)!.id;
-        await ev.advance(callId, last);
-        st = { cursor: last, attempts: 0 };
-        continue;
-      }
       for (const item of items) {
         if (this.stopped) return void (await ev.release(callId, this.now()));
         // The claim must outlast this attempt, or another gateway could take the call meanwhile.
