@@ -23,9 +23,10 @@ export function originHttpClient(origin: string): InstanceType<typeof twilio.Req
       return super.request<T>(opts as never);
     }
   }
-  // Kept-alive like the real-Twilio client (twilio-node's default): with `keepAlive: false` every REST
-  // call to the simulator opened and closed a TCP connection (connect, accept, close on both sides).
-  return new OriginRequestClient({ timeout: TWILIO_REQUEST_TIMEOUT_MS });
+  // A fresh connection per request: a kept-alive socket to a simulator that restarts or times it out idle
+  // can be reused in the instant it closes (ECONNRESET on a create), and the tests restart simulators.
+  // Against real Twilio the library's own client (kept alive) is used, not this one.
+  return new OriginRequestClient({ keepAlive: false, timeout: TWILIO_REQUEST_TIMEOUT_MS });
 }
 
 /** The `twilio` REST client: real Twilio, or with `apiBase` (e.g. `http://127.0.0.1:4010`) that origin. */
