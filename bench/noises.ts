@@ -144,3 +144,23 @@ export function echoFrame(
   for (let i = 0; i < 160; i++) out[i] = Math.max(-32768, Math.min(32767, Math.round((a[i] ?? 0) * g + (b?.[i] ?? 0))));
   return mulawEncode(out);
 }
+
+/**
+ * The bench's noises and `phrases` (flite, as `"phrase"`), each as 8 kHz PCM with 200 ms of silence either
+ * side: what the offline decode benches (open-posteriors, open-second-opinion) feed the recogniser.
+ */
+export async function paddedSounds(
+  phrases: string[],
+  trim: (mu: Uint8Array) => Uint8Array,
+): Promise<[string, Int16Array][]> {
+  const pad = (mu: Uint8Array) => {
+    const pcm = mulawDecode(mu);
+    const out = new Int16Array(pcm.length + 3200);
+    out.set(pcm, 1600);
+    return out;
+  };
+  const items: [string, Int16Array][] = [];
+  for (const n of await scriptedNoises(trim)) if (n.mu) items.push([n.name, pad(n.mu)]);
+  for (const t of phrases) items.push([`"${t}"`, pad(trim(await synthesize(t)))]);
+  return items;
+}

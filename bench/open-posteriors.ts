@@ -6,10 +6,8 @@
 import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { mulawDecode } from "@voicecall/audio";
-import { synthesize } from "@voicecall/twilio-sim";
 import { trimSilence } from "./audio";
-import { scriptedNoises } from "./noises";
+import { paddedSounds } from "./noises";
 import type { WorkerReply } from "../services/media/src/speech/pocketsphinx-protocol";
 
 const file = new URL("../services/media/src/speech/pocketsphinx-worker.ts", import.meta.url);
@@ -26,32 +24,26 @@ const decode = (pcm: Int16Array) =>
     w.on("message", on);
     w.postMessage({ op: "decode", id: my, pcm, noiseRms: 0.0005, posteriors: true });
   });
-const pad = (mu: Uint8Array) => {
-  const pcm = mulawDecode(mu);
-  const out = new Int16Array(pcm.length + 3200);
-  out.set(pcm, 1600);
-  return out;
-};
-const items: [string, Uint8Array][] = [];
-for (const n of await scriptedNoises(trimSilence)) if (n.mu) items.push([n.name, n.mu]);
-for (const t of [
-  "what are your opening hours",
-  "no thanks",
-  "i want to talk to a person",
-  "stop",
-  "yes please",
-  "no",
-  "wait",
-  "hold on",
-  "can i book for tuesday",
-  "sorry",
-])
-  items.push([`"${t}"`, trimSilence(await synthesize(t))]);
+const items = await paddedSounds(
+  [
+    "what are your opening hours",
+    "no thanks",
+    "i want to talk to a person",
+    "stop",
+    "yes please",
+    "no",
+    "wait",
+    "hold on",
+    "can i book for tuesday",
+    "sorry",
+  ],
+  trimSilence,
+);
 console.log("| sound | heard as | hypothesis posterior | word posteriors | max | mean | decode ms |");
 console.log("|---|---|---:|---|---:|---:|---:|");
 const f = (x: number | undefined) => (x === undefined ? "-" : x.toFixed(2));
-for (const [name, mu] of items) {
-  const r = await decode(pad(mu));
+for (const [name, pcm] of items) {
+  const r = await decode(pcm);
   const ws = r.wordPosteriors ?? [];
   const mean = ws.length ? ws.reduce((a, b) => a + b, 0) / ws.length : undefined;
   console.log(

@@ -6,22 +6,14 @@
  * each sound padded 200 ms each side, decoded through the STT as a final heard over agent speech.
  */
 import { readFile } from "node:fs/promises";
-import { mulawDecode } from "@voicecall/audio";
-import { synthesize } from "@voicecall/twilio-sim";
 import { trimSilence } from "./audio";
-import { scriptedNoises } from "./noises";
+import { paddedSounds } from "./noises";
 import { createPocketsphinxStt } from "../services/media/src/speech/stt-pocketsphinx";
 import { secondOpinionGrammar } from "../services/media/src/speech/second-opinion";
 import type { SttResult } from "../services/media/src/speech/types";
 
 const grammar = process.argv[2] ? await readFile(process.argv[2], "utf8") : secondOpinionGrammar();
 const stt = await createPocketsphinxStt();
-const pad = (mu: Uint8Array) => {
-  const pcm = mulawDecode(mu);
-  const out = new Int16Array(pcm.length + 3200);
-  out.set(pcm, 1600);
-  return out;
-};
 const once = async (pcm: Int16Array, g: string | undefined): Promise<SttResult & { wallMs: number }> => {
   const s = stt.open({ callId: "b", signal: new AbortController().signal, grammar: g });
   const t = performance.now();
@@ -32,27 +24,26 @@ const once = async (pcm: Int16Array, g: string | undefined): Promise<SttResult &
   }
   throw new Error("no result");
 };
-const items: [string, Uint8Array][] = [];
-for (const n of await scriptedNoises(trimSilence)) if (n.mu) items.push([n.name, n.mu]);
-for (const t of [
-  "what are your opening hours",
-  "no thanks",
-  "i want to talk to a person",
-  "can i book for tuesday",
-  "yes please",
-  "stop",
-  "wait",
-  "hold on",
-  "hang on",
-  "no",
-  "excuse me",
-  "sorry",
-])
-  items.push([`"${t}"`, trimSilence(await synthesize(t))]);
+const items = await paddedSounds(
+  [
+    "what are your opening hours",
+    "no thanks",
+    "i want to talk to a person",
+    "can i book for tuesday",
+    "yes please",
+    "stop",
+    "wait",
+    "hold on",
+    "hang on",
+    "no",
+    "excuse me",
+    "sorry",
+  ],
+  trimSilence,
+);
 console.log("| sound | fixed grammar heard | confidence | fixed ms | n-gram heard | n-gram ms |");
 console.log("|---|---|---:|---:|---|---:|");
-for (const [name, mu] of items) {
-  const pcm = pad(mu);
+for (const [name, pcm] of items) {
   const f = await once(pcm, grammar);
   const o = await once(pcm, undefined);
   console.log(
