@@ -22,7 +22,7 @@ export interface Hops {
   reply: { agentMs: Dist; ttsMs: Dist; playoutMs: Dist };
 }
 
-/** Stamps kept per call and subject: the greeting and every turn of a bench call. */
+/** Stamps kept per call and subject (one per utterance): the greeting and every turn of a bench call. */
 const PER_CALL = 64;
 
 /** A reply as media recorded it (store turn record): its final and its first frame sent, epoch ms. */
@@ -56,7 +56,10 @@ export async function hopWatch(nc: NatsConnection): Promise<{
         if (m.type === "say" && typeof m.ts === "number") note(say)(msg.subject, m.ts);
       },
     }),
-    nc.subscribe("vc.call.*.audio", { callback: (_e, msg) => note(audio)(msg.subject) }),
+    // An utterance's first chunk (seq 0) is the hop's end: later chunks would only fill the per-call list.
+    nc.subscribe("vc.call.*.audio", {
+      callback: (_e, msg) => msg.headers?.get("seq") === "0" && note(audio)(msg.subject),
+    }),
     nc.subscribe("vc.call.*.evt", {
       callback: (_e, msg) => {
         const t = new TextDecoder().decode(msg.data);
