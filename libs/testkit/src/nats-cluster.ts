@@ -8,6 +8,11 @@ export interface NatsCluster {
   urls: string[];
   /** The list as services take it (NATS_URL): comma-separated. */
   url: string;
+  /**
+   * The node holding the most client connections (its /connz). Clients pick a random URL from the
+   * list, so a fixed node may hold none of the services: a kill of it would test nothing.
+   */
+  busiest(): Promise<number>;
   /** SIGKILL node `i` and wait for it to exit. */
   kill9(i: number): Promise<void>;
   /** Start node `i` again on its ports and wait until it has routes to the others. */
@@ -74,6 +79,15 @@ export async function startNatsCluster(dir: string, n = 3): Promise<NatsCluster>
   return {
     urls,
     url: urls.join(","),
+    async busiest() {
+      const counts = await Promise.all(
+        nodes.map(async (o) => {
+          const r = await fetch(`http://127.0.0.1:${o.httpPort}/connz`).catch(() => undefined);
+          return r?.ok ? ((await r.json()) as { num_connections: number }).num_connections : -1;
+        }),
+      );
+      return counts.indexOf(Math.max(...counts));
+    },
     async kill9(i) {
       const p = nodes[i]!.proc;
       if (!p) return;
