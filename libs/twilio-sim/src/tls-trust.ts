@@ -6,9 +6,8 @@ const contexts = new Map<string, SecureContext>();
  * One TLS context per trusted CA, shared by every webhook and stream connection. Passing `ca` on each
  * connection makes Node parse the PEM and build a fresh context per handshake: at 100 bench calls that was
  * 3 % of a driver thread, spent where Twilio (other machines) spends nothing of ours. No wire behaviour
- * changes: the same certificates are trusted, every new connection makes its full handshake, and pooling is
- * as before (webhooks through Node's global agent, keyed by host and port; each stream its own socket).
- * Whether Twilio reuses webhook connections is not documented (../shared/reference/twilio-wire.md is silent).
+ * changes: the same certificates are trusted and every new connection makes its full handshake (each
+ * webhook and each stream its own connection: webhooks.ts says why).
  */
 export function trustContext(ca: string | Buffer | undefined): SecureContext | undefined {
   if (ca === undefined) return undefined;

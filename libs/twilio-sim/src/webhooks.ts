@@ -132,6 +132,12 @@ export async function sendWebhook(
       secureContext: trustContext(o.ca),
       servername: isIP(u.hostname) ? undefined : u.hostname,
       timeout: o.timeoutMs ?? 15_000,
+      // A new connection (TCP, and TLS for https) per webhook, closed after it. Whether Twilio reuses
+      // webhook connections is not documented (../shared/reference/twilio-wire.md is silent), so the
+      // simulator takes the less forgiving choice: every webhook pays its full handshake at the app's
+      // edge, as a first request from one of Twilio's many hosts would. Node's global agent would keep
+      // the socket alive between one call's webhooks and hide that cost.
+      agent: false,
     };
     const r = req(options, (res) => {
       const chunks: Buffer[] = [];
