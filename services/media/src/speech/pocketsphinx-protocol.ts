@@ -1,4 +1,6 @@
 /** Messages between `stt-pocketsphinx.ts` and its worker thread. */
+import type { NiceResult } from "./thread-nice";
+
 export type WorkerRequest =
   | { id: number; op: "grammar"; name: string; jsgf: string }
   | {
@@ -29,4 +31,5 @@ export type WorkerReply =
     }
   | { id: number; ok: false; error: string };
 
-export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };
+/** `nice`: what setting the thread's nice did (absent: not asked). */
+export type WorkerHello = { ready: true; initMs: number; nice?: NiceResult } | { ready: false; error: string };

@@ -9,9 +9,14 @@ import { parentPort, workerData } from "node:worker_threads";
 import koffi from "koffi";
 import libsamplerate from "@alexanderolsen/libsamplerate-js";
 import type { WorkerRequest, WorkerReply } from "./pocketsphinx-protocol";
+import { niceThisThread } from "./thread-nice";
 
-/** `lm: false`: no n-gram model (a decoder for grammars only: the second opinion's, which loads faster and smaller). */
-const { modelDir, lm = true } = workerData as { modelDir: string; lm?: boolean };
+/**
+ * `lm: false`: no n-gram model (a decoder for grammars only: the second opinion's, which loads faster and smaller).
+ * `nice`: this thread's nice (0 = as started), set before the models load.
+ */
+const { modelDir, lm = true, nice = 0 } = workerData as { modelDir: string; lm?: boolean; nice?: number };
+const niced = niceThisThread(nice);
 const sb = koffi.load("libsphinxbase.so.3");
 const ps = koffi.load("libpocketsphinx.so.3");
 const err_set_logfp = sb.func("void err_set_logfp(void *fp)");
@@ -199,7 +204,7 @@ function handle(req: WorkerRequest): WorkerReply | Job {
 if (!decoder) {
   parentPort!.postMessage({ ready: false, error: `pocketsphinx failed to load models from ${modelDir}` });
 } else {
-  parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
+  parentPort!.postMessage({ ready: true, initMs: performance.now() - t0, nice: niced });
   // Messages sent while a decode blocks are delivered after it, all before the next `setImmediate`: the
   // queue then holds every waiting request and the most urgent goes next.
   const queue: Job[] = [];
