@@ -40,6 +40,8 @@ export interface ResumeTiming {
   checkMs: Dist;
   decodeMs: Dist;
   queuedMs: Dist;
+  /** Of the waiting, behind other decodes in the decoder thread's queue (the rest: delivery to and from it). */
+  behindMs: Dist;
   /** Noise end → resumed, less the quiet: delivery of the audio to media, the sound's own quiet tail, the event. */
   restMs: Dist;
   /** Checks answered after the quiet gap was up (their decode made the resume late). */
@@ -83,6 +85,7 @@ function timing(xs: NoiseOutcome[]): ResumeTiming {
     checkMs: num((x) => x.resume!.checkMs),
     decodeMs: num((x) => x.resume!.decodeMs),
     queuedMs: num((x) => x.resume!.queuedMs),
+    behindMs: num((x) => x.resume!.behindMs),
     restMs: num((x) =>
       x.resumedAfterEndMs === undefined || x.resume!.quietMs === undefined
         ? undefined
@@ -138,7 +141,7 @@ export function noiseMarkdown(r: NoiseReport): string {
       Object.entries(t.by)
         .map(([k, n]) => `${k} ${n}`)
         .join(", ") || "-"
-    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}); checks answered after the gap: ${t.lateChecks}`,
+    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}, of it behind other decodes ${d(t.behindMs)}); checks answered after the gap: ${t.lateChecks}`,
   );
   return out.join("\n");
 }

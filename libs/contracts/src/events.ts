@@ -66,6 +66,8 @@ export const CallEvent = z.discriminatedUnion("type", [
     checkMs: z.number().optional(),
     decodeMs: z.number().optional(),
     queuedMs: z.number().optional(),
+    /** Of the waiting, ms in the decoder thread's queue (behind other decodes) before this one started. */
+    behindMs: z.number().optional(),
   }),
   /** Realtime engine: what the model said, written once heard (or cut: `interrupted`, only the heard share). */
   e("transcript.agent", {

@@ -36,7 +36,7 @@ export class SpeechLoop {
   private floor = 0;
   private over = false;
   /** The last early check's answer and what it cost (reported with the resume it leads to). */
-  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number };
+  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number; behindMs?: number };
 
   constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
@@ -161,7 +161,8 @@ export class SpeechLoop {
         if (h === undefined) return;
         const wallMs = Math.round(performance.now() - asked);
         // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
-        if (at === pipeline.lastVoicedMs) this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
+        if (at === pipeline.lastVoicedMs)
+          this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs, behindMs: h.behindMs };
         this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence, h.fixed));
       },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
@@ -228,6 +229,7 @@ export class SpeechLoop {
       checkMs: check?.wallMs,
       decodeMs: check?.decodeMs === undefined ? undefined : Math.round(check.decodeMs),
       queuedMs: check?.queuedMs === undefined ? undefined : Math.round(check.queuedMs),
+      behindMs: check?.behindMs === undefined ? undefined : Math.round(check.behindMs),
     };
     this.lastCheck = undefined;
     this.o.emit({

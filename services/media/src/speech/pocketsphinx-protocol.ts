@@ -27,6 +27,8 @@ export type WorkerReply =
       posterior?: number;
       wordPosteriors?: number[];
       decodeMs?: number;
+      /** Time (ms) the request spent in the worker's queue, behind other decodes, before its decode started. */
+      behindMs?: number;
       audioMs?: number;
     }
   | { id: number; ok: false; error: string };

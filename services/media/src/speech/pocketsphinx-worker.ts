@@ -156,7 +156,7 @@ function posteriors(): { post: number; words: number[] } {
   return { post, words };
 }
 
-function handle(req: WorkerRequest): WorkerReply | Job {
+function handle(req: WorkerRequest, arrived: number): WorkerReply | Job {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
     return { id: req.id, ok: true };
@@ -184,6 +184,7 @@ function handle(req: WorkerRequest): WorkerReply | Job {
     posterior: post?.post,
     wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
+    behindMs: started - arrived,
     audioMs: req.pcm.length / 8,
   };
   // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one. It is
@@ -225,7 +226,8 @@ if (!decoder) {
     else draining = false;
   };
   parentPort!.on("message", (req: WorkerRequest) => {
-    queue.push({ prio: req.op === "decode" ? (req.prio ?? 1) : 1, id: req.id, run: () => handle(req) });
+    const arrived = performance.now();
+    queue.push({ prio: req.op === "decode" ? (req.prio ?? 1) : 1, id: req.id, run: () => handle(req, arrived) });
     if (!draining) {
       draining = true;
       setImmediate(next);

@@ -143,7 +143,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   const fixedOf = async (
     pcm: Int16Array,
     prio: number,
-  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number }> => {
+  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number }> => {
     const asked = performance.now();
     const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
       pcm.buffer as ArrayBuffer,
@@ -151,7 +151,13 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     if (!r.ok) throw new Error(r.error);
     const wall = performance.now() - asked;
     const queuedMs = r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs);
-    return { text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, queuedMs };
+    return {
+      text: r.text ?? "",
+      confidence: confidenceOf(r.margin),
+      decodeMs: r.decodeMs,
+      queuedMs,
+      behindMs: r.behindMs,
+    };
   };
 
   const open = (so: SttOpenOptions): SttStream => {
@@ -225,6 +231,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
             fixed: { text: f.text, confidence: f.confidence },
             decodeMs: f.decodeMs,
             queuedMs: f.queuedMs,
+            behindMs: f.behindMs,
           };
         }
         const pcm = pcm8k.slice();
@@ -240,6 +247,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
           confidence: confidenceOf(r.margin),
           decodeMs: r.decodeMs,
           queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
+          behindMs: r.behindMs,
         };
       },
       get results() {

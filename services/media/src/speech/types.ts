@@ -61,6 +61,8 @@ export interface Heard {
   /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
   decodeMs?: number;
   queuedMs?: number;
+  /** Of `queuedMs`, the time in the decoder thread's queue behind other decodes (the rest: delivery both ways). */
+  behindMs?: number;
   /** Open vocabulary over agent speech: the fixed grammar's hearing of the same audio (second-opinion.ts). */
   fixed?: FixedHeard;
 }
