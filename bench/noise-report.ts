@@ -46,6 +46,8 @@ export interface ResumeTiming {
   restMs: Dist;
   /** Checks answered after the quiet gap was up (their decode made the resume late). */
   lateChecks: number;
+  /** Each resume later than 300 ms after its noise ended, with where its time went (to see which part was late). */
+  late: Array<{ name: string; afterEndMs: number } & NonNullable<NoiseOutcome["resume"]>>;
 }
 
 const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
@@ -93,6 +95,9 @@ function timing(xs: NoiseOutcome[]): ResumeTiming {
     ),
     // The check's answer held for the gap resumes at exactly the gap; later means the decode came after it.
     lateChecks: rs.filter((x) => x.resume!.by === "check" && (x.resume!.quietMs ?? 0) > 220).length,
+    late: rs
+      .filter((x) => (x.resumedAfterEndMs ?? 0) > 300)
+      .map((x) => ({ name: x.name, afterEndMs: x.resumedAfterEndMs!, ...x.resume! })),
   };
 }
 
@@ -143,5 +148,14 @@ export function noiseMarkdown(r: NoiseReport): string {
         .join(", ") || "-"
     }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}, of it behind other decodes ${d(t.behindMs)}); checks answered after the gap: ${t.lateChecks}`,
   );
+  if (t.late.length)
+    out.push(
+      `resumed later than 300 ms (ms): ${t.late
+        .map(
+          (x) =>
+            `${x.name} ${x.afterEndMs} by ${x.by} (quiet ${x.quietMs}, check ${x.checkMs ?? "-"} = decoder ${x.decodeMs ?? "-"} + waiting ${x.queuedMs ?? "-"}, behind ${x.behindMs ?? "-"})`,
+        )
+        .join("; ")}`,
+    );
   return out.join("\n");
 }
