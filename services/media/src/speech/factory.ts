@@ -53,6 +53,7 @@ async function makeStt(cfg: SpeechConfig, grammar: string | undefined, secondOpi
         noiseRms: cfg.STT_NOISE_RMS,
         secondOpinion,
         ngramNice: cfg.STT_NGRAM_NICE,
+        secondOpinionRated: cfg.STT_SECOND_OPINION_RATED,
       });
       if (stt.ngramNice && !stt.ngramNice.ok)
         log?.warn(

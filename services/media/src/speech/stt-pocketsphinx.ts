@@ -23,6 +23,8 @@ export interface PocketsphinxOptions {
    * core that the second opinion's short grammar decode, which a paused reply waits on, competes for.
    */
   ngramNice?: number;
+  /** Rate the second opinion's decodes against the murmur sink (its `confidence`; a second decode). Default false. */
+  secondOpinionRated?: boolean;
 }
 
 /** Offline STT with a worker-thread pocketsphinx: `close()` ends the worker. */
@@ -132,6 +134,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   const noiseRms = o.noiseRms ?? 0.0005;
   let defaultGrammar = o.grammar;
   const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
+  const rated = o.secondOpinionRated ?? false;
   // Niced only when the checks have a thread of their own: otherwise this thread decodes them too.
   const main = await startDecoder(modelDir, true, second ? (o.ngramNice ?? 0) : 0);
   const aside = second
@@ -139,13 +142,13 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     : undefined;
   const call = main.call;
 
-  /** The second opinion's decode (rated), with its wall time split. */
+  /** The second opinion's decode (rated only if asked: the rule reads its text), with its wall time split. */
   const fixedOf = async (
     pcm: Int16Array,
     prio: number,
   ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number }> => {
     const asked = performance.now();
-    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
+    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: rated, prio }, [
       pcm.buffer as ArrayBuffer,
     ]);
     if (!r.ok) throw new Error(r.error);
