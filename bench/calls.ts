@@ -75,6 +75,7 @@ export interface NoiseOutcome {
     decodeMs?: number;
     queuedMs?: number;
     behindMs?: number;
+    behindJobs?: number;
   };
   /** The agent took a turn on it (`agent.turn`). */
   tookTurn: boolean;
@@ -376,6 +377,7 @@ async function playNoise(
           decodeMs: resumed.decodeMs as number | undefined,
           queuedMs: resumed.queuedMs as number | undefined,
           behindMs: resumed.behindMs as number | undefined,
+          behindJobs: resumed.behindJobs as number | undefined,
         }
       : undefined,
     tookTurn: inWindow("agent.turn").length > 0,

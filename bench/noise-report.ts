@@ -40,7 +40,7 @@ export interface ResumeTiming {
   checkMs: Dist;
   decodeMs: Dist;
   queuedMs: Dist;
-  /** Of the waiting, behind other decodes in the decoder thread's queue (the rest: delivery to and from it). */
+  /** Of the waiting, from asking to the decode's start (delivery, a decode running, the queue; the rest: the way back). */
   behindMs: Dist;
   /** Noise end → resumed, less the quiet: delivery of the audio to media, the sound's own quiet tail, the event. */
   restMs: Dist;
@@ -146,14 +146,14 @@ export function noiseMarkdown(r: NoiseReport): string {
       Object.entries(t.by)
         .map(([k, n]) => `${k} ${n}`)
         .join(", ") || "-"
-    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}, of it behind other decodes ${d(t.behindMs)}); checks answered after the gap: ${t.lateChecks}`,
+    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}, of it before the decode started ${d(t.behindMs)}); checks answered after the gap: ${t.lateChecks}`,
   );
   if (t.late.length)
     out.push(
       `resumed later than 300 ms (ms): ${t.late
         .map(
           (x) =>
-            `${x.name} ${x.afterEndMs} by ${x.by} (quiet ${x.quietMs}, check ${x.checkMs ?? "-"} = decoder ${x.decodeMs ?? "-"} + waiting ${x.queuedMs ?? "-"}, behind ${x.behindMs ?? "-"})`,
+            `${x.name} ${x.afterEndMs} by ${x.by} (quiet ${x.quietMs}, check ${x.checkMs ?? "-"} = decoder ${x.decodeMs ?? "-"} + waiting ${x.queuedMs ?? "-"}, to its start ${x.behindMs ?? "-"}, ${x.behindJobs ?? "-"} decodes ahead)`,
         )
         .join("; ")}`,
     );

@@ -36,7 +36,7 @@ export class SpeechLoop {
   private floor = 0;
   private over = false;
   /** The last early check's answer and what it cost (reported with the resume it leads to). */
-  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number; behindMs?: number };
+  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number; behindMs?: number; behindJobs?: number };
 
   constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
@@ -162,7 +162,13 @@ export class SpeechLoop {
         const wallMs = Math.round(performance.now() - asked);
         // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
         if (at === pipeline.lastVoicedMs)
-          this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs, behindMs: h.behindMs };
+          this.lastCheck = {
+            wallMs,
+            decodeMs: h.decodeMs,
+            queuedMs: h.queuedMs,
+            behindMs: h.behindMs,
+            behindJobs: h.behindJobs,
+          };
         this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence, h.fixed));
       },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
@@ -230,6 +236,7 @@ export class SpeechLoop {
       decodeMs: check?.decodeMs === undefined ? undefined : Math.round(check.decodeMs),
       queuedMs: check?.queuedMs === undefined ? undefined : Math.round(check.queuedMs),
       behindMs: check?.behindMs === undefined ? undefined : Math.round(check.behindMs),
+      behindJobs: check?.behindJobs,
     };
     this.lastCheck = undefined;
     this.o.emit({

@@ -14,6 +14,8 @@ export type WorkerRequest =
       posteriors?: boolean;
       /** Queue order in the worker: lower first, then arrival (0: a barge-in check a paused reply waits on). */
       prio?: number;
+      /** When it was posted (epoch ms, `performance.timeOrigin + now()`, comparable across threads). */
+      sentAt?: number;
     };
 
 export type WorkerReply =
@@ -27,8 +29,10 @@ export type WorkerReply =
       posterior?: number;
       wordPosteriors?: number[];
       decodeMs?: number;
-      /** Time (ms) the request spent in the worker's queue, behind other decodes, before its decode started. */
+      /** Time (ms) from posting the request to its decode's start: delivery, the decode running then, the queue. */
       behindMs?: number;
+      /** Jobs the worker started in that time after the request came off its port. */
+      behindJobs?: number;
       audioMs?: number;
     }
   | { id: number; ok: false; error: string };

@@ -113,7 +113,10 @@ async function startDecoder(modelDir: string, lm: boolean, nice = 0): Promise<De
       return new Promise<WorkerReply>((resolve, reject) => {
         const done = () => pending.size === 0 && worker.unref();
         pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
-        worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+        worker.postMessage(
+          { ...req, id, sentAt: performance.timeOrigin + performance.now() } as WorkerRequest,
+          transfer,
+        );
       });
     },
     async close() {
@@ -146,7 +149,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   const fixedOf = async (
     pcm: Int16Array,
     prio: number,
-  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number }> => {
+  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number; behindJobs?: number }> => {
     const asked = performance.now();
     const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: rated, prio }, [
       pcm.buffer as ArrayBuffer,
@@ -160,6 +163,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
       decodeMs: r.decodeMs,
       queuedMs,
       behindMs: r.behindMs,
+      behindJobs: r.behindJobs,
     };
   };
 
@@ -235,6 +239,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
             decodeMs: f.decodeMs,
             queuedMs: f.queuedMs,
             behindMs: f.behindMs,
+            behindJobs: f.behindJobs,
           };
         }
         const pcm = pcm8k.slice();
@@ -251,6 +256,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
           decodeMs: r.decodeMs,
           queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
           behindMs: r.behindMs,
+          behindJobs: r.behindJobs,
         };
       },
       get results() {

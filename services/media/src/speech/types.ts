@@ -61,8 +61,10 @@ export interface Heard {
   /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
   decodeMs?: number;
   queuedMs?: number;
-  /** Of `queuedMs`, the time in the decoder thread's queue behind other decodes (the rest: delivery both ways). */
+  /** Of `queuedMs`, from asking to the decode's start: delivery, a decode running then, the thread's queue (the rest: the answer's way back). */
   behindMs?: number;
+  /** Decodes the thread started in that time (ahead of this one in its queue). */
+  behindJobs?: number;
   /** Open vocabulary over agent speech: the fixed grammar's hearing of the same audio (second-opinion.ts). */
   fixed?: FixedHeard;
 }
