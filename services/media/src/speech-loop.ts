@@ -114,8 +114,9 @@ export class SpeechLoop {
         this.apply(policy.final("", this.agentState()));
         return;
       case "transcript.final": {
-        // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
-        const over = this.o.playout.speaking || policy.paused;
+        // Said over the agent (it plays, or a pause holds it, or it did when the utterance was said: a final can come
+        // seconds after the agent's audio ended) with no real words: the agent must not take it as a turn.
+        const over = this.o.playout.speaking || policy.paused || !!ev.overAgent;
         const backchannel =
           (over && !policy.interruptionHeard && !policy.overTurn(ev.text, ev.confidence, ev.fixed, ev.speechMs)) ||
           policy.judgedNonTurn

@@ -106,6 +106,11 @@ export type SpeechEvent =
       decodeMs?: number;
       level?: number;
       fixed?: FixedHeard;
+      /**
+       * Utterance-level engines: the utterance was heard over agent speech (at some time during it), whenever its
+       * final comes. A decode queued for seconds may answer after the agent's audio ended; it was still said over it.
+       */
+      overAgent?: boolean;
     }
   /** The recogniser answered an utterance with no words (a noise): no turn, but a paused reply may resume. */
   | { type: "transcript.none"; speechMs: number };
