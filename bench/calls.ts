@@ -68,7 +68,15 @@ export interface NoiseOutcome {
   resumed: boolean;
   resumedAfterEndMs?: number;
   /** Media's account of that resume (the `resumed` event): what decided it, the caller's quiet before it, the check's decode. */
-  resume?: { by?: string; quietMs?: number; checkMs?: number; decodeMs?: number; queuedMs?: number };
+  resume?: {
+    by?: string;
+    quietMs?: number;
+    checkMs?: number;
+    decodeMs?: number;
+    queuedMs?: number;
+    behindMs?: number;
+    behindJobs?: number;
+  };
   /** The agent took a turn on it (`agent.turn`). */
   tookTurn: boolean;
   /** What the recogniser made of it (`transcript.final` texts), for the report. */
@@ -368,6 +376,8 @@ async function playNoise(
           checkMs: resumed.checkMs as number | undefined,
           decodeMs: resumed.decodeMs as number | undefined,
           queuedMs: resumed.queuedMs as number | undefined,
+          behindMs: resumed.behindMs as number | undefined,
+          behindJobs: resumed.behindJobs as number | undefined,
         }
       : undefined,
     tookTurn: inWindow("agent.turn").length > 0,

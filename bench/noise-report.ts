@@ -40,10 +40,14 @@ export interface ResumeTiming {
   checkMs: Dist;
   decodeMs: Dist;
   queuedMs: Dist;
+  /** Of the waiting, from asking to the decode's start (delivery, a decode running, the queue; the rest: the way back). */
+  behindMs: Dist;
   /** Noise end → resumed, less the quiet: delivery of the audio to media, the sound's own quiet tail, the event. */
   restMs: Dist;
   /** Checks answered after the quiet gap was up (their decode made the resume late). */
   lateChecks: number;
+  /** Each resume later than 300 ms after its noise ended, with where its time went (to see which part was late). */
+  late: Array<{ name: string; afterEndMs: number } & NonNullable<NoiseOutcome["resume"]>>;
 }
 
 const ended = (x: NoiseOutcome) => (x.paused && !x.resumed) || x.tookTurn;
@@ -83,6 +87,7 @@ function timing(xs: NoiseOutcome[]): ResumeTiming {
     checkMs: num((x) => x.resume!.checkMs),
     decodeMs: num((x) => x.resume!.decodeMs),
     queuedMs: num((x) => x.resume!.queuedMs),
+    behindMs: num((x) => x.resume!.behindMs),
     restMs: num((x) =>
       x.resumedAfterEndMs === undefined || x.resume!.quietMs === undefined
         ? undefined
@@ -90,6 +95,9 @@ function timing(xs: NoiseOutcome[]): ResumeTiming {
     ),
     // The check's answer held for the gap resumes at exactly the gap; later means the decode came after it.
     lateChecks: rs.filter((x) => x.resume!.by === "check" && (x.resume!.quietMs ?? 0) > 220).length,
+    late: rs
+      .filter((x) => (x.resumedAfterEndMs ?? 0) > 300)
+      .map((x) => ({ name: x.name, afterEndMs: x.resumedAfterEndMs!, ...x.resume! })),
   };
 }
 
@@ -138,7 +146,16 @@ export function noiseMarkdown(r: NoiseReport): string {
       Object.entries(t.by)
         .map(([k, n]) => `${k} ${n}`)
         .join(", ") || "-"
-    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}); checks answered after the gap: ${t.lateChecks}`,
+    }; p50 / p95 ms: caller quiet (stream) ${d(t.quietMs)}, noise end → resumed less that quiet ${d(t.restMs)}; early check asked → answered ${d(t.checkMs)} (decoder ${d(t.decodeMs)}, waiting ${d(t.queuedMs)}, of it before the decode started ${d(t.behindMs)}); checks answered after the gap: ${t.lateChecks}`,
   );
+  if (t.late.length)
+    out.push(
+      `resumed later than 300 ms (ms): ${t.late
+        .map(
+          (x) =>
+            `${x.name} ${x.afterEndMs} by ${x.by} (quiet ${x.quietMs}, check ${x.checkMs ?? "-"} = decoder ${x.decodeMs ?? "-"} + waiting ${x.queuedMs ?? "-"}, to its start ${x.behindMs ?? "-"}, ${x.behindJobs ?? "-"} decodes ahead)`,
+        )
+        .join("; ")}`,
+    );
   return out.join("\n");
 }

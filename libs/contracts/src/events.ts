@@ -66,6 +66,9 @@ export const CallEvent = z.discriminatedUnion("type", [
     checkMs: z.number().optional(),
     decodeMs: z.number().optional(),
     queuedMs: z.number().optional(),
+    /** Of the waiting, ms from asking to the decode's start (delivery, a decode running, the queue), and decodes started ahead of it. */
+    behindMs: z.number().optional(),
+    behindJobs: z.number().int().optional(),
   }),
   /** Realtime engine: what the model said, written once heard (or cut: `interrupted`, only the heard share). */
   e("transcript.agent", {

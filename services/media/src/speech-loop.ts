@@ -36,7 +36,7 @@ export class SpeechLoop {
   private floor = 0;
   private over = false;
   /** The last early check's answer and what it cost (reported with the resume it leads to). */
-  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number };
+  private lastCheck?: { wallMs: number; decodeMs?: number; queuedMs?: number; behindMs?: number; behindJobs?: number };
 
   constructor(private readonly o: SpeechLoopOptions) {
     if (o.levels && o.pipeline.setLevelFloor) this.levels = new LevelFloor(o.levels);
@@ -114,8 +114,9 @@ export class SpeechLoop {
         this.apply(policy.final("", this.agentState()));
         return;
       case "transcript.final": {
-        // Said over the agent (it plays, or a pause holds it) with no real words: the agent must not take it as a turn.
-        const over = this.o.playout.speaking || policy.paused;
+        // Said over the agent (it plays, or a pause holds it, or it did when the utterance was said: a final can come
+        // seconds after the agent's audio ended) with no real words: the agent must not take it as a turn.
+        const over = this.o.playout.speaking || policy.paused || !!ev.overAgent;
         const backchannel =
           (over && !policy.interruptionHeard && !policy.overTurn(ev.text, ev.confidence, ev.fixed, ev.speechMs)) ||
           policy.judgedNonTurn
@@ -161,7 +162,14 @@ export class SpeechLoop {
         if (h === undefined) return;
         const wallMs = Math.round(performance.now() - asked);
         // Its cost is reported with the resume it may lead to (a stale answer, voice since, leads to none).
-        if (at === pipeline.lastVoicedMs) this.lastCheck = { wallMs, decodeMs: h.decodeMs, queuedMs: h.queuedMs };
+        if (at === pipeline.lastVoicedMs)
+          this.lastCheck = {
+            wallMs,
+            decodeMs: h.decodeMs,
+            queuedMs: h.queuedMs,
+            behindMs: h.behindMs,
+            behindJobs: h.behindJobs,
+          };
         this.apply(this.o.policy.checked(h.text, at, this.streamMs, h.confidence, h.fixed));
       },
       (err: Error) => this.o.log.warn({ err: err.message }, "early speech check failed"),
@@ -228,6 +236,8 @@ export class SpeechLoop {
       checkMs: check?.wallMs,
       decodeMs: check?.decodeMs === undefined ? undefined : Math.round(check.decodeMs),
       queuedMs: check?.queuedMs === undefined ? undefined : Math.round(check.queuedMs),
+      behindMs: check?.behindMs === undefined ? undefined : Math.round(check.behindMs),
+      behindJobs: check?.behindJobs,
     };
     this.lastCheck = undefined;
     this.o.emit({

@@ -52,7 +52,16 @@ async function makeStt(cfg: SpeechConfig, grammar: string | undefined, secondOpi
         modelDir: cfg.POCKETSPHINX_MODEL_DIR,
         noiseRms: cfg.STT_NOISE_RMS,
         secondOpinion,
+        ngramNice: cfg.STT_NGRAM_NICE,
+        secondOpinionRated: cfg.STT_SECOND_OPINION_RATED,
       });
+      if (stt.ngramNice && !stt.ngramNice.ok)
+        log?.warn(
+          { err: stt.ngramNice.error },
+          "n-gram decoder thread keeps its priority (STT_NGRAM_NICE not applied)",
+        );
+      else if (stt.ngramNice)
+        log?.info({ tid: stt.ngramNice.tid, nice: stt.ngramNice.nice }, "n-gram decoder thread niced");
       if (grammar) {
         await stt.loadGrammar(grammar); // fail at start, not on the first caller turn
         stt.setDefaultGrammar(grammar);

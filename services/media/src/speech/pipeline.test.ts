@@ -93,6 +93,25 @@ describe("speech pipeline with pocketsphinx", () => {
     expect((await finalOf(true))?.confidence).toBeGreaterThan(0.5);
   });
 
+  it("a final says its utterance was heard over agent speech even when the agent stopped before the decode answered", async () => {
+    const mu = await callerTurn("flite:rms", "yes please", 500, 1000);
+    const overOf = async (over: boolean) => {
+      const p = factory.open({ callId: `late-${over}`, signal: new AbortController().signal });
+      const out: SpeechEvent[] = [];
+      const done = (async () => {
+        for await (const e of p.events) out.push(e);
+      })();
+      p.setOverAgent!(over);
+      for (let i = 0; i + FRAME_BYTES <= mu.length; i += FRAME_BYTES) p.push(mu.subarray(i, i + FRAME_BYTES));
+      p.setOverAgent!(false); // the agent's audio ends; the decode has not answered yet (it runs in a worker)
+      p.close();
+      await done;
+      return (out.find((e) => e.type === "transcript.final") as { overAgent?: boolean } | undefined)?.overAgent;
+    };
+    expect(await overOf(true)).toBe(true);
+    expect(await overOf(false)).toBe(false);
+  });
+
   it("a peek with no voice after it is the utterance's final (no second decode); voice after it decodes again", async () => {
     const speech = await synthMulaw("flite:rms", "yes please");
     const run = async (voiceAfterPeek: boolean) => {

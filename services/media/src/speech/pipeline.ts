@@ -61,6 +61,8 @@ export function openPipeline(
   const pendingSpeechMs: number[] = [];
   /** Voiced-frame RMS of those utterances, in the same order. */
   const pendingLevel: number[] = [];
+  /** Per utterance awaiting its final: heard over agent speech (the decode may answer after the agent stops). */
+  const pendingOver: boolean[] = [];
   let lastSpeechMs = 0;
   let lastLevel = 0;
   let closed = false;
@@ -116,6 +118,7 @@ export function openPipeline(
     if (!streaming) {
       pendingSpeechMs.push(ev.durationMs);
       pendingLevel.push(lastLevel);
+      pendingOver.push(uttOver);
     }
     // A peek of this utterance with no voiced frame after it decoded the same audio (its quiet padded out to
     // the gap; the final's tail is more of that quiet): its answer is the final, the decoder is not asked twice.
@@ -134,6 +137,7 @@ export function openPipeline(
         }
         const speechMs = streaming ? lastSpeechMs : (pendingSpeechMs.shift() ?? lastSpeechMs);
         const level = streaming ? lastLevel : (pendingLevel.shift() ?? lastLevel);
+        const overAgent = streaming ? undefined : pendingOver.shift();
         if (!r.text.trim()) {
           events.push({ type: "transcript.none", speechMs }); // noise decoded to nothing: no turn
           continue;
@@ -146,6 +150,7 @@ export function openPipeline(
           decodeMs: r.decodeMs,
           level,
           fixed: r.fixed,
+          overAgent,
         });
         parts.log?.debug(
           { callId: o.callId, decodeMs: r.decodeMs, audioMs: r.audioMs, pii: { text: r.text } },

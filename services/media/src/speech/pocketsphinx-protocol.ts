@@ -1,4 +1,6 @@
 /** Messages between `stt-pocketsphinx.ts` and its worker thread. */
+import type { NiceResult } from "./thread-nice";
+
 export type WorkerRequest =
   | { id: number; op: "grammar"; name: string; jsgf: string }
   | {
@@ -12,6 +14,8 @@ export type WorkerRequest =
       posteriors?: boolean;
       /** Queue order in the worker: lower first, then arrival (0: a barge-in check a paused reply waits on). */
       prio?: number;
+      /** When it was posted (epoch ms, `performance.timeOrigin + now()`, comparable across threads). */
+      sentAt?: number;
     };
 
 export type WorkerReply =
@@ -25,8 +29,13 @@ export type WorkerReply =
       posterior?: number;
       wordPosteriors?: number[];
       decodeMs?: number;
+      /** Time (ms) from posting the request to its decode's start: delivery, the decode running then, the queue. */
+      behindMs?: number;
+      /** Jobs the worker started in that time after the request came off its port. */
+      behindJobs?: number;
       audioMs?: number;
     }
   | { id: number; ok: false; error: string };
 
-export type WorkerHello = { ready: true; initMs: number } | { ready: false; error: string };
+/** `nice`: what setting the thread's nice did (absent: not asked). */
+export type WorkerHello = { ready: true; initMs: number; nice?: NiceResult } | { ready: false; error: string };

@@ -2,16 +2,23 @@
  * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
  * Decoding blocks, so it lives here, off the media event loop. Decodes run one at a time, the most
  * urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of finals;
- * a rated result's sink decode is a job of its own), then in arrival order. Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * a rated result's sink decode is a job of its own), then in arrival order, checks the shortest first
+ * (decode-queue.ts). Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
  * falls apart on phone-band audio.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import koffi from "koffi";
 import libsamplerate from "@alexanderolsen/libsamplerate-js";
 import type { WorkerRequest, WorkerReply } from "./pocketsphinx-protocol";
+import { niceThisThread } from "./thread-nice";
+import { nextJob } from "./decode-queue";
 
-/** `lm: false`: no n-gram model (a decoder for grammars only: the second opinion's, which loads faster and smaller). */
-const { modelDir, lm = true } = workerData as { modelDir: string; lm?: boolean };
+/**
+ * `lm: false`: no n-gram model (a decoder for grammars only: the second opinion's, which loads faster and smaller).
+ * `nice`: this thread's nice (0 = as started), set before the models load.
+ */
+const { modelDir, lm = true, nice = 0 } = workerData as { modelDir: string; lm?: boolean; nice?: number };
+const niced = niceThisThread(nice);
 const sb = koffi.load("libsphinxbase.so.3");
 const ps = koffi.load("libpocketsphinx.so.3");
 const err_set_logfp = sb.func("void err_set_logfp(void *fp)");
@@ -125,6 +132,7 @@ function sinkMargin(pcm: Int16Array, score: number, frames: number): number | un
  */
 interface Job {
   prio: number;
+  samples: number;
   id: number;
   run(): WorkerReply | Job;
 }
@@ -151,7 +159,10 @@ function posteriors(): { post: number; words: number[] } {
   return { post, words };
 }
 
-function handle(req: WorkerRequest): WorkerReply | Job {
+/** Jobs run so far: a reply's `behindJobs` is how many ran between its request's arrival and its decode. */
+let ran = 0;
+
+function handle(req: WorkerRequest, arrived: number, ranBefore: number): WorkerReply | Job {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
     return { id: req.id, ok: true };
@@ -179,6 +190,8 @@ function handle(req: WorkerRequest): WorkerReply | Job {
     posterior: post?.post,
     wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
+    behindMs: req.sentAt === undefined ? started - arrived : performance.timeOrigin + started - req.sentAt,
+    behindJobs: ran - 1 - ranBefore,
     audioMs: req.pcm.length / 8,
   };
   // Rated only when asked (heard over agent speech): the sink decode costs ~60 % of the first one. It is
@@ -187,6 +200,7 @@ function handle(req: WorkerRequest): WorkerReply | Job {
   const frames = ps_get_n_frames(decoder) as number;
   return {
     prio: (req.prio ?? 1) - 0.5,
+    samples: req.pcm.length,
     id: req.id,
     run() {
       const t = performance.now();
@@ -199,15 +213,14 @@ function handle(req: WorkerRequest): WorkerReply | Job {
 if (!decoder) {
   parentPort!.postMessage({ ready: false, error: `pocketsphinx failed to load models from ${modelDir}` });
 } else {
-  parentPort!.postMessage({ ready: true, initMs: performance.now() - t0 });
+  parentPort!.postMessage({ ready: true, initMs: performance.now() - t0, nice: niced });
   // Messages sent while a decode blocks are delivered after it, all before the next `setImmediate`: the
   // queue then holds every waiting request and the most urgent goes next.
   const queue: Job[] = [];
   let draining = false;
   const next = () => {
-    let k = 0;
-    for (let i = 1; i < queue.length; i++) if (queue[i]!.prio < queue[k]!.prio) k = i;
-    const job = queue.splice(k, 1)[0]!;
+    const job = queue.splice(nextJob(queue), 1)[0]!;
+    ran++;
     let out: WorkerReply | Job;
     try {
       out = job.run();
@@ -220,7 +233,15 @@ if (!decoder) {
     else draining = false;
   };
   parentPort!.on("message", (req: WorkerRequest) => {
-    queue.push({ prio: req.op === "decode" ? (req.prio ?? 1) : 1, id: req.id, run: () => handle(req) });
+    const arrived = performance.now();
+    const ranBefore = ran;
+    const decode = req.op === "decode";
+    queue.push({
+      prio: decode ? (req.prio ?? 1) : 1,
+      samples: decode ? req.pcm.length : 0,
+      id: req.id,
+      run: () => handle(req, arrived, ranBefore),
+    });
     if (!draining) {
       draining = true;
       setImmediate(next);

@@ -150,6 +150,22 @@ describe("pocketsphinx open vocabulary over agent speech: the fixed grammar's se
     expect(r.text).toContain("talk to a person"); // the n-gram decode, for the history
   });
 
+  it("the second opinion is not rated against the sink (no confidence) unless asked: the rule reads its text", async () => {
+    const pcm = padded(await speech("wait"));
+    const peek = (x: PocketsphinxStt) =>
+      x.open({ callId: "rate", signal: new AbortController().signal }).peek!(pcm.slice());
+    const plain = await peek(stt);
+    expect(plain.fixed).toEqual({ text: "wait", confidence: undefined });
+    const rated = await createPocketsphinxStt({ secondOpinion: secondOpinionGrammar(), secondOpinionRated: true });
+    try {
+      const r = await peek(rated);
+      expect(r.fixed?.text).toBe("wait");
+      expect(r.fixed?.confidence).toBeGreaterThan(0);
+    } finally {
+      await rated.close();
+    }
+  });
+
   it("a peek over the agent decodes the fixed grammar alone, faster than the n-gram decode of the same audio", async () => {
     const pcm = padded(await speech("what are your opening hours"));
     const s = stt.open({ callId: "peek", signal: new AbortController().signal });

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { EventQueue } from "./event-queue";
 import type { WorkerHello, WorkerReply, WorkerRequest } from "./pocketsphinx-protocol";
+import type { NiceResult } from "./thread-nice";
 import type { FixedHeard, Heard, SpeechToText, SttOpenOptions, SttResult, SttStream } from "./types";
 
 export interface PocketsphinxOptions {
@@ -17,6 +18,13 @@ export interface PocketsphinxOptions {
    * also decoded against it (its `fixed`), and a peek of one is decoded against it alone. Undefined = off.
    */
   secondOpinion?: string;
+  /**
+   * With a second opinion: the nice of the n-gram decoder's thread (0 = unchanged). Its decodes (0.15–3 s) hold a
+   * core that the second opinion's short grammar decode, which a paused reply waits on, competes for.
+   */
+  ngramNice?: number;
+  /** Rate the second opinion's decodes against the murmur sink (its `confidence`; a second decode). Default false. */
+  secondOpinionRated?: boolean;
 }
 
 /** Offline STT with a worker-thread pocketsphinx: `close()` ends the worker. */
@@ -27,6 +35,8 @@ export interface PocketsphinxStt extends SpeechToText {
   setDefaultGrammar(jsgf: string | undefined): void;
   /** Seconds the worker took to load the models. */
   readonly initMs: number;
+  /** What setting the n-gram thread's nice did (undefined: not asked for). */
+  readonly ngramNice?: NiceResult;
   close(): Promise<void>;
 }
 
@@ -60,11 +70,12 @@ function startTsWorker(file: URL, workerData: unknown): Worker {
 interface Decoder {
   call(req: WorkerRequestBody, transfer?: ArrayBuffer[]): Promise<WorkerReply>;
   initMs: number;
+  nice?: NiceResult;
   close(): Promise<void>;
 }
 
-async function startDecoder(modelDir: string, lm: boolean): Promise<Decoder> {
-  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir, lm });
+async function startDecoder(modelDir: string, lm: boolean, nice = 0): Promise<Decoder> {
+  const worker = startTsWorker(new URL("./pocketsphinx-worker.ts", import.meta.url), { modelDir, lm, nice });
   worker.unref();
   const pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>();
   let nextId = 1;
@@ -93,6 +104,7 @@ async function startDecoder(modelDir: string, lm: boolean): Promise<Decoder> {
 
   return {
     initMs: hello.initMs,
+    nice: hello.nice,
     call(req, transfer) {
       if (dead) return Promise.reject(dead);
       const id = nextId++;
@@ -101,7 +113,10 @@ async function startDecoder(modelDir: string, lm: boolean): Promise<Decoder> {
       return new Promise<WorkerReply>((resolve, reject) => {
         const done = () => pending.size === 0 && worker.unref();
         pending.set(id, { resolve: (r) => (resolve(r), done()), reject: (e) => (reject(e), done()) });
-        worker.postMessage({ ...req, id } as WorkerRequest, transfer);
+        worker.postMessage(
+          { ...req, id, sentAt: performance.timeOrigin + performance.now() } as WorkerRequest,
+          transfer,
+        );
       });
     },
     async close() {
@@ -122,25 +137,34 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
   const noiseRms = o.noiseRms ?? 0.0005;
   let defaultGrammar = o.grammar;
   const second = o.secondOpinion ? { name: grammarName(o.secondOpinion), jsgf: o.secondOpinion } : undefined;
-  const main = await startDecoder(modelDir, true);
+  const rated = o.secondOpinionRated ?? false;
+  // Niced only when the checks have a thread of their own: otherwise this thread decodes them too.
+  const main = await startDecoder(modelDir, true, second ? (o.ngramNice ?? 0) : 0);
   const aside = second
     ? await startDecoder(modelDir, false).catch(async (err) => (await main.close(), Promise.reject(err)))
     : undefined;
   const call = main.call;
 
-  /** The second opinion's decode (rated), with its wall time split. */
+  /** The second opinion's decode (rated only if asked: the rule reads its text), with its wall time split. */
   const fixedOf = async (
     pcm: Int16Array,
     prio: number,
-  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number }> => {
+  ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number; behindJobs?: number }> => {
     const asked = performance.now();
-    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: true, prio }, [
+    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: rated, prio }, [
       pcm.buffer as ArrayBuffer,
     ]);
     if (!r.ok) throw new Error(r.error);
     const wall = performance.now() - asked;
     const queuedMs = r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs);
-    return { text: r.text ?? "", confidence: confidenceOf(r.margin), decodeMs: r.decodeMs, queuedMs };
+    return {
+      text: r.text ?? "",
+      confidence: confidenceOf(r.margin),
+      decodeMs: r.decodeMs,
+      queuedMs,
+      behindMs: r.behindMs,
+      behindJobs: r.behindJobs,
+    };
   };
 
   const open = (so: SttOpenOptions): SttStream => {
@@ -214,6 +238,8 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
             fixed: { text: f.text, confidence: f.confidence },
             decodeMs: f.decodeMs,
             queuedMs: f.queuedMs,
+            behindMs: f.behindMs,
+            behindJobs: f.behindJobs,
           };
         }
         const pcm = pcm8k.slice();
@@ -229,6 +255,8 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
           confidence: confidenceOf(r.margin),
           decodeMs: r.decodeMs,
           queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
+          behindMs: r.behindMs,
+          behindJobs: r.behindJobs,
         };
       },
       get results() {
@@ -252,6 +280,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     label: "pocketsphinx",
     capabilities: { partials: false, streaming: false },
     initMs: main.initMs,
+    ngramNice: main.nice,
     open,
     async loadGrammar(jsgf) {
       const r = await call({ op: "grammar", name: grammarName(jsgf), jsgf });

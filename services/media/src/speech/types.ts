@@ -61,6 +61,10 @@ export interface Heard {
   /** Decoder time (ms) and, before it, time the request waited for the decoder (wall ms), when the engine reports them. */
   decodeMs?: number;
   queuedMs?: number;
+  /** Of `queuedMs`, from asking to the decode's start: delivery, a decode running then, the thread's queue (the rest: the answer's way back). */
+  behindMs?: number;
+  /** Decodes the thread started in that time (ahead of this one in its queue). */
+  behindJobs?: number;
   /** Open vocabulary over agent speech: the fixed grammar's hearing of the same audio (second-opinion.ts). */
   fixed?: FixedHeard;
 }
@@ -102,6 +106,11 @@ export type SpeechEvent =
       decodeMs?: number;
       level?: number;
       fixed?: FixedHeard;
+      /**
+       * Utterance-level engines: the utterance was heard over agent speech (at some time during it), whenever its
+       * final comes. A decode queued for seconds may answer after the agent's audio ended; it was still said over it.
+       */
+      overAgent?: boolean;
     }
   /** The recogniser answered an utterance with no words (a noise): no turn, but a paused reply may resume. */
   | { type: "transcript.none"; speechMs: number };
