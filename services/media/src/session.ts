@@ -14,7 +14,7 @@ import { mediaAudio, type InboundFrame, type StartFrame } from "./twilio-codec";
 import { Playout, msOf, type UtteranceAudio } from "./playout";
 import { BargeInPolicy, realWords, type BargeInConfig } from "./barge-in";
 import { SpeechLoop } from "./speech-loop";
-import { greetingToPlay, readPrerendered } from "./prerendered-greeting";
+import { greetingToPlay, readPrerendered, type PrerenderedGreetingAudio } from "./prerendered-greeting";
 import { dtmfTones } from "./dtmf-tones";
 import type { Metrics } from "@voicecall/runtime";
 import type { CallRecord } from "@voicecall/contracts";
@@ -157,6 +157,9 @@ export class StreamSession {
       streamSid,
       onFinal: (f) => (this.lastFinal = f),
     });
+    // Read beside the admission, so it is in almost always by now; awaited before the stream goes live,
+    // so no frame finds the stream live without its audio path.
+    const pre = greetingToPlay(a.call, await preRead);
     if (this.ws.readyState !== this.ws.OPEN) {
       // Closed while it was admitted: the record names this stream now, so it ends as a lost stream does.
       this.d.grace(streamSid, () => this.report("closed"));
@@ -164,14 +167,18 @@ export class StreamSession {
     }
     this.state = "live";
     this.d.onLive(this);
-    this.goLive(a.call);
-    const pre = greetingToPlay(a.call, await preRead);
-    if (pre && this.state === "live") this.callAudio!.audio(pre.header, pre.audio);
+    this.goLive(a.call, pre);
     this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
     this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
   }
 
-  private goLive(call: CallRecord): void {
+  /**
+   * The playout first and the pre-rendered greeting's first pieces written at once; the rest of the
+   * stream (the speech pipeline and its STT socket, the echo guard's level of the greeting, the bus
+   * subscriptions, the lease renewal) after that write. Nothing of it can be needed before: it is one
+   * tick, and no inbound frame is handled inside it.
+   */
+  private goLive(call: CallRecord, pre: PrerenderedGreetingAudio | undefined): void {
     const { bus, cfg } = this.d;
     const { callId, streamSid } = this.id!;
     this.playout = new Playout({
@@ -189,6 +196,10 @@ export class StreamSession {
         this.log.warn({ utteranceId: u.id, missing }, "audio chunks lost on the bus, played on without them"),
       onEstimateError: (errMs) => this.d.metrics?.playheadError.observe(Math.abs(errMs)),
     });
+    if (pre) {
+      this.playout.pushSpoken(pre.header, pre.audio);
+      this.flush();
+    }
     if (call.engine === "realtime" && this.d.realtime) {
       this.callAudio = this.bridge = this.d.realtime({
         call,
@@ -198,8 +209,8 @@ export class StreamSession {
         log: this.log,
         signal: this.abort.signal,
       });
-    } else
-      this.callAudio = new SpeechLoop({
+    } else {
+      const loop = new SpeechLoop({
         pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
         playout: this.playout,
         policy: new BargeInPolicy(this.d.bargeIn),
@@ -215,6 +226,10 @@ export class StreamSession {
         },
         log: this.log,
       });
+      // Already queued on the playout above: the loop learns its level and text (echo guard, barge-in policy).
+      if (pre) loop.queued(pre.header, pre.audio);
+      this.callAudio = loop;
+    }
     this.subs.push(
       bus.subscribeBinary(subjects.audio(callId), (payload, hdrs) => {
         const h = parseAudioHeaders(hdrs);
@@ -332,9 +347,15 @@ export class StreamSession {
 
   private corked = false;
   private readonly uncork = () => {
+    if (!this.corked) return;
     this.corked = false;
     this.d.socket!.uncork();
   };
+
+  /** Write what this tick queued now, not at its end (the greeting's first pieces). */
+  private flush(): void {
+    this.uncork();
+  }
 
   private send(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
