@@ -20,7 +20,7 @@ const streamSid = "MZ" + "b".repeat(32);
  * The pre-rendered greeting's first pieces leave in a socket write of their own, before the rest of the
  * stream opens (issue #20: the greeting's critical path is the admission's round trip and one write).
  * Everything the session does is logged in order: its socket's cork/uncork, each message sent, the
- * speech pipeline's opening and the bus subscriptions.
+ * speech pipeline's opening, the bus subscriptions and the greeting turn's latency record.
  */
 describe("media: the pre-rendered greeting is written before the stream's pipeline opens", () => {
   it("writes the greeting's first pieces, then opens the pipeline and subscribes", async () => {
@@ -45,7 +45,7 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
     const store = {
       admitStream: async () => ({ ok: true, call, streamCount: 1 }),
       prerenderedGreeting: async () => ({ text: "Hello there", bytes: audio.length, ts: 1, audio: Buffer.from(audio) }),
-      recordTurn: async () => undefined,
+      recordTurn: async (t: { kind: string }) => void log.push(`record ${t.kind} turn`),
       acquireLease: async () => true,
       appendEvent: async () => undefined,
       update: async () => undefined,
@@ -101,7 +101,7 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
       },
     };
     session.onFrame(start);
-    await expect.poll(() => log.includes("event stream.started")).toBe(true);
+    await expect.poll(() => log.includes("event stream.started") && log.includes("record greeting turn")).toBe(true);
     expect(live).toBe(true);
 
     const firstWrite = log.indexOf("uncork");
@@ -109,8 +109,8 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
     expect(log.slice(0, firstWrite)).toContain("send media");
     expect(log.slice(0, firstWrite)).toContain("send mark");
     expect(log[0]).toBe("cork");
-    // Only after it: the pipeline (its STT socket), the bus subscriptions and stream.started.
-    for (const later of ["open pipeline", "subscribe", "event stream.started"])
+    // Only after it: the pipeline (its STT socket), the bus subscriptions, stream.started and the turn's record.
+    for (const later of ["open pipeline", "subscribe", "event stream.started", "record greeting turn"])
       expect(log.indexOf(later), later).toBeGreaterThan(firstWrite);
     session.kill();
   });
