@@ -159,7 +159,8 @@ export const callRecordHashFields: Readonly<Record<keyof CallRecord, HashField>>
   endedAt: number({ opt: true }),
   endReason: str(),
 };
-const hashFields = Object.entries(callRecordHashFields);
+const hashKeys = Object.keys(callRecordHashFields) as (keyof CallRecord)[];
+const hashFields = hashKeys.map((k) => callRecordHashFields[k]);
 
 /**
  * `CallRecord.parse` of a Redis hash (every value a string), without zod: every read of a call (the
@@ -171,8 +172,11 @@ const hashFields = Object.entries(callRecordHashFields);
  */
 export function callRecordFromHash(h: Readonly<Record<string, unknown>>): CallRecord {
   const out: Record<string, unknown> = {};
-  for (const [key, f] of hashFields) {
-    const v = Object.prototype.hasOwnProperty.call(h, key) ? h[key] : undefined;
+  for (let i = 0; i < hashKeys.length; i++) {
+    const key = hashKeys[i]!;
+    const f = hashFields[i]!;
+    // As zod reads it (`data[key]`): no field of the schema is a property every object has.
+    const v = h[key];
     if (v === undefined) {
       if (f.k === "bool" || (f.k !== "str" && f.def !== undefined)) out[key] = f.def;
       else if (!f.opt) return CallRecord.parse(h);
