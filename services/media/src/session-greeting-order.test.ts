@@ -23,7 +23,7 @@ const streamSid = "MZ" + "b".repeat(32);
  * speech pipeline's opening, the bus subscriptions and the greeting turn's latency record.
  */
 describe("media: the pre-rendered greeting is written before the stream's pipeline opens", () => {
-  it("writes the greeting's first pieces, then opens the pipeline and subscribes", async () => {
+  it("writes the greeting's first pieces, then opens the pipeline (handing it the frames so far) and subscribes", async () => {
     const log: string[] = [];
     const call: CallRecord = {
       callId,
@@ -56,10 +56,27 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
       subscribe: () => (log.push("subscribe"), sub),
       publish: (_s: string, _schema: unknown, e: { type: string }) => void log.push(`event ${e.type}`),
     } as unknown as Bus;
+    // A caller frame that comes right after the greeting's write, before the stream's audio path opened.
+    const callerFrame = {
+      event: "media" as const,
+      sequenceNumber: "2",
+      streamSid,
+      media: {
+        track: "inbound" as const,
+        chunk: "1",
+        timestamp: "0",
+        payload: Buffer.alloc(160, 0xff).toString("base64"),
+      },
+    };
+    let framed = false;
     const ws = {
       OPEN: 1,
       readyState: 1,
-      send: (t: string) => void log.push(`send ${(JSON.parse(t) as { event: string }).event}`),
+      send: (t: string) => {
+        log.push(`send ${(JSON.parse(t) as { event: string }).event}`);
+        if (!framed) queueMicrotask(() => session.onFrame(callerFrame));
+        framed = true;
+      },
       close: () => undefined,
       terminate: () => undefined,
     } as unknown as WebSocket;
@@ -78,7 +95,15 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
       bus,
       store,
       log: testLogger("media-test", "warn").log,
-      speech: { open: (o) => (log.push("open pipeline"), energy.open(o)) },
+      speech: {
+        open: (o) => {
+          log.push("open pipeline");
+          const p = energy.open(o);
+          return Object.assign(Object.create(p) as typeof p, {
+            push: (mu: Uint8Array) => (log.push(`frame ${mu.length}`), p.push(mu)),
+          });
+        },
+      },
       bargeIn: bargeInConfig(cfg),
       worker: "media-test",
       onLive: () => void (live = true),
@@ -112,6 +137,9 @@ describe("media: the pre-rendered greeting is written before the stream's pipeli
     // Only after it: the pipeline (its STT socket), the bus subscriptions, stream.started and the turn's record.
     for (const later of ["open pipeline", "subscribe", "event stream.started", "record greeting turn"])
       expect(log.indexOf(later), later).toBeGreaterThan(firstWrite);
+    // The caller's frame from before the pipeline opened reached it, once.
+    expect(log.filter((l) => l.startsWith("frame"))).toEqual(["frame 160"]);
+    expect(log.indexOf("frame 160")).toBeGreaterThan(log.indexOf("open pipeline"));
     session.kill();
   });
 });

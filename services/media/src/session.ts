@@ -67,6 +67,8 @@ export class StreamSession {
   private callAudio?: CallAudio;
   private bridge?: RealtimeBridge;
   private stopSeen = false;
+  /** Caller frames between going live and the audio path's opening (`openAudio`). */
+  private earlyFrames?: Uint8Array[];
   private latency?: TurnLatency;
   private publish?: (e: StreamEvent) => void;
   falseInterruptions = 0;
@@ -98,9 +100,11 @@ export class StreamSession {
         if (this.state === "live" && f.streamSid === this.streamSid) {
           this.d.metrics?.framesIn.inc();
           const mu = mediaAudio(f);
+          // Before the stream's audio path opened (the turn its greeting was written in): kept for it.
+          const to = this.callAudio ?? { push: (fr: Uint8Array) => void (this.earlyFrames ??= []).push(fr) };
           // Twilio's 160-byte frames go as they are; anything else is re-cut so the pipeline always gets 20 ms.
-          if (mu.length === FRAME_BYTES) this.callAudio!.push(mu);
-          else for (const fr of toFrames(mu)) this.callAudio!.push(fr);
+          if (mu.length === FRAME_BYTES) to.push(mu);
+          else for (const fr of toFrames(mu)) to.push(fr);
         }
         return;
       case "dtmf":
@@ -158,7 +162,7 @@ export class StreamSession {
       onFinal: (f) => (this.lastFinal = f),
     });
     // Read beside the admission, so it is in almost always by now; awaited before the stream goes live,
-    // so no frame finds the stream live without its audio path.
+    // so the greeting is written in the turn it goes live.
     const pre = greetingToPlay(a.call, await preRead);
     if (this.ws.readyState !== this.ws.OPEN) {
       // Closed while it was admitted: the record names this stream now, so it ends as a lost stream does.
@@ -167,20 +171,25 @@ export class StreamSession {
     }
     this.state = "live";
     this.d.onLive(this);
-    this.goLive(a.call, pre);
-    this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
-    this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
+    this.startPlayout(pre);
+    // The rest of the stream opens after this turn of the event loop: streams started together (calls
+    // answered in a burst) each write their greeting first, not after the others' pipelines and STT sockets.
+    setImmediate(() => {
+      if (this.state !== "live") return;
+      try {
+        this.openAudio(a.call, pre);
+        this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
+        this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
+      } catch (err) {
+        this.fail(err);
+      }
+    });
   }
 
-  /**
-   * The playout first and the pre-rendered greeting's first pieces written at once; the rest of the
-   * stream (the speech pipeline and its STT socket, the echo guard's level of the greeting, the bus
-   * subscriptions, the lease renewal) after that write. Nothing of it can be needed before: it is one
-   * tick, and no inbound frame is handled inside it.
-   */
-  private goLive(call: CallRecord, pre: PrerenderedGreetingAudio | undefined): void {
-    const { bus, cfg } = this.d;
-    const { callId, streamSid } = this.id!;
+  /** The playout, and the pre-rendered greeting's first pieces written at once. */
+  private startPlayout(pre: PrerenderedGreetingAudio | undefined): void {
+    const { cfg } = this.d;
+    const { streamSid } = this.id!;
     this.playout = new Playout({
       streamSid,
       send: (t) => this.send(t),
@@ -200,10 +209,21 @@ export class StreamSession {
       this.playout.pushSpoken(pre.header, pre.audio);
       this.flush();
     }
+  }
+
+  /**
+   * The rest of a live stream, after its greeting's first write: the speech pipeline (and its STT
+   * socket) or the realtime bridge, the echo guard's level of the greeting, the bus subscriptions and
+   * the lease renewal. Caller frames that came before it are handed over in order.
+   */
+  private openAudio(call: CallRecord, pre: PrerenderedGreetingAudio | undefined): void {
+    const { bus, cfg } = this.d;
+    const { callId } = this.id!;
+    const playout = this.playout!;
     if (call.engine === "realtime" && this.d.realtime) {
       this.callAudio = this.bridge = this.d.realtime({
         call,
-        playout: this.playout,
+        playout,
         emit: this.emit,
         onCallerFinal: () => this.latency!.callerFinal(),
         log: this.log,
@@ -212,7 +232,7 @@ export class StreamSession {
     } else {
       const loop = new SpeechLoop({
         pipeline: this.d.speech.open({ callId, signal: this.abort.signal }),
-        playout: this.playout,
+        playout,
         policy: new BargeInPolicy(this.d.bargeIn),
         thinkingWindowMs: cfg.BARGE_IN_THINKING_WINDOW_MS,
         levels: { echoGuardDb: cfg.BARGE_IN_ECHO_GUARD_DB, callerFloorDb: cfg.BARGE_IN_CALLER_FLOOR_DB },
@@ -230,6 +250,9 @@ export class StreamSession {
       if (pre) loop.queued(pre.header, pre.audio);
       this.callAudio = loop;
     }
+    const early = this.earlyFrames;
+    this.earlyFrames = undefined;
+    for (const fr of early ?? []) this.callAudio.push(fr);
     this.subs.push(
       bus.subscribeBinary(subjects.audio(callId), (payload, hdrs) => {
         const h = parseAudioHeaders(hdrs);
