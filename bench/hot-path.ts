@@ -22,7 +22,13 @@ import { BargeInPolicy } from "../services/media/src/barge-in";
 import { Playout } from "../services/media/src/playout";
 import { SpeechLoop } from "../services/media/src/speech-loop";
 import { testLogger } from "@voicecall/testkit";
-import { AudioChunkHeaders, audioHeaderRecord, parseAudioHeaders } from "@voicecall/contracts";
+import {
+  AudioChunkHeaders,
+  CallRecord,
+  audioHeaderRecord,
+  callRecordFromHash,
+  parseAudioHeaders,
+} from "@voicecall/contracts";
 
 /** A streaming STT that takes every frame and never answers: the loop's own per-frame cost, without the socket. */
 const quietStt: SpeechToText = {
@@ -99,6 +105,32 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
     generation: 2,
     purpose: "reply",
   });
+  // A call's hash as the store holds it mid-call (HGETALL: every value a string).
+  const callHash: Record<string, string> = {
+    callId: "c1234567890abcdef",
+    state: "in-progress",
+    direction: "outbound",
+    mode: "conversation",
+    channel: "twilio",
+    engine: "pipeline",
+    from: "+14155550100",
+    to: "+14155550101",
+    callSid: "CA" + "a".repeat(32),
+    greeting: "Hello, this is the clinic calling about your appointment.",
+    greetingPlayed: "0",
+    agentOptions: '{"systemPrompt":"x"}',
+    agentOwner: "agent-1",
+    mediaOwner: "media-0/" + sid,
+    streamSid: sid,
+    streamCount: "1",
+    generation: "3",
+    lastFinalTs: "1796163229289",
+    lastFinalText: "yes please",
+    handledFinalTs: "1796163229289",
+    createdAt: "1796163229289",
+    updatedAt: "1796163229289",
+    answeredAt: "1796163229289",
+  };
   const out = [
     time("parseInbound(media): Twilio's exact text, validated by one regex", n, (i) => parseInbound(frames[i & 63])),
     time("parseInboundJson(media): JSON.parse + validate", n, (i) => parseInboundJson(frames[i & 63]!)),
@@ -112,6 +144,10 @@ export async function hotPath(n = 200_000): Promise<{ label: string; usPerOp: nu
     time("parseAudioHeaders (per chunk from the bus)", n, () => parseAudioHeaders(hdrs)),
     time("AudioChunkHeaders.parse (zod, the fallback)", n, () => AudioChunkHeaders.parse(hdrs)),
     time("SpeechLoop.push: floor + VAD + endpointer + policy (STT a no-op)", n / 4, () => loop.push(mu)),
+    time("CallRecord.parse of a call's hash (zod, every read of a call before)", n / 10, () =>
+      CallRecord.parse(callHash),
+    ),
+    time("callRecordFromHash (the same rules by hand)", n / 10, () => callRecordFromHash(callHash)),
   ];
   loop.close();
   abort.abort();

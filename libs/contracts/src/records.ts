@@ -108,3 +108,101 @@ export const TurnMetric = z.object({
   ts: num,
 });
 export type TurnMetric = z.infer<typeof TurnMetric>;
+
+/** How each `CallRecord` field is read from the hash's strings (`callRecordFromHash`); the same rules as the schema's. */
+type HashField =
+  | { k: "str"; opt: boolean }
+  | { k: "enum"; of: ReadonlySet<string>; opt: boolean; def?: string }
+  | { k: "num"; opt: boolean; def?: number }
+  | { k: "bool"; def: boolean };
+
+const str = (opt = true): HashField => ({ k: "str", opt });
+const oneOf = (e: { options: readonly string[] }, o: { opt?: boolean; def?: string } = {}): HashField => ({
+  k: "enum",
+  of: new Set(e.options),
+  opt: o.opt ?? false,
+  def: o.def,
+});
+const number = (o: { opt?: boolean; def?: number } = {}): HashField => ({ k: "num", opt: o.opt ?? false, def: o.def });
+
+/** In the schema's key order (the parsed record's keys come out in it). A test holds it to `CallRecord.shape`. */
+export const callRecordHashFields: Readonly<Record<keyof CallRecord, HashField>> = {
+  callId: str(false),
+  state: oneOf(CallState),
+  direction: oneOf(Direction),
+  mode: oneOf(CallMode),
+  channel: oneOf(z.enum(["twilio", "web"]), { def: "twilio" }),
+  engine: oneOf(CallEngine, { def: "pipeline" }),
+  from: str(false),
+  to: str(false),
+  callSid: str(),
+  greeting: str(),
+  greetingPlayed: { k: "bool", def: false },
+  voicemailMessage: str(),
+  answeredBy: oneOf(AnsweredBy, { opt: true }),
+  machineDetection: oneOf(z.enum(["Enable", "DetectMessageEnd"]), { opt: true }),
+  agentOptions: str(),
+  eventWebhookUrl: str(),
+  agentOwner: str(),
+  mediaOwner: str(),
+  streamSid: str(),
+  streamCount: number({ def: 0 }),
+  lastStreamError: str(),
+  falseInterruptions: number({ opt: true }),
+  generation: number({ opt: true }),
+  lastFinalTs: number({ opt: true }),
+  lastFinalText: str(),
+  handledFinalTs: number({ opt: true }),
+  createdAt: number(),
+  updatedAt: number(),
+  answeredAt: number({ opt: true }),
+  endedAt: number({ opt: true }),
+  endReason: str(),
+};
+const hashKeys = Object.keys(callRecordHashFields) as (keyof CallRecord)[];
+const hashFields = hashKeys.map((k) => callRecordHashFields[k]);
+
+/**
+ * `CallRecord.parse` of a Redis hash (every value a string), without zod: every read of a call (the
+ * gateway's callbacks, media's admission, the agent) parsed it, 42 µs a time (bench/hot-path.ts). The
+ * same rules by hand: enums, `z.coerce.number()` (Number(), NaN refused), the boolean's four strings,
+ * defaults, unknown fields dropped, keys in the schema's order. Anything they do not accept as-is (a
+ * value that is not a string, a bad enum, NaN) goes through `CallRecord.parse`, which throws as before.
+ * Equivalence with the schema: records.test.ts (fuzzed hashes, both paths).
+ */
+export function callRecordFromHash(h: Readonly<Record<string, unknown>>): CallRecord {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < hashKeys.length; i++) {
+    const key = hashKeys[i]!;
+    const f = hashFields[i]!;
+    // As zod reads it (`data[key]`): no field of the schema is a property every object has.
+    const v = h[key];
+    if (v === undefined) {
+      if (f.k === "bool" || (f.k !== "str" && f.def !== undefined)) out[key] = f.def;
+      else if (!f.opt) return CallRecord.parse(h);
+      continue;
+    }
+    if (typeof v !== "string") return CallRecord.parse(h);
+    switch (f.k) {
+      case "str":
+        out[key] = v;
+        break;
+      case "enum":
+        if (!f.of.has(v)) return CallRecord.parse(h);
+        out[key] = v;
+        break;
+      case "num": {
+        const n = Number(v);
+        if (Number.isNaN(n)) return CallRecord.parse(h);
+        out[key] = n;
+        break;
+      }
+      case "bool":
+        if (v === "1" || v === "true") out[key] = true;
+        else if (v === "0" || v === "false") out[key] = false;
+        else return CallRecord.parse(h);
+        break;
+    }
+  }
+  return out as CallRecord;
+}

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import {
   CallRecord,
+  callRecordFromHash,
   Heartbeat,
   PrerenderedGreeting,
   TimelineEntry,
@@ -113,7 +114,7 @@ export class CallStore {
   async getCall(callId: string): Promise<CallRecord | null> {
     const h = await this.redis.hgetall(keys.call(callId));
     if (!h.callId) return null;
-    return CallRecord.parse(h);
+    return callRecordFromHash(h);
   }
 
   async callIdBySid(callSid: string): Promise<string | null> {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import { CallRecord, keys, terminalStates } from "@voicecall/contracts";
+import { callRecordFromHash, keys, terminalStates, type CallRecord } from "@voicecall/contracts";
 
 const ADMIT = readFileSync(new URL("./admit-stream.lua", import.meta.url), "utf8");
 
@@ -46,5 +46,10 @@ export async function admitStream(redis: Redis, r: StreamAdmissionRequest, now =
   if (verdict !== "ok") return { ok: false, refused: verdict as Exclude<StreamAdmission, { ok: true }>["refused"] };
   const hash: Record<string, string> = {};
   for (let i = 0; i + 1 < flat!.length; i += 2) hash[flat![i]!] = flat![i + 1]!;
-  return { ok: true, call: CallRecord.parse(hash), streamCount: Number(streams), previousOwner: previous || undefined };
+  return {
+    ok: true,
+    call: callRecordFromHash(hash),
+    streamCount: Number(streams),
+    previousOwner: previous || undefined,
+  };
 }

@@ -66,6 +66,11 @@ export class SpeechLoop {
   /** One chunk of agent audio from the bus. */
   audio(h: AudioChunkHeaders, payload: Uint8Array): void {
     this.o.playout.pushSpoken(h, payload);
+    this.queued(h, payload);
+  }
+
+  /** A chunk of agent audio already pushed to the playout (the pre-rendered greeting, written before this loop opened). */
+  queued(h: AudioChunkHeaders, payload: Uint8Array): void {
     this.levels?.agentAudio(h.utteranceId, payload);
     if (h.seq === 0 && h.text) this.o.policy.agentSaid(h.text);
     this.lastFinalAtMs = null;
