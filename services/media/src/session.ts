@@ -67,6 +67,8 @@ export class StreamSession {
   private callAudio?: CallAudio;
   private bridge?: RealtimeBridge;
   private stopSeen = false;
+  /** Publishes `stream.started`, once: after the audio path opens, or first thing in `end` if that is sooner. */
+  private announce?: () => void;
   /** Caller frames between going live and the audio path's opening (`openAudio`). */
   private earlyFrames?: Uint8Array[];
   private latency?: TurnLatency;
@@ -172,14 +174,18 @@ export class StreamSession {
     this.state = "live";
     this.d.onLive(this);
     this.startPlayout(pre);
+    this.announce = () => {
+      this.announce = undefined;
+      this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
+      this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
+    };
     // The rest of the stream opens after this turn of the event loop: streams started together (calls
     // answered in a burst) each write their greeting first, not after the others' pipelines and STT sockets.
     setImmediate(() => {
       if (this.state !== "live") return;
       try {
         this.openAudio(a.call, pre);
-        this.emit({ type: "stream.started", callSid, worker, ...(pre ? { greeting: pre.header.utteranceId } : {}) });
-        this.log.info({ streams: a.streamCount, previousOwner: a.previousOwner }, "stream started");
+        this.announce?.();
       } catch (err) {
         this.fail(err);
       }
@@ -325,6 +331,9 @@ export class StreamSession {
 
   async end(reason: EndReason, code?: number, text?: string): Promise<void> {
     if (this.state !== "live") return;
+    // A stop in the turn the stream went live ends it before its audio path opened: it was live (its
+    // greeting written), so `stream.started` still comes before `stream.stopped`.
+    this.announce?.();
     this.state = "ended";
     this.teardown();
     if (code !== undefined && this.ws.readyState === this.ws.OPEN) this.ws.close(code, text);
