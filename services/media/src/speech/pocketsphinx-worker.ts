@@ -2,8 +2,7 @@
  * Worker thread holding one pocketsphinx decoder (Debian libpocketsphinx.so.3 through koffi).
  * Decoding blocks, so it lives here, off the media event loop. Decodes run one at a time, the most
  * urgent first (`prio`: an early barge-in check, which a paused reply waits on, goes ahead of finals;
- * a rated result's sink decode is a job of its own), then in arrival order, checks the shortest first
- * (decode-queue.ts). Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
+ * a rated result's sink decode is a job of its own), then in arrival order (decode-queue.ts). Each utterance is decoded whole (full_utt): pocketsphinx's incremental mode
  * falls apart on phone-band audio.
  */
 import { parentPort, workerData } from "node:worker_threads";
@@ -132,7 +131,6 @@ function sinkMargin(pcm: Int16Array, score: number, frames: number): number | un
  */
 interface Job {
   prio: number;
-  samples: number;
   id: number;
   run(): WorkerReply | Job;
 }
@@ -200,7 +198,6 @@ function handle(req: WorkerRequest, arrived: number, ranBefore: number): WorkerR
   const frames = ps_get_n_frames(decoder) as number;
   return {
     prio: (req.prio ?? 1) - 0.5,
-    samples: req.pcm.length,
     id: req.id,
     run() {
       const t = performance.now();
@@ -238,7 +235,6 @@ if (!decoder) {
     const decode = req.op === "decode";
     queue.push({
       prio: decode ? (req.prio ?? 1) : 1,
-      samples: decode ? req.pcm.length : 0,
       id: req.id,
       run: () => handle(req, arrived, ranBefore),
     });
