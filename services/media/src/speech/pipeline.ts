@@ -57,12 +57,12 @@ export function openPipeline(
   const stt: SttStream = parts.stt.open({ callId: o.callId, signal: sttAbort.signal, grammar: o.grammar });
   // A streaming engine had every frame already and cannot `peek`: the utterance's PCM would go unread.
   const ep = new Endpointer({ ...parts.endpointer, keepPcm: !streaming || !!stt.peek });
-  /** Speech lengths of utterances handed to the STT and not yet answered (utterance-level engines). */
-  const pendingSpeechMs: number[] = [];
-  /** Voiced-frame RMS of those utterances, in the same order. */
-  const pendingLevel: number[] = [];
-  /** Per utterance awaiting its final: heard over agent speech (the decode may answer after the agent stops). */
-  const pendingOver: boolean[] = [];
+  /**
+   * Per utterance handed to the STT and not yet answered (utterance-level engines), in order: its speech
+   * length, its voiced-frame RMS, and whether it was heard over agent speech (the decode may answer after
+   * the agent stops).
+   */
+  const pending: { speechMs: number; level: number; over: boolean }[] = [];
   let lastSpeechMs = 0;
   let lastLevel = 0;
   let closed = false;
@@ -116,9 +116,7 @@ export function openPipeline(
     voicedSq = 0;
     voicedN = 0;
     if (!streaming) {
-      pendingSpeechMs.push(ev.durationMs);
-      pendingLevel.push(lastLevel);
-      pendingOver.push(uttOver);
+      pending.push({ speechMs: ev.durationMs, level: lastLevel, over: uttOver });
     }
     // A peek of this utterance with no voiced frame after it decoded the same audio (its quiet padded out to
     // the gap; the final's tail is more of that quiet): its answer is the final, the decoder is not asked twice.
@@ -135,9 +133,10 @@ export function openPipeline(
           if (r.text) events.push({ type: "transcript.partial", text: r.text });
           continue;
         }
-        const speechMs = streaming ? lastSpeechMs : (pendingSpeechMs.shift() ?? lastSpeechMs);
-        const level = streaming ? lastLevel : (pendingLevel.shift() ?? lastLevel);
-        const overAgent = streaming ? undefined : pendingOver.shift();
+        const p = streaming ? undefined : pending.shift();
+        const speechMs = p?.speechMs ?? lastSpeechMs;
+        const level = p?.level ?? lastLevel;
+        const overAgent = p?.over;
         if (!r.text.trim()) {
           events.push({ type: "transcript.none", speechMs }); // noise decoded to nothing: no turn
           continue;
