@@ -145,27 +145,29 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
     : undefined;
   const call = main.call;
 
-  /** The second opinion's decode (rated only if asked: the rule reads its text), with its wall time split. */
-  const fixedOf = async (
+  /** A grammar decode a barge-in check waits on (ours to transfer: `pcm`), with its wall time split. */
+  const checkOf = async (
+    d: Decoder,
     pcm: Int16Array,
+    grammar: { name: string; jsgf: string } | undefined,
+    verify: boolean,
     prio: number,
   ): Promise<FixedHeard & { decodeMs?: number; queuedMs?: number; behindMs?: number; behindJobs?: number }> => {
     const asked = performance.now();
-    const r = await aside!.call({ op: "decode", pcm, noiseRms, grammar: second, verify: rated, prio }, [
-      pcm.buffer as ArrayBuffer,
-    ]);
+    const r = await d.call({ op: "decode", pcm, noiseRms, grammar, verify, prio }, [pcm.buffer as ArrayBuffer]);
     if (!r.ok) throw new Error(r.error);
     const wall = performance.now() - asked;
-    const queuedMs = r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs);
     return {
       text: r.text ?? "",
       confidence: confidenceOf(r.margin),
       decodeMs: r.decodeMs,
-      queuedMs,
+      queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
       behindMs: r.behindMs,
       behindJobs: r.behindJobs,
     };
   };
+  /** The second opinion's decode, on its own thread (rated only if asked: the rule reads its text). */
+  const fixedOf = (pcm: Int16Array, prio: number) => checkOf(aside!, pcm, second, rated, prio);
 
   const open = (so: SttOpenOptions): SttStream => {
     const results = new EventQueue<SttResult>();
@@ -242,22 +244,7 @@ export async function createPocketsphinxStt(o: PocketsphinxOptions = {}): Promis
             behindJobs: f.behindJobs,
           };
         }
-        const pcm = pcm8k.slice();
-        // Always rated.
-        const asked = performance.now();
-        const r = await call({ op: "decode", pcm, noiseRms, grammar: g, verify: true, prio: 0 }, [
-          pcm.buffer as ArrayBuffer,
-        ]);
-        if (!r.ok) throw new Error(r.error);
-        const wall = performance.now() - asked;
-        return {
-          text: r.text ?? "",
-          confidence: confidenceOf(r.margin),
-          decodeMs: r.decodeMs,
-          queuedMs: r.decodeMs === undefined ? undefined : Math.max(0, wall - r.decodeMs),
-          behindMs: r.behindMs,
-          behindJobs: r.behindJobs,
-        };
+        return checkOf(main, pcm8k.slice(), g, true, 0); // always rated
       },
       get results() {
         return results;
