@@ -15,7 +15,7 @@ export type WorkerRequest =
       /** Queue order in the worker: lower first, then arrival (0: a barge-in check a paused reply waits on). */
       prio?: number;
       /** When it was posted (epoch ms, `performance.timeOrigin + now()`, comparable across threads). */
-      sentAt?: number;
+      sentAt: number;
     };
 
 export type WorkerReply =

@@ -160,7 +160,7 @@ function posteriors(): { post: number; words: number[] } {
 /** Jobs run so far: a reply's `behindJobs` is how many ran between its request's arrival and its decode. */
 let ran = 0;
 
-function handle(req: WorkerRequest, arrived: number, ranBefore: number): WorkerReply | Job {
+function handle(req: WorkerRequest, ranBefore: number): WorkerReply | Job {
   if (req.op === "grammar") {
     addGrammar(req.name, req.jsgf);
     return { id: req.id, ok: true };
@@ -188,7 +188,7 @@ function handle(req: WorkerRequest, arrived: number, ranBefore: number): WorkerR
     posterior: post?.post,
     wordPosteriors: post?.words,
     decodeMs: performance.now() - started,
-    behindMs: req.sentAt === undefined ? started - arrived : performance.timeOrigin + started - req.sentAt,
+    behindMs: performance.timeOrigin + started - req.sentAt,
     behindJobs: ran - 1 - ranBefore,
     audioMs: req.pcm.length / 8,
   };
@@ -230,13 +230,12 @@ if (!decoder) {
     else draining = false;
   };
   parentPort!.on("message", (req: WorkerRequest) => {
-    const arrived = performance.now();
     const ranBefore = ran;
     const decode = req.op === "decode";
     queue.push({
       prio: decode ? (req.prio ?? 1) : 1,
       id: req.id,
-      run: () => handle(req, arrived, ranBefore),
+      run: () => handle(req, ranBefore),
     });
     if (!draining) {
       draining = true;

@@ -40,7 +40,11 @@ export interface PocketsphinxStt extends SpeechToText {
   close(): Promise<void>;
 }
 
-type WorkerRequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
+type WorkerRequestBody = WorkerRequest extends infer R
+  ? R extends WorkerRequest
+    ? Omit<R, "id" | "sentAt">
+    : never
+  : never;
 
 /**
  * The worker's margin over the murmur sink (score per frame) on a 0..1 scale: −3 is 0.5 (between the
