@@ -40,6 +40,13 @@ export const speechConfigSchema = z.object({
     .default("/usr/share/pocketsphinx/model/en-us")
     .describe("e.g. /usr/share/pocketsphinx/model/en-us"),
   /**
+   * Open vocabulary: rate the second opinion's hearing against the murmur sink (its `confidence`). false: the rule
+   * reads only its text (the confidence did not separate a real "stop" from a door heard as one, fourth pass in
+   * docs/performance.md), and the rating is a second decode (~60 % of the first) for every hearing outside the
+   * sink's sounds ("yeah", "yes", "okay", interruptions) on the check a paused reply waits on. true: report it.
+   */
+  STT_SECOND_OPINION_RATED: fields.bool.default("false"),
+  /**
    * Open vocabulary with the barge-in second opinion: the nice (0..19, 0 = unchanged) of the pocketsphinx thread
    * that does the n-gram decodes. 10: those decodes (0.15–3 s each) only make the idle turn's text, while the
    * second opinion's grammar decode (13–76 ms) on its own thread decides whether a paused reply resumes within
@@ -47,13 +54,6 @@ export const speechConfigSchema = z.object({
    * and the services' event loops win the core. Raising a thread's own nice needs no privilege; where it is
    * refused, or on a system without Linux thread ids, it is logged once and the thread keeps its priority.
    */
-  /**
-   * Open vocabulary: rate the second opinion's hearing against the murmur sink (its `confidence`). false: the rule
-   * reads only its text (the confidence did not separate a real "stop" from a door heard as one, fourth pass in
-   * docs/performance.md), and the rating is a second decode (~60 % of the first) for every hearing outside the
-   * sink's sounds ("yeah", "yes", "okay", interruptions) on the check a paused reply waits on. true: report it.
-   */
-  STT_SECOND_OPINION_RATED: fields.bool.default("false"),
   STT_NGRAM_NICE: z.coerce.number().int().min(0).max(19).default(10).describe("0..19, e.g. 10"),
   /** RMS (0..1) of white noise added before decoding; 0 = off. See README for the measurement. */
   STT_NOISE_RMS: z.coerce.number().min(0).max(0.1).default(0.0005).describe("e.g. 0.0005"),
