@@ -213,7 +213,7 @@ export class StreamSession {
     });
     if (pre) {
       this.playout.pushSpoken(pre.header, pre.audio);
-      this.flush();
+      this.uncork(); // written now, not at the end of this tick: the rest of the start comes after it
     }
   }
 
@@ -384,11 +384,6 @@ export class StreamSession {
     this.corked = false;
     this.d.socket!.uncork();
   };
-
-  /** Write what this tick queued now, not at its end (the greeting's first pieces). */
-  private flush(): void {
-    this.uncork();
-  }
 
   private send(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
